@@ -1,0 +1,206 @@
+//! Who is calling, for what, and until when.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The party on whose behalf a call is made.
+///
+/// ```
+/// use toolplane_core::Principal;
+/// let p = Principal::new("alice").with_role("admin").with_team("platform");
+/// assert!(p.has_role("admin"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Principal {
+    /// A stable id (user, service account, API key id).
+    pub id: String,
+    /// Roles, for permission rules.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// A team, for shared budgets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+impl Principal {
+    /// A principal with an id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            roles: Vec::new(),
+            team: None,
+        }
+    }
+
+    /// Adds a role.
+    pub fn with_role(mut self, role: impl Into<String>) -> Self {
+        self.roles.push(role.into());
+        self
+    }
+
+    /// Sets the team.
+    pub fn with_team(mut self, team: impl Into<String>) -> Self {
+        self.team = Some(team.into());
+        self
+    }
+
+    /// True when the principal holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Typed values a host attaches to a context, one per type.
+///
+/// Values are shared (`Arc`), so cloning a context is cheap.
+#[derive(Clone, Default)]
+pub struct Extensions {
+    map: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl Extensions {
+    /// Stores a value, replacing one of the same type.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.map.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// The value of type `T`, if any.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.map.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref::<T>())
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extensions").field("len", &self.map.len()).finish()
+    }
+}
+
+/// A flag a host sets to cancel work in flight. Cheap to clone; all clones
+/// share one flag.
+///
+/// ```
+/// use toolplane_core::CancelFlag;
+/// let flag = CancelFlag::new();
+/// let seen_by_worker = flag.clone();
+/// flag.cancel();
+/// assert!(seen_by_worker.is_cancelled());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// A flag not yet set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the flag.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// True once set.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The circumstances of one call: who, what kind of task, which request, until
+/// when, and the host's own typed data.
+///
+/// ```
+/// use std::time::Duration;
+/// use toolplane_core::{CallContext, Principal};
+/// let ctx = CallContext::new("req-42")
+///     .with_principal(Principal::new("alice"))
+///     .with_task_type("code")
+///     .with_timeout(Duration::from_secs(30));
+/// assert_eq!(ctx.principal_id(), "alice");
+/// assert!(ctx.remaining().unwrap() <= Duration::from_secs(30));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// Correlates logs, audit records, metrics and feedback.
+    pub request_id: String,
+    /// Who the call is made for; `None` means anonymous.
+    pub principal: Option<Principal>,
+    /// The kind of task, when known.
+    pub task_type: Option<String>,
+    /// When the work must be done.
+    pub deadline: Option<Instant>,
+    /// Set by the host to cancel.
+    pub cancel: CancelFlag,
+    /// The host's own data.
+    pub extensions: Extensions,
+}
+
+impl CallContext {
+    /// A context with a request id.
+    pub fn new(request_id: impl Into<String>) -> Self {
+        Self {
+            request_id: request_id.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the principal.
+    pub fn with_principal(mut self, principal: Principal) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
+    /// Sets the task type.
+    pub fn with_task_type(mut self, task_type: impl Into<String>) -> Self {
+        self.task_type = Some(task_type.into());
+        self
+    }
+
+    /// Sets the deadline.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Sets the deadline `timeout` from now.
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        self.with_deadline(Instant::now() + timeout)
+    }
+
+    /// Stores a typed value.
+    pub fn with_extension<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.extensions.insert(value);
+        self
+    }
+
+    /// The principal's id, or `"anonymous"`.
+    pub fn principal_id(&self) -> &str {
+        self.principal.as_ref().map_or("anonymous", |p| p.id.as_str())
+    }
+
+    /// Time left before the deadline (zero once passed), or `None` without one.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// True when the deadline has passed.
+    pub fn is_expired(&self) -> bool {
+        self.remaining() == Some(Duration::ZERO)
+    }
+}
