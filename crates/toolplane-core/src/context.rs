@@ -204,3 +204,20 @@ impl CallContext {
         self.remaining() == Some(Duration::ZERO)
     }
 }
+
+/// A human's approval of one pending tool call, carried in a context's
+/// [`Extensions`] when the call is run again.
+///
+/// A permission interceptor that answered "ask" (a
+/// [`ToolErrorKind::ApprovalRequired`](crate::ToolErrorKind::ApprovalRequired)
+/// error whose details describe the request) issues the token once a human
+/// approves; the interceptor checks it is bound to the same principal, tool
+/// definition and arguments, and consumes it.
+///
+/// ```
+/// use toolplane_core::{ApprovalToken, CallContext};
+/// let ctx = CallContext::new("r1").with_extension(ApprovalToken("tok-123".into()));
+/// assert_eq!(ctx.extensions.get::<ApprovalToken>().unwrap().0, "tok-123");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ApprovalToken(pub String);

@@ -64,7 +64,7 @@ mod tool_error;
 mod typed;
 
 pub use chat::{ChatRequest, ChatResponse, RequestMetadata, ResponseFormat, StopReason, ToolChoice, Usage};
-pub use context::{CallContext, CancelFlag, Extensions, Principal};
+pub use context::{ApprovalToken, CallContext, CancelFlag, Extensions, Principal};
 pub use intercept::{ChatInterceptor, ChatNext, InterceptedProvider, ToolInterceptor, ToolNext};
 pub use message::{ContentPart, ImageSource, Message, Role, ToolResult};
 pub use provider::{
