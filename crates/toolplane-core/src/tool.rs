@@ -48,8 +48,9 @@ impl ToolAnnotations {
         self.read_only == Some(true)
     }
 
-    /// True when the tool is declared destructive, or when it is not declared
-    /// read-only and says nothing about destructiveness (the MCP default).
+    /// True when the tool is declared destructive, or when it is declared
+    /// *not* read-only and says nothing about destructiveness (MCP's default
+    /// for a tool that writes).
     pub fn is_destructive(&self) -> bool {
         match self.destructive {
             Some(d) => d,
