@@ -1,0 +1,606 @@
+//! The tool-calling loop.
+//!
+//! ```text
+//!            ┌────────────────────────────── repeat ───────────────────────────────┐
+//!  state ──► │ limits? ─► provider.chat(_stream) ─► tool calls? ─no─► Answered      │
+//!            │                                        │ yes                          │
+//!            │        executor.execute × n (parallel, results in call order)        │
+//!            │             │ approval required ─► pause: NeedsApproval(state)        │
+//!            │             └► results appended to the conversation ─────────────────┘
+//!            └─ step limit, token/cost budget, deadline, cancel ─► Stopped(cause)
+//! ```
+
+mod cost;
+mod error;
+mod events;
+mod state;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::{Either, select};
+use futures_util::{StreamExt, stream};
+use serde::{Deserialize, Serialize};
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ProviderError, StopReason, StreamAccumulator,
+    StreamEvent, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolResult, ToolSpec,
+};
+
+pub use cost::{CostModel, FlatPricing};
+pub use error::{RunError, RunErrorKind};
+pub use events::{EventSink, RunEvent};
+pub use state::{
+    ApprovalDecision, PendingApproval, PendingTurn, RUN_STATE_VERSION, RunOutcome, RunResult, RunState, StopCause,
+};
+
+use crate::ToolExecutor;
+
+/// How often a waiting run looks at the cancel flag and the deadline.
+const INTERRUPT_POLL: Duration = Duration::from_millis(5);
+
+/// Limits and behaviour of a run.
+///
+/// ```
+/// use toolplane_pipeline::LoopConfig;
+/// let c = LoopConfig { max_steps: 8, max_total_tokens: Some(50_000), ..LoopConfig::default() };
+/// assert_eq!(c.repair_budget, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoopConfig {
+    /// The most provider calls in one run (a resumed run keeps counting). Default 16.
+    pub max_steps: u32,
+    /// Stop before the next provider call once this many tokens (input + output) are used.
+    pub max_total_tokens: Option<u64>,
+    /// Stop before the next provider call once this much is spent (needs a cost model).
+    pub max_cost_usd: Option<f64>,
+    /// Invalid or unknown tool calls the model may make and repair. Default 3.
+    pub repair_budget: u32,
+    /// Tool calls of one turn run at once, at most. Default 8.
+    pub max_parallel_tools: usize,
+    /// Use `chat_stream` and emit text deltas as they arrive. Default false.
+    pub stream: bool,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        Self {
+            max_steps: 16,
+            max_total_tokens: None,
+            max_cost_usd: None,
+            repair_budget: 3,
+            max_parallel_tools: 8,
+            stream: false,
+        }
+    }
+}
+
+/// The agent loop: a provider (one provider, an intercepted provider or the
+/// router), a tool executor, limits, and optionally a cost model and an event sink.
+///
+/// ```
+/// use std::sync::Arc;
+/// use toolplane_core::{CallContext, ChatRequest, Message, ScriptedProvider, ToolCall};
+/// use toolplane_pipeline::{AgentLoop, RunOutcome, RunState, ToolBox};
+/// # #[derive(Debug)] struct Now(toolplane_core::ToolSpec);
+/// # #[toolplane_core::async_trait]
+/// # impl toolplane_core::Tool for Now {
+/// #     fn spec(&self) -> &toolplane_core::ToolSpec { &self.0 }
+/// #     async fn call(&self, _: &serde_json::Value, _: &CallContext)
+/// #         -> Result<toolplane_core::ToolOutput, toolplane_core::ToolError> { Ok(toolplane_core::ToolOutput::text("12:00")) }
+/// # }
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// # rt.block_on(async {
+/// let provider = Arc::new(ScriptedProvider::new("scripted")
+///     .with_tool_calls(vec![ToolCall::new("c1", "now", "{}")])
+///     .with_text("It is 12:00."));
+/// let tools = ToolBox::new().with_tool(Arc::new(Now(toolplane_core::ToolSpec::new("now", "The time."))))?;
+/// let agent = AgentLoop::new(provider, Arc::new(tools));
+/// let state = RunState::new("run-1", ChatRequest::new("any-model", vec![Message::user("Time?")]));
+/// let result = agent.run(state, &CallContext::new("req-1")).await?;
+/// assert_eq!(result.answer().as_deref(), Some("It is 12:00."));
+/// assert_eq!(result.state.steps, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct AgentLoop {
+    provider: Arc<dyn ChatProvider>,
+    executor: Arc<dyn ToolExecutor>,
+    config: LoopConfig,
+    cost: Option<Arc<dyn CostModel>>,
+    events: Option<Arc<dyn EventSink>>,
+}
+
+impl AgentLoop {
+    /// A loop with default limits.
+    pub fn new(provider: Arc<dyn ChatProvider>, executor: Arc<dyn ToolExecutor>) -> Self {
+        Self {
+            provider,
+            executor,
+            config: LoopConfig::default(),
+            cost: None,
+            events: None,
+        }
+    }
+
+    /// Sets the limits.
+    pub fn with_config(mut self, config: LoopConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Prices responses, for `max_cost_usd` and reports.
+    pub fn with_cost_model(mut self, cost: Arc<dyn CostModel>) -> Self {
+        self.cost = Some(cost);
+        self
+    }
+
+    /// Sends run events to `sink`.
+    pub fn with_events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
+    /// The limits.
+    pub fn config(&self) -> &LoopConfig {
+        &self.config
+    }
+
+    /// Runs until the model answers, a call needs approval, or a limit stops it.
+    ///
+    /// # Errors
+    /// [`RunError::Provider`] (with the state, to retry), [`RunError::InvalidState`]
+    /// when the state is paused (use [`AgentLoop::resume`]).
+    pub async fn run(&self, state: RunState, ctx: &CallContext) -> Result<RunResult, RunError> {
+        if state.pending.is_some() {
+            return Err(RunError::InvalidState(
+                "the run is paused for approvals; call resume with decisions".into(),
+            ));
+        }
+        self.drive(state, ctx).await
+    }
+
+    /// Continues a run: applies `decisions` (by call id) to the calls waiting
+    /// for approval, runs the approved ones with their [`ApprovalToken`](toolplane_core::ApprovalToken)
+    /// in the context's extensions, tells the model about rejected ones, and
+    /// goes on. A run that is not paused (stopped by a limit, say) simply continues.
+    ///
+    /// # Errors
+    /// [`RunError::InvalidDecisions`] when a pending call has no decision or a
+    /// decision names a call that is not pending; otherwise as [`AgentLoop::run`].
+    pub async fn resume(
+        &self,
+        mut state: RunState,
+        decisions: &HashMap<String, ApprovalDecision>,
+        ctx: &CallContext,
+    ) -> Result<RunResult, RunError> {
+        if state.version != RUN_STATE_VERSION {
+            return Err(RunError::InvalidState(format!(
+                "unsupported run state version {}",
+                state.version
+            )));
+        }
+        let Some(mut pending) = state.pending.take() else {
+            if let Some(id) = decisions.keys().next() {
+                return Err(RunError::InvalidDecisions {
+                    message: format!("the run is not paused, but a decision names call `{id}`"),
+                    state: Box::new(state),
+                });
+            }
+            return self.drive(state, ctx).await;
+        };
+        let missing: Vec<&str> = pending
+            .approvals
+            .iter()
+            .map(|a| a.call.id.as_str())
+            .filter(|id| !decisions.contains_key(*id))
+            .collect();
+        let unknown: Vec<&str> = decisions
+            .keys()
+            .map(String::as_str)
+            .filter(|id| !pending.approvals.iter().any(|a| a.call.id == *id))
+            .collect();
+        if !missing.is_empty() || !unknown.is_empty() {
+            let mut message = String::new();
+            if !missing.is_empty() {
+                message.push_str(&format!("no decision for pending call(s) {}", missing.join(", ")));
+            }
+            if !unknown.is_empty() {
+                if !message.is_empty() {
+                    message.push_str("; ");
+                }
+                message.push_str(&format!(
+                    "decision(s) for call(s) that are not pending: {}",
+                    unknown.join(", ")
+                ));
+            }
+            state.pending = Some(pending);
+            return Err(RunError::InvalidDecisions {
+                message,
+                state: Box::new(state),
+            });
+        }
+
+        let step = pending.step;
+        let approvals = std::mem::take(&mut pending.approvals);
+        let mut approved: Vec<(usize, ToolCall, CallContext)> = Vec::new();
+        for approval in approvals {
+            let Some(index) = pending.calls.iter().position(|c| c.id == approval.call.id) else {
+                continue;
+            };
+            match decisions.get(&approval.call.id) {
+                Some(ApprovalDecision::Approve { token }) => {
+                    let approved_ctx = ctx.clone().with_extension(token.clone());
+                    approved.push((index, approval.call, approved_ctx));
+                }
+                Some(ApprovalDecision::Reject { reason }) => {
+                    pending.results[index] = Some(
+                        ToolResult::error(
+                            approval.call.id.clone(),
+                            format!(
+                                "error (permission_denied): a human rejected this call: {reason} Do not retry it; choose another approach."
+                            ),
+                        )
+                        .with_name(approval.call.name.clone()),
+                    );
+                }
+                None => {}
+            }
+        }
+        let outputs = self
+            .run_calls(
+                step,
+                &approved.iter().map(|(_, call, c)| (call, c)).collect::<Vec<_>>(),
+                ctx,
+            )
+            .await;
+        let outputs = match outputs {
+            Ok(outputs) => outputs,
+            Err(cause) => {
+                for (index, call, _) in &approved {
+                    pending.results[*index] = Some(cancelled_result(call));
+                }
+                return Ok(self.finish_turn_interrupted(state, pending, cause));
+            }
+        };
+        for ((index, call, _), output) in approved.iter().zip(outputs) {
+            state.repairs += u32::from(needs_repair(&output));
+            match output {
+                Err(e) if e.kind() == ToolErrorKind::ApprovalRequired => {
+                    pending.approvals.push(pending_approval(call, &e));
+                }
+                other => pending.results[*index] = Some(to_result(call, other)),
+            }
+        }
+        if let Some(result) = self.settle_turn(&mut state, pending) {
+            return Ok(result);
+        }
+        self.drive(state, ctx).await
+    }
+
+    /// Runs on a spawned task and streams events through a channel. The
+    /// loop's own sink, if any, is replaced for this run.
+    pub fn spawn(&self, state: RunState, ctx: CallContext) -> RunHandle {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let agent = self.clone().with_events(Arc::new(tx));
+        let task = tokio::spawn(async move { agent.run(state, &ctx).await });
+        RunHandle { events: rx, task }
+    }
+
+    fn emit(&self, make: impl FnOnce() -> RunEvent) {
+        if let Some(sink) = &self.events {
+            sink.emit(make());
+        }
+    }
+
+    async fn drive(&self, mut state: RunState, ctx: &CallContext) -> Result<RunResult, RunError> {
+        let mut offered: Option<Arc<[ToolSpec]>> = None;
+        loop {
+            if let Some(cause) = self.limit_reached(&state, ctx) {
+                return Ok(self.stopped(state, cause));
+            }
+            let specs = self.executor.specs();
+            if !offered.as_ref().is_some_and(|o| Arc::ptr_eq(o, &specs)) {
+                state.request.tools = specs.to_vec();
+                offered = Some(specs);
+            }
+            let step = state.steps + 1;
+            self.emit(|| RunEvent::StepStarted { step });
+            let response = match race(self.call_provider(&state.request, ctx, step), ctx).await {
+                Either::Left(Ok(response)) => response,
+                Either::Left(Err(source)) => {
+                    return Err(RunError::Provider {
+                        step,
+                        source,
+                        state: Box::new(state),
+                    });
+                }
+                Either::Right(cause) => return Ok(self.stopped(state, cause)),
+            };
+            state.steps = step;
+            state.usage.add(&response.usage);
+            if let Some(cost) = self.cost.as_ref().and_then(|c| c.cost_usd(&response)) {
+                state.cost_usd += cost;
+            }
+            self.emit(|| RunEvent::Usage {
+                step,
+                usage: response.usage,
+                total: state.usage,
+                cost_usd: state.cost_usd,
+            });
+            state.request.messages.push(response.message.clone());
+            let calls: Vec<ToolCall> = response.tool_calls().cloned().collect();
+            if calls.is_empty() {
+                self.emit(|| RunEvent::StepDone {
+                    step,
+                    stop_reason: response.stop_reason.clone(),
+                });
+                if response.stop_reason == StopReason::PauseTurn {
+                    // The provider paused a long turn; sending the conversation back continues it.
+                    continue;
+                }
+                self.emit(|| RunEvent::Answered { text: response.text() });
+                return Ok(RunResult {
+                    outcome: RunOutcome::Answered(Box::new(response)),
+                    state,
+                });
+            }
+            let outputs = match self
+                .run_calls(step, &calls.iter().map(|c| (c, ctx)).collect::<Vec<_>>(), ctx)
+                .await
+            {
+                Ok(outputs) => outputs,
+                Err(cause) => {
+                    let pending = PendingTurn {
+                        step,
+                        results: calls.iter().map(|c| Some(cancelled_result(c))).collect(),
+                        calls,
+                        approvals: Vec::new(),
+                    };
+                    return Ok(self.finish_turn_interrupted(state, pending, cause));
+                }
+            };
+            let mut pending = PendingTurn {
+                step,
+                results: Vec::with_capacity(calls.len()),
+                calls: Vec::new(),
+                approvals: Vec::new(),
+            };
+            for (call, output) in calls.iter().zip(outputs) {
+                state.repairs += u32::from(needs_repair(&output));
+                match output {
+                    Err(e) if e.kind() == ToolErrorKind::ApprovalRequired => {
+                        pending.approvals.push(pending_approval(call, &e));
+                        pending.results.push(None);
+                    }
+                    other => pending.results.push(Some(to_result(call, other))),
+                }
+            }
+            pending.calls = calls;
+            if let Some(result) = self.settle_turn(&mut state, pending) {
+                return Ok(result);
+            }
+            if state.repairs > self.config.repair_budget {
+                return Ok(self.stopped(state, StopCause::RepairBudget));
+            }
+        }
+    }
+
+    /// Appends a finished turn's results, or parks it when calls wait for approval.
+    fn settle_turn(&self, state: &mut RunState, pending: PendingTurn) -> Option<RunResult> {
+        if !pending.approvals.is_empty() {
+            let approvals = pending.approvals.clone();
+            self.emit(|| RunEvent::ApprovalRequired {
+                approvals: approvals.clone(),
+            });
+            state.pending = Some(pending);
+            return Some(RunResult {
+                outcome: RunOutcome::NeedsApproval(approvals),
+                state: state.clone(),
+            });
+        }
+        let mut results = Vec::with_capacity(pending.results.len());
+        results.extend(pending.results.into_iter().flatten());
+        state.request.messages.push(Message::tool_results(results));
+        self.emit(|| RunEvent::StepDone {
+            step: state.steps,
+            stop_reason: StopReason::ToolUse,
+        });
+        None
+    }
+
+    fn finish_turn_interrupted(&self, mut state: RunState, mut pending: PendingTurn, cause: StopCause) -> RunResult {
+        // Calls still waiting for approval are answered as cancelled too, so the
+        // conversation stays valid for any provider.
+        for approval in std::mem::take(&mut pending.approvals) {
+            if let Some(i) = pending.calls.iter().position(|c| c.id == approval.call.id) {
+                pending.results[i] = Some(cancelled_result(&approval.call));
+            }
+        }
+        let results: Vec<ToolResult> = pending.results.into_iter().flatten().collect();
+        state.request.messages.push(Message::tool_results(results));
+        self.stopped(state, cause)
+    }
+
+    fn stopped(&self, state: RunState, cause: StopCause) -> RunResult {
+        self.emit(|| RunEvent::Stopped { cause });
+        RunResult {
+            outcome: RunOutcome::Stopped(cause),
+            state,
+        }
+    }
+
+    fn limit_reached(&self, state: &RunState, ctx: &CallContext) -> Option<StopCause> {
+        if ctx.cancel.is_cancelled() {
+            return Some(StopCause::Cancelled);
+        }
+        if ctx.is_expired() {
+            return Some(StopCause::Deadline);
+        }
+        if state.steps >= self.config.max_steps {
+            return Some(StopCause::StepLimit);
+        }
+        if self
+            .config
+            .max_total_tokens
+            .is_some_and(|max| state.usage.total_tokens() >= max)
+        {
+            return Some(StopCause::TokenBudget);
+        }
+        if self.config.max_cost_usd.is_some_and(|max| state.cost_usd >= max) {
+            return Some(StopCause::CostBudget);
+        }
+        None
+    }
+
+    async fn call_provider(
+        &self,
+        request: &ChatRequest,
+        ctx: &CallContext,
+        step: u32,
+    ) -> Result<ChatResponse, ProviderError> {
+        if !self.config.stream {
+            let response = self.provider.chat(request, ctx).await?;
+            if self.events.is_some() {
+                let text = response.text();
+                if !text.is_empty() {
+                    self.emit(|| RunEvent::TextDelta { step, text });
+                }
+            }
+            return Ok(response);
+        }
+        let mut events = self.provider.chat_stream(request, ctx).await?;
+        let mut acc = StreamAccumulator::new(self.provider.name(), request.model.clone());
+        while let Some(event) = events.next().await {
+            let event = event?;
+            if let StreamEvent::TextDelta { text } = &event {
+                self.emit(|| RunEvent::TextDelta {
+                    step,
+                    text: text.clone(),
+                });
+            }
+            acc.push(&event);
+        }
+        acc.finish()
+    }
+
+    /// Runs calls concurrently (bounded), results in the given order; stops
+    /// early with the cause when cancelled or out of time.
+    async fn run_calls(
+        &self,
+        step: u32,
+        calls: &[(&ToolCall, &CallContext)],
+        ctx: &CallContext,
+    ) -> Result<Vec<Result<ToolOutput, ToolError>>, StopCause> {
+        let mut futures = Vec::with_capacity(calls.len());
+        for (call, call_ctx) in calls {
+            futures.push(self.run_call(step, call, call_ctx));
+        }
+        let work = stream::iter(futures)
+            .buffered(self.config.max_parallel_tools.max(1))
+            .collect::<Vec<_>>();
+        match race(work, ctx).await {
+            Either::Left(outputs) => Ok(outputs),
+            Either::Right(cause) => Err(cause),
+        }
+    }
+
+    async fn run_call(&self, step: u32, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        self.emit(|| RunEvent::ToolCallStarted {
+            step,
+            call: call.clone(),
+        });
+        let started = Instant::now();
+        let output = self.executor.execute(call, ctx).await;
+        self.emit(|| RunEvent::ToolCallFinished {
+            step,
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            outcome: match &output {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.kind().as_str().to_string(),
+            },
+            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        });
+        output
+    }
+}
+
+/// A run on its own task: its events, then its result.
+#[derive(Debug)]
+pub struct RunHandle {
+    events: tokio::sync::mpsc::UnboundedReceiver<RunEvent>,
+    task: tokio::task::JoinHandle<Result<RunResult, RunError>>,
+}
+
+impl RunHandle {
+    /// The next event, or `None` once the run is over and every event was read.
+    pub async fn next_event(&mut self) -> Option<RunEvent> {
+        self.events.recv().await
+    }
+
+    /// Waits for the result (events not yet read are dropped).
+    ///
+    /// # Errors
+    /// The run's error, or [`RunError::Aborted`] if the task panicked.
+    pub async fn finish(self) -> Result<RunResult, RunError> {
+        self.task.await.map_err(|e| RunError::Aborted(e.to_string()))?
+    }
+}
+
+/// Runs `work` unless the context is cancelled or its deadline passes first.
+/// `work` is polled first, so work that is ready never starts a timer.
+async fn race<T>(work: impl Future<Output = T>, ctx: &CallContext) -> Either<T, StopCause> {
+    match select(pin!(work), pin!(interrupted(ctx))).await {
+        Either::Left((value, _)) => Either::Left(value),
+        Either::Right((cause, _)) => Either::Right(cause),
+    }
+}
+
+async fn interrupted(ctx: &CallContext) -> StopCause {
+    loop {
+        if ctx.cancel.is_cancelled() {
+            return StopCause::Cancelled;
+        }
+        let wait = match ctx.remaining() {
+            Some(Duration::ZERO) => return StopCause::Deadline,
+            Some(left) => left.min(INTERRUPT_POLL),
+            None => INTERRUPT_POLL,
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn to_result(call: &ToolCall, output: Result<ToolOutput, ToolError>) -> ToolResult {
+    let result = match output {
+        Ok(out) if out.is_error => ToolResult::error(call.id.clone(), out.to_model_text()),
+        Ok(out) => ToolResult::ok(call.id.clone(), out.to_model_text()),
+        Err(e) => ToolResult::error(call.id.clone(), e.to_model_text()),
+    };
+    result.with_name(call.name.clone())
+}
+
+/// A call the model must correct: arguments that fail validation, or a tool that does not exist.
+fn needs_repair(output: &Result<ToolOutput, ToolError>) -> bool {
+    matches!(output, Err(e) if matches!(e.kind(), ToolErrorKind::InvalidArguments | ToolErrorKind::NotFound))
+}
+
+fn cancelled_result(call: &ToolCall) -> ToolResult {
+    ToolResult::error(
+        call.id.clone(),
+        "error (cancelled): the run was stopped before this call finished.",
+    )
+    .with_name(call.name.clone())
+}
+
+fn pending_approval(call: &ToolCall, e: &ToolError) -> PendingApproval {
+    PendingApproval {
+        call: call.clone(),
+        message: e.message().to_string(),
+        request: e.details().cloned(),
+    }
+}

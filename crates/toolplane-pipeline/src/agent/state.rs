@@ -1,0 +1,184 @@
+//! The serializable state of a run, and what a run returns.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use toolplane_core::{ApprovalToken, ChatRequest, ChatResponse, ToolCall, ToolResult, Usage};
+
+/// The version of the [`RunState`] JSON layout this library writes.
+pub const RUN_STATE_VERSION: u32 = 1;
+
+/// Everything needed to continue a run, in another process if need be:
+/// serialize it with serde (JSON), store it, drop everything, and later hand
+/// it to [`AgentLoop::resume`](crate::AgentLoop::resume) with a fresh loop.
+///
+/// The conversation always stays well formed for a provider: every assistant
+/// turn with tool calls is followed by their results, except while the run is
+/// paused, when the turn's finished results wait in `pending`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// The layout version ([`RUN_STATE_VERSION`]).
+    pub version: u32,
+    /// The host's id for the run.
+    pub run_id: String,
+    /// The request: model, conversation and parameters. Its tools are refreshed
+    /// from the executor before every step.
+    pub request: ChatRequest,
+    /// Provider calls made so far.
+    pub steps: u32,
+    /// Tokens used so far.
+    pub usage: Usage,
+    /// Money spent so far, in US dollars, as the cost model priced it.
+    pub cost_usd: f64,
+    /// Invalid or unknown tool calls sent back to the model so far.
+    pub repairs: u32,
+    /// The turn waiting for approvals, when paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingTurn>,
+}
+
+impl RunState {
+    /// A new run over a request (its conversation so far: system and user messages).
+    pub fn new(run_id: impl Into<String>, request: ChatRequest) -> Self {
+        Self {
+            version: RUN_STATE_VERSION,
+            run_id: run_id.into(),
+            request,
+            steps: 0,
+            usage: Usage::default(),
+            cost_usd: 0.0,
+            repairs: 0,
+            pending: None,
+        }
+    }
+
+    /// The calls waiting for a human's decision (empty unless paused).
+    pub fn pending_approvals(&self) -> &[PendingApproval] {
+        self.pending.as_ref().map_or(&[], |p| p.approvals.as_slice())
+    }
+
+    /// Serializes to JSON.
+    ///
+    /// # Errors
+    /// Only if a tool's JSON held something serde cannot write (it cannot, for `serde_json::Value`).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Reads a state written by [`RunState::to_json`].
+    ///
+    /// # Errors
+    /// Malformed JSON, a wrong shape, or a layout version this library does not know.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        let state: Self = serde_json::from_str(json)?;
+        if state.version != RUN_STATE_VERSION {
+            return Err(serde::de::Error::custom(format!(
+                "run state version {} is not supported (this library reads version {RUN_STATE_VERSION})",
+                state.version
+            )));
+        }
+        Ok(state)
+    }
+}
+
+/// A model turn whose tool calls could not all run because some wait for approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingTurn {
+    /// The step that produced the calls.
+    pub step: u32,
+    /// The turn's calls, in the model's order.
+    pub calls: Vec<ToolCall>,
+    /// One slot per call: the result when the call already finished.
+    pub results: Vec<Option<ToolResult>>,
+    /// The calls waiting for a decision.
+    pub approvals: Vec<PendingApproval>,
+}
+
+/// One call a permission policy holds for a human.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    /// The call, with its exact arguments.
+    pub call: ToolCall,
+    /// The policy's explanation.
+    pub message: String,
+    /// The approval request the policy attached (who may approve, why, a request id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Value>,
+}
+
+/// A human's decision on one pending call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum ApprovalDecision {
+    /// Run the call, carrying this token in the context's extensions.
+    Approve {
+        /// The token the permission policy issued for this call.
+        token: ApprovalToken,
+    },
+    /// Do not run the call; the model is told why.
+    Reject {
+        /// The reason, shown to the model.
+        reason: String,
+    },
+}
+
+/// Why a run stopped before the model answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// The step limit was reached.
+    StepLimit,
+    /// The token budget is used up.
+    TokenBudget,
+    /// The cost budget is used up.
+    CostBudget,
+    /// The context's deadline passed.
+    Deadline,
+    /// The caller set the cancel flag.
+    Cancelled,
+    /// The model made more invalid tool calls than the repair budget allows.
+    RepairBudget,
+}
+
+impl StopCause {
+    /// A stable snake_case label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StepLimit => "step_limit",
+            Self::TokenBudget => "token_budget",
+            Self::CostBudget => "cost_budget",
+            Self::Deadline => "deadline",
+            Self::Cancelled => "cancelled",
+            Self::RepairBudget => "repair_budget",
+        }
+    }
+}
+
+/// How a run ended (for now).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// The model answered without calling tools.
+    Answered(Box<ChatResponse>),
+    /// The run paused: these calls wait for decisions; resume with them.
+    NeedsApproval(Vec<PendingApproval>),
+    /// A limit or the caller stopped the run; the state can be resumed with new limits.
+    Stopped(StopCause),
+}
+
+/// The outcome and the state to keep.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// How the run ended.
+    pub outcome: RunOutcome,
+    /// The state, for resuming, auditing or the next user turn.
+    pub state: RunState,
+}
+
+impl RunResult {
+    /// The answer text, when the model answered.
+    pub fn answer(&self) -> Option<String> {
+        match &self.outcome {
+            RunOutcome::Answered(r) => Some(r.text()),
+            _ => None,
+        }
+    }
+}

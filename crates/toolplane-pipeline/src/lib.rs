@@ -1,0 +1,59 @@
+//! The toolplane agent loop, declarative pipelines, and the spec-to-GitHub sample.
+//!
+//! # Who should depend on this crate
+//!
+//! Applications that let a model use tools: this crate sends the
+//! conversation, runs the model's tool calls (in parallel, results in call
+//! order), feeds the results back and repeats until the model answers or a
+//! limit stops it. It composes the other toolplane crates through core
+//! traits: any [`ChatProvider`](toolplane_core::ChatProvider) (one provider,
+//! an intercepted one, or the router), any [`ToolExecutor`] (the registry's
+//! validating executor, or [`ToolBox`] here), tool interceptors (permissions
+//! from toolplane-security pause the run for approval), and skills.
+//!
+//! - [`AgentLoop`]: the loop, with step/token/cost limits, a repair budget for
+//!   invalid arguments, deadline and cancellation, run events, and approvals
+//!   that pause into a serializable [`RunState`] and resume, also in another process.
+//! - [`Pipeline`]: named steps (prompt, tool, transform, branch, map) defined
+//!   in code or loaded from YAML/TOML, with per-step timeouts, retries and
+//!   budgets, and a [`RunReport`].
+//! - [`spec_to_github`]: the sample — a markdown spec becomes labels, a
+//!   milestone and issues in a GitHub repository, idempotently.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::collections::HashMap;
+//! use std::sync::Arc;
+//! use toolplane_core::{ApprovalToken, CallContext, ChatRequest, Message, ScriptedProvider};
+//! use toolplane_pipeline::{AgentLoop, ApprovalDecision, RunOutcome, RunState, ToolBox};
+//!
+//! # async fn demo(tools: ToolBox) -> Result<(), Box<dyn std::error::Error>> {
+//! let agent = AgentLoop::new(Arc::new(ScriptedProvider::new("demo")), Arc::new(tools));
+//! let state = RunState::new("run-1", ChatRequest::new("gpt-4o-mini", vec![Message::user("Close issue 7")]));
+//! let ctx = CallContext::new("req-1");
+//! let result = agent.run(state, &ctx).await?;
+//! if let RunOutcome::NeedsApproval(pending) = &result.outcome {
+//!     // Store the state anywhere, ask a human, come back later, maybe in another process.
+//!     let saved = result.state.to_json()?;
+//!     let state = RunState::from_json(&saved)?;
+//!     let decisions: HashMap<_, _> = pending
+//!         .iter()
+//!         .map(|p| (p.call.id.clone(), ApprovalDecision::Approve { token: ApprovalToken("from-the-policy".into()) }))
+//!         .collect();
+//!     let done = agent.resume(state, &decisions, &ctx).await?;
+//!     println!("{:?}", done.answer());
+//! }
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod agent;
+mod executor;
+
+pub use agent::{
+    AgentLoop, ApprovalDecision, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval, PendingTurn,
+    RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState, StopCause,
+};
+pub use executor::{DEFAULT_MAX_ARGUMENT_BYTES, FilteredExecutor, ToolBox, ToolBoxError, ToolExecutor};
