@@ -50,10 +50,18 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod agent;
+mod declarative;
 mod executor;
+mod structured;
 
 pub use agent::{
     AgentLoop, ApprovalDecision, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval, PendingTurn,
     RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState, StopCause,
 };
+pub use declarative::{
+    BranchStep, Budget, Condition, MapStep, Pipeline, PipelineDef, PipelineError, PipelineRun, PipelineRuntime,
+    PromptStep, RunReport, StepDef, StepKind, StepOptions, StepReport, StepStatus, ToolStep, TransformFn,
+    TransformStep,
+};
 pub use executor::{DEFAULT_MAX_ARGUMENT_BYTES, FilteredExecutor, ToolBox, ToolBoxError, ToolExecutor};
+pub use structured::{StructuredError, extract_json, structured_answer};
