@@ -17,7 +17,7 @@
 //! - [`Pipeline`]: named steps (prompt, tool, transform, branch, map) defined
 //!   in code or loaded from YAML/TOML, with per-step timeouts, retries and
 //!   budgets, and a [`RunReport`].
-//! - [`spec_to_github`]: the sample — a markdown spec becomes labels, a
+//! - [`spec_to_github()`](spec_to_github::spec_to_github): the sample — a markdown spec becomes labels, a
 //!   milestone and issues in a GitHub repository, idempotently.
 //!
 //! # Example
@@ -52,6 +52,7 @@
 mod agent;
 mod declarative;
 mod executor;
+pub mod spec_to_github;
 mod structured;
 
 pub use agent::{

@@ -1,0 +1,515 @@
+#![allow(clippy::unwrap_used, clippy::panic)]
+//! The spec-to-GitHub sample end to end: a scripted model plans, a local fake
+//! GitHub (axum on 127.0.0.1) checks auth headers and bodies, and a second
+//! run creates nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use toolplane_core::{CallContext, ScriptedProvider, Tool, ToolError, ToolOutput, ToolSpec, async_trait};
+use toolplane_pipeline::ToolBox;
+use toolplane_pipeline::spec_to_github::{SpecToGithub, apply_plan, spec_to_github};
+
+const TOKEN: &str = "ghp_test_token";
+
+#[derive(Default)]
+struct Repo {
+    labels: Vec<Value>,
+    milestones: Vec<Value>,
+    issues: Vec<Value>,
+    writes: Vec<(String, Value)>,
+    rejected: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Repo>>;
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"message": message, "documentation_url": "https://docs.github.com/rest"})),
+    )
+        .into_response()
+}
+
+/// GitHub refuses requests without a User-Agent, and answers 401 to a bad token.
+fn header_problem(headers: &HeaderMap, method: &Method, repo: &Shared, uri: &Uri) -> Option<Response> {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ok_auth = auth == format!("Bearer {TOKEN}") || auth == format!("token {TOKEN}");
+    let ua = headers.get("user-agent").is_some_and(|v| !v.is_empty());
+    let accept = headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let json_body = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .starts_with("application/json");
+    let problem = if !ok_auth {
+        Some((StatusCode::UNAUTHORIZED, "Bad credentials"))
+    } else if !ua {
+        Some((
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+        ))
+    } else if !accept.contains("application/vnd.github+json") {
+        Some((StatusCode::BAD_REQUEST, "Accept must be application/vnd.github+json"))
+    } else if *method == Method::POST && !json_body {
+        Some((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some((status, msg)) => {
+            repo.lock().unwrap().rejected.push(format!("{method} {uri}: {msg}"));
+            Some(error(status, msg))
+        }
+        None => None,
+    }
+}
+
+fn page(items: &[Value], q: &HashMap<String, String>) -> Vec<Value> {
+    let per_page: usize = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30).min(100);
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    items
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect()
+}
+
+async fn labels(
+    State(repo): State<Shared>,
+    Path((owner, name)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Option<axum::Json<Value>>,
+) -> Response {
+    if let Some(r) = header_problem(&headers, &method, &repo, &uri) {
+        return r;
+    }
+    let mut r = repo.lock().unwrap();
+    if method == Method::GET {
+        return axum::Json(page(&r.labels, &q)).into_response();
+    }
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let Some(label) = body["name"].as_str() else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "name is missing");
+    };
+    let color = body["color"].as_str().unwrap_or("");
+    if color.len() != 6 || !color.chars().all(|c| c.is_ascii_hexdigit()) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "color must be 6 hex digits");
+    }
+    if r.labels
+        .iter()
+        .any(|l| l["name"].as_str().unwrap().eq_ignore_ascii_case(label))
+    {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: already_exists");
+    }
+    let created = json!({
+        "id": r.labels.len() + 1,
+        "name": label,
+        "color": color,
+        "description": body["description"],
+        "url": format!("https://api.github.com/repos/{owner}/{name}/labels/{label}")
+    });
+    r.labels.push(created.clone());
+    r.writes.push(("label".into(), body));
+    (StatusCode::CREATED, axum::Json(created)).into_response()
+}
+
+async fn milestones(
+    State(repo): State<Shared>,
+    Path((owner, name)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Option<axum::Json<Value>>,
+) -> Response {
+    if let Some(r) = header_problem(&headers, &method, &repo, &uri) {
+        return r;
+    }
+    let mut r = repo.lock().unwrap();
+    if method == Method::GET {
+        let state = q.get("state").map(String::as_str).unwrap_or("open");
+        let all: Vec<Value> = r
+            .milestones
+            .iter()
+            .filter(|m| state == "all" || m["state"] == state)
+            .cloned()
+            .collect();
+        return axum::Json(page(&all, &q)).into_response();
+    }
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let Some(title) = body["title"].as_str().filter(|t| !t.is_empty()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "title is missing");
+    };
+    if r.milestones.iter().any(|m| m["title"] == title) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: already_exists");
+    }
+    let number = r.milestones.len() + 1;
+    let created = json!({
+        "number": number, "title": title, "state": "open", "description": body["description"],
+        "html_url": format!("https://github.com/{owner}/{name}/milestone/{number}")
+    });
+    r.milestones.push(created.clone());
+    r.writes.push(("milestone".into(), body));
+    (StatusCode::CREATED, axum::Json(created)).into_response()
+}
+
+async fn issues(
+    State(repo): State<Shared>,
+    Path((owner, name)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Option<axum::Json<Value>>,
+) -> Response {
+    if let Some(r) = header_problem(&headers, &method, &repo, &uri) {
+        return r;
+    }
+    let mut r = repo.lock().unwrap();
+    if method == Method::GET {
+        let state = q.get("state").map(String::as_str).unwrap_or("open");
+        let all: Vec<Value> = r
+            .issues
+            .iter()
+            .filter(|i| state == "all" || i["state"] == state)
+            .cloned()
+            .collect();
+        return axum::Json(page(&all, &q)).into_response();
+    }
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let Some(title) = body["title"].as_str().filter(|t| !t.is_empty()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "title is missing");
+    };
+    for label in body["labels"].as_array().cloned().unwrap_or_default() {
+        if !r.labels.iter().any(|l| l["name"] == label) {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("label {label} does not exist"),
+            );
+        }
+    }
+    if let Some(m) = body.get("milestone") {
+        if !r.milestones.iter().any(|x| &x["number"] == m) {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "milestone does not exist");
+        }
+    }
+    let number = r.issues.len() + 1;
+    let created = json!({
+        "number": number, "title": title, "body": body["body"], "state": "open",
+        "labels": body["labels"], "milestone": body["milestone"],
+        "html_url": format!("https://github.com/{owner}/{name}/issues/{number}")
+    });
+    r.issues.push(created.clone());
+    r.writes.push(("issue".into(), body));
+    (StatusCode::CREATED, axum::Json(created)).into_response()
+}
+
+async fn fake_github(repo: Shared) -> String {
+    let app = Router::new()
+        .route("/repos/{owner}/{repo}/labels", get(labels).post(labels))
+        .route("/repos/{owner}/{repo}/milestones", get(milestones).post(milestones))
+        .route("/repos/{owner}/{repo}/issues", get(issues).post(issues))
+        .with_state(repo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A stand-in for the GitHub tool set: one REST operation as a tool, with
+/// path parameters, query parameters and a JSON body under `body`.
+#[derive(Debug)]
+struct RestOperation {
+    spec: ToolSpec,
+    method: reqwest::Method,
+    path: &'static str,
+    base: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+#[async_trait]
+impl Tool for RestOperation {
+    fn spec(&self) -> &ToolSpec {
+        &self.spec
+    }
+    async fn call(&self, args: &Value, _ctx: &toolplane_core::CallContext) -> Result<ToolOutput, ToolError> {
+        let mut path = self.path.to_string();
+        let mut query = Vec::new();
+        for (k, v) in args.as_object().unwrap() {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            if path.contains(&format!("{{{k}}}")) {
+                path = path.replace(&format!("{{{k}}}"), &text);
+            } else if k != "body" {
+                query.push((k.clone(), text));
+            }
+        }
+        let mut req = self
+            .client
+            .request(self.method.clone(), format!("{}{path}", self.base))
+            .query(&query)
+            .bearer_auth(&self.token)
+            .header("accept", "application/vnd.github+json")
+            .header("user-agent", "toolplane-tests");
+        if let Some(body) = args.get("body") {
+            req = req.json(body);
+        }
+        let resp = req.send().await.map_err(|e| ToolError::upstream(e.to_string()))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.map_err(|e| ToolError::upstream(e.to_string()))?;
+        if status.is_success() {
+            Ok(ToolOutput::json(json!({"status": status.as_u16(), "body": body})))
+        } else {
+            Ok(ToolOutput::json(json!({"status": status.as_u16(), "body": body})).into_error())
+        }
+    }
+}
+
+fn github_tools(base: &str, token: &str) -> ToolBox {
+    let ops: [(&str, reqwest::Method, &'static str); 6] = [
+        (
+            "github.issues_list_labels_for_repo",
+            reqwest::Method::GET,
+            "/repos/{owner}/{repo}/labels",
+        ),
+        (
+            "github.issues_create_label",
+            reqwest::Method::POST,
+            "/repos/{owner}/{repo}/labels",
+        ),
+        (
+            "github.issues_list_milestones",
+            reqwest::Method::GET,
+            "/repos/{owner}/{repo}/milestones",
+        ),
+        (
+            "github.issues_create_milestone",
+            reqwest::Method::POST,
+            "/repos/{owner}/{repo}/milestones",
+        ),
+        (
+            "github.issues_list_for_repo",
+            reqwest::Method::GET,
+            "/repos/{owner}/{repo}/issues",
+        ),
+        (
+            "github.issues_create",
+            reqwest::Method::POST,
+            "/repos/{owner}/{repo}/issues",
+        ),
+    ];
+    let client = reqwest::Client::new();
+    let mut tools = ToolBox::new();
+    for (name, method, path) in ops {
+        let spec = ToolSpec::new(name, path).with_input_schema(json!({
+            "type": "object",
+            "required": ["owner", "repo"],
+            "properties": {
+                "owner": {"type": "string"}, "repo": {"type": "string"},
+                "state": {"type": "string", "enum": ["open", "closed", "all"]},
+                "per_page": {"type": "integer", "maximum": 100}, "page": {"type": "integer", "minimum": 1},
+                "body": {"type": "object"}
+            },
+            "additionalProperties": false
+        }));
+        tools = tools
+            .with_tool(Arc::new(RestOperation {
+                spec,
+                method,
+                path,
+                base: base.to_string(),
+                token: token.to_string(),
+                client: client.clone(),
+            }))
+            .unwrap();
+    }
+    tools
+}
+
+const SPEC: &str = "# Team calendar\n\nUsers see a shared calendar, can add events, and get reminders by email.\n";
+
+fn plan() -> Value {
+    json!({
+        "milestone": {"title": "Team calendar v1", "description": "The first usable calendar."},
+        "issues": [
+            {"title": "Shared calendar view", "body": "Render the month view.", "labels": ["feature", "Bug"],
+             "acceptance_criteria": ["Shows all team events", "Loads in under 1 s"]},
+            {"title": "Add events", "body": "A form to add an event.", "labels": ["feature"],
+             "acceptance_criteria": ["Saves title, time and place"]},
+            {"title": "Email reminders", "body": "Remind attendees.", "labels": ["feature", "infra"],
+             "acceptance_criteria": ["Sends one email 15 minutes before"]}
+        ]
+    })
+}
+
+fn seeded_repo() -> Shared {
+    let mut r = Repo::default();
+    r.labels.push(
+        json!({"id": 1, "name": "bug", "color": "d73a4a", "url": "https://api.github.com/repos/acme/cal/labels/bug"}),
+    );
+    // 120 unrelated issues push the matching one onto the second page.
+    for n in 1..=120 {
+        r.issues.push(
+            json!({"number": n, "title": format!("Old issue {n}"), "body": "", "state": "closed",
+            "html_url": format!("https://github.com/acme/cal/issues/{n}")}),
+        );
+    }
+    r.issues.push(
+        json!({"number": 121, "title": "Add events", "body": "Filed by hand earlier.", "state": "open",
+        "html_url": "https://github.com/acme/cal/issues/121"}),
+    );
+    // A pull request with a planned title must not count as the issue.
+    r.issues.push(
+        json!({"number": 122, "title": "Email reminders", "body": "", "state": "open",
+        "pull_request": {"url": "https://api.github.com/repos/acme/cal/pulls/122"},
+        "html_url": "https://github.com/acme/cal/pull/122"}),
+    );
+    Arc::new(Mutex::new(r))
+}
+
+#[tokio::test]
+async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
+    let repo = seeded_repo();
+    let base = fake_github(repo.clone()).await;
+    let github = github_tools(&base, TOKEN);
+    let provider = Arc::new(
+        ScriptedProvider::new("scripted")
+            // The first plan forgets acceptance criteria; the schema check sends it back.
+            .with_text(r#"{"milestone": {"title": "Team calendar v1", "description": ""}, "issues": [{"title": "x", "body": "", "labels": []}]}"#)
+            .with_text(format!("```json\n{}\n```", plan())),
+    );
+    let options = SpecToGithub::new("acme", "cal", "gpt-4o-mini");
+    let ctx = CallContext::new("spec-1");
+
+    let report = spec_to_github(provider.clone(), &github, SPEC, &options, &ctx)
+        .await
+        .unwrap();
+
+    // The model saw the spec and, the second time, what was wrong with its first plan.
+    let reqs = provider.requests();
+    assert!(reqs[0].messages[1].text().contains("Team calendar"));
+    assert_eq!(reqs[0].metadata.task_type.as_deref(), Some("planning"));
+    assert!(reqs[1].messages.last().unwrap().text().contains("acceptance_criteria"));
+
+    {
+        let r = repo.lock().unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let kinds: Vec<&str> = r.writes.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["label", "label", "milestone", "issue", "issue"],
+            "`bug` existed, `Add events` existed"
+        );
+        assert_eq!(r.writes[0].1["name"], "feature");
+        assert_eq!(r.writes[1].1["name"], "infra");
+        let issue = &r.writes[3].1;
+        assert_eq!(issue["title"], "Shared calendar view");
+        assert_eq!(
+            issue["labels"],
+            json!(["feature", "bug"]),
+            "the repository's spelling of `Bug`"
+        );
+        assert_eq!(issue["milestone"], 1);
+        let body = issue["body"].as_str().unwrap();
+        assert!(
+            body.contains("- [ ] Shows all team events") && body.contains("toolplane-spec-item: shared-calendar-view")
+        );
+        assert_eq!(
+            r.writes[4].1["title"], "Email reminders",
+            "a pull request of that title is not the issue"
+        );
+    }
+
+    assert_eq!(report.created_count(), 5);
+    assert_eq!(report.milestone.url, "https://github.com/acme/cal/milestone/1");
+    let links: Vec<(&str, bool)> = report.issues.iter().map(|i| (i.url.as_str(), i.created)).collect();
+    assert_eq!(
+        links,
+        [
+            ("https://github.com/acme/cal/issues/123", true),
+            ("https://github.com/acme/cal/issues/121", false),
+            ("https://github.com/acme/cal/issues/124", true),
+        ]
+    );
+    assert_eq!(
+        report.labels.iter().find(|l| l.title == "bug").map(|l| l.created),
+        Some(false)
+    );
+    assert_eq!(report.usage.total_tokens(), 30);
+
+    // Run again with the same plan: nothing new.
+    let again = apply_plan(&github, &report.plan, &options, &ctx).await.unwrap();
+    assert_eq!(again.created_count(), 0);
+    assert_eq!(repo.lock().unwrap().writes.len(), 5);
+    assert_eq!(again.issues[0].url, "https://github.com/acme/cal/issues/123");
+
+    // Run the whole flow again, the model planning the same way: still nothing new.
+    let provider = Arc::new(ScriptedProvider::new("scripted").with_text(plan().to_string()));
+    let third = spec_to_github(provider, &github, SPEC, &options, &ctx).await.unwrap();
+    assert_eq!(third.created_count(), 0);
+    assert_eq!(repo.lock().unwrap().writes.len(), 5);
+}
+
+#[tokio::test]
+async fn a_bad_token_is_reported_with_githubs_message() {
+    let repo = seeded_repo();
+    let base = fake_github(repo.clone()).await;
+    let github = github_tools(&base, "wrong");
+    let provider = Arc::new(ScriptedProvider::new("scripted").with_text(plan().to_string()));
+    let err = spec_to_github(
+        provider,
+        &github,
+        SPEC,
+        &SpecToGithub::new("acme", "cal", "m"),
+        &CallContext::new("r"),
+    )
+    .await
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("github.issues_list_labels_for_repo") && msg.contains("Bad credentials"),
+        "{msg}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(repo.lock().unwrap().writes.len(), 0);
+}
+
+#[tokio::test]
+async fn an_empty_spec_or_a_plan_that_never_conforms_stops_before_github() {
+    let repo = seeded_repo();
+    let base = fake_github(repo.clone()).await;
+    let github = github_tools(&base, TOKEN);
+    let options = SpecToGithub::new("acme", "cal", "m");
+    let provider = Arc::new(ScriptedProvider::new("scripted"));
+    let err = spec_to_github(provider, &github, "  \n", &options, &CallContext::new("r"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "the spec is empty");
+
+    let provider = Arc::new(
+        ScriptedProvider::new("scripted")
+            .with_text("not json")
+            .with_text("{}")
+            .with_text(r#"{"issues": []}"#),
+    );
+    let err = spec_to_github(provider, &github, SPEC, &options, &CallContext::new("r"))
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("3 attempt(s)") && msg.contains("milestone"), "{msg}");
+    assert_eq!(repo.lock().unwrap().writes.len(), 0);
+}
