@@ -334,3 +334,83 @@ impl ToolExecutor for FilteredExecutor {
         self.inner.execute(call, ctx).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Sleepy(ToolSpec, u64);
+
+    #[async_trait]
+    impl Tool for Sleepy {
+        fn spec(&self) -> &ToolSpec {
+            &self.0
+        }
+        async fn call(&self, _args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+            tokio::time::sleep(Duration::from_millis(self.1)).await;
+            Ok(ToolOutput::text("awake"))
+        }
+    }
+
+    fn sleepy(name: &str, ms: u64) -> Arc<dyn Tool> {
+        Arc::new(Sleepy(ToolSpec::new(name, "Sleeps."), ms))
+    }
+
+    #[tokio::test]
+    async fn limits_and_lookups() {
+        let tools = ToolBox::new()
+            .with_tool(sleepy("fast", 0))
+            .unwrap()
+            .with_tool(sleepy("slow", 5_000))
+            .unwrap()
+            .with_timeout(Duration::from_millis(20))
+            .with_max_argument_bytes(16);
+        let ctx = CallContext::default();
+        assert!(tools.execute(&ToolCall::new("1", "fast", "{}"), &ctx).await.is_ok());
+        let e = tools
+            .execute(&ToolCall::new("2", "slow", "{}"), &ctx)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ToolErrorKind::Timeout);
+        let e = tools
+            .execute(&ToolCall::new("3", "fast", r#"{"padding": "xxxxxxxxxxxx"}"#), &ctx)
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("limit is 16"), "{e}");
+        let e = tools
+            .execute(&ToolCall::new("4", "nope", "{}"), &ctx)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ToolErrorKind::NotFound);
+        assert!(e.message().contains("fast, slow"));
+
+        let only_fast = FilteredExecutor::new(Arc::new(tools.clone()), vec!["f*".into()]);
+        assert_eq!(only_fast.specs().len(), 1);
+        let e = only_fast
+            .execute(&ToolCall::new("5", "slow", "{}"), &ctx)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ToolErrorKind::NotFound);
+        assert_eq!(tools.select(&["s*".to_string()]).names().collect::<Vec<_>>(), ["slow"]);
+    }
+
+    #[test]
+    fn building_errors() {
+        let e = ToolBox::new()
+            .with_tool(sleepy("a", 0))
+            .unwrap()
+            .with_tool(sleepy("a", 0))
+            .unwrap_err();
+        assert!(matches!(e, ToolBoxError::DuplicateName(n) if n == "a"));
+        let bad: Arc<dyn Tool> = Arc::new(Sleepy(
+            ToolSpec::new("b", "").with_input_schema(json!({"type": "no-such-type"})),
+            0,
+        ));
+        let e = ToolBox::new().with_tool(bad).unwrap_err();
+        assert!(
+            e.to_string().starts_with("tool `b`: the input schema is invalid"),
+            "{e}"
+        );
+    }
+}

@@ -644,3 +644,47 @@ fn a_state_of_an_unknown_version_is_refused() {
     let _ = ContentPart::Text { text: String::new() };
     let _: Option<&dyn ChatProvider> = None;
 }
+
+#[tokio::test]
+async fn an_activated_skill_narrows_the_tools_of_the_next_step() {
+    use toolplane_skills::{Skill, SkillSession, SkillSet};
+    let skill = Skill::parse(
+        "triage/SKILL.md",
+        "---\nname: triage\ndescription: Triage issues.\nallowed-tools: [read]\n---\nOnly read.",
+        None,
+    )
+    .unwrap();
+    let session = SkillSession::new(Arc::new(SkillSet::from_skills([skill]).unwrap()));
+    let delete = Echo::new("delete");
+    let tools = ToolBox::new()
+        .with_tool(Echo::new("read"))
+        .unwrap()
+        .with_tool(delete.clone())
+        .unwrap()
+        .with_skills(session.clone())
+        .unwrap();
+    let provider = Arc::new(
+        ScriptedProvider::new("scripted")
+            .with_tool_calls(vec![ToolCall::new("a", "skills.activate", r#"{"name":"triage"}"#)])
+            // The model calls a tool it was no longer offered; the guard refuses it.
+            .with_tool_calls(vec![ToolCall::new("d", "delete", r#"{"text":"x"}"#)])
+            .with_text("done"),
+    );
+    let agent = AgentLoop::new(provider.clone(), Arc::new(tools));
+    let result = agent.run(state("triage"), &CallContext::new("r")).await.unwrap();
+    assert_eq!(result.answer().as_deref(), Some("done"));
+    let offered = |i: usize| -> Vec<String> { provider.requests()[i].tools.iter().map(|t| t.name.clone()).collect() };
+    assert_eq!(
+        offered(0),
+        ["read", "delete", "skills.activate", "skills.read_resource"]
+    );
+    assert_eq!(offered(1), ["read", "skills.activate", "skills.read_resource"]);
+    let activated = &last_tool_results(&provider.requests()[1])[0].1;
+    assert!(
+        activated.contains("Only read."),
+        "the body arrives on activation: {activated}"
+    );
+    let refused = &last_tool_results(&provider.requests()[2])[0];
+    assert!(refused.2 && refused.1.contains("permission_denied"), "{refused:?}");
+    assert!(delete.seen.lock().unwrap().is_empty());
+}
