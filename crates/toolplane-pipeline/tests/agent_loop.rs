@@ -349,13 +349,18 @@ async fn token_and_cost_budgets_stop_before_the_next_call() {
     let provider = endless_tool_calls(10);
     let tools = Arc::new(ToolBox::new().with_tool(Echo::new("echo")).unwrap());
     let agent = AgentLoop::new(provider.clone(), tools.clone()).with_config(LoopConfig {
-        max_total_tokens: Some(300),
+        max_total_tokens: Some(400),
         ..LoopConfig::default()
     });
     let result = agent.run(state("loop"), &CallContext::new("r")).await.unwrap();
     assert_eq!(result.outcome, RunOutcome::Stopped(StopCause::TokenBudget));
-    assert_eq!(result.state.steps, 3, "120 + 120 < 300 <= 360");
+    // After three steps 40 tokens are left: less than the next call's input alone.
+    assert_eq!(result.state.steps, 3);
     assert_eq!(result.state.usage.total_tokens(), 360);
+    // Each call's output is capped to what is left of the budget after its input.
+    let caps: Vec<u32> = provider.requests().iter().map(|r| r.max_tokens.unwrap()).collect();
+    assert!(caps[0] < 400 && caps[1] < 280 && caps[2] < 160, "{caps:?}");
+    assert_eq!(result.state.request.max_tokens, None, "the caller's setting is kept");
 
     let provider = endless_tool_calls(10);
     let agent = AgentLoop::new(provider, tools)

@@ -392,7 +392,7 @@ async fn the_pipeline_budget_stops_the_next_prompt_step() {
             .with_retries(3, 0),
         ],
     );
-    def.budget.max_tokens = Some(20);
+    def.budget.max_tokens = Some(30);
     let run = Pipeline::new(
         def,
         PipelineRuntime::new(Arc::new(ToolBox::new())).with_default_provider(p.clone()),

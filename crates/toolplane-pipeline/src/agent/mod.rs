@@ -53,7 +53,9 @@ const INTERRUPT_POLL: Duration = Duration::from_millis(5);
 pub struct LoopConfig {
     /// The most provider calls in one run (a resumed run keeps counting). Default 16.
     pub max_steps: u32,
-    /// Stop before the next provider call once this many tokens (input + output) are used.
+    /// A token budget (input + output, all steps). Before each call the rest
+    /// is reserved: the call's `max_tokens` is capped to what is left after
+    /// its estimated input, and the run stops when the input alone would not fit.
     pub max_total_tokens: Option<u64>,
     /// Stop before the next provider call once this much is spent (needs a cost model).
     pub max_cost_usd: Option<f64>,
@@ -308,9 +310,24 @@ impl AgentLoop {
                 state.request.tools = specs.to_vec();
                 offered = Some(specs);
             }
+            // Reserve the rest of the token budget for this call: cap its output
+            // so that input + output fit, and do not send a call whose input alone
+            // would overrun it.
+            let caller_max_tokens = state.request.max_tokens;
+            if let Some(max) = self.config.max_total_tokens {
+                let left = max.saturating_sub(state.usage.total_tokens());
+                let input = state.request.estimated_input_tokens();
+                if input >= left {
+                    return Ok(self.stopped(state, StopCause::TokenBudget));
+                }
+                let cap = u32::try_from(left - input).unwrap_or(u32::MAX);
+                state.request.max_tokens = Some(caller_max_tokens.map_or(cap, |m| m.min(cap)));
+            }
             let step = state.steps + 1;
             self.emit(|| RunEvent::StepStarted { step });
-            let response = match race(self.call_provider(&state.request, ctx, step), ctx).await {
+            let outcome = race(self.call_provider(&state.request, ctx, step), ctx).await;
+            state.request.max_tokens = caller_max_tokens;
+            let response = match outcome {
                 Either::Left(Ok(response)) => response,
                 Either::Left(Err(source)) => {
                     return Err(RunError::Provider {
