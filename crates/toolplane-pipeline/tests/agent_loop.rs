@@ -693,3 +693,44 @@ async fn an_activated_skill_narrows_the_tools_of_the_next_step() {
     assert!(refused.2 && refused.1.contains("permission_denied"), "{refused:?}");
     assert!(delete.seen.lock().unwrap().is_empty());
 }
+
+/// Counts chat calls and refuses the third, like a budget interceptor would.
+#[derive(Debug, Default)]
+struct CountingChat(AtomicUsize);
+
+#[async_trait]
+impl toolplane_core::ChatInterceptor for CountingChat {
+    async fn chat(
+        &self,
+        req: &ChatRequest,
+        ctx: &CallContext,
+        next: toolplane_core::ChatNext<'_>,
+    ) -> Result<toolplane_core::ChatResponse, toolplane_core::ProviderError> {
+        if self.0.fetch_add(1, Ordering::SeqCst) >= 2 {
+            return Err(toolplane_core::ProviderError::new(
+                toolplane_core::ProviderErrorKind::QuotaExceeded,
+                "budget",
+                "the team budget is spent",
+            ));
+        }
+        next.chat(req, ctx).await
+    }
+}
+
+#[tokio::test]
+async fn chat_interceptors_wrap_every_provider_call() {
+    let counter = Arc::new(CountingChat::default());
+    let agent = AgentLoop::new(
+        endless_tool_calls(5),
+        Arc::new(ToolBox::new().with_tool(Echo::new("echo")).unwrap()),
+    )
+    .with_chat_interceptors(vec![counter.clone()]);
+    let err = agent.run(state("go"), &CallContext::new("r")).await.unwrap_err();
+    assert_eq!(
+        err.provider_error().unwrap().kind(),
+        toolplane_core::ProviderErrorKind::QuotaExceeded
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(counter.0.load(Ordering::SeqCst), 3);
+    assert_eq!(err.into_state().unwrap().steps, 2);
+}

@@ -25,8 +25,8 @@ use futures_util::future::{Either, select};
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ProviderError, StopReason, StreamAccumulator,
-    StreamEvent, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolResult, ToolSpec,
+    CallContext, ChatInterceptor, ChatProvider, ChatRequest, ChatResponse, InterceptedProvider, Message, ProviderError,
+    StopReason, StreamAccumulator, StreamEvent, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolResult, ToolSpec,
 };
 
 pub use cost::{CostModel, FlatPricing};
@@ -127,6 +127,15 @@ impl AgentLoop {
             cost: None,
             events: None,
         }
+    }
+
+    /// Puts a chat interceptor chain (budgets, metrics, audit) in front of the
+    /// provider; the first interceptor runs first.
+    pub fn with_chat_interceptors(mut self, chain: Vec<Arc<dyn ChatInterceptor>>) -> Self {
+        if !chain.is_empty() {
+            self.provider = Arc::new(InterceptedProvider::new(Arc::clone(&self.provider), chain));
+        }
+        self
     }
 
     /// Sets the limits.
