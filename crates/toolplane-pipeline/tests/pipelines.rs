@@ -554,3 +554,14 @@ fn bad_definitions_get_errors_naming_the_place() {
     assert!(e.to_string().contains(dir.to_str().unwrap()), "{e}");
     std::fs::remove_file(&dir).unwrap();
 }
+
+#[test]
+fn the_shipped_example_pipeline_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/triage.yaml");
+    let def = PipelineDef::from_path(path).unwrap();
+    let kinds: Vec<&str> = def.all_steps().iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["prompt", "transform", "map", "tool", "branch", "prompt", "transform"]
+    );
+}
