@@ -7,9 +7,10 @@
 //! - `agent_loop`: `AgentLoop::run` with a `ToolBox` (argument parsing, schema
 //!   validation, interceptor chain, limits, cancellation race, state bookkeeping).
 //!
-//! The difference divided by 10 is the loop's overhead per step. Criterion
-//! reports the means; after it, a paired run prints p50/p99 of the per-step
-//! overhead, since the question is about the tail.
+//! The difference divided by 10 is the loop's overhead per step. Two shapes:
+//! one tool and one call per step; twenty tools and three parallel calls per
+//! step. Criterion reports the means; after it, a paired run prints p50/p99
+//! of the per-step overhead, since the question is about the tail.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -38,22 +39,44 @@ impl Tool for Noop {
     }
 }
 
-fn noop() -> Arc<Noop> {
-    Arc::new(Noop(ToolSpec::new("noop", "Does nothing.").with_input_schema(json!({
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    tools: usize,
+    calls: usize,
+}
+
+impl Shape {
+    fn label(self) -> String {
+        format!("{}_tools_{}_calls", self.tools, self.calls)
+    }
+}
+
+fn noop(name: &str) -> Arc<Noop> {
+    Arc::new(Noop(ToolSpec::new(name, "Does nothing.").with_input_schema(json!({
         "type": "object",
-        "properties": {"n": {"type": "integer"}},
-        "required": ["n"]
+        "properties": {"n": {"type": "integer"}, "note": {"type": "string", "maxLength": 100}},
+        "required": ["n"],
+        "additionalProperties": false
     }))))
 }
 
-fn scripted() -> Arc<ScriptedProvider> {
+fn tool_set(shape: Shape) -> Vec<Arc<Noop>> {
+    (0..shape.tools).map(|i| noop(&format!("noop_{i}"))).collect()
+}
+
+fn scripted(shape: Shape) -> Arc<ScriptedProvider> {
     let p = ScriptedProvider::new("scripted");
     for i in 0..STEPS - 1 {
-        p.push(Ok(ChatResponse::tool_use(
-            "scripted",
-            "m",
-            vec![ToolCall::new(format!("c{i}"), "noop", format!(r#"{{"n":{i}}}"#))],
-        )));
+        let calls = (0..shape.calls)
+            .map(|j| {
+                ToolCall::new(
+                    format!("c{i}_{j}"),
+                    format!("noop_{}", j % shape.tools),
+                    format!(r#"{{"n":{i}}}"#),
+                )
+            })
+            .collect();
+        p.push(Ok(ChatResponse::tool_use("scripted", "m", calls)));
     }
     p.push(Ok(ChatResponse::new(
         "scripted",
@@ -68,8 +91,8 @@ fn request() -> ChatRequest {
     ChatRequest::new("m", vec![Message::system("You are a bench."), Message::user("go")])
 }
 
-async fn bare(provider: &ScriptedProvider, tool: &Noop, ctx: &CallContext) {
-    let mut req = request().with_tools(vec![tool.spec().clone()]);
+async fn bare(provider: &ScriptedProvider, tools: &[Arc<Noop>], ctx: &CallContext) {
+    let mut req = request().with_tools(tools.iter().map(|t| t.spec().clone()).collect());
     loop {
         let resp = provider.chat(&req, ctx).await.unwrap();
         req.messages.push(resp.message.clone());
@@ -80,6 +103,7 @@ async fn bare(provider: &ScriptedProvider, tool: &Noop, ctx: &CallContext) {
         }
         let mut results = Vec::new();
         for c in &calls {
+            let tool = tools.iter().find(|t| t.spec().name == c.name).unwrap();
             let args: Value = serde_json::from_str(&c.arguments).unwrap();
             let out = tool.call(&args, ctx).await.unwrap();
             results.push(ToolResult::ok(c.id.clone(), out.to_model_text()));
@@ -101,45 +125,61 @@ fn agent_over(provider: Arc<ScriptedProvider>, tools: &Arc<ToolBox>) -> AgentLoo
     })
 }
 
+const SHAPES: [Shape; 2] = [Shape { tools: 1, calls: 1 }, Shape { tools: 20, calls: 3 }];
+
+fn toolbox(tools: &[Arc<Noop>]) -> Arc<ToolBox> {
+    Arc::new(
+        ToolBox::new()
+            .with_tools(tools.iter().map(|t| t.clone() as Arc<dyn Tool>))
+            .unwrap(),
+    )
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
-    let tool = noop();
-    let tools = Arc::new(ToolBox::new().with_tool(tool.clone()).unwrap());
     let ctx = CallContext::new("bench");
     let mut group = c.benchmark_group("ten_steps");
-    group.bench_function("bare_provider_and_tool", |b| {
-        b.iter_batched(scripted, |p| rt.block_on(bare(&p, &tool, &ctx)), BatchSize::SmallInput)
-    });
-    group.bench_function("agent_loop", |b| {
-        b.iter_batched(
-            || agent_over(scripted(), &tools),
-            |a| rt.block_on(agent(&a, &ctx)),
-            BatchSize::SmallInput,
-        )
-    });
+    for shape in SHAPES {
+        let tools = tool_set(shape);
+        let boxed = toolbox(&tools);
+        group.bench_function(format!("bare_provider_and_tool/{}", shape.label()), |b| {
+            b.iter_batched(
+                || scripted(shape),
+                |p| rt.block_on(bare(&p, &tools, &ctx)),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("agent_loop/{}", shape.label()), |b| {
+            b.iter_batched(
+                || agent_over(scripted(shape), &boxed),
+                |a| rt.block_on(agent(&a, &ctx)),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
 }
 
 /// Paired runs, alternating, so both sides see the same machine state.
-fn tail_report() {
+fn tail_report(shape: Shape) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
-    let tool = noop();
-    let tools = Arc::new(ToolBox::new().with_tool(tool.clone()).unwrap());
+    let tools = tool_set(shape);
+    let boxed = toolbox(&tools);
     let ctx = CallContext::new("bench");
     let runs = 5_000;
     let (mut bare_t, mut loop_t, mut overhead) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let p = scripted();
+        let p = scripted(shape);
         let t = Instant::now();
-        rt.block_on(bare(&p, &tool, &ctx));
+        rt.block_on(bare(&p, &tools, &ctx));
         let b = t.elapsed();
-        let a = agent_over(scripted(), &tools);
+        let a = agent_over(scripted(shape), &boxed);
         let t = Instant::now();
         rt.block_on(agent(&a, &ctx));
         let l = t.elapsed();
@@ -151,7 +191,10 @@ fn tail_report() {
         v.sort();
         v[((v.len() as f64 - 1.0) * q) as usize]
     };
-    println!("\nper step over {runs} paired runs of {STEPS} steps:");
+    println!(
+        "\n{}: per step over {runs} paired runs of {STEPS} steps:",
+        shape.label()
+    );
     println!(
         "  bare provider+tool  p50 {:>9.2?}  p99 {:>9.2?}",
         pct(&mut bare_t, 0.5),
@@ -174,5 +217,7 @@ criterion_group!(benches, bench);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    tail_report();
+    for shape in SHAPES {
+        tail_report(shape);
+    }
 }
