@@ -65,4 +65,4 @@ pub use declarative::{
     TransformStep,
 };
 pub use executor::{DEFAULT_MAX_ARGUMENT_BYTES, FilteredExecutor, ToolBox, ToolBoxError, ToolExecutor};
-pub use structured::{StructuredError, extract_json, structured_answer};
+pub use structured::{StructuredError, extract_json, structured_answer, structured_answer_after};

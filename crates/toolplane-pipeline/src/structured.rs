@@ -54,15 +54,43 @@ pub async fn structured_answer(
             strict: false,
         });
     }
+    let first = agent.run(state, ctx).await?;
+    check_answers(agent, first, &validator, max_repairs, ctx).await
+}
+
+/// Like [`structured_answer`], for a run that already produced its first
+/// result: typically one paused for approval and then resumed with
+/// [`AgentLoop::resume`].
+///
+/// # Errors
+/// As [`structured_answer`].
+pub async fn structured_answer_after(
+    agent: &AgentLoop,
+    first: RunResult,
+    schema: &Value,
+    max_repairs: u32,
+    ctx: &CallContext,
+) -> Result<(Value, RunState), StructuredError> {
+    let validator = jsonschema::validator_for(schema).map_err(|e| StructuredError::InvalidSchema(e.to_string()))?;
+    check_answers(agent, first, &validator, max_repairs, ctx).await
+}
+
+async fn check_answers(
+    agent: &AgentLoop,
+    first: RunResult,
+    validator: &jsonschema::Validator,
+    max_repairs: u32,
+    ctx: &CallContext,
+) -> Result<(Value, RunState), StructuredError> {
     let mut attempts = 0;
+    let mut result = first;
     loop {
-        let result = agent.run(state, ctx).await?;
         let text = match &result.outcome {
             RunOutcome::Answered(r) => r.text(),
             _ => return Err(StructuredError::NoAnswer(Box::new(result))),
         };
         attempts += 1;
-        state = result.state;
+        let mut state = result.state;
         let problems = match extract_json(&text) {
             Err(e) => e,
             Ok(value) => {
@@ -90,6 +118,7 @@ pub async fn structured_answer(
         state.request.messages.push(Message::user(format!(
             "Your answer does not satisfy the required JSON schema: {problems}. Answer again with only the corrected JSON."
         )));
+        result = agent.run(state, ctx).await?;
     }
 }
 

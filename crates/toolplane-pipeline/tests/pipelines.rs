@@ -565,3 +565,150 @@ fn the_shipped_example_pipeline_is_valid() {
         ["prompt", "transform", "map", "tool", "branch", "prompt", "transform"]
     );
 }
+
+/// Deletes, but only with a token naming the exact arguments (the shape of
+/// toolplane-security's approvals).
+#[derive(Debug, Default)]
+struct GuardedDelete {
+    spec: Option<ToolSpec>,
+    deleted: Mutex<Vec<Value>>,
+}
+
+#[async_trait]
+impl Tool for GuardedDelete {
+    fn spec(&self) -> &ToolSpec {
+        self.spec.as_ref().unwrap()
+    }
+    async fn call(&self, args: &Value, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        let expected = format!("ok:{args}");
+        match ctx.extensions.get::<toolplane_core::ApprovalToken>() {
+            Some(t) if t.0 == expected => {
+                self.deleted.lock().unwrap().push(args.clone());
+                Ok(ToolOutput::json(json!({"deleted": args["what"]})))
+            }
+            _ => Err(
+                ToolError::new(ToolErrorKind::ApprovalRequired, "deleting needs a human")
+                    .with_details(json!({"token_hint": expected})),
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pipeline_waiting_for_approvals_resumes_after_a_restart() {
+    use std::collections::HashMap;
+    use toolplane_core::{ApprovalToken, ToolCall};
+    use toolplane_pipeline::{ApprovalDecision, PipelineRun, PromptStep};
+
+    let make = |provider: Arc<ScriptedProvider>| {
+        let delete = Arc::new(GuardedDelete {
+            spec: Some(ToolSpec::new("repo.delete", "Deletes a thing.")),
+            ..Default::default()
+        });
+        let def = PipelineDef::new(
+            "cleanup",
+            vec![
+                StepDef::transform("target", json!("{{input.branch}}"), None),
+                StepDef::tool("delete_branch", "repo.delete", json!({"what": "{{steps.target}}"})),
+                StepDef::prompt(
+                    "tidy",
+                    PromptStep {
+                        prompt: "Delete the stale tag.".into(),
+                        tools: vec!["repo.*".into()],
+                        ..Default::default()
+                    },
+                ),
+                StepDef::transform(
+                    "done",
+                    json!("deleted {{steps.delete_branch.deleted}}; {{steps.tidy}}"),
+                    None,
+                ),
+            ],
+        );
+        let runtime = PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(delete.clone()).unwrap()))
+            .with_default_provider(provider);
+        (Pipeline::new(def, runtime).unwrap(), delete)
+    };
+
+    // Process one: the tool step waits for approval; nothing after it runs.
+    let (pipeline, _) = make(Arc::new(ScriptedProvider::new("p")));
+    let input = json!({"branch": "old-branch"});
+    let first = pipeline.run(input.clone(), &CallContext::new("r1")).await;
+    assert_eq!(first.report.status, StepStatus::NeedsApproval);
+    let pending: Vec<_> = first.pending_approvals().into_iter().cloned().collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].call.name, "repo.delete");
+    let token = pending[0].request.as_ref().unwrap()["token_hint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(first.report.step("tidy").unwrap().status, StepStatus::Skipped);
+    let saved = serde_json::to_string(&first).unwrap();
+    drop((pipeline, first));
+
+    // Process two: approve; the prompt step's own tool loop then pauses on its delete.
+    let provider = Arc::new(ScriptedProvider::new("p").with_tool_calls(vec![ToolCall::new(
+        "t1",
+        "repo.delete",
+        r#"{"what":"v0-tag"}"#,
+    )]));
+    provider.push(Ok(toolplane_core::ChatResponse::new(
+        "p",
+        "m",
+        toolplane_core::Message::assistant("tag removed"),
+        toolplane_core::StopReason::EndTurn,
+    )));
+    let (pipeline, delete) = make(provider.clone());
+    let first: PipelineRun = serde_json::from_str(&saved).unwrap();
+    let decisions = HashMap::from([(
+        pending[0].call.id.clone(),
+        ApprovalDecision::Approve {
+            token: ApprovalToken(token),
+        },
+    )]);
+    let second = pipeline
+        .resume(input.clone(), &first, &decisions, &CallContext::new("r2"))
+        .await;
+    assert_eq!(second.report.status, StepStatus::NeedsApproval, "{}", second.report);
+    assert_eq!(second.outputs["delete_branch"], json!({"deleted": "old-branch"}));
+    assert_eq!(
+        second.report.step("delete_branch").unwrap().status,
+        StepStatus::Succeeded
+    );
+    let tidy = second.report.step("tidy").unwrap();
+    assert_eq!(tidy.status, StepStatus::NeedsApproval);
+    assert!(tidy.paused_run.is_some());
+    let waiting: Vec<_> = second.pending_approvals().into_iter().cloned().collect();
+    assert_eq!(waiting[0].call.id, "t1");
+
+    // Resuming without a decision leaves it waiting; with one, the run completes.
+    let still = pipeline
+        .resume(input.clone(), &second, &HashMap::new(), &CallContext::new("r3"))
+        .await;
+    assert_eq!(still.report.step("tidy").unwrap().status, StepStatus::NeedsApproval);
+    let token = waiting[0].request.as_ref().unwrap()["token_hint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let decisions = HashMap::from([(
+        "t1".to_string(),
+        ApprovalDecision::Approve {
+            token: ApprovalToken(token),
+        },
+    )]);
+    let third = pipeline
+        .resume(input, &still, &decisions, &CallContext::new("r4"))
+        .await;
+    assert!(third.succeeded(), "{}", third.report);
+    assert_eq!(third.outputs["done"], "deleted old-branch; tag removed");
+    assert_eq!(
+        *delete.deleted.lock().unwrap(),
+        [json!({"what": "old-branch"}), json!({"what": "v0-tag"})],
+        "each delete ran once, after its approval"
+    );
+    assert_eq!(
+        provider.requests().len(),
+        2,
+        "the model was asked once before and once after the approval"
+    );
+}

@@ -24,7 +24,7 @@ pub use definition::{
 pub use report::{RunReport, StepReport, StepStatus};
 pub use template::Condition;
 
-use crate::{CostModel, ToolExecutor};
+use crate::{ApprovalDecision, CostModel, PendingApproval, ToolExecutor};
 use toolplane_skills::tool_pattern_matches;
 
 /// Why a pipeline could not be read or built.
@@ -180,8 +180,9 @@ pub struct Pipeline {
     runtime: PipelineRuntime,
 }
 
-/// What a pipeline run produced.
-#[derive(Debug, Clone)]
+/// What a pipeline run produced. Serializable, so a run that waits for
+/// approvals can be stored and resumed in another process.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PipelineRun {
     /// Each finished step's output by name.
     pub outputs: serde_json::Map<String, Value>,
@@ -193,6 +194,16 @@ impl PipelineRun {
     /// True when every step succeeded or was skipped by its condition.
     pub fn succeeded(&self) -> bool {
         self.report.status == StepStatus::Succeeded
+    }
+
+    /// The calls of top-level steps that wait for a human's decision.
+    pub fn pending_approvals(&self) -> Vec<&PendingApproval> {
+        self.report
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::NeedsApproval)
+            .flat_map(|s| s.approvals.iter())
+            .collect()
     }
 }
 
@@ -262,6 +273,23 @@ impl Pipeline {
     /// Runs the steps in order with `input` as `{{input}}`. A failed step
     /// stops the run; the steps after it are reported as skipped.
     pub async fn run(&self, input: Value, ctx: &CallContext) -> PipelineRun {
-        run::run_pipeline(self, input, ctx).await
+        run::run_pipeline(self, input, ctx, None).await
+    }
+
+    /// Continues a run whose top-level steps waited for approval: steps that
+    /// succeeded keep their outputs, each waiting step continues with the
+    /// `decisions` (by call id, as listed by [`PipelineRun::pending_approvals`]),
+    /// approved tool calls run with their [`ApprovalToken`](toolplane_core::ApprovalToken),
+    /// and the steps after run as usual. A waiting call without a decision
+    /// leaves its step waiting. Steps nested in a branch or map that waited
+    /// are run again from the start.
+    pub async fn resume(
+        &self,
+        input: Value,
+        previous: &PipelineRun,
+        decisions: &HashMap<String, ApprovalDecision>,
+        ctx: &CallContext,
+    ) -> PipelineRun {
+        run::run_pipeline(self, input, ctx, Some(run::Resume { previous, decisions })).await
     }
 }

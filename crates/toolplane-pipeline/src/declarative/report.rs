@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use toolplane_core::Usage;
 
-use crate::RunState;
+use crate::{PendingApproval, RunState};
 
 /// How a step (or a pipeline) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,6 +66,10 @@ pub struct StepReport {
     /// with [`AgentLoop::resume`](crate::AgentLoop::resume).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_run: Option<Box<RunState>>,
+    /// The calls waiting for a decision, when the step waits for approval;
+    /// decide them by call id and pass the decisions to [`Pipeline::resume`](crate::Pipeline::resume).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<PendingApproval>,
     /// Nested steps (a branch's steps, a map's items).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<StepReport>,

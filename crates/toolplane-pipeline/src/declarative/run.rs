@@ -1,5 +1,6 @@
 //! Running a pipeline's steps: conditions, attempts, timeouts, budgets, and the report.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,14 +13,24 @@ use super::definition::{Budget, MapStep, PromptStep, StepDef, StepKind};
 use super::report::{RunReport, StepReport, StepStatus};
 use super::template::{lookup, render_str, render_value};
 use super::{Pipeline, PipelineRun};
-use crate::structured::{StructuredError, structured_answer};
-use crate::{AgentLoop, FilteredExecutor, LoopConfig, RunOutcome, RunState, StopCause, ToolBox, ToolExecutor};
+use crate::structured::{StructuredError, structured_answer, structured_answer_after};
+use crate::{
+    AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, PendingApproval, RunError, RunOutcome, RunResult,
+    RunState, StopCause, ToolBox, ToolExecutor,
+};
+
+/// A run to continue, and the host's decisions on its pending calls.
+pub(super) struct Resume<'a> {
+    pub(super) previous: &'a PipelineRun,
+    pub(super) decisions: &'a HashMap<String, ApprovalDecision>,
+}
 
 /// The outcome of one attempt (or of a whole step).
 struct Failure {
     status: StepStatus,
     message: String,
     paused_run: Option<Box<RunState>>,
+    approvals: Vec<PendingApproval>,
 }
 
 impl Failure {
@@ -28,6 +39,7 @@ impl Failure {
             status,
             message: message.into(),
             paused_run: None,
+            approvals: Vec::new(),
         }
     }
 }
@@ -54,17 +66,25 @@ struct Exec<'a> {
     pipeline: &'a Pipeline,
     ctx: &'a CallContext,
     spent: Mutex<(Usage, f64)>,
+    resume: Option<Resume<'a>>,
 }
 
-pub(super) async fn run_pipeline(pipeline: &Pipeline, input: Value, ctx: &CallContext) -> PipelineRun {
+pub(super) async fn run_pipeline(
+    pipeline: &Pipeline,
+    input: Value,
+    ctx: &CallContext,
+    resume: Option<Resume<'_>>,
+) -> PipelineRun {
     let started = Instant::now();
+    let steps = resume.as_ref().map_or_else(Map::new, |r| r.previous.outputs.clone());
     let exec = Exec {
         pipeline,
         ctx,
         spent: Mutex::new((Usage::default(), 0.0)),
+        resume,
     };
-    let mut data = json!({"input": input, "steps": {}});
-    let (reports, outcome) = exec.run_steps(&pipeline.def.steps, &mut data).await;
+    let mut data = json!({"input": input, "steps": steps});
+    let (reports, outcome) = exec.run_top_level(&mut data).await;
     let (usage, cost_usd) = exec.spent();
     let status = match outcome {
         Ok(_) => StepStatus::Succeeded,
@@ -98,6 +118,7 @@ fn skipped(step: &StepDef, why: &str) -> StepReport {
         cost_usd: 0.0,
         error: Some(why.to_string()).filter(|w| !w.is_empty()),
         paused_run: None,
+        approvals: Vec::new(),
         children: Vec::new(),
     }
 }
@@ -128,6 +149,76 @@ impl Exec<'_> {
             max_tokens: b.max_tokens.map(|m| m.saturating_sub(usage.total_tokens())),
             max_cost_usd: b.max_cost_usd.map(|m| (m - cost).max(0.0)),
             max_steps: None,
+        }
+    }
+
+    /// The pipeline's own steps. When resuming, steps that succeeded keep
+    /// their output and report, and steps that waited for approval continue
+    /// with the host's decisions; the rest run as usual.
+    async fn run_top_level(&self, data: &mut Value) -> (Vec<StepReport>, Result<Value, StepStatus>) {
+        let Some(resume) = &self.resume else {
+            return self.run_steps(&self.pipeline.def.steps, data).await;
+        };
+        let mut reports = Vec::new();
+        let mut last = Value::Null;
+        let mut failed: Option<StepStatus> = None;
+        for step in &self.pipeline.def.steps {
+            if let Some(status) = failed {
+                reports.push(skipped(step, &format!("an earlier step ended {}", status.as_str())));
+                continue;
+            }
+            let previous = resume.previous.report.steps.iter().find(|r| r.name == step.name);
+            let (report, output) = match previous {
+                Some(prev)
+                    if prev.status == StepStatus::Succeeded && resume.previous.outputs.contains_key(&step.name) =>
+                {
+                    let out = resume.previous.outputs.get(&step.name).cloned();
+                    (prev.clone(), Ok(out))
+                }
+                Some(prev) if prev.status == StepStatus::NeedsApproval => self.continue_step(step, prev).await,
+                _ => self.run_step(step, data).await,
+            };
+            match output {
+                Ok(Some(value)) => {
+                    if let Some(Value::Object(outputs)) = data.get_mut("steps") {
+                        outputs.insert(step.name.clone(), value.clone());
+                    }
+                    last = value;
+                }
+                Ok(None) => {}
+                Err(status) => failed = Some(status),
+            }
+            reports.push(report);
+        }
+        (reports, failed.map_or(Ok(last), Err))
+    }
+
+    async fn continue_step(
+        &self,
+        step: &StepDef,
+        previous: &StepReport,
+    ) -> (StepReport, Result<Option<Value>, StepStatus>) {
+        let started = Instant::now();
+        let attempt = self.resume_step(step, previous).await;
+        let mut report = previous.clone();
+        report.usage.add(&attempt.usage);
+        report.cost_usd += attempt.cost_usd;
+        report.duration_ms += started.elapsed().as_secs_f64() * 1e3;
+        report.paused_run = None;
+        report.approvals = Vec::new();
+        match attempt.result {
+            Ok(value) => {
+                report.status = StepStatus::Succeeded;
+                report.error = None;
+                (report, Ok(Some(value)))
+            }
+            Err(failure) => {
+                report.status = failure.status;
+                report.error = Some(failure.message);
+                report.paused_run = failure.paused_run;
+                report.approvals = failure.approvals;
+                (report, Err(failure.status))
+            }
         }
     }
 
@@ -235,6 +326,7 @@ impl Exec<'_> {
             report.status = failure.status;
             report.error = Some(failure.message);
             report.paused_run = failure.paused_run;
+            report.approvals = failure.approvals;
             report.duration_ms = started.elapsed().as_secs_f64() * 1e3;
             (report, Err(failure.status))
         }
@@ -262,20 +354,7 @@ impl Exec<'_> {
                         Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("args: {m}")))),
                     };
                     let call = ToolCall::from_value(format!("{}-{}", step.name, attempt + 1), &t.name, &args);
-                    let result = match self.pipeline.runtime.executor.execute(&call, self.ctx).await {
-                        Ok(out) if out.is_error => Err(Failure::new(StepStatus::Failed, out.to_model_text())),
-                        Ok(out) => Ok(out.content),
-                        Err(e) => {
-                            let status = match e.kind() {
-                                ToolErrorKind::ApprovalRequired => StepStatus::NeedsApproval,
-                                ToolErrorKind::Cancelled => StepStatus::Cancelled,
-                                ToolErrorKind::Timeout => StepStatus::TimedOut,
-                                _ => StepStatus::Failed,
-                            };
-                            Err(Failure::new(status, e.to_string()))
-                        }
-                    };
-                    Attempt::done(result)
+                    self.call_tool(&call, self.ctx).await
                 }
                 StepKind::Transform(t) => {
                     let result = render_value(&t.input, data)
@@ -372,6 +451,38 @@ impl Exec<'_> {
         }
     }
 
+    /// The agent loop and context a prompt step runs with.
+    fn prompt_agent(&self, step: &StepDef, p: &PromptStep) -> Result<(AgentLoop, CallContext), Failure> {
+        let runtime = &self.pipeline.runtime;
+        let provider = match &p.provider {
+            Some(name) => runtime.providers.get(name).cloned(),
+            None => runtime.default_provider.clone(),
+        };
+        let provider = provider.ok_or_else(|| Failure::new(StepStatus::Failed, "no provider for this step"))?;
+        let executor: Arc<dyn ToolExecutor> = if p.tools.is_empty() {
+            Arc::new(ToolBox::new())
+        } else {
+            Arc::new(FilteredExecutor::new(Arc::clone(&runtime.executor), p.tools.clone()))
+        };
+        let left = self.remaining();
+        let budget = &step.options.budget;
+        let config = LoopConfig {
+            max_steps: budget.max_steps.unwrap_or(LoopConfig::default().max_steps),
+            max_total_tokens: min_opt(budget.max_tokens, left.max_tokens),
+            max_cost_usd: min_opt(budget.max_cost_usd, left.max_cost_usd),
+            ..LoopConfig::default()
+        };
+        let mut agent = AgentLoop::new(provider, executor).with_config(config);
+        if let Some(cost) = &runtime.cost {
+            agent = agent.with_cost_model(Arc::clone(cost));
+        }
+        let mut ctx = self.ctx.clone();
+        if p.task_type.is_some() {
+            ctx.task_type.clone_from(&p.task_type);
+        }
+        Ok((agent, ctx))
+    }
+
     async fn run_prompt(&self, step: &StepDef, p: &PromptStep, data: &Value) -> Attempt {
         let runtime = &self.pipeline.runtime;
         let render = |t: &str| {
@@ -395,65 +506,70 @@ impl Exec<'_> {
         let model = p.model.clone().unwrap_or_else(|| runtime.default_model.clone());
         let mut request = ChatRequest::new(model, messages);
         request.metadata.task_type.clone_from(&p.task_type);
-        let provider = match &p.provider {
-            Some(name) => runtime.providers.get(name).cloned(),
-            None => runtime.default_provider.clone(),
+        let (agent, ctx) = match self.prompt_agent(step, p) {
+            Ok(x) => x,
+            Err(f) => return Attempt::done(Err(f)),
         };
-        let Some(provider) = provider else {
-            return Attempt::done(Err(Failure::new(StepStatus::Failed, "no provider for this step")));
-        };
-        let executor: Arc<dyn ToolExecutor> = if p.tools.is_empty() {
-            Arc::new(ToolBox::new())
-        } else {
-            Arc::new(FilteredExecutor::new(Arc::clone(&runtime.executor), p.tools.clone()))
-        };
-        let left = self.remaining();
-        let budget = &step.options.budget;
-        let config = LoopConfig {
-            max_steps: budget.max_steps.unwrap_or(LoopConfig::default().max_steps),
-            max_total_tokens: min_opt(budget.max_tokens, left.max_tokens),
-            max_cost_usd: min_opt(budget.max_cost_usd, left.max_cost_usd),
-            ..LoopConfig::default()
-        };
-        let mut agent = AgentLoop::new(provider, executor).with_config(config);
-        if let Some(cost) = &runtime.cost {
-            agent = agent.with_cost_model(Arc::clone(cost));
-        }
-        let mut ctx = self.ctx.clone();
-        if p.task_type.is_some() {
-            ctx.task_type.clone_from(&p.task_type);
-        }
         let state = RunState::new(format!("{}:{}", self.pipeline.def.name, step.name), request);
-        let (result, state) = match &p.output_schema {
-            Some(schema) => match structured_answer(&agent, state, schema, p.output_repairs, &ctx).await {
-                Ok((value, state)) => (Ok(value), Some(state)),
-                Err(StructuredError::NoAnswer(run)) => {
-                    let failure = stopped_failure(&run.outcome, &run.state);
-                    (Err(failure), Some(run.state))
-                }
-                Err(StructuredError::NonConforming { problems, state, .. }) => (
-                    Err(Failure::new(
-                        StepStatus::Failed,
-                        format!("the answer never satisfied the output schema: {problems}"),
-                    )),
-                    Some(*state),
-                ),
-                Err(StructuredError::Run(e)) => {
-                    let message = e.to_string();
-                    (Err(Failure::new(StepStatus::Failed, message)), e.into_state())
-                }
-                Err(e) => (Err(Failure::new(StepStatus::Failed, e.to_string())), None),
-            },
-            None => match agent.run(state, &ctx).await {
-                Ok(run) => match &run.outcome {
-                    RunOutcome::Answered(r) => (Ok(Value::String(r.text())), Some(run.state)),
-                    other => (Err(stopped_failure(other, &run.state)), Some(run.state)),
-                },
-                Err(e) => {
-                    let message = e.to_string();
-                    (Err(Failure::new(StepStatus::Failed, message)), e.into_state())
-                }
-            },
+        let outcome = match &p.output_schema {
+            Some(schema) => structured_answer(&agent, state, schema, p.output_repairs, &ctx).await,
+            None => plain_answer(agent.run(state, &ctx).await),
+        };
+        self.settle_prompt(outcome)
+    }
+
+    /// Continues a prompt step whose tool loop paused for approval.
+    async fn resume_prompt(&self, step: &StepDef, p: &PromptStep, paused: RunState) -> Attempt {
+        let (agent, ctx) = match self.prompt_agent(step, p) {
+            Ok(x) => x,
+            Err(f) => return Attempt::done(Err(f)),
+        };
+        let decisions = self.decisions_for(paused.pending_approvals().iter().map(|a| a.call.id.as_str()));
+        let resumed = match agent.resume(paused, &decisions, &ctx).await {
+            Ok(r) => r,
+            Err(RunError::InvalidDecisions { message, state }) => {
+                let mut failure =
+                    stopped_failure(&RunOutcome::NeedsApproval(state.pending_approvals().to_vec()), &state);
+                failure.message = format!("{}; {message}", failure.message);
+                return Attempt::done(Err(failure));
+            }
+            Err(e) => return self.settle_prompt(Err(StructuredError::Run(e))),
+        };
+        let outcome = match &p.output_schema {
+            Some(schema) => structured_answer_after(&agent, resumed, schema, p.output_repairs, &ctx).await,
+            None => plain_answer(Ok(resumed)),
+        };
+        self.settle_prompt(outcome)
+    }
+
+    fn decisions_for<'i>(&self, ids: impl Iterator<Item = &'i str>) -> HashMap<String, ApprovalDecision> {
+        let Some(resume) = &self.resume else {
+            return HashMap::new();
+        };
+        ids.filter_map(|id| resume.decisions.get(id).map(|d| (id.to_string(), d.clone())))
+            .collect()
+    }
+
+    /// Charges a prompt step's usage and turns its outcome into an attempt.
+    fn settle_prompt(&self, outcome: Result<(Value, RunState), StructuredError>) -> Attempt {
+        let (result, state) = match outcome {
+            Ok((value, state)) => (Ok(value), Some(state)),
+            Err(StructuredError::NoAnswer(run)) => {
+                let failure = stopped_failure(&run.outcome, &run.state);
+                (Err(failure), Some(run.state))
+            }
+            Err(StructuredError::NonConforming { problems, state, .. }) => (
+                Err(Failure::new(
+                    StepStatus::Failed,
+                    format!("the answer never satisfied the output schema: {problems}"),
+                )),
+                Some(*state),
+            ),
+            Err(StructuredError::Run(e)) => {
+                let message = e.to_string();
+                (Err(Failure::new(StepStatus::Failed, message)), e.into_state())
+            }
+            Err(e) => (Err(Failure::new(StepStatus::Failed, e.to_string())), None),
         };
         let (usage, cost) = state
             .as_ref()
@@ -466,6 +582,82 @@ impl Exec<'_> {
             children: Vec::new(),
         }
     }
+
+    /// Runs a tool call, with an approval token when the host gave one.
+    async fn call_tool(&self, call: &ToolCall, ctx: &CallContext) -> Attempt {
+        let result = match self.pipeline.runtime.executor.execute(call, ctx).await {
+            Ok(out) if out.is_error => Err(Failure::new(StepStatus::Failed, out.to_model_text())),
+            Ok(out) => Ok(out.content),
+            Err(e) => {
+                let status = match e.kind() {
+                    ToolErrorKind::ApprovalRequired => StepStatus::NeedsApproval,
+                    ToolErrorKind::Cancelled => StepStatus::Cancelled,
+                    ToolErrorKind::Timeout => StepStatus::TimedOut,
+                    _ => StepStatus::Failed,
+                };
+                let mut failure = Failure::new(status, e.to_string());
+                if status == StepStatus::NeedsApproval {
+                    failure.approvals = vec![PendingApproval {
+                        call: call.clone(),
+                        message: e.message().to_string(),
+                        request: e.details().cloned(),
+                    }];
+                }
+                Err(failure)
+            }
+        };
+        Attempt::done(result)
+    }
+
+    /// Continues a step that waited for approval, using the host's decisions.
+    async fn resume_step(&self, step: &StepDef, previous: &StepReport) -> Attempt {
+        match &step.kind {
+            StepKind::Prompt(p) => match &previous.paused_run {
+                Some(state) => self.resume_prompt(step, p, (**state).clone()).await,
+                None => Attempt::done(Err(Failure::new(StepStatus::Failed, "the paused run was not kept"))),
+            },
+            StepKind::Tool(_) => {
+                let Some(pending) = previous.approvals.first() else {
+                    return Attempt::done(Err(Failure::new(StepStatus::Failed, "the pending call was not kept")));
+                };
+                match self
+                    .decisions_for(std::iter::once(pending.call.id.as_str()))
+                    .remove(&pending.call.id)
+                {
+                    Some(ApprovalDecision::Approve { token }) => {
+                        let ctx = self.ctx.clone().with_extension(token);
+                        self.call_tool(&pending.call, &ctx).await
+                    }
+                    Some(ApprovalDecision::Reject { reason }) => Attempt::done(Err(Failure::new(
+                        StepStatus::Failed,
+                        format!("a human rejected call `{}`: {reason}", pending.call.id),
+                    ))),
+                    None => {
+                        let mut failure = Failure::new(
+                            StepStatus::NeedsApproval,
+                            format!("call `{}` still waits for a decision", pending.call.id),
+                        );
+                        failure.approvals = previous.approvals.clone();
+                        Attempt::done(Err(failure))
+                    }
+                }
+            }
+            _ => Attempt::done(Err(Failure::new(
+                StepStatus::Failed,
+                "only prompt and tool steps can wait for approval at the top level",
+            ))),
+        }
+    }
+}
+
+// Same error type as `structured_answer`, so both paths settle alike; it is not on a hot path.
+#[allow(clippy::result_large_err)]
+fn plain_answer(run: Result<RunResult, RunError>) -> Result<(Value, RunState), StructuredError> {
+    let run = run?;
+    match &run.outcome {
+        RunOutcome::Answered(r) => Ok((Value::String(r.text()), run.state)),
+        _ => Err(StructuredError::NoAnswer(Box::new(run))),
+    }
 }
 
 fn stopped_failure(outcome: &RunOutcome, state: &RunState) -> Failure {
@@ -476,6 +668,7 @@ fn stopped_failure(outcome: &RunOutcome, state: &RunState) -> Failure {
                 status: StepStatus::NeedsApproval,
                 message: format!("tool call(s) {} wait for approval", ids.join(", ")),
                 paused_run: Some(Box::new(state.clone())),
+                approvals: pending.clone(),
             }
         }
         RunOutcome::Stopped(cause) => {
