@@ -13,15 +13,15 @@
 mod cost;
 mod error;
 mod events;
+mod handle;
+mod interrupt;
 mod state;
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures_util::future::{Either, select};
+use futures_util::future::Either;
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use toolplane_core::{
@@ -32,14 +32,13 @@ use toolplane_core::{
 pub use cost::{CostModel, FlatPricing};
 pub use error::{RunError, RunErrorKind};
 pub use events::{EventSink, RunEvent};
+pub use handle::RunHandle;
 pub use state::{
     ApprovalDecision, PendingApproval, PendingTurn, RUN_STATE_VERSION, RunOutcome, RunResult, RunState, StopCause,
 };
 
 use crate::ToolExecutor;
-
-/// How often a waiting run looks at the cancel flag and the deadline.
-const INTERRUPT_POLL: Duration = Duration::from_millis(5);
+use interrupt::race;
 
 /// Limits and behaviour of a run.
 ///
@@ -553,51 +552,6 @@ impl AgentLoop {
             duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         });
         output
-    }
-}
-
-/// A run on its own task: its events, then its result.
-#[derive(Debug)]
-pub struct RunHandle {
-    events: tokio::sync::mpsc::UnboundedReceiver<RunEvent>,
-    task: tokio::task::JoinHandle<Result<RunResult, RunError>>,
-}
-
-impl RunHandle {
-    /// The next event, or `None` once the run is over and every event was read.
-    pub async fn next_event(&mut self) -> Option<RunEvent> {
-        self.events.recv().await
-    }
-
-    /// Waits for the result (events not yet read are dropped).
-    ///
-    /// # Errors
-    /// The run's error, or [`RunError::Aborted`] if the task panicked.
-    pub async fn finish(self) -> Result<RunResult, RunError> {
-        self.task.await.map_err(|e| RunError::Aborted(e.to_string()))?
-    }
-}
-
-/// Runs `work` unless the context is cancelled or its deadline passes first.
-/// `work` is polled first, so work that is ready never starts a timer.
-async fn race<T>(work: impl Future<Output = T>, ctx: &CallContext) -> Either<T, StopCause> {
-    match select(pin!(work), pin!(interrupted(ctx))).await {
-        Either::Left((value, _)) => Either::Left(value),
-        Either::Right((cause, _)) => Either::Right(cause),
-    }
-}
-
-async fn interrupted(ctx: &CallContext) -> StopCause {
-    loop {
-        if ctx.cancel.is_cancelled() {
-            return StopCause::Cancelled;
-        }
-        let wait = match ctx.remaining() {
-            Some(Duration::ZERO) => return StopCause::Deadline,
-            Some(left) => left.min(INTERRUPT_POLL),
-            None => INTERRUPT_POLL,
-        };
-        tokio::time::sleep(wait).await;
     }
 }
 

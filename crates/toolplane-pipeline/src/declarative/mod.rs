@@ -7,6 +7,7 @@
 //! ```
 
 mod definition;
+mod prompt_step;
 mod report;
 mod run;
 mod template;

@@ -1,0 +1,186 @@
+//! Prompt steps: building the tool loop for a step, running or resuming it,
+//! and settling its outcome into an attempt.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use toolplane_core::{CallContext, ChatRequest, Message, Usage};
+
+use super::definition::{PromptStep, StepDef};
+use super::report::StepStatus;
+use super::run::{Attempt, Exec, Failure, min_opt};
+use super::template::render_str;
+use crate::structured::{StructuredError, structured_answer, structured_answer_after};
+use crate::{
+    AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, RunError, RunOutcome, RunResult, RunState, StopCause,
+    ToolBox, ToolExecutor,
+};
+
+impl Exec<'_> {
+    /// The agent loop and context a prompt step runs with.
+    pub(super) fn prompt_agent(&self, step: &StepDef, p: &PromptStep) -> Result<(AgentLoop, CallContext), Failure> {
+        let runtime = &self.pipeline.runtime;
+        let provider = match &p.provider {
+            Some(name) => runtime.providers.get(name).cloned(),
+            None => runtime.default_provider.clone(),
+        };
+        let provider = provider.ok_or_else(|| Failure::new(StepStatus::Failed, "no provider for this step"))?;
+        let executor: Arc<dyn ToolExecutor> = if p.tools.is_empty() {
+            Arc::new(ToolBox::new())
+        } else {
+            Arc::new(FilteredExecutor::new(Arc::clone(&runtime.executor), p.tools.clone()))
+        };
+        let left = self.remaining();
+        let budget = &step.options.budget;
+        let config = LoopConfig {
+            max_steps: budget.max_steps.unwrap_or(LoopConfig::default().max_steps),
+            max_total_tokens: min_opt(budget.max_tokens, left.max_tokens),
+            max_cost_usd: min_opt(budget.max_cost_usd, left.max_cost_usd),
+            ..LoopConfig::default()
+        };
+        let mut agent = AgentLoop::new(provider, executor).with_config(config);
+        if let Some(cost) = &runtime.cost {
+            agent = agent.with_cost_model(Arc::clone(cost));
+        }
+        let mut ctx = self.ctx.clone();
+        if p.task_type.is_some() {
+            ctx.task_type.clone_from(&p.task_type);
+        }
+        Ok((agent, ctx))
+    }
+
+    pub(super) async fn run_prompt(&self, step: &StepDef, p: &PromptStep, data: &Value) -> Attempt {
+        let runtime = &self.pipeline.runtime;
+        let render = |t: &str| {
+            render_str(t, data).map(|v| match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+        };
+        let prompt = match render(&p.prompt) {
+            Ok(p) => p,
+            Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("prompt: {m}")))),
+        };
+        let mut messages = Vec::with_capacity(2);
+        if let Some(system) = &p.system {
+            match render(system) {
+                Ok(s) => messages.push(Message::system(s)),
+                Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("system: {m}")))),
+            }
+        }
+        messages.push(Message::user(prompt));
+        let model = p.model.clone().unwrap_or_else(|| runtime.default_model.clone());
+        let mut request = ChatRequest::new(model, messages);
+        request.metadata.task_type.clone_from(&p.task_type);
+        let (agent, ctx) = match self.prompt_agent(step, p) {
+            Ok(x) => x,
+            Err(f) => return Attempt::done(Err(f)),
+        };
+        let state = RunState::new(format!("{}:{}", self.pipeline.def.name, step.name), request);
+        let outcome = match &p.output_schema {
+            Some(schema) => structured_answer(&agent, state, schema, p.output_repairs, &ctx).await,
+            None => plain_answer(agent.run(state, &ctx).await),
+        };
+        self.settle_prompt(outcome)
+    }
+
+    /// Continues a prompt step whose tool loop paused for approval.
+    pub(super) async fn resume_prompt(&self, step: &StepDef, p: &PromptStep, paused: RunState) -> Attempt {
+        let (agent, ctx) = match self.prompt_agent(step, p) {
+            Ok(x) => x,
+            Err(f) => return Attempt::done(Err(f)),
+        };
+        let decisions = self.decisions_for(paused.pending_approvals().iter().map(|a| a.call.id.as_str()));
+        let resumed = match agent.resume(paused, &decisions, &ctx).await {
+            Ok(r) => r,
+            Err(RunError::InvalidDecisions { message, state }) => {
+                let mut failure =
+                    stopped_failure(&RunOutcome::NeedsApproval(state.pending_approvals().to_vec()), &state);
+                failure.message = format!("{}; {message}", failure.message);
+                return Attempt::done(Err(failure));
+            }
+            Err(e) => return self.settle_prompt(Err(StructuredError::Run(e))),
+        };
+        let outcome = match &p.output_schema {
+            Some(schema) => structured_answer_after(&agent, resumed, schema, p.output_repairs, &ctx).await,
+            None => plain_answer(Ok(resumed)),
+        };
+        self.settle_prompt(outcome)
+    }
+
+    pub(super) fn decisions_for<'i>(&self, ids: impl Iterator<Item = &'i str>) -> HashMap<String, ApprovalDecision> {
+        let Some(resume) = &self.resume else {
+            return HashMap::new();
+        };
+        ids.filter_map(|id| resume.decisions.get(id).map(|d| (id.to_string(), d.clone())))
+            .collect()
+    }
+
+    /// Charges a prompt step's usage and turns its outcome into an attempt.
+    fn settle_prompt(&self, outcome: Result<(Value, RunState), StructuredError>) -> Attempt {
+        let (result, state) = match outcome {
+            Ok((value, state)) => (Ok(value), Some(state)),
+            Err(StructuredError::NoAnswer(run)) => {
+                let failure = stopped_failure(&run.outcome, &run.state);
+                (Err(failure), Some(run.state))
+            }
+            Err(StructuredError::NonConforming { problems, state, .. }) => (
+                Err(Failure::new(
+                    StepStatus::Failed,
+                    format!("the answer never satisfied the output schema: {problems}"),
+                )),
+                Some(*state),
+            ),
+            Err(StructuredError::Run(e)) => {
+                let message = e.to_string();
+                (Err(Failure::new(StepStatus::Failed, message)), e.into_state())
+            }
+            Err(e) => (Err(Failure::new(StepStatus::Failed, e.to_string())), None),
+        };
+        let (usage, cost) = state
+            .as_ref()
+            .map_or((Usage::default(), 0.0), |s| (s.usage, s.cost_usd));
+        self.charge(&usage, cost);
+        Attempt {
+            result,
+            usage,
+            cost_usd: cost,
+            children: Vec::new(),
+        }
+    }
+}
+
+// Same error type as `structured_answer`, so both paths settle alike; it is not on a hot path.
+#[allow(clippy::result_large_err)]
+fn plain_answer(run: Result<RunResult, RunError>) -> Result<(Value, RunState), StructuredError> {
+    let run = run?;
+    match &run.outcome {
+        RunOutcome::Answered(r) => Ok((Value::String(r.text()), run.state)),
+        _ => Err(StructuredError::NoAnswer(Box::new(run))),
+    }
+}
+
+pub(super) fn stopped_failure(outcome: &RunOutcome, state: &RunState) -> Failure {
+    match outcome {
+        RunOutcome::NeedsApproval(pending) => {
+            let ids: Vec<&str> = pending.iter().map(|p| p.call.id.as_str()).collect();
+            Failure {
+                status: StepStatus::NeedsApproval,
+                message: format!("tool call(s) {} wait for approval", ids.join(", ")),
+                paused_run: Some(Box::new(state.clone())),
+                approvals: pending.clone(),
+            }
+        }
+        RunOutcome::Stopped(cause) => {
+            let status = match cause {
+                StopCause::Cancelled => StepStatus::Cancelled,
+                StopCause::Deadline => StepStatus::TimedOut,
+                StopCause::TokenBudget | StopCause::CostBudget | StopCause::StepLimit => StepStatus::BudgetExceeded,
+                StopCause::RepairBudget => StepStatus::Failed,
+            };
+            Failure::new(status, format!("the tool loop stopped: {}", cause.as_str()))
+        }
+        RunOutcome::Answered(_) => Failure::new(StepStatus::Failed, "unexpected answer"),
+    }
+}
