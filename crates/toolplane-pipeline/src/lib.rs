@@ -52,6 +52,7 @@
 mod agent;
 mod declarative;
 mod executor;
+mod skilled;
 pub mod spec_to_github;
 mod structured;
 
@@ -65,4 +66,5 @@ pub use declarative::{
     TransformStep,
 };
 pub use executor::{DEFAULT_MAX_ARGUMENT_BYTES, FilteredExecutor, ToolBox, ToolBoxError, ToolExecutor};
+pub use skilled::SkillExecutor;
 pub use structured::{StructuredError, extract_json, structured_answer, structured_answer_after};

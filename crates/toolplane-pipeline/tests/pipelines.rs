@@ -712,3 +712,96 @@ async fn a_pipeline_waiting_for_approvals_resumes_after_a_restart() {
         "the model was asked once before and once after the approval"
     );
 }
+
+#[tokio::test]
+async fn a_prompt_step_offers_the_best_skills_and_narrows_tools_once_one_is_active() {
+    use toolplane_core::ToolCall;
+    use toolplane_pipeline::PromptStep;
+    use toolplane_skills::{Skill, SkillSet};
+
+    let skill = |name: &str, description: &str, extra: &str| {
+        Skill::parse(
+            format!("{name}/SKILL.md"),
+            &format!("---\nname: {name}\ndescription: {description}\n{extra}---\nInstructions of {name}."),
+            None,
+        )
+        .unwrap()
+    };
+    let skills = SkillSet::from_skills([
+        skill(
+            "issue-triage",
+            "Triage tracker issues - list them and label duplicates.",
+            "allowed-tools: [tracker.list]\n",
+        ),
+        skill("release-notes", "Write release notes from merged changes.", ""),
+        skill("sql-reports", "Query the warehouse with SQL.", ""),
+    ])
+    .unwrap();
+    let list = Recorder::new("tracker.list", 0, 0);
+    let create = Recorder::new("tracker.create", 0, 0);
+    let tools = ToolBox::new()
+        .with_tool(list.clone())
+        .unwrap()
+        .with_tool(create.clone())
+        .unwrap();
+    let provider = Arc::new(
+        ScriptedProvider::new("p")
+            .with_tool_calls(vec![ToolCall::new(
+                "a",
+                "skills.activate",
+                r#"{"name":"issue-triage"}"#,
+            )])
+            .with_tool_calls(vec![
+                ToolCall::new("c", "tracker.create", "{}"),
+                ToolCall::new("l", "tracker.list", "{}"),
+            ])
+            .with_text("triaged"),
+    );
+    let def = PipelineDef::new(
+        "skilled",
+        vec![StepDef::prompt(
+            "triage",
+            PromptStep {
+                prompt: "Please triage the new tracker issues".into(),
+                tools: vec!["tracker.*".into()],
+                skills: Some(1),
+                ..Default::default()
+            },
+        )],
+    );
+    let runtime = PipelineRuntime::new(Arc::new(tools))
+        .with_default_provider(provider.clone())
+        .with_skills(Arc::new(skills));
+    let run = Pipeline::new(def, runtime)
+        .unwrap()
+        .run(json!({}), &CallContext::new("r"))
+        .await;
+    assert!(run.succeeded(), "{}", run.report);
+
+    let reqs = provider.requests();
+    let system = reqs[0].messages[0].text();
+    assert!(
+        system.contains("issue-triage: Triage tracker issues - list"),
+        "{system}"
+    );
+    assert!(
+        !system.contains("release-notes") && !system.contains("Instructions of"),
+        "top 1, names only: {system}"
+    );
+    let offered = |i: usize| -> Vec<String> { reqs[i].tools.iter().map(|t| t.name.clone()).collect() };
+    assert_eq!(
+        offered(0),
+        [
+            "tracker.list",
+            "tracker.create",
+            "skills.activate",
+            "skills.read_resource"
+        ]
+    );
+    assert_eq!(offered(1), ["tracker.list", "skills.activate", "skills.read_resource"]);
+    let results: Vec<_> = reqs[2].messages.last().unwrap().tool_results_iter().cloned().collect();
+    assert!(results[0].is_error && results[0].content.contains("permission_denied"));
+    assert!(!results[1].is_error);
+    assert!(create.calls.lock().unwrap().is_empty());
+    assert_eq!(list.calls.lock().unwrap().len(), 1);
+}

@@ -62,10 +62,13 @@ impl Skill {
             }
             Err(e) => {
                 // The YAML starts on line 2 of the file, after the opening `---`.
+                // The parser counts lines from the front matter; the error names the file's line instead.
+                let text = e.to_string();
+                let text = text.find(" at line ").map_or(text.as_str(), |i| &text[..i]);
                 let mut err = SkillError::new(
                     SkillErrorKind::InvalidFrontMatter,
                     path,
-                    format!("invalid YAML in the front matter: {e}"),
+                    format!("invalid YAML in the front matter: {text}"),
                 );
                 if let Some(loc) = e.location() {
                     err = err.at_line(loc.line() + 1).at_column(loc.column());
@@ -409,6 +412,7 @@ mod tests {
         assert_eq!(e.kind(), SkillErrorKind::InvalidFrontMatter);
         assert!(e.line().unwrap() >= 3, "{e}");
         assert!(e.to_string().starts_with("a/SKILL.md:"), "{e}");
+        assert!(!e.message().contains("at line"), "one location, the file's: {e}");
     }
 
     #[test]

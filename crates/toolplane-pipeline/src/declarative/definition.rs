@@ -111,7 +111,7 @@ impl StepKind {
 }
 
 /// Ask a model. `prompt` and `system` are templates.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromptStep {
     /// A provider registered in the runtime by this name; the default provider otherwise.
@@ -137,10 +137,30 @@ pub struct PromptStep {
     /// Non-conforming answers sent back for repair (default 2).
     #[serde(default = "default_output_repairs")]
     pub output_repairs: u32,
+    /// Offer the model the names and descriptions of the `k` skills of the
+    /// runtime that best fit the prompt, with the tools to open them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<usize>,
 }
 
 fn default_output_repairs() -> u32 {
     2
+}
+
+impl Default for PromptStep {
+    fn default() -> Self {
+        Self {
+            provider: None,
+            task_type: None,
+            model: None,
+            system: None,
+            prompt: String::new(),
+            tools: Vec::new(),
+            output_schema: None,
+            output_repairs: default_output_repairs(),
+            skills: None,
+        }
+    }
 }
 
 /// Call one tool with templated arguments.
@@ -411,11 +431,14 @@ impl PipelineDef {
             let (line, column) = e
                 .location()
                 .map_or((None, None), |l| (Some(l.line()), Some(l.column())));
+            // The location is reported once, in the error's own fields.
+            let text = e.to_string();
+            let message = text.find(" at line ").map_or(text.as_str(), |i| &text[..i]).to_string();
             PipelineError::Parse {
                 format: "YAML",
                 line,
                 column,
-                message: e.to_string(),
+                message,
             }
         })?;
         def.validate()?;

@@ -26,7 +26,7 @@ pub use report::{RunReport, StepReport, StepStatus};
 pub use template::Condition;
 
 use crate::{ApprovalDecision, CostModel, PendingApproval, ToolExecutor};
-use toolplane_skills::tool_pattern_matches;
+use toolplane_skills::{SkillSet, tool_pattern_matches};
 
 /// Why a pipeline could not be read or built.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,7 @@ pub struct PipelineRuntime {
     functions: HashMap<String, TransformFn>,
     cost: Option<Arc<dyn CostModel>>,
     default_model: String,
+    skills: Option<Arc<SkillSet>>,
 }
 
 impl fmt::Debug for PipelineRuntime {
@@ -110,7 +111,14 @@ impl PipelineRuntime {
             functions: HashMap::new(),
             cost: None,
             default_model: "default".into(),
+            skills: None,
         }
+    }
+
+    /// Skills that prompt steps with `skills: k` offer to the model.
+    pub fn with_skills(mut self, skills: Arc<SkillSet>) -> Self {
+        self.skills = Some(skills);
+        self
     }
 
     /// The provider of prompt steps that name none (the router fits well here).
@@ -241,6 +249,12 @@ impl Pipeline {
                             ));
                         }
                         _ => {}
+                    }
+                    if p.skills.is_some() && runtime.skills.is_none() {
+                        return Err(invalid(
+                            &step.name,
+                            "the step offers skills but the runtime has none".into(),
+                        ));
                     }
                     for pattern in &p.tools {
                         if !specs.iter().any(|s| tool_pattern_matches(pattern, &s.name)) {

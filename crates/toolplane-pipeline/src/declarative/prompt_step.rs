@@ -13,24 +13,38 @@ use super::run::{Attempt, Exec, Failure, min_opt};
 use super::template::render_str;
 use crate::structured::{StructuredError, structured_answer, structured_answer_after};
 use crate::{
-    AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, RunError, RunOutcome, RunResult, RunState, StopCause,
-    ToolBox, ToolExecutor,
+    AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, RunError, RunOutcome, RunResult, RunState,
+    SkillExecutor, StopCause, ToolBox, ToolExecutor,
 };
+use toolplane_skills::{ACTIVATE_TOOL, SkillSession};
 
 impl Exec<'_> {
     /// The agent loop and context a prompt step runs with.
-    pub(super) fn prompt_agent(&self, step: &StepDef, p: &PromptStep) -> Result<(AgentLoop, CallContext), Failure> {
+    pub(super) fn prompt_agent(
+        &self,
+        step: &StepDef,
+        p: &PromptStep,
+    ) -> Result<(AgentLoop, CallContext, Option<Arc<SkillSession>>), Failure> {
         let runtime = &self.pipeline.runtime;
         let provider = match &p.provider {
             Some(name) => runtime.providers.get(name).cloned(),
             None => runtime.default_provider.clone(),
         };
         let provider = provider.ok_or_else(|| Failure::new(StepStatus::Failed, "no provider for this step"))?;
-        let executor: Arc<dyn ToolExecutor> = if p.tools.is_empty() {
+        let mut executor: Arc<dyn ToolExecutor> = if p.tools.is_empty() {
             Arc::new(ToolBox::new())
         } else {
             Arc::new(FilteredExecutor::new(Arc::clone(&runtime.executor), p.tools.clone()))
         };
+        let mut session = None;
+        if let (Some(_), Some(skills)) = (p.skills, &runtime.skills) {
+            let s = SkillSession::new(Arc::clone(skills));
+            executor = Arc::new(
+                SkillExecutor::new(executor, Arc::clone(&s))
+                    .map_err(|e| Failure::new(StepStatus::Failed, e.to_string()))?,
+            );
+            session = Some(s);
+        }
         let left = self.remaining();
         let budget = &step.options.budget;
         let config = LoopConfig {
@@ -47,7 +61,7 @@ impl Exec<'_> {
         if p.task_type.is_some() {
             ctx.task_type.clone_from(&p.task_type);
         }
-        Ok((agent, ctx))
+        Ok((agent, ctx, session))
     }
 
     pub(super) async fn run_prompt(&self, step: &StepDef, p: &PromptStep, data: &Value) -> Attempt {
@@ -62,21 +76,30 @@ impl Exec<'_> {
             Ok(p) => p,
             Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("prompt: {m}")))),
         };
+        let (agent, ctx, session) = match self.prompt_agent(step, p) {
+            Ok(x) => x,
+            Err(f) => return Attempt::done(Err(f)),
+        };
+        let mut system = match p.system.as_deref().map(render).transpose() {
+            Ok(s) => s,
+            Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("system: {m}")))),
+        };
+        if let (Some(session), Some(k)) = (&session, p.skills) {
+            // Names and descriptions only; bodies arrive when the model activates a skill.
+            let catalog = session.prompt_for(&prompt, k);
+            system = Some(match system {
+                Some(s) => format!("{s}\n\n{catalog}"),
+                None => catalog,
+            });
+        }
         let mut messages = Vec::with_capacity(2);
-        if let Some(system) = &p.system {
-            match render(system) {
-                Ok(s) => messages.push(Message::system(s)),
-                Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("system: {m}")))),
-            }
+        if let Some(system) = system {
+            messages.push(Message::system(system));
         }
         messages.push(Message::user(prompt));
         let model = p.model.clone().unwrap_or_else(|| runtime.default_model.clone());
         let mut request = ChatRequest::new(model, messages);
         request.metadata.task_type.clone_from(&p.task_type);
-        let (agent, ctx) = match self.prompt_agent(step, p) {
-            Ok(x) => x,
-            Err(f) => return Attempt::done(Err(f)),
-        };
         let state = RunState::new(format!("{}:{}", self.pipeline.def.name, step.name), request);
         let outcome = match &p.output_schema {
             Some(schema) => structured_answer(&agent, state, schema, p.output_repairs, &ctx).await,
@@ -87,10 +110,24 @@ impl Exec<'_> {
 
     /// Continues a prompt step whose tool loop paused for approval.
     pub(super) async fn resume_prompt(&self, step: &StepDef, p: &PromptStep, paused: RunState) -> Attempt {
-        let (agent, ctx) = match self.prompt_agent(step, p) {
+        let (agent, ctx, session) = match self.prompt_agent(step, p) {
             Ok(x) => x,
             Err(f) => return Attempt::done(Err(f)),
         };
+        if let Some(session) = &session {
+            // The skills the model had opened before the pause narrow its tools again.
+            for call in paused.request.messages.iter().flat_map(|m| m.tool_calls()) {
+                if call.name == ACTIVATE_TOOL {
+                    if let Some(name) = call
+                        .arguments_value()
+                        .ok()
+                        .and_then(|a| a["name"].as_str().map(str::to_string))
+                    {
+                        let _ = session.activate(&name);
+                    }
+                }
+            }
+        }
         let decisions = self.decisions_for(paused.pending_approvals().iter().map(|a| a.call.id.as_str()));
         let resumed = match agent.resume(paused, &decisions, &ctx).await {
             Ok(r) => r,
