@@ -12,6 +12,22 @@
 //! limits, audit) apply. Running twice creates nothing twice: an issue is
 //! recognised by a marker in its body (`<!-- toolplane-spec-item: slug -->`)
 //! or by its exact title; labels by name (case-insensitive); the milestone by title.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use toolplane_core::{CallContext, ChatProvider};
+//! use toolplane_pipeline::ToolExecutor;
+//! use toolplane_pipeline::spec_to_github::{SpecToGithub, spec_to_github};
+//!
+//! # async fn demo(model: Arc<dyn ChatProvider>, github: Arc<dyn ToolExecutor>) -> Result<(), Box<dyn std::error::Error>> {
+//! let spec = std::fs::read_to_string("docs/spec.md")?;
+//! let options = SpecToGithub::new("acme", "calendar", "gpt-4o-mini");
+//! let report = spec_to_github(model, github.as_ref(), &spec, &options, &CallContext::new("spec-1")).await?;
+//! for issue in &report.issues {
+//!     println!("{} {}", if issue.created { "created" } else { "exists " }, issue.url);
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashSet;
 use std::sync::Arc;
