@@ -1,0 +1,1 @@
+//! Executing an operation over HTTP (feature `http`).
