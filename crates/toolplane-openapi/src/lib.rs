@@ -5,5 +5,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod binding;
+
 #[cfg(feature = "http")]
 pub mod http;
+
+pub use binding::{ConversionWarning, ConvertedTool, HttpBinding};
