@@ -12,22 +12,13 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::secret::{MissingSecret, Secret};
-
-/// Where an API key goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ApiKeyLocation {
-    /// A request header.
-    Header,
-    /// A query parameter.
-    Query,
-    /// A cookie.
-    Cookie,
-}
+use crate::binding::ApiKeyLocation;
 
 /// One way to authenticate a request.
 ///
 /// ```
-/// use toolplane_openapi::http::{ApiKeyLocation, Credential, Secret};
+/// use toolplane_openapi::binding::ApiKeyLocation;
+/// use toolplane_openapi::http::{Credential, Secret};
 /// let c = Credential::api_key(ApiKeyLocation::Header, "X-API-Key", Secret::new("k-123"));
 /// assert!(!format!("{c:?}").contains("k-123"));
 /// ```
@@ -109,7 +100,11 @@ pub(crate) struct AuthParts {
 
 impl AuthParts {
     pub(crate) fn secrets(&self) -> impl Iterator<Item = &Secret> {
-        self.headers.iter().chain(&self.query).chain(&self.cookies).map(|(_, s)| s)
+        self.headers
+            .iter()
+            .chain(&self.query)
+            .chain(&self.cookies)
+            .map(|(_, s)| s)
     }
 }
 
@@ -223,8 +218,9 @@ impl ClientCredentials {
     /// A valid access token: the cached one, or a new one from the endpoint.
     pub async fn token(&self, client: &reqwest::Client) -> Result<Secret, AuthError> {
         let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.as_ref()
-            && c.expires_at.is_none_or(|t| Instant::now() < t)
+        if let Some(c) = cache
+            .as_ref()
+            .filter(|c| c.expires_at.is_none_or(|t| Instant::now() < t))
         {
             return Ok(c.token.clone());
         }

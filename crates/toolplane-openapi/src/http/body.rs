@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::style::{ParamStyle, query_string, serialize_query};
+use std::collections::BTreeMap;
+
+use super::style::{query_string, serialize_query};
+use crate::binding::{ParamStyle, PropertyEncoding};
 
 /// How a request body is written, chosen from its media type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,26 +95,35 @@ pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// Options for [`encode_body`].
+#[derive(Debug, Clone, Default)]
+pub struct BodyOptions<'a> {
+    /// Multipart fields whose string value is base64 file content (OpenAPI
+    /// `format: binary` or `contentEncoding: base64`); sent decoded as
+    /// `application/octet-stream` parts with the field name as file name.
+    pub binary_fields: &'a [String],
+    /// Per-property `encoding` (style and explode of form fields).
+    pub encoding: Option<&'a BTreeMap<String, PropertyEncoding>>,
+    /// The multipart boundary (the caller makes it unique per request).
+    pub boundary: &'a str,
+}
+
 /// Writes `value` as a body of `media_type`.
-///
-/// `binary_fields` names multipart fields whose string value is base64 file
-/// content (OpenAPI `format: binary` or `contentEncoding: base64`); they are
-/// sent decoded as `application/octet-stream` parts with the field name as
-/// file name. `boundary` is the multipart boundary (the caller makes it
-/// unique per request).
 ///
 /// ```
 /// use serde_json::json;
-/// use toolplane_openapi::http::body::encode_body;
-/// let b = encode_body("application/x-www-form-urlencoded", &json!({"a": "x y", "n": [1, 2]}), &[], "b").unwrap();
+/// use toolplane_openapi::http::body::{encode_body, BodyOptions};
+/// let v = json!({"a": "x y", "n": [1, 2]});
+/// let b = encode_body("application/x-www-form-urlencoded", &v, &BodyOptions::default()).unwrap();
 /// assert_eq!(b.bytes, b"a=x%20y&n=1&n=2");
 /// ```
-pub fn encode_body(
-    media_type: &str,
-    value: &Value,
-    binary_fields: &[String],
-    boundary: &str,
-) -> Result<EncodedBody, BodyError> {
+pub fn encode_body(media_type: &str, value: &Value, options: &BodyOptions<'_>) -> Result<EncodedBody, BodyError> {
+    let binary_fields = options.binary_fields;
+    let boundary = if options.boundary.is_empty() {
+        "toolplane-boundary"
+    } else {
+        options.boundary
+    };
     let kind = BodyKind::for_media_type(media_type);
     let content_type = media_type.to_owned();
     let not_object = || BodyError::NotAnObject {
@@ -137,23 +149,39 @@ pub fn encode_body(
             }
         },
         BodyKind::FormUrlEncoded => {
-            let Value::Object(map) = value else { return Err(not_object()) };
+            let Value::Object(map) = value else {
+                return Err(not_object());
+            };
             let mut pairs = Vec::new();
             for (k, v) in map {
                 if v.is_null() {
                     continue;
                 }
+                let enc = options.encoding.and_then(|e| e.get(k));
+                let style = enc.and_then(|e| e.style).unwrap_or(ParamStyle::Form);
+                let explode = enc.and_then(|e| e.explode).unwrap_or(style == ParamStyle::Form);
+                let reserved = enc.is_some_and(|e| e.allow_reserved);
                 let v = match v {
-                    Value::Object(_) => Value::String(v.to_string()),
+                    Value::Object(_) if style != ParamStyle::DeepObject => Value::String(v.to_string()),
                     other => other.clone(),
                 };
-                // Form style, exploded: cannot fail for these shapes.
-                pairs.extend(serialize_query(k, ParamStyle::Form, true, false, &v).unwrap_or_default());
+                let style = if matches!(style, ParamStyle::DeepObject) && !v.is_object() {
+                    ParamStyle::Form
+                } else {
+                    style
+                };
+                // Query styles only: path styles fall back to form.
+                let pairs_for = serialize_query(k, style, explode, reserved, &v)
+                    .or_else(|_| serialize_query(k, ParamStyle::Form, true, reserved, &v))
+                    .unwrap_or_default();
+                pairs.extend(pairs_for);
             }
             query_string(&pairs).into_bytes()
         }
         BodyKind::Multipart => {
-            let Value::Object(map) = value else { return Err(not_object()) };
+            let Value::Object(map) = value else {
+                return Err(not_object());
+            };
             let mut out = Vec::new();
             for (k, v) in map {
                 if v.is_null() {
@@ -206,10 +234,13 @@ fn write_part(
     let mut w = Vec8(out);
     let _ = write!(w, "--{boundary}\r\n");
     if binary {
-        let bytes = value.as_str().and_then(decode_base64).ok_or_else(|| BodyError::NotBase64 {
-            media_type: media_type.to_owned(),
-            field: format!(" field `{name}`"),
-        })?;
+        let bytes = value
+            .as_str()
+            .and_then(decode_base64)
+            .ok_or_else(|| BodyError::NotBase64 {
+                media_type: media_type.to_owned(),
+                field: format!(" field `{name}`"),
+            })?;
         let _ = write!(
             w,
             "Content-Disposition: form-data; name=\"{qn}\"; filename=\"{qn}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -240,9 +271,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn encode_body(mt: &str, v: &Value, binary: &[String], boundary: &str) -> Result<EncodedBody, BodyError> {
+        super::encode_body(
+            mt,
+            v,
+            &BodyOptions {
+                binary_fields: binary,
+                encoding: None,
+                boundary,
+            },
+        )
+    }
+
     #[test]
     fn kinds_from_media_types() {
-        assert_eq!(BodyKind::for_media_type("application/json; charset=utf-8"), BodyKind::Json);
+        assert_eq!(
+            BodyKind::for_media_type("application/json; charset=utf-8"),
+            BodyKind::Json
+        );
         assert_eq!(BodyKind::for_media_type("application/merge-patch+json"), BodyKind::Json);
         assert_eq!(BodyKind::for_media_type("multipart/form-data"), BodyKind::Multipart);
         assert_eq!(BodyKind::for_media_type("text/plain"), BodyKind::Text);
@@ -267,7 +313,13 @@ mod tests {
     fn form_needs_an_object() {
         let e = encode_body("application/x-www-form-urlencoded", &json!([1]), &[], "b").unwrap_err();
         assert!(e.to_string().contains("expected an object"));
-        let f = encode_body("application/x-www-form-urlencoded", &json!({"o": {"k": 1}, "z": null}), &[], "b").unwrap();
+        let f = encode_body(
+            "application/x-www-form-urlencoded",
+            &json!({"o": {"k": 1}, "z": null}),
+            &[],
+            "b",
+        )
+        .unwrap();
         assert_eq!(f.bytes, b"o=%7B%22k%22%3A1%7D");
     }
 
@@ -277,7 +329,9 @@ mod tests {
         let m = encode_body("multipart/form-data", &body, &["file".to_owned()], "XyZ").unwrap();
         assert_eq!(m.content_type, "multipart/form-data; boundary=XyZ");
         let text = String::from_utf8(m.bytes).unwrap();
-        assert!(text.contains("name=\"file\"; filename=\"file\"\r\nContent-Type: application/octet-stream\r\n\r\nhi\r\n"));
+        assert!(
+            text.contains("name=\"file\"; filename=\"file\"\r\nContent-Type: application/octet-stream\r\n\r\nhi\r\n")
+        );
         assert!(text.contains("name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{\"k\":1}\r\n"));
         assert_eq!(text.matches("name=\"tags\"").count(), 2);
         assert!(text.ends_with("--XyZ--\r\n"));

@@ -129,7 +129,10 @@ mod tests {
             "https://api.example.com:8443/v2"
         );
         let conf = BTreeMap::from([("port".into(), "443".into()), ("basePath".into(), "v3".into())]);
-        assert_eq!(fill_server_url(t, &vars(), &conf).unwrap(), "https://api.example.com:443/v3");
+        assert_eq!(
+            fill_server_url(t, &vars(), &conf).unwrap(),
+            "https://api.example.com:443/v3"
+        );
     }
 
     #[test]

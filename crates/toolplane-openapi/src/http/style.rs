@@ -19,16 +19,17 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use toolplane_openapi::http::style::{serialize_path, serialize_query, ParamStyle};
+//! use toolplane_openapi::binding::ParamStyle;
+//! use toolplane_openapi::http::style::{serialize_path, serialize_query};
 //! assert_eq!(serialize_path("id", ParamStyle::Matrix, true, &json!([3, 4])).unwrap(), ";id=3;id=4");
 //! let q = serialize_query("id", ParamStyle::DeepObject, true, false, &json!({"role": "admin"})).unwrap();
 //! assert_eq!(q, vec![("id%5Brole%5D".to_string(), "admin".to_string())]);
 //! ```
 
-use std::fmt;
-
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
+
+use crate::binding::ParamStyle;
 
 /// Everything but RFC 3986 unreserved characters is encoded.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -61,62 +62,16 @@ const COOKIE: &AsciiSet = &percent_encoding::CONTROLS
     .add(b'\\')
     .add(b'%');
 
-/// An OpenAPI parameter style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ParamStyle {
-    /// `form`: `id=5`, `id=3&id=4` (query, cookie).
-    Form,
-    /// `simple`: `5`, `3,4` (path, header).
-    Simple,
-    /// `label`: `.5`, `.3.4` (path).
-    Label,
-    /// `matrix`: `;id=5`, `;id=3;id=4` (path).
-    Matrix,
-    /// `deepObject`: `id[role]=admin` (query, objects).
-    DeepObject,
-    /// `spaceDelimited`: `id=3%204` (query, arrays and objects).
-    SpaceDelimited,
-    /// `pipeDelimited`: `id=3|4` (query, arrays and objects).
-    PipeDelimited,
-}
-
-impl ParamStyle {
-    /// Parses the style's OpenAPI spelling (`"deepObject"`).
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "form" => Self::Form,
-            "simple" => Self::Simple,
-            "label" => Self::Label,
-            "matrix" => Self::Matrix,
-            "deepObject" => Self::DeepObject,
-            "spaceDelimited" => Self::SpaceDelimited,
-            "pipeDelimited" => Self::PipeDelimited,
-            _ => return None,
-        })
-    }
-
-    /// The OpenAPI spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Form => "form",
-            Self::Simple => "simple",
-            Self::Label => "label",
-            Self::Matrix => "matrix",
-            Self::DeepObject => "deepObject",
-            Self::SpaceDelimited => "spaceDelimited",
-            Self::PipeDelimited => "pipeDelimited",
-        }
-    }
-
-    /// OpenAPI's default `explode`: true for `form`, false otherwise.
-    pub fn default_explode(self) -> bool {
-        matches!(self, Self::Form)
-    }
-}
-
-impl fmt::Display for ParamStyle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// The OpenAPI spelling of a style, for messages.
+pub fn style_name(style: ParamStyle) -> &'static str {
+    match style {
+        ParamStyle::Form => "form",
+        ParamStyle::Simple => "simple",
+        ParamStyle::Label => "label",
+        ParamStyle::Matrix => "matrix",
+        ParamStyle::DeepObject => "deepObject",
+        ParamStyle::SpaceDelimited => "spaceDelimited",
+        ParamStyle::PipeDelimited => "pipeDelimited",
     }
 }
 
@@ -128,8 +83,8 @@ pub enum StyleError {
     StyleNotAllowed {
         /// The parameter.
         name: String,
-        /// The style.
-        style: ParamStyle,
+        /// The style (`deepObject`).
+        style: &'static str,
         /// `path`, `query`, `header` or `cookie`.
         location: &'static str,
     },
@@ -138,8 +93,8 @@ pub enum StyleError {
     UnsupportedValue {
         /// The parameter.
         name: String,
-        /// The style.
-        style: ParamStyle,
+        /// The style (`deepObject`).
+        style: &'static str,
         /// `a primitive`, `an array`, `an object`.
         kind: &'static str,
     },
@@ -180,6 +135,11 @@ fn enc(text: &str) -> String {
     utf8_percent_encode(text, COMPONENT).to_string()
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub(crate) fn encode_component(text: &str) -> String {
+    enc(text)
+}
+
 /// Path values: like [`enc`], and a whole value of `.` or `..` is encoded too,
 /// so a parameter can never walk up the path.
 fn enc_path(text: &str) -> String {
@@ -215,7 +175,13 @@ pub fn serialize_path(name: &str, style: ParamStyle, explode: bool, value: &Valu
         }
         ParamStyle::Matrix => {
             let n = e(name);
-            let kv = |k: &str, v: &str| if v.is_empty() { format!(";{k}") } else { format!(";{k}={v}") };
+            let kv = |k: &str, v: &str| {
+                if v.is_empty() {
+                    format!(";{k}")
+                } else {
+                    format!(";{k}={v}")
+                }
+            };
             match &s {
                 Shape::Primitive(p) => kv(&n, &e(p)),
                 Shape::Array(a) if explode && !a.is_empty() => a.iter().map(|x| kv(&n, &e(x))).collect(),
@@ -227,7 +193,7 @@ pub fn serialize_path(name: &str, style: ParamStyle, explode: bool, value: &Valu
         other => {
             return Err(StyleError::StyleNotAllowed {
                 name: name.to_owned(),
-                style: other,
+                style: style_name(other),
                 location: "path",
             });
         }
@@ -284,13 +250,13 @@ pub fn serialize_query(
             }
             other => Err(StyleError::UnsupportedValue {
                 name: name.to_owned(),
-                style,
+                style: style_name(style),
                 kind: kind_of(other),
             }),
         },
         other => Err(StyleError::StyleNotAllowed {
             name: name.to_owned(),
-            style: other,
+            style: style_name(other),
             location: "query",
         }),
     }
@@ -365,7 +331,7 @@ mod tests {
         json!([3, 4, 5])
     }
     fn obj() -> Value {
-        json!({"role": "admin", "firstName": "Alex"})
+        json!({"firstName": "Alex", "role": "admin"})
     }
 
     fn q(style: ParamStyle, explode: bool, v: &Value) -> String {
@@ -379,31 +345,25 @@ mod tests {
         let cases = [
             (Simple, false, prim(), "5"),
             (Simple, false, arr(), "3,4,5"),
-            (Simple, false, obj(), "role,admin,firstName,Alex"),
-            (Simple, true, obj(), "role=admin,firstName=Alex"),
+            (Simple, false, obj(), "firstName,Alex,role,admin"),
+            (Simple, true, obj(), "firstName=Alex,role=admin"),
             (Label, false, prim(), ".5"),
             (Label, false, arr(), ".3,4,5"),
             (Label, true, arr(), ".3.4.5"),
-            (Label, false, obj(), ".role,admin,firstName,Alex"),
-            (Label, true, obj(), ".role=admin.firstName=Alex"),
+            (Label, false, obj(), ".firstName,Alex,role,admin"),
+            (Label, true, obj(), ".firstName=Alex.role=admin"),
             (Matrix, false, prim(), ";id=5"),
             (Matrix, false, arr(), ";id=3,4,5"),
             (Matrix, true, arr(), ";id=3;id=4;id=5"),
-            (Matrix, false, obj(), ";id=role,admin,firstName,Alex"),
-            (Matrix, true, obj(), ";role=admin;firstName=Alex"),
+            (Matrix, false, obj(), ";id=firstName,Alex,role,admin"),
+            (Matrix, true, obj(), ";firstName=Alex;role=admin"),
             (Matrix, false, json!(""), ";id"),
         ];
-        // serde_json's map keeps keys sorted unless preserve_order; compare as sets of parts.
+        // Keys are in alphabetical order, so the order is the same with or without preserve_order.
         for (style, explode, value, want) in cases {
             let got = serialize_path("id", style, explode, &value).unwrap();
-            assert_eq!(sorted_parts(&got), sorted_parts(want), "{style} explode={explode} {value}");
+            assert_eq!(got, want, "{style:?} explode={explode} {value}");
         }
-    }
-
-    fn sorted_parts(s: &str) -> Vec<String> {
-        let mut v: Vec<String> = s.split([',', ';', '.', '&']).map(str::to_owned).collect();
-        v.sort();
-        v
     }
 
     #[test]
@@ -434,8 +394,14 @@ mod tests {
         assert_eq!(query_string(&got), "q=a%20b,c%2Cd,%C3%A9%26%3D");
         let reserved = serialize_query("u", ParamStyle::Form, true, true, &json!("http://x/y?z&w")).unwrap();
         assert_eq!(query_string(&reserved), "u=http://x/y?z%26w");
-        assert_eq!(serialize_path("p", ParamStyle::Simple, false, &json!("a/b")).unwrap(), "a%2Fb");
-        assert_eq!(serialize_path("p", ParamStyle::Simple, false, &json!("..")).unwrap(), "%2E%2E");
+        assert_eq!(
+            serialize_path("p", ParamStyle::Simple, false, &json!("a/b")).unwrap(),
+            "a%2Fb"
+        );
+        assert_eq!(
+            serialize_path("p", ParamStyle::Simple, false, &json!("..")).unwrap(),
+            "%2E%2E"
+        );
         assert!(serialize_path("p", ParamStyle::Form, false, &json!("x")).is_err());
     }
 
@@ -451,8 +417,14 @@ mod tests {
 
     #[test]
     fn cookies_use_form_and_encode_separators() {
-        assert_eq!(serialize_cookie("id", true, &json!(5)).unwrap(), vec![("id".into(), "5".into())]);
-        assert_eq!(serialize_cookie("id", false, &json!([3, 4])).unwrap(), vec![("id".into(), "3,4".into())]);
+        assert_eq!(
+            serialize_cookie("id", true, &json!(5)).unwrap(),
+            vec![("id".into(), "5".into())]
+        );
+        assert_eq!(
+            serialize_cookie("id", false, &json!([3, 4])).unwrap(),
+            vec![("id".into(), "3,4".into())]
+        );
         assert_eq!(
             serialize_cookie("s", true, &json!("a; b=c")).unwrap(),
             vec![("s".into(), "a%3B%20b=c".into())]
