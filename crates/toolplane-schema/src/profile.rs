@@ -1,0 +1,309 @@
+//! Provider profiles: the internal JSON Schema rewritten for one provider, and
+//! the tool definition object its `tools` field accepts.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use toolplane_core::ToolSpec;
+
+use crate::gemini::{RenameTree, to_gemini};
+use crate::inline::{DEFAULT_NODE_BUDGET, DEFAULT_RECURSION_DEPTH, inline_refs, resolve_local};
+use crate::strict::{StrictBudget, to_openai_strict};
+
+/// A provider's dialect of tool definitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// OpenAI Chat Completions, non-strict: the schema as it is (`$ref`/`$defs` kept).
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// OpenAI with `strict: true` (structured outputs rules); falls back to
+    /// non-strict per tool when the schema cannot be strict.
+    #[serde(rename = "openai-strict")]
+    OpenAiStrict,
+    /// Anthropic Messages: `input_schema`, full JSON Schema.
+    Anthropic,
+    /// Google Gemini `functionDeclarations`: OpenAPI-subset schema, no `$ref`.
+    Gemini,
+    /// Cohere v2 chat: OpenAI-style function, `$ref`s inlined.
+    Cohere,
+    /// Mistral chat: OpenAI-style function, `$ref`s inlined.
+    Mistral,
+}
+
+impl Profile {
+    /// All profiles.
+    pub const ALL: [Profile; 6] = [
+        Profile::OpenAi,
+        Profile::OpenAiStrict,
+        Profile::Anthropic,
+        Profile::Gemini,
+        Profile::Cohere,
+        Profile::Mistral,
+    ];
+
+    /// The profile's name (`openai-strict`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::OpenAi => "openai",
+            Profile::OpenAiStrict => "openai-strict",
+            Profile::Anthropic => "anthropic",
+            Profile::Gemini => "gemini",
+            Profile::Cohere => "cohere",
+            Profile::Mistral => "mistral",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown profile name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown schema profile `{0}` (expected one of: openai, openai-strict, anthropic, gemini, cohere, mistral)")]
+pub struct UnknownProfile(pub String);
+
+impl FromStr for Profile {
+    type Err = UnknownProfile;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownProfile(s.to_string()))
+    }
+}
+
+/// A schema rewritten for one profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfiledSchema {
+    /// The profile.
+    pub profile: Profile,
+    /// The schema to send.
+    pub schema: Value,
+    /// For `openai-strict`: the schema is strict. False after a fallback.
+    pub strict: bool,
+    /// Property renames to undo on the model's arguments (Gemini).
+    #[serde(default, skip_serializing_if = "RenameTree::is_empty")]
+    pub renames: RenameTree,
+    /// What was changed or given up (strict fallback reason, recursion cut).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl ProfiledSchema {
+    /// Turns arguments the model wrote against this profile's schema back into
+    /// arguments for the internal schema: renamed properties get their original
+    /// names, and `null`s that strict mode forced on optional properties are
+    /// removed where the internal schema does not accept `null`.
+    pub fn restore_arguments(&self, internal: &Value, args: Value) -> Value {
+        let args = self.renames.restore(args);
+        if self.profile == Profile::OpenAiStrict && self.strict {
+            strip_forced_nulls(internal, internal, args, 0)
+        } else {
+            args
+        }
+    }
+}
+
+fn accepts_null(root: &Value, s: &Value, depth: usize) -> bool {
+    if depth > 32 {
+        return true;
+    }
+    let Value::Object(m) = s else { return true };
+    if let Some(Value::String(r)) = m.get("$ref") {
+        return resolve_local(root, r).is_none_or(|t| accepts_null(root, t, depth + 1));
+    }
+    if m.get("nullable") == Some(&Value::Bool(true)) {
+        return true;
+    }
+    for k in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(bs)) = m.get(k) {
+            return bs.iter().any(|b| accepts_null(root, b, depth + 1));
+        }
+    }
+    match m.get("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+        _ => m
+            .get("enum")
+            .is_none_or(|e| e.as_array().is_some_and(|a| a.contains(&Value::Null))),
+    }
+}
+
+fn strip_forced_nulls(root: &Value, schema: &Value, args: Value, depth: usize) -> Value {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) if depth < 32 => match resolve_local(root, r) {
+            Some(t) => return strip_forced_nulls(root, t, args, depth + 1),
+            None => schema,
+        },
+        _ => schema,
+    };
+    match args {
+        Value::Object(m) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut out = Map::new();
+            for (k, v) in m {
+                let ps = props.and_then(|p| p.get(&k));
+                if v.is_null() && !required.contains(&k.as_str()) && ps.is_some_and(|s| !accepts_null(root, s, 0)) {
+                    continue;
+                }
+                let v = match ps {
+                    Some(s) => strip_forced_nulls(root, s, v, depth + 1),
+                    None => v,
+                };
+                out.insert(k, v);
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => match schema.get("items") {
+            Some(items) => Value::Array(
+                a.into_iter()
+                    .map(|v| strip_forced_nulls(root, items, v, depth + 1))
+                    .collect(),
+            ),
+            None => Value::Array(a),
+        },
+        other => other,
+    }
+}
+
+/// The root as a plain object schema (adds `"type": "object"` and empty
+/// `properties` where missing, drops `$schema`/`$id`).
+fn object_root(schema: &Value) -> Value {
+    let mut m = match schema {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    m.remove("$schema");
+    m.remove("$id");
+    m.insert("type".into(), json!("object"));
+    m.entry("properties").or_insert_with(|| json!({}));
+    Value::Object(m)
+}
+
+/// Rewrites an internal JSON Schema (2020-12, one object) for `profile`.
+///
+/// ```
+/// use serde_json::json;
+/// use toolplane_schema::{apply_profile, Profile};
+/// let s = json!({"type": "object", "properties": {"q": {"type": "string"}, "n": {"type": "integer", "default": 10}}, "required": ["q"]});
+/// let p = apply_profile(&s, Profile::OpenAiStrict);
+/// assert!(p.strict);
+/// assert_eq!(p.schema["required"], json!(["n", "q"]));
+/// assert_eq!(p.schema["properties"]["n"]["type"], json!(["integer", "null"]));
+/// assert_eq!(p.restore_arguments(&s, json!({"q": "x", "n": null})), json!({"q": "x"}));
+/// ```
+pub fn apply_profile(schema: &Value, profile: Profile) -> ProfiledSchema {
+    let base = object_root(schema);
+    let mut notes = Vec::new();
+    let mut strict = false;
+    let mut renames = RenameTree::default();
+    let out = match profile {
+        Profile::OpenAi | Profile::Anthropic => base,
+        Profile::OpenAiStrict => match to_openai_strict(&base, &StrictBudget::default()) {
+            Ok(s) => {
+                strict = true;
+                s
+            }
+            Err(why) => {
+                notes.push(format!("not strict: {why}"));
+                base
+            }
+        },
+        Profile::Cohere | Profile::Mistral => {
+            let (inlined, cut) = inline_refs(&base, DEFAULT_RECURSION_DEPTH, DEFAULT_NODE_BUDGET);
+            notes.extend(cut.into_iter().map(|c| format!("recursion cut in `{c}`")));
+            inlined
+        }
+        Profile::Gemini => {
+            let (s, r) = to_gemini(&base);
+            renames = r;
+            s
+        }
+    };
+    ProfiledSchema {
+        profile,
+        schema: out,
+        strict,
+        renames,
+        notes,
+    }
+}
+
+/// A tool definition for one provider, with what was done to get it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfiledTool {
+    /// Exactly one element of the provider's `tools` array (for Gemini: one
+    /// element of `functionDeclarations`).
+    pub definition: Value,
+    /// The schema rewrite behind it (renames, strictness, notes).
+    pub schema: ProfiledSchema,
+}
+
+/// The tool definition `profile`'s API accepts, plus its rewrite details.
+pub fn profiled_tool(spec: &ToolSpec, profile: Profile) -> ProfiledTool {
+    let schema = apply_profile(&spec.input_schema, profile);
+    let mut func = Map::new();
+    func.insert("name".into(), Value::String(spec.name.clone()));
+    if !spec.description.is_empty() {
+        func.insert("description".into(), Value::String(spec.description.clone()));
+    }
+    let definition = match profile {
+        Profile::Anthropic => {
+            func.insert("input_schema".into(), schema.schema.clone());
+            Value::Object(func)
+        }
+        Profile::Gemini => {
+            let has_params = schema
+                .schema
+                .get("properties")
+                .is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()));
+            if has_params {
+                func.insert("parameters".into(), schema.schema.clone());
+            }
+            Value::Object(func)
+        }
+        Profile::OpenAi | Profile::OpenAiStrict | Profile::Cohere | Profile::Mistral => {
+            func.insert("parameters".into(), schema.schema.clone());
+            if profile == Profile::OpenAiStrict {
+                func.insert("strict".into(), Value::Bool(schema.strict));
+            }
+            json!({"type": "function", "function": Value::Object(func)})
+        }
+    };
+    ProfiledTool { definition, schema }
+}
+
+/// The tool definition object for one tool, as `profile`'s `tools` field
+/// accepts it (for Gemini: a `FunctionDeclaration`; see [`tools_field`]).
+///
+/// ```
+/// use toolplane_core::ToolSpec;
+/// use toolplane_schema::{tool_definition, Profile};
+/// let spec = ToolSpec::new("ping", "Checks the service.");
+/// assert_eq!(tool_definition(&spec, Profile::Anthropic)["input_schema"]["type"], "object");
+/// assert_eq!(tool_definition(&spec, Profile::OpenAi)["function"]["name"], "ping");
+/// ```
+pub fn tool_definition(spec: &ToolSpec, profile: Profile) -> Value {
+    profiled_tool(spec, profile).definition
+}
+
+/// The whole value of the provider's `tools` field for these tools (Gemini
+/// wants one `{"functionDeclarations": [...]}` entry; the others an array of definitions).
+pub fn tools_field(specs: &[ToolSpec], profile: Profile) -> Value {
+    let defs: Vec<Value> = specs.iter().map(|s| tool_definition(s, profile)).collect();
+    match profile {
+        Profile::Gemini => json!([{"functionDeclarations": defs}]),
+        _ => Value::Array(defs),
+    }
+}
