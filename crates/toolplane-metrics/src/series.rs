@@ -1,0 +1,430 @@
+//! One series (provider, model, task type): all-time totals, the active
+//! minute and a ring of sealed per-minute interval histograms.
+
+use std::collections::VecDeque;
+
+use hdrhistogram::Histogram;
+use toolplane_core::{ProviderErrorKind, Usage};
+
+/// Histogram unit: microseconds, 1 µs to 1 hour, 2 significant digits (1 %).
+pub(crate) const HIST_MAX_US: u64 = 3_600_000_000;
+const SIGFIG: u8 = 2;
+
+/// Error kinds with a slot in [`Counters::errors`]; the last slot is "other".
+pub(crate) const ERROR_KINDS: [ProviderErrorKind; 16] = [
+    ProviderErrorKind::RateLimited,
+    ProviderErrorKind::Overloaded,
+    ProviderErrorKind::Authentication,
+    ProviderErrorKind::PermissionDenied,
+    ProviderErrorKind::NotFound,
+    ProviderErrorKind::InvalidRequest,
+    ProviderErrorKind::ContextTooLong,
+    ProviderErrorKind::ContentFiltered,
+    ProviderErrorKind::Timeout,
+    ProviderErrorKind::Transport,
+    ProviderErrorKind::Server,
+    ProviderErrorKind::Incomplete,
+    ProviderErrorKind::Decode,
+    ProviderErrorKind::Cancelled,
+    ProviderErrorKind::QuotaExceeded,
+    ProviderErrorKind::NoProvider,
+];
+pub(crate) const ERROR_SLOTS: usize = ERROR_KINDS.len() + 1;
+
+pub(crate) fn error_slot(kind: ProviderErrorKind) -> usize {
+    ERROR_KINDS.iter().position(|k| *k == kind).unwrap_or(ERROR_KINDS.len())
+}
+
+pub(crate) fn error_label(slot: usize) -> &'static str {
+    ERROR_KINDS.get(slot).map_or("other", |k| k.as_str())
+}
+
+/// Prometheus `le` bounds for call duration, in seconds (OpenTelemetry GenAI advice).
+pub(crate) const DURATION_BUCKETS_S: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+/// Prometheus `le` bounds for time to first token, in seconds (OpenTelemetry GenAI advice).
+pub(crate) const TTFT_BUCKETS_S: [f64; 16] = [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+pub(crate) fn new_hist<T: hdrhistogram::Counter>() -> Histogram<T> {
+    #[allow(clippy::expect_used)] // Constant, valid bounds: cannot fail.
+    Histogram::new_with_bounds(1, HIST_MAX_US, SIGFIG).expect("valid histogram bounds")
+}
+
+/// Additive figures for a set of calls.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Counters {
+    pub calls: u64,
+    pub successes: u64,
+    pub errors: [u64; ERROR_SLOTS],
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub priced_calls: u64,
+    pub unpriced_calls: u64,
+    pub latency_sum_ms: f64,
+    pub latency_max_ms: f64,
+    pub ttft_sum_ms: f64,
+    pub ttft_max_ms: f64,
+    pub ttft_count: u64,
+    /// Output tokens and latency of successful calls, for tokens per second.
+    pub ok_output_tokens: u64,
+    pub ok_latency_sum_ms: f64,
+    pub wins: u64,
+    pub losses: u64,
+    pub score_sum: f64,
+    pub scores: u64,
+}
+
+impl Counters {
+    pub(crate) fn add(&mut self, o: &Counters) {
+        self.calls += o.calls;
+        self.successes += o.successes;
+        for (a, b) in self.errors.iter_mut().zip(o.errors.iter()) {
+            *a += *b;
+        }
+        self.usage.add(&o.usage);
+        self.cost_usd += o.cost_usd;
+        self.priced_calls += o.priced_calls;
+        self.unpriced_calls += o.unpriced_calls;
+        self.latency_sum_ms += o.latency_sum_ms;
+        self.latency_max_ms = self.latency_max_ms.max(o.latency_max_ms);
+        self.ttft_sum_ms += o.ttft_sum_ms;
+        self.ttft_max_ms = self.ttft_max_ms.max(o.ttft_max_ms);
+        self.ttft_count += o.ttft_count;
+        self.ok_output_tokens += o.ok_output_tokens;
+        self.ok_latency_sum_ms += o.ok_latency_sum_ms;
+        self.wins += o.wins;
+        self.losses += o.losses;
+        self.score_sum += o.score_sum;
+        self.scores += o.scores;
+    }
+
+    fn record(&mut self, s: &Sample) {
+        self.calls += 1;
+        match s.error_slot {
+            None => {
+                self.successes += 1;
+                self.ok_output_tokens += s.usage.output_tokens;
+                self.ok_latency_sum_ms += s.latency_ms;
+            }
+            Some(slot) => self.errors[slot] += 1,
+        }
+        self.usage.add(&s.usage);
+        match s.cost_usd {
+            Some(c) => {
+                self.cost_usd += c;
+                self.priced_calls += 1;
+            }
+            None => self.unpriced_calls += 1,
+        }
+        self.latency_sum_ms += s.latency_ms;
+        self.latency_max_ms = self.latency_max_ms.max(s.latency_ms);
+        if let Some(t) = s.ttft_ms {
+            self.ttft_sum_ms += t;
+            self.ttft_max_ms = self.ttft_max_ms.max(t);
+            self.ttft_count += 1;
+        }
+    }
+
+    pub(crate) fn add_verdict(&mut self, v: &VerdictDelta) {
+        match *v {
+            VerdictDelta::Win => self.wins += 1,
+            VerdictDelta::Loss => self.losses += 1,
+            VerdictDelta::Score(x) => {
+                self.score_sum += x;
+                self.scores += 1;
+            }
+        }
+    }
+}
+
+/// A validated, priced record, ready to add.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample {
+    pub minute: i64,
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+    pub latency_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub error_slot: Option<usize>,
+}
+
+/// Feedback to add to a call's minute and to the totals.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VerdictDelta {
+    Win,
+    Loss,
+    Score(f64),
+}
+
+fn to_us(ms: f64) -> u64 {
+    // Validated finite and within [0, 24 h] before reaching here; clamp to the histogram range.
+    ((ms * 1000.0).round() as u64).clamp(0, HIST_MAX_US)
+}
+
+/// The minute being filled.
+#[derive(Debug)]
+struct ActiveMinute {
+    minute: i64,
+    counters: Counters,
+    latency: Histogram<u32>,
+    ttft: Histogram<u32>,
+}
+
+/// A closed minute: counters plus the non-empty histogram bins as
+/// `(highest equivalent value in µs, count)`, ascending.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedMinute {
+    pub minute: i64,
+    pub counters: Counters,
+    pub latency: Box<[(u32, u32)]>,
+    pub ttft: Box<[(u32, u32)]>,
+}
+
+impl SealedMinute {
+    /// Bytes held, for the memory figure.
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + (self.latency.len() + self.ttft.len()) * 8
+    }
+}
+
+fn seal(h: &Histogram<u32>) -> Box<[(u32, u32)]> {
+    h.iter_recorded()
+        .map(|v| {
+            let value = u32::try_from(v.value_iterated_to()).unwrap_or(u32::MAX);
+            let count = v.count_at_value();
+            (value, count)
+        })
+        .collect()
+}
+
+/// Adds one raw value to a sealed bin list (for records that arrive late).
+fn add_sparse(bins: &mut Box<[(u32, u32)]>, reference: &Histogram<u32>, value_us: u64) {
+    let key = u32::try_from(reference.highest_equivalent(value_us)).unwrap_or(u32::MAX);
+    let mut v = std::mem::take(bins).into_vec();
+    match v.binary_search_by_key(&key, |(k, _)| *k) {
+        Ok(i) => v[i].1 = v[i].1.saturating_add(1),
+        Err(i) => v.insert(i, (key, 1)),
+    }
+    *bins = v.into_boxed_slice();
+}
+
+/// A series' mutable state, behind its mutex.
+#[derive(Debug)]
+pub(crate) struct SeriesState {
+    pub total: Counters,
+    pub total_latency: Histogram<u64>,
+    pub total_ttft: Histogram<u64>,
+    /// Cumulative Prometheus buckets are derived from these per-bound counts.
+    pub duration_buckets: [u64; DURATION_BUCKETS_S.len()],
+    pub ttft_buckets: [u64; TTFT_BUCKETS_S.len()],
+    active: Option<ActiveMinute>,
+    pub sealed: VecDeque<SealedMinute>,
+}
+
+/// What the merge of a window produced for one series.
+#[derive(Debug)]
+pub(crate) struct WindowAgg {
+    pub counters: Counters,
+    pub latency: Histogram<u64>,
+    pub ttft: Histogram<u64>,
+}
+
+impl WindowAgg {
+    pub(crate) fn empty() -> Self {
+        Self {
+            counters: Counters::default(),
+            latency: new_hist(),
+            ttft: new_hist(),
+        }
+    }
+
+    pub(crate) fn add(&mut self, o: &WindowAgg) {
+        self.counters.add(&o.counters);
+        // Same bounds and precision on both sides: cannot fail.
+        let _ = self.latency.add(&o.latency);
+        let _ = self.ttft.add(&o.ttft);
+    }
+}
+
+impl SeriesState {
+    pub(crate) fn new() -> Self {
+        Self {
+            total: Counters::default(),
+            total_latency: new_hist(),
+            total_ttft: new_hist(),
+            duration_buckets: [0; DURATION_BUCKETS_S.len()],
+            ttft_buckets: [0; TTFT_BUCKETS_S.len()],
+            active: None,
+            sealed: VecDeque::new(),
+        }
+    }
+
+    /// Adds a validated sample; drops minutes older than `oldest_minute`.
+    pub(crate) fn record(&mut self, s: &Sample, oldest_minute: i64) {
+        let lat_us = to_us(s.latency_ms);
+        let ttft_us = s.ttft_ms.map(to_us);
+        self.total.record(s);
+        self.total_latency.saturating_record(lat_us);
+        let secs = s.latency_ms / 1000.0;
+        if let Some(i) = DURATION_BUCKETS_S.iter().position(|b| secs <= *b) {
+            self.duration_buckets[i] += 1;
+        }
+        if let (Some(us), Some(ms)) = (ttft_us, s.ttft_ms) {
+            self.total_ttft.saturating_record(us);
+            let secs = ms / 1000.0;
+            if let Some(i) = TTFT_BUCKETS_S.iter().position(|b| secs <= *b) {
+                self.ttft_buckets[i] += 1;
+            }
+        }
+
+        let active_minute = self.active.as_ref().map(|a| a.minute);
+        match active_minute {
+            Some(m) if m == s.minute => {}
+            Some(m) if s.minute < m => {
+                self.record_late(s, lat_us, ttft_us);
+                return;
+            }
+            _ => self.roll_to(s.minute),
+        }
+        self.prune(oldest_minute);
+        if let Some(a) = self.active.as_mut() {
+            a.counters.record(s);
+            a.latency.saturating_record(lat_us);
+            if let Some(us) = ttft_us {
+                a.ttft.saturating_record(us);
+            }
+        }
+    }
+
+    /// Seals the active minute (if any) and starts `minute`.
+    fn roll_to(&mut self, minute: i64) {
+        match self.active.as_mut() {
+            Some(a) => {
+                if a.counters.calls > 0 || a.counters.wins + a.counters.losses + a.counters.scores > 0 {
+                    self.sealed.push_back(SealedMinute {
+                        minute: a.minute,
+                        counters: std::mem::take(&mut a.counters),
+                        latency: seal(&a.latency),
+                        ttft: seal(&a.ttft),
+                    });
+                }
+                a.minute = minute;
+                a.counters = Counters::default();
+                a.latency.reset();
+                a.ttft.reset();
+            }
+            None => {
+                self.active = Some(ActiveMinute {
+                    minute,
+                    counters: Counters::default(),
+                    latency: new_hist(),
+                    ttft: new_hist(),
+                });
+            }
+        }
+    }
+
+    fn record_late(&mut self, s: &Sample, lat_us: u64, ttft_us: Option<u64>) {
+        let Some(reference) = self.active.as_ref().map(|a| &a.latency) else {
+            return;
+        };
+        let pos = self.sealed.binary_search_by_key(&s.minute, |m| m.minute);
+        let i = match pos {
+            Ok(i) => i,
+            Err(i) => {
+                self.sealed.insert(
+                    i,
+                    SealedMinute {
+                        minute: s.minute,
+                        counters: Counters::default(),
+                        latency: Box::new([]),
+                        ttft: Box::new([]),
+                    },
+                );
+                i
+            }
+        };
+        if let Some(m) = self.sealed.get_mut(i) {
+            m.counters.record(s);
+            add_sparse(&mut m.latency, reference, lat_us);
+            if let Some(us) = ttft_us {
+                add_sparse(&mut m.ttft, reference, us);
+            }
+        }
+    }
+
+    /// Adds feedback to the totals and to the call's minute, if still held.
+    pub(crate) fn add_verdict(&mut self, minute: i64, v: &VerdictDelta) {
+        self.total.add_verdict(v);
+        if let Some(a) = self.active.as_mut().filter(|a| a.minute == minute) {
+            a.counters.add_verdict(v);
+        } else if let Ok(i) = self.sealed.binary_search_by_key(&minute, |m| m.minute) {
+            if let Some(m) = self.sealed.get_mut(i) {
+                m.counters.add_verdict(v);
+            }
+        }
+    }
+
+    pub(crate) fn prune(&mut self, oldest_minute: i64) {
+        while self.sealed.front().is_some_and(|m| m.minute < oldest_minute) {
+            self.sealed.pop_front();
+        }
+    }
+
+    /// Merges minutes in `[from_minute, to_minute)`.
+    pub(crate) fn window(&self, from_minute: i64, to_minute: i64) -> WindowAgg {
+        let mut out = WindowAgg::empty();
+        let start = self.sealed.partition_point(|m| m.minute < from_minute);
+        for m in self.sealed.iter().skip(start).take_while(|m| m.minute < to_minute) {
+            out.counters.add(&m.counters);
+            for (v, c) in m.latency.iter() {
+                let _ = out.latency.record_n(u64::from(*v), u64::from(*c));
+            }
+            for (v, c) in m.ttft.iter() {
+                let _ = out.ttft.record_n(u64::from(*v), u64::from(*c));
+            }
+        }
+        if let Some(a) = self
+            .active
+            .as_ref()
+            .filter(|a| a.minute >= from_minute && a.minute < to_minute)
+        {
+            out.counters.add(&a.counters);
+            for v in a.latency.iter_recorded() {
+                let _ = out
+                    .latency
+                    .record_n(v.value_iterated_to(), u64::from(v.count_at_value()));
+            }
+            for v in a.ttft.iter_recorded() {
+                let _ = out.ttft.record_n(v.value_iterated_to(), u64::from(v.count_at_value()));
+            }
+        }
+        out
+    }
+
+    /// All-time figures.
+    pub(crate) fn all_time(&self) -> WindowAgg {
+        WindowAgg {
+            counters: self.total.clone(),
+            latency: self.total_latency.clone(),
+            ttft: self.total_ttft.clone(),
+        }
+    }
+
+    /// Bytes held by this state (histogram arrays and sealed minutes).
+    pub(crate) fn bytes(&self) -> usize {
+        let hist = |h: &Histogram<u64>| h.distinct_values() * 8;
+        let active = self
+            .active
+            .as_ref()
+            .map_or(0, |a| (a.latency.distinct_values() + a.ttft.distinct_values()) * 4);
+        std::mem::size_of::<Self>()
+            + hist(&self.total_latency)
+            + hist(&self.total_ttft)
+            + active
+            + self.sealed.iter().map(SealedMinute::bytes).sum::<usize>()
+    }
+}
