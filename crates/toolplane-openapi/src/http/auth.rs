@@ -248,12 +248,7 @@ impl ClientCredentials {
         }
         let pairs: Vec<(String, String)> = form
             .iter()
-            .map(|(k, v)| {
-                (
-                    (*k).to_owned(),
-                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string(),
-                )
-            })
+            .map(|(k, v)| ((*k).to_owned(), super::style::encode_component(v)))
             .collect();
         let body = super::style::query_string(&pairs);
         let mut req = client
