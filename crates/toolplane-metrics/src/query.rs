@@ -21,7 +21,8 @@ pub enum TimeRange {
     /// Everything since the collector started (all-time totals).
     #[default]
     AllTime,
-    /// The last `duration`, up to now, in whole minutes.
+    /// The current minute and the whole minutes before it, `duration` long
+    /// (rounded up to a minute).
     Last {
         /// How far back.
         duration: Duration,
@@ -264,7 +265,10 @@ impl ProviderMetricsCollector {
                 if d == 0 {
                     return Err(MetricsError::window("the window is empty (duration 0)"));
                 }
-                (now_ms.saturating_sub(d), now_ms.saturating_add(1))
+                // The current minute and the whole minutes before it: `duration` rounded up.
+                let minutes = d.div_ceil(60_000);
+                let to = (now_ms / 60_000 + 1) * 60_000;
+                (to.saturating_sub(minutes.saturating_mul(60_000)), to)
             }
             TimeRange::Between { from, to } => (unix_millis(from), unix_millis(to)),
         };
