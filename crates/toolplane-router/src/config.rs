@@ -1,0 +1,440 @@
+//! Router configuration from TOML or JSON files.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ExpertKey, ExpertStats, ProviderCapabilities, ProviderError,
+    ProviderErrorKind, StaticStats,
+};
+
+use crate::decision::Decision;
+use crate::error::RouterError;
+use crate::expert::{Expert, Pricing};
+use crate::router::{DEFAULT_TASK, Router, RouterBuilder};
+use crate::state::BreakerConfig;
+use crate::strategy::TaskPolicy;
+
+/// A configuration error, naming the file, the place in it and the problem.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}{}: {message}", location.as_ref().map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file, or `<toml>` / `<json>` for text.
+    pub file: String,
+    /// `line:column`, or a field path such as `experts[2].model`.
+    pub location: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(file: &str, location: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            location,
+            message: message.into(),
+        }
+    }
+}
+
+/// One expert in a configuration file. The provider is named; the host
+/// supplies the provider object (see [`RouterConfig::into_router`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertConfig {
+    /// The id (default `provider/model`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The provider's name (`openai`).
+    pub provider: String,
+    /// The model id.
+    pub model: String,
+    /// Takes tools (default: what the provider says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<bool>,
+    /// Streams (default: what the provider says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<bool>,
+    /// Context window in tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
+    /// USD per 1,000 input tokens.
+    #[serde(default)]
+    pub input_per_1k: f64,
+    /// USD per 1,000 output tokens.
+    #[serde(default)]
+    pub output_per_1k: f64,
+    /// Static priority, lower first.
+    #[serde(default)]
+    pub priority: i32,
+    /// Most USD to spend on this expert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
+    /// Known figures for all task types (used when no metrics source is attached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<ExpertStats>,
+    /// Known figures per task type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stats_by_task: BTreeMap<String, ExpertStats>,
+}
+
+impl ExpertConfig {
+    /// The id this expert gets.
+    pub fn id(&self) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", self.provider, self.model))
+    }
+}
+
+fn three() -> usize {
+    3
+}
+
+/// A router's configuration: experts, policies per task type, breaker,
+/// budget and seed. Read from TOML or JSON, or built in code.
+///
+/// ```
+/// use toolplane_core::{ChatRequest, Message};
+/// use toolplane_router::RouterConfig;
+/// let cfg = RouterConfig::from_toml_str(r#"
+///     seed = 7
+///     [default]
+///     strategy = { kind = "weighted" }
+///     [tasks.code]
+///     strategy = { kind = "thompson", decay = 0.99 }
+///     [[experts]]
+///     provider = "openai"
+///     model = "gpt-4o"
+///     context_window = 128000
+///     input_per_1k = 0.0025
+///     output_per_1k = 0.01
+///     [[experts]]
+///     provider = "local"
+///     model = "llama-8b"
+///     tools = false
+///     context_window = 8192
+/// "#).unwrap();
+/// let req = ChatRequest::new("", vec![Message::user("x".repeat(40_000))]);
+/// let decision = cfg.explain("code", &req).unwrap();
+/// assert_eq!(decision.chosen.as_deref(), Some("openai/gpt-4o"));
+/// assert_eq!(decision.excluded[0].constraint, "context_window");
+/// println!("{decision}");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Seed for the random draws (default: from the clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Most USD to spend through the router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
+    /// Experts tried at most per request (default 3).
+    #[serde(default = "three")]
+    pub max_attempts: usize,
+    /// Output tokens assumed for budget checks when a request sets no `max_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_output_tokens: Option<u64>,
+    /// Circuit-breaker settings.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+    /// The policy for task types without one.
+    #[serde(default)]
+    pub default: TaskPolicy,
+    /// Policies by task type.
+    #[serde(default)]
+    pub tasks: BTreeMap<String, TaskPolicy>,
+    /// The experts.
+    #[serde(default)]
+    pub experts: Vec<ExpertConfig>,
+}
+
+impl RouterConfig {
+    /// Reads a `.toml` or `.json` file (other extensions: JSON when the text
+    /// starts with `{`, else TOML).
+    ///
+    /// # Errors
+    /// The file cannot be read, does not parse, or is not a valid router set-up.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::new(&file, None, e.to_string()))?;
+        let json = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => true,
+            Some("toml") => false,
+            _ => text.trim_start().starts_with('{'),
+        };
+        if json {
+            Self::parse_json(&text, &file)
+        } else {
+            Self::parse_toml(&text, &file)
+        }
+    }
+
+    /// Parses TOML text.
+    ///
+    /// # Errors
+    /// As [`RouterConfig::from_path`], with the file named `<toml>`.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_toml(text, "<toml>")
+    }
+
+    /// Parses JSON text.
+    ///
+    /// # Errors
+    /// As [`RouterConfig::from_path`], with the file named `<json>`.
+    pub fn from_json_str(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_json(text, "<json>")
+    }
+
+    fn parse_toml(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text).map_err(|e| {
+            let location = e.span().map(|s| line_col(text, s.start));
+            ConfigError::new(file, location, e.message().trim().to_owned())
+        })?;
+        cfg.validate(file)?;
+        Ok(cfg)
+    }
+
+    fn parse_json(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            ConfigError::new(file, Some(format!("{}:{}", e.line(), e.column())), msg)
+        })?;
+        cfg.validate(file)?;
+        Ok(cfg)
+    }
+
+    /// Checks what the parser cannot: experts, ids, policies and numbers.
+    ///
+    /// # Errors
+    /// The first problem found, with its field path.
+    pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let at = |loc: String, msg: String| ConfigError::new(file, Some(loc), msg);
+        if self.experts.is_empty() {
+            return Err(ConfigError::new(
+                file,
+                Some("experts".into()),
+                "at least one expert is needed",
+            ));
+        }
+        for (i, e) in self.experts.iter().enumerate() {
+            if e.provider.trim().is_empty() {
+                return Err(at(format!("experts[{i}].provider"), "must not be empty".into()));
+            }
+            if e.model.trim().is_empty() {
+                return Err(at(format!("experts[{i}].model"), "must not be empty".into()));
+            }
+            for (name, v) in [("input_per_1k", e.input_per_1k), ("output_per_1k", e.output_per_1k)] {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(at(
+                        format!("experts[{i}].{name}"),
+                        format!("must be a price >= 0, got {v}"),
+                    ));
+                }
+            }
+            if let Some(b) = e.budget_usd.filter(|b| !b.is_finite() || *b < 0.0) {
+                return Err(at(format!("experts[{i}].budget_usd"), format!("must be >= 0, got {b}")));
+            }
+            if let Some(j) = self.experts[..i].iter().position(|o| o.id() == e.id()) {
+                return Err(at(
+                    format!("experts[{i}]"),
+                    format!("id `{}` is already used by experts[{j}]", e.id()),
+                ));
+            }
+        }
+        if self.max_attempts == 0 {
+            return Err(at("max_attempts".into(), "must be at least 1".into()));
+        }
+        let ids: Vec<String> = self.experts.iter().map(ExpertConfig::id).collect();
+        let policies =
+            std::iter::once((DEFAULT_TASK, &self.default)).chain(self.tasks.iter().map(|(k, v)| (k.as_str(), v)));
+        for (task, p) in policies {
+            let base = if task == DEFAULT_TASK {
+                "default".to_owned()
+            } else {
+                format!("tasks.{task}")
+            };
+            p.strategy.validate().map_err(|m| at(format!("{base}.strategy"), m))?;
+            if let crate::Strategy::Static { order } = &p.strategy {
+                if let Some(bad) = order.iter().find(|id| !ids.contains(id)) {
+                    return Err(at(format!("{base}.strategy.order"), format!("unknown expert `{bad}`")));
+                }
+            }
+            if let Some(bad) = p.only.iter().find(|id| !ids.contains(id)) {
+                return Err(at(format!("{base}.only"), format!("unknown expert `{bad}`")));
+            }
+            if p.max_attempts == Some(0) {
+                return Err(at(format!("{base}.max_attempts"), "must be at least 1".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A builder holding this configuration, with providers from `resolve`
+    /// (given each expert's configuration; `None` is an error naming the
+    /// expert). Add a stats source or clock before building.
+    ///
+    /// # Errors
+    /// A provider that `resolve` does not know.
+    pub fn builder<F>(&self, mut resolve: F) -> Result<RouterBuilder, ConfigError>
+    where
+        F: FnMut(&ExpertConfig) -> Option<Arc<dyn ChatProvider>>,
+    {
+        let file = "<config>";
+        let mut b = Router::builder()
+            .max_attempts(self.max_attempts)
+            .breaker(self.breaker.clone());
+        if let Some(s) = self.seed {
+            b = b.seed(s);
+        }
+        if let Some(u) = self.budget_usd {
+            b = b.budget_usd(u);
+        }
+        if let Some(n) = self.default_output_tokens {
+            b = b.default_output_tokens(n);
+        }
+        b = b.default_policy(self.default.clone());
+        for (t, p) in &self.tasks {
+            b = b.policy(t.clone(), p.clone());
+        }
+        let stats = StaticStats::default();
+        let mut any_stats = false;
+        for (i, e) in self.experts.iter().enumerate() {
+            let provider = resolve(e).ok_or_else(|| {
+                ConfigError::new(
+                    file,
+                    Some(format!("experts[{i}].provider")),
+                    format!("no provider named `{}` is available", e.provider),
+                )
+            })?;
+            let mut caps = provider.capabilities();
+            if let Some(t) = e.tools {
+                caps.tools = t;
+            }
+            if let Some(s) = e.streaming {
+                caps.streaming = s;
+            }
+            if e.context_window.is_some() {
+                caps.max_context_tokens = e.context_window;
+            }
+            let mut x = Expert::new(provider, e.model.clone()).with_capabilities(caps);
+            x.key = ExpertKey::new(e.provider.clone(), e.model.clone());
+            x.id = e.id();
+            x.pricing = Pricing::new(e.input_per_1k, e.output_per_1k);
+            x.priority = e.priority;
+            x.budget_usd = e.budget_usd;
+            if let Some(s) = &e.stats {
+                stats.set(x.key.clone(), None, s.clone());
+                any_stats = true;
+            }
+            for (t, s) in &e.stats_by_task {
+                stats.set(x.key.clone(), Some(t), s.clone());
+                any_stats = true;
+            }
+            b = b.expert(x);
+        }
+        if any_stats {
+            b = b.stats_source(Arc::new(stats));
+        }
+        Ok(b)
+    }
+
+    /// Builds the router with providers from `resolve`.
+    ///
+    /// # Errors
+    /// A provider `resolve` does not know, or an invalid set-up.
+    pub fn into_router<F>(&self, resolve: F) -> Result<Router, ConfigError>
+    where
+        F: FnMut(&ExpertConfig) -> Option<Arc<dyn ChatProvider>>,
+    {
+        self.builder(resolve)?.build().map_err(build_error)
+    }
+
+    /// A router whose experts answer nothing (each call fails with
+    /// `no_provider`): for explaining decisions from a file alone.
+    ///
+    /// # Errors
+    /// An invalid set-up.
+    pub fn detached_router(&self) -> Result<Router, ConfigError> {
+        self.into_router(|e| {
+            Some(Arc::new(Detached {
+                name: e.provider.clone(),
+            }) as Arc<dyn ChatProvider>)
+        })
+    }
+
+    /// How a request of `task_type` would be routed with this configuration
+    /// and the figures it holds (what `toolplane route explain` prints).
+    ///
+    /// # Errors
+    /// An invalid set-up.
+    pub fn explain(&self, task_type: &str, request: &ChatRequest) -> Result<Decision, ConfigError> {
+        Ok(self.detached_router()?.explain_for(task_type, request))
+    }
+}
+
+fn build_error(e: RouterError) -> ConfigError {
+    let base = |task: &str| {
+        if task == DEFAULT_TASK {
+            "default".to_owned()
+        } else {
+            format!("tasks.{task}")
+        }
+    };
+    let location = match &e {
+        RouterError::NoExperts => Some("experts".to_owned()),
+        RouterError::UnknownExpert {
+            task, field: "order", ..
+        } => Some(format!("{}.strategy.order", base(task))),
+        RouterError::UnknownExpert { task, field, .. } => Some(format!("{}.{field}", base(task))),
+        RouterError::InvalidPolicy { task, .. } => Some(format!("{}.strategy", base(task))),
+        _ => None,
+    };
+    ConfigError::new("<config>", location, e.to_string())
+}
+
+fn line_col(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{line}:{col}")
+}
+
+/// A provider that answers nothing, standing in for a real one when a
+/// configuration is only explained.
+#[derive(Debug)]
+struct Detached {
+    name: String,
+}
+
+#[async_trait]
+impl ChatProvider for Detached {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities::default()
+    }
+
+    async fn chat(&self, _request: &ChatRequest, _ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
+        Err(ProviderError::new(
+            ProviderErrorKind::NoProvider,
+            self.name.clone(),
+            "detached expert: this router was built from a configuration alone",
+        ))
+    }
+}
+
+impl fmt::Display for ExpertConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id())
+    }
+}

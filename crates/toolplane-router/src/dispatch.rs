@@ -1,0 +1,214 @@
+//! The router as a provider: route, send, fall back, record.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use futures_core::Stream;
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderCapabilities, ProviderError,
+    ProviderErrorKind, StreamEvent, Usage,
+};
+
+use crate::router::{FailureClass, Inner, Router, failure_class};
+use crate::select::{Query, Selection};
+
+const NAME: &str = "router";
+
+impl Inner {
+    fn no_provider(&self, sel: &Selection) -> ProviderError {
+        let reasons: Vec<String> = sel
+            .removed
+            .iter()
+            .map(|(i, r)| format!("{}: {}", self.experts[*i].id, r.detail()))
+            .collect();
+        ProviderError::new(
+            ProviderErrorKind::NoProvider,
+            NAME,
+            format!("no expert can take this request ({})", reasons.join("; ")),
+        )
+    }
+
+    fn request_id<'a>(request: &'a ChatRequest, ctx: &'a CallContext) -> &'a str {
+        request.metadata.request_id.as_deref().unwrap_or(&ctx.request_id)
+    }
+
+    /// Checks cancellation and deadline before an attempt.
+    fn may_attempt(ctx: &CallContext, tried: usize, last: &mut Option<ProviderError>) -> Result<(), ProviderError> {
+        if ctx.cancel.is_cancelled() {
+            return Err(ProviderError::new(ProviderErrorKind::Cancelled, NAME, "cancelled"));
+        }
+        if ctx.is_expired() {
+            return Err(last.take().unwrap_or_else(|| {
+                ProviderError::new(
+                    ProviderErrorKind::Timeout,
+                    NAME,
+                    format!("deadline passed after {tried} attempt(s)"),
+                )
+            }));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ChatProvider for Router {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    /// Tools and streaming when any expert has them; the largest context window.
+    fn capabilities(&self) -> ProviderCapabilities {
+        let ex = &self.inner.experts;
+        ProviderCapabilities {
+            tools: ex.iter().any(|e| e.capabilities.tools),
+            streaming: ex.iter().any(|e| e.capabilities.streaming),
+            parallel_tool_calls: ex.iter().any(|e| e.capabilities.parallel_tool_calls),
+            vision: ex.iter().any(|e| e.capabilities.vision),
+            structured_output: ex.iter().any(|e| e.capabilities.structured_output),
+            max_context_tokens: ex
+                .iter()
+                .map(|e| e.capabilities.max_context_tokens)
+                .try_fold(0u64, |m, c| c.map(|c| m.max(c))),
+        }
+    }
+
+    async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
+        let inner = &self.inner;
+        let (task, _) = inner.task_of(request, Some(ctx));
+        let q = Query::new(inner, request, task, false);
+        let sel = inner.select(&q, inner.attempts(task), false);
+        if sel.ranked.is_empty() {
+            return Err(inner.no_provider(&sel));
+        }
+        let mut last: Option<ProviderError> = None;
+        for (tried, r) in sel.ranked.iter().enumerate() {
+            Inner::may_attempt(ctx, tried, &mut last)?;
+            let st = &inner.states[r.idx];
+            if !st.breaker.try_acquire(inner.clock.now()) {
+                continue;
+            }
+            let expert = &inner.experts[r.idx];
+            let mut req = request.clone();
+            req.model.clone_from(&expert.key.model);
+            let started = Instant::now();
+            match expert.provider.chat(&req, ctx).await {
+                Ok(resp) => {
+                    inner.record_success(r.idx, started.elapsed(), &resp);
+                    inner.remember(Inner::request_id(request, ctx), r.idx, task);
+                    return Ok(resp);
+                }
+                Err(e) => {
+                    inner.record_failure(r.idx, &e);
+                    if failure_class(e.kind()) == FailureClass::RequestFault {
+                        return Err(e);
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| inner.no_provider(&sel)))
+    }
+
+    /// Falls back while opening the stream; once events flow, errors pass
+    /// through (the answer has begun). The outcome is recorded when the stream ends.
+    async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
+        let inner = &self.inner;
+        let (task, _) = inner.task_of(request, Some(ctx));
+        let q = Query::new(inner, request, task, true);
+        let sel = inner.select(&q, inner.attempts(task), false);
+        if sel.ranked.is_empty() {
+            return Err(inner.no_provider(&sel));
+        }
+        let mut last: Option<ProviderError> = None;
+        for (tried, r) in sel.ranked.iter().enumerate() {
+            Inner::may_attempt(ctx, tried, &mut last)?;
+            if !inner.states[r.idx].breaker.try_acquire(inner.clock.now()) {
+                continue;
+            }
+            let expert = &inner.experts[r.idx];
+            let mut req = request.clone();
+            req.model.clone_from(&expert.key.model);
+            let started = Instant::now();
+            match expert.provider.chat_stream(&req, ctx).await {
+                Ok(stream) => {
+                    inner.remember(Inner::request_id(request, ctx), r.idx, task);
+                    return Ok(Box::pin(Recording {
+                        inner: Arc::clone(&self.inner),
+                        stream,
+                        expert: r.idx,
+                        started,
+                        usage: Usage::default(),
+                        done: false,
+                    }));
+                }
+                Err(e) => {
+                    inner.record_failure(r.idx, &e);
+                    if failure_class(e.kind()) == FailureClass::RequestFault {
+                        return Err(e);
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| inner.no_provider(&sel)))
+    }
+}
+
+/// Passes a stream through and records its outcome when it ends.
+struct Recording {
+    inner: Arc<Inner>,
+    stream: ChatStream,
+    expert: usize,
+    started: Instant,
+    usage: Usage,
+    done: bool,
+}
+
+impl Stream for Recording {
+    type Item = Result<StreamEvent, ProviderError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.stream.as_mut().poll_next(cx);
+        if self.done {
+            return polled;
+        }
+        match &polled {
+            Poll::Ready(Some(Ok(StreamEvent::Usage { usage }))) => self.usage = *usage,
+            Poll::Ready(Some(Ok(StreamEvent::Stop { .. }))) => {
+                self.done = true;
+                let expert = &self.inner.experts[self.expert];
+                let resp = ChatResponse::new(
+                    expert.key.provider.clone(),
+                    expert.key.model.clone(),
+                    toolplane_core::Message::assistant(""),
+                    toolplane_core::StopReason::EndTurn,
+                )
+                .with_usage(self.usage);
+                self.inner.record_success(self.expert, self.started.elapsed(), &resp);
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.done = true;
+                self.inner.record_failure(self.expert, e);
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                let e = ProviderError::new(ProviderErrorKind::Incomplete, NAME, "stream ended without a stop event");
+                self.inner.record_failure(self.expert, &e);
+            }
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        if !self.done {
+            // Dropped mid-answer by the caller: no verdict, free a half-open probe.
+            self.inner.states[self.expert].breaker.release();
+        }
+    }
+}
