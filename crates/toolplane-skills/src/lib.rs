@@ -12,8 +12,10 @@
 //! ones), picks the ones that fit a request (BM25 over names and
 //! descriptions), discloses them progressively ([`SkillSession`]), and
 //! narrows the tool set while a skill that declares `allowed-tools` is
-//! active. It depends on toolplane-core and serde_yaml_ng only; the agent
-//! loop in toolplane-pipeline uses it, and so can any other loop.
+//! active. Besides toolplane-core it needs only serde, serde_json,
+//! serde_yaml_ng, async-trait and thiserror (no async runtime, no network);
+//! the agent loop in toolplane-pipeline uses it, and so can any other loop.
+//! The user guide is `docs/skills.md` in the repository.
 //!
 //! # Example
 //!

@@ -19,7 +19,8 @@ pub struct Budget {
     /// Money, in US dollars (needs a cost model in the runtime).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_cost_usd: Option<f64>,
-    /// Provider calls of a prompt step's tool loop.
+    /// Provider calls of a prompt step's tool loop (a step's budget only; it
+    /// has no effect in the pipeline's budget).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<u32>,
 }
@@ -76,7 +77,7 @@ pub struct StepOptions {
     pub retries: u32,
     /// The wait before the first retry, doubled for each further one, in milliseconds.
     pub retry_delay_ms: u64,
-    /// Limits of this step.
+    /// Limits of this step; only prompt steps use them.
     pub budget: Budget,
     /// Run the step only when this holds; otherwise it is skipped.
     pub when: Option<Condition>,

@@ -296,8 +296,12 @@ impl Pipeline {
     /// `decisions` (by call id, as listed by [`PipelineRun::pending_approvals`]),
     /// approved tool calls run with their [`ApprovalToken`](toolplane_core::ApprovalToken),
     /// and the steps after run as usual. A waiting call without a decision
-    /// leaves its step waiting. Steps nested in a branch or map that waited
-    /// are run again from the start.
+    /// leaves its step waiting.
+    ///
+    /// Only top-level tool and prompt steps can be continued: a branch or map
+    /// step that waited (because a step nested in it did) does not list the
+    /// nested calls in [`PipelineRun::pending_approvals`], and resuming ends
+    /// it `failed`. Keep steps that may need approval at the top level.
     pub async fn resume(
         &self,
         input: Value,

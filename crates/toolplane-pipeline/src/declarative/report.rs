@@ -80,7 +80,8 @@ pub struct StepReport {
 pub struct RunReport {
     /// The pipeline's name.
     pub pipeline: String,
-    /// How the run ended: the first non-succeeded top-level status, else succeeded.
+    /// How the run ended: the status of the first top-level step that did not
+    /// succeed (steps skipped by their condition do not count), else succeeded.
     pub status: StepStatus,
     /// Wall time, in milliseconds.
     pub duration_ms: f64,
