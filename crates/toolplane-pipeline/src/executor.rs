@@ -18,8 +18,9 @@ use toolplane_skills::{SkillSession, tool_pattern_matches};
 /// executor resolves the name, parses and validates the arguments, runs the
 /// interceptor chain (permissions, limits, audit) and the tool, and reports
 /// every failure as a [`ToolError`] the model can act on; it never panics on
-/// a model's input. The registry's executor, [`ToolBox`] and
-/// [`FilteredExecutor`] implement it.
+/// a model's input. [`ToolBox`], [`FilteredExecutor`] and
+/// [`SkillExecutor`](crate::SkillExecutor) implement it, and so does the
+/// registry's validating [`Executor`](toolplane_registry::Executor).
 #[async_trait]
 pub trait ToolExecutor: Send + Sync + fmt::Debug {
     /// The tools to offer the model now. The loop asks before every step, so

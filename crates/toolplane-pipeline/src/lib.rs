@@ -7,8 +7,9 @@
 //! order), feeds the results back and repeats until the model answers or a
 //! limit stops it. It composes the other toolplane crates through core
 //! traits: any [`ChatProvider`](toolplane_core::ChatProvider) (one provider,
-//! an intercepted one, or the router), any [`ToolExecutor`] (the registry's
-//! validating executor, or [`ToolBox`] here), tool interceptors (permissions
+//! an intercepted one, or the router), any [`ToolExecutor`] ([`ToolBox`],
+//! [`FilteredExecutor`] and [`SkillExecutor`] here, the registry's validating
+//! [`Executor`](toolplane_registry::Executor), or your own), tool interceptors (permissions
 //! from toolplane-security pause the run for approval), and skills.
 //!
 //! - [`AgentLoop`]: the loop, with step/token/cost limits, a repair budget for
@@ -19,6 +20,9 @@
 //!   budgets, and a [`RunReport`].
 //! - [`spec_to_github()`](spec_to_github::spec_to_github): the sample — a markdown spec becomes labels, a
 //!   milestone and issues in a GitHub repository, idempotently.
+//!
+//! The user guide, with the pipeline file reference, is `docs/pipeline.md` in
+//! the repository.
 //!
 //! # Example
 //!
@@ -52,6 +56,7 @@
 mod agent;
 mod declarative;
 mod executor;
+mod registry_executor;
 mod skilled;
 pub mod spec_to_github;
 mod structured;
