@@ -1,0 +1,106 @@
+//! Anthropic: the Messages API (`POST {base_url}/v1/messages`).
+
+mod stream;
+mod wire;
+
+use async_trait::async_trait;
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderCapabilities, ProviderError,
+    RateLimitSnapshot,
+};
+
+pub use stream::MessagesDecoder;
+
+use crate::config::{AuthStyle, ConfigError, ProviderConfig};
+use crate::http::HttpClient;
+
+/// Anthropic's API root (paths add `/v1/...`).
+pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The `anthropic-version` header sent unless the configuration sets one.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// A Messages API client. The key goes in `x-api-key`; `anthropic-version`
+/// is set; a request without `max_tokens` gets 4096.
+///
+/// ```
+/// use toolplane_providers::{AnthropicProvider, ProviderConfig};
+/// let p = AnthropicProvider::new(ProviderConfig::new("https://api.anthropic.com").with_api_key("sk-ant-..."))?;
+/// assert!(!format!("{p:?}").contains("sk-ant"));
+/// # Ok::<(), toolplane_providers::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct AnthropicProvider {
+    http: HttpClient,
+}
+
+impl AnthropicProvider {
+    /// A client; `x-api-key` auth and `anthropic-version` are added when missing.
+    pub fn new(mut cfg: ProviderConfig) -> Result<Self, ConfigError> {
+        if cfg.auth == AuthStyle::Bearer {
+            cfg.auth = AuthStyle::Header("x-api-key".into());
+        }
+        if !cfg
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("anthropic-version"))
+        {
+            cfg.headers.push(("anthropic-version".into(), ANTHROPIC_VERSION.into()));
+        }
+        Ok(Self {
+            http: HttpClient::new("anthropic", cfg)?,
+        })
+    }
+
+    /// `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(ProviderConfig::from_env(
+            "anthropic",
+            "ANTHROPIC_API_KEY",
+            Some("ANTHROPIC_BASE_URL"),
+            ANTHROPIC_BASE_URL,
+            true,
+        )?)
+    }
+
+    /// The last rate-limit headers any response carried.
+    pub fn rate_limit(&self) -> Option<RateLimitSnapshot> {
+        self.http.last_rate_limit()
+    }
+
+    /// The request body this provider sends for `request`.
+    pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
+        wire::request_body(request, &self.http.model(request), stream)
+    }
+}
+
+#[async_trait]
+impl ChatProvider for AnthropicProvider {
+    fn name(&self) -> &str {
+        self.http.provider()
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            vision: true,
+            ..ProviderCapabilities::default()
+        }
+    }
+
+    async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
+        let model = self.http.model(request);
+        let body = wire::request_body(request, &model, false);
+        let (bytes, meta) = self.http.post_json("/v1/messages", &body, ctx).await?;
+        let mut resp = wire::parse_response(self.name(), &model, &bytes)?;
+        resp.request_id = meta.request_id;
+        resp.rate_limit = meta.rate_limit;
+        Ok(resp)
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
+        let body = wire::request_body(request, &self.http.model(request), true);
+        self.http
+            .post_stream("/v1/messages", &body, ctx, || MessagesDecoder::new("anthropic"))
+            .await
+    }
+}

@@ -1,0 +1,84 @@
+//! Cohere: v2 chat (`POST {base_url}/v2/chat`).
+
+mod wire;
+
+use async_trait::async_trait;
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderError, RateLimitSnapshot,
+};
+
+pub use wire::CohereDecoder;
+
+use crate::config::{ConfigError, ProviderConfig};
+use crate::http::HttpClient;
+
+/// Cohere's API root (paths add `/v2/...`).
+pub const COHERE_BASE_URL: &str = "https://api.cohere.com";
+
+/// A Cohere v2 chat client (Bearer auth). Usage counts come from `tokens`,
+/// falling back to `billed_units`.
+///
+/// ```
+/// use toolplane_providers::{CohereProvider, ProviderConfig};
+/// let p = CohereProvider::new(ProviderConfig::new("https://api.cohere.com").with_api_key("k"))?;
+/// # let _ = p;
+/// # Ok::<(), toolplane_providers::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct CohereProvider {
+    http: HttpClient,
+}
+
+impl CohereProvider {
+    /// A client with Bearer auth.
+    pub fn new(cfg: ProviderConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            http: HttpClient::new("cohere", cfg)?,
+        })
+    }
+
+    /// `CO_API_KEY` (and `CO_API_URL` when set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(ProviderConfig::from_env(
+            "cohere",
+            "CO_API_KEY",
+            Some("CO_API_URL"),
+            COHERE_BASE_URL,
+            true,
+        )?)
+    }
+
+    /// The last rate-limit headers any response carried.
+    pub fn rate_limit(&self) -> Option<RateLimitSnapshot> {
+        self.http.last_rate_limit()
+    }
+
+    /// The request body this provider sends for `request`.
+    pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
+        wire::request_body(request, &self.http.model(request), stream)
+    }
+}
+
+#[async_trait]
+impl ChatProvider for CohereProvider {
+    fn name(&self) -> &str {
+        self.http.provider()
+    }
+
+    async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
+        let model = self.http.model(request);
+        let body = wire::request_body(request, &model, false);
+        let (bytes, meta) = self.http.post_json("/v2/chat", &body, ctx).await?;
+        let mut resp = wire::parse_response(self.name(), &model, &bytes)?;
+        resp.request_id = meta.request_id;
+        resp.rate_limit = meta.rate_limit;
+        Ok(resp)
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
+        let body = self.request_body(request, true);
+        self.http
+            .post_stream("/v2/chat", &body, ctx, || CohereDecoder::new("cohere"))
+            .await
+    }
+}

@@ -1,0 +1,81 @@
+//! Chat providers for toolplane: OpenAI (Chat Completions and the Responses
+//! API, plus any OpenAI-compatible server such as Azure OpenAI, vLLM, Ollama
+//! or Groq), Anthropic, Mistral and Cohere, each implementing the core
+//! [`ChatProvider`](toolplane_core::ChatProvider) trait.
+//!
+//! # Who should depend on this crate
+//!
+//! Hosts that talk to a real model: the CLI, the router's concrete back ends,
+//! applications. Code that only *takes* a provider should depend on
+//! `toolplane-core` and accept `Arc<dyn ChatProvider>`. Each vendor is a
+//! feature (`openai`, `anthropic`, `mistral`, `cohere`, all on by default);
+//! the SSE reader, rate-limit parsing, error mapper, retry policy and stream
+//! decoders are always built and need no HTTP stack.
+//!
+//! # Shared pieces
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`sse`] | the one SSE reader (bytes in any chunking to events) |
+//! | [`decode`] | the [`StreamDecoder`](decode::StreamDecoder) trait and the vendor decoders' driver |
+//! | [`errors`] | the one error mapper (statuses and vendor bodies to core error kinds) |
+//! | [`ratelimit`] | `retry-after`, `x-ratelimit-*`, `anthropic-ratelimit-*` into a `RateLimitSnapshot` |
+//! | [`RetryPolicy`] | exponential backoff with jitter, capped, honouring `retry-after` |
+//!
+//! # Example
+//!
+//! ```no_run
+//! use toolplane_core::{CallContext, ChatRequest, Message};
+//! use toolplane_providers::{NormalizedResponse, provider_from_name};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Reads OPENAI_API_KEY (and OPENAI_BASE_URL when set).
+//! let provider = provider_from_name("openai", "gpt-4o-mini", None)?;
+//! let req = ChatRequest::new("gpt-4o-mini", vec![Message::user("Say hi")]);
+//! let answer = provider.chat(&req, &CallContext::new("req-1")).await?;
+//! println!("{}", serde_json::to_string(&NormalizedResponse::from(&answer))?);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+pub mod decode;
+pub mod errors;
+pub mod ratelimit;
+mod retry;
+pub mod sse;
+mod tools;
+mod view;
+
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+mod config;
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+mod factory;
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+mod http;
+
+#[cfg(feature = "anthropic")]
+pub mod anthropic;
+#[cfg(feature = "cohere")]
+pub mod cohere;
+#[cfg(feature = "mistral")]
+pub mod mistral;
+#[cfg(feature = "openai")]
+pub mod openai;
+
+pub use retry::RetryPolicy;
+pub use tools::mistral_call_id;
+pub use view::{NormalizedResponse, ToolCallView};
+
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+pub use config::{ApiKey, AuthStyle, ConfigError, ProviderConfig, RequestOptions, Timeouts};
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+pub use factory::{KNOWN_PROVIDERS, provider_from_name};
+
+#[cfg(feature = "anthropic")]
+pub use anthropic::AnthropicProvider;
+#[cfg(feature = "cohere")]
+pub use cohere::CohereProvider;
+#[cfg(feature = "mistral")]
+pub use mistral::MistralProvider;
+#[cfg(feature = "openai")]
+pub use openai::{OpenAiProvider, OpenAiResponsesProvider};

@@ -1,0 +1,100 @@
+//! Mistral: chat completions (`POST {base_url}/chat/completions`), a dialect
+//! of OpenAI's with `tool_choice: "any"`, `random_seed`, tool names on tool
+//! results and tool-call ids of exactly 9 letters and digits (rewritten
+//! deterministically with [`mistral_call_id`](crate::mistral_call_id), in the
+//! call and in its result alike). Streams decode with
+//! [`ChatChunkDecoder`](crate::openai::ChatChunkDecoder).
+
+use async_trait::async_trait;
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderCapabilities, ProviderError,
+    RateLimitSnapshot,
+};
+
+use crate::config::{ConfigError, ProviderConfig};
+use crate::http::HttpClient;
+use crate::openai::ChatChunkDecoder;
+use crate::openai::wire::{self, Dialect};
+
+/// Mistral's API root.
+pub const MISTRAL_BASE_URL: &str = "https://api.mistral.ai/v1";
+
+const DIALECT: Dialect = Dialect {
+    max_completion_tokens: false,
+    stream_usage: false,
+    mistral: true,
+};
+
+/// A Mistral chat client.
+///
+/// ```
+/// use toolplane_providers::{MistralProvider, ProviderConfig};
+/// let p = MistralProvider::new(ProviderConfig::new("https://api.mistral.ai/v1").with_api_key("k"))?;
+/// # let _ = p;
+/// # Ok::<(), toolplane_providers::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct MistralProvider {
+    http: HttpClient,
+}
+
+impl MistralProvider {
+    /// A client with Bearer auth.
+    pub fn new(cfg: ProviderConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            http: HttpClient::new("mistral", cfg)?,
+        })
+    }
+
+    /// `MISTRAL_API_KEY` (and `MISTRAL_BASE_URL` when set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(ProviderConfig::from_env(
+            "mistral",
+            "MISTRAL_API_KEY",
+            Some("MISTRAL_BASE_URL"),
+            MISTRAL_BASE_URL,
+            true,
+        )?)
+    }
+
+    /// The last rate-limit headers any response carried.
+    pub fn rate_limit(&self) -> Option<RateLimitSnapshot> {
+        self.http.last_rate_limit()
+    }
+
+    /// The request body this provider sends for `request`.
+    pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
+        wire::request_body(DIALECT, request, &self.http.model(request), stream)
+    }
+}
+
+#[async_trait]
+impl ChatProvider for MistralProvider {
+    fn name(&self) -> &str {
+        self.http.provider()
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            structured_output: true,
+            ..ProviderCapabilities::default()
+        }
+    }
+
+    async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
+        let model = self.http.model(request);
+        let body = wire::request_body(DIALECT, request, &model, false);
+        let (bytes, meta) = self.http.post_json("/chat/completions", &body, ctx).await?;
+        let mut resp = wire::parse_response(self.name(), &model, &bytes)?;
+        resp.request_id = meta.request_id;
+        resp.rate_limit = meta.rate_limit;
+        Ok(resp)
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
+        let body = self.request_body(request, true);
+        self.http
+            .post_stream("/chat/completions", &body, ctx, || ChatChunkDecoder::new("mistral"))
+            .await
+    }
+}

@@ -1,0 +1,151 @@
+//! OpenAI: Chat Completions and the Responses API, and every server that
+//! speaks Chat Completions (Azure OpenAI, vLLM, Ollama, Groq, ...).
+
+mod responses;
+mod stream;
+pub(crate) mod wire;
+
+use async_trait::async_trait;
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderCapabilities, ProviderError,
+    RateLimitSnapshot,
+};
+
+pub use responses::{OpenAiResponsesProvider, ResponsesDecoder};
+pub use stream::ChatChunkDecoder;
+
+use crate::config::{AuthStyle, ConfigError, ProviderConfig};
+use crate::http::HttpClient;
+use wire::Dialect;
+
+/// OpenAI's API root.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// A Chat Completions client: `POST {base_url}/chat/completions`.
+///
+/// ```
+/// use toolplane_providers::{OpenAiProvider, ProviderConfig};
+/// // OpenAI itself:
+/// let openai = OpenAiProvider::new(ProviderConfig::new("https://api.openai.com/v1").with_api_key("sk-..."))?;
+/// // A local vLLM or Ollama server (no key; `max_tokens`):
+/// let local = OpenAiProvider::compatible("ollama", ProviderConfig::new("http://localhost:11434/v1"))?;
+/// // Azure OpenAI: deployment URL, `api-version` and the `api-key` header:
+/// let azure = OpenAiProvider::azure("https://my.openai.azure.com", "gpt-4o", "2024-10-21", "key")?;
+/// # let _ = (openai, local, azure);
+/// # Ok::<(), toolplane_providers::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct OpenAiProvider {
+    name: String,
+    http: HttpClient,
+    dialect: Dialect,
+}
+
+impl OpenAiProvider {
+    /// OpenAI itself (`max_completion_tokens`, usage in streams).
+    pub fn new(cfg: ProviderConfig) -> Result<Self, ConfigError> {
+        Self::build("openai", cfg, true)
+    }
+
+    /// `OPENAI_API_KEY` and `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(ProviderConfig::from_env(
+            "openai",
+            "OPENAI_API_KEY",
+            Some("OPENAI_BASE_URL"),
+            OPENAI_BASE_URL,
+            true,
+        )?)
+    }
+
+    /// Any server that speaks Chat Completions, named `name` in metrics and
+    /// errors. Sends `max_tokens` (which every such server accepts) and asks for
+    /// usage in streams.
+    pub fn compatible(name: &str, cfg: ProviderConfig) -> Result<Self, ConfigError> {
+        Self::build(name, cfg, false)
+    }
+
+    /// Azure OpenAI: `{endpoint}/openai/deployments/{deployment}` with the
+    /// `api-version` query parameter and the key in the `api-key` header.
+    pub fn azure(endpoint: &str, deployment: &str, api_version: &str, api_key: &str) -> Result<Self, ConfigError> {
+        let cfg = ProviderConfig::new(format!(
+            "{}/openai/deployments/{deployment}",
+            endpoint.trim_end_matches('/')
+        ))
+        .with_api_key(api_key)
+        .with_auth(AuthStyle::Header("api-key".into()))
+        .with_query("api-version", api_version)
+        .with_default_model(deployment);
+        Self::build("azure-openai", cfg, true)
+    }
+
+    fn build(name: &str, cfg: ProviderConfig, max_completion_tokens: bool) -> Result<Self, ConfigError> {
+        Ok(Self {
+            name: name.to_owned(),
+            http: HttpClient::new(name, cfg)?,
+            dialect: Dialect {
+                max_completion_tokens,
+                stream_usage: true,
+                mistral: false,
+            },
+        })
+    }
+
+    /// Turns `stream_options.include_usage` off, for servers that reject it.
+    pub fn without_stream_usage(mut self) -> Self {
+        self.dialect.stream_usage = false;
+        self
+    }
+
+    /// Chooses between `max_completion_tokens` (`true`) and `max_tokens`.
+    pub fn with_max_completion_tokens(mut self, on: bool) -> Self {
+        self.dialect.max_completion_tokens = on;
+        self
+    }
+
+    /// The last rate-limit headers any response carried.
+    pub fn rate_limit(&self) -> Option<RateLimitSnapshot> {
+        self.http.last_rate_limit()
+    }
+
+    /// The request body this provider sends for `request` (for inspection and tests).
+    pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
+        wire::request_body(self.dialect, request, &self.http.model(request), stream)
+    }
+}
+
+#[async_trait]
+impl ChatProvider for OpenAiProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            vision: true,
+            structured_output: true,
+            ..ProviderCapabilities::default()
+        }
+    }
+
+    async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
+        let model = self.http.model(request);
+        let body = wire::request_body(self.dialect, request, &model, false);
+        let (bytes, meta) = self.http.post_json("/chat/completions", &body, ctx).await?;
+        let mut resp = wire::parse_response(&self.name, &model, &bytes)?;
+        resp.request_id = meta.request_id;
+        resp.rate_limit = meta.rate_limit;
+        Ok(resp)
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
+        let model = self.http.model(request);
+        let body = wire::request_body(self.dialect, request, &model, true);
+        let name = self.name.clone();
+        self.http
+            .post_stream("/chat/completions", &body, ctx, move || {
+                ChatChunkDecoder::new(name.clone())
+            })
+            .await
+    }
+}

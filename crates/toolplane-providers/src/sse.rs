@@ -1,0 +1,273 @@
+//! The one Server-Sent Events reader every provider shares.
+//!
+//! [`SseReader`] turns bytes, in chunks of any size, into [`SseEvent`]s as the
+//! [WHATWG event-stream rules](https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream)
+//! describe: lines end in CRLF, LF or CR; lines starting with `:` are comments;
+//! `data:` lines of one event are joined with `\n`; a blank line dispatches the
+//! event; `retry:` sets the reconnection time; unknown fields are ignored. A
+//! chunk may end anywhere, inside a line, between the CR and LF of a CRLF, or
+//! inside a multibyte UTF-8 character: the reader keeps the bytes until the
+//! line is complete. Invalid UTF-8 is replaced, never a panic.
+
+use std::time::Duration;
+
+/// One dispatched event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` field, empty when absent (the default type is `message`).
+    pub event: String,
+    /// The `data:` lines joined with `\n`.
+    pub data: String,
+    /// The last `id:` seen in the stream, if any.
+    pub id: Option<String>,
+    /// The `retry:` value of this event, if it had one.
+    pub retry: Option<Duration>,
+}
+
+/// Incremental event-stream parser: push bytes, take events.
+///
+/// ```
+/// use toolplane_providers::sse::SseReader;
+/// let mut reader = SseReader::new();
+/// let mut events = reader.push(b"event: ping\r\ndata: {\"a\":");
+/// assert!(events.is_empty());
+/// events.extend(reader.push(b"1}\r\n\r\n: a comment\n"));
+/// assert_eq!(events[0].event, "ping");
+/// assert_eq!(events[0].data, "{\"a\":1}");
+/// ```
+#[derive(Debug, Default)]
+pub struct SseReader {
+    /// Bytes of the line being read.
+    line: Vec<u8>,
+    /// The previous chunk ended in CR; a leading LF in the next one belongs to it.
+    skip_lf: bool,
+    event: String,
+    data: String,
+    has_data: bool,
+    last_id: Option<String>,
+    retry: Option<Duration>,
+    first_line: bool,
+}
+
+impl SseReader {
+    /// A reader at the start of a stream.
+    pub fn new() -> Self {
+        Self {
+            first_line: true,
+            ..Self::default()
+        }
+    }
+
+    /// Takes in a chunk and returns the events it completed.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        self.push_into(chunk, &mut out);
+        out
+    }
+
+    /// Takes in a chunk and appends the events it completed to `out`.
+    pub fn push_into(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+        if self.skip_lf {
+            if let Some(rest) = chunk.strip_prefix(b"\n") {
+                chunk = rest;
+            }
+            if !chunk.is_empty() {
+                self.skip_lf = false;
+            }
+        }
+        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (head, tail) = chunk.split_at(pos);
+            let ended_in_cr = tail.first() == Some(&b'\r');
+            let mut rest = &tail[1..];
+            if ended_in_cr {
+                if let Some(after) = rest.strip_prefix(b"\n") {
+                    rest = after;
+                } else if rest.is_empty() {
+                    self.skip_lf = true;
+                }
+            }
+            if self.line.is_empty() {
+                self.process_line(head, out);
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(head);
+                self.process_line(&line, out);
+                line.clear();
+                self.line = line;
+            }
+            chunk = rest;
+        }
+        self.line.extend_from_slice(chunk);
+    }
+
+    /// Ends the stream. Per the standard, an event whose blank line never
+    /// came is dropped; this returns it instead, so that callers can tell a
+    /// stream cut mid-event (`Some`) from a clean end (`None`).
+    pub fn finish(&mut self) -> Option<SseEvent> {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            let mut ignored = Vec::new();
+            self.process_line(&line, &mut ignored);
+            if let Some(ev) = ignored.pop() {
+                return Some(ev);
+            }
+        }
+        if self.has_data || !self.event.is_empty() {
+            self.has_data = false;
+            return Some(SseEvent {
+                event: std::mem::take(&mut self.event),
+                data: std::mem::take(&mut self.data),
+                id: self.last_id.clone(),
+                retry: self.retry.take(),
+            });
+        }
+        None
+    }
+
+    /// True when bytes of an unfinished event are buffered.
+    pub fn has_pending(&self) -> bool {
+        !self.line.is_empty() || self.has_data || !self.event.is_empty()
+    }
+
+    fn process_line(&mut self, raw: &[u8], out: &mut Vec<SseEvent>) {
+        let mut raw = raw;
+        if self.first_line {
+            self.first_line = false;
+            if let Some(rest) = raw.strip_prefix(b"\xEF\xBB\xBF") {
+                raw = rest;
+            }
+        }
+        if raw.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if raw[0] == b':' {
+            return;
+        }
+        let (name, value) = match raw.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let v = &raw[i + 1..];
+                (&raw[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (raw, &b""[..]),
+        };
+        match name {
+            b"data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.has_data = true;
+                push_utf8(&mut self.data, value);
+            }
+            b"event" => {
+                self.event.clear();
+                push_utf8(&mut self.event, value);
+            }
+            b"id" if !value.contains(&0) => {
+                let mut id = String::new();
+                push_utf8(&mut id, value);
+                self.last_id = Some(id);
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                let ms = value
+                    .iter()
+                    .fold(0u64, |acc, d| acc.saturating_mul(10).saturating_add(u64::from(d - b'0')));
+                self.retry = Some(Duration::from_millis(ms));
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.has_data {
+            self.event.clear();
+            return;
+        }
+        self.has_data = false;
+        out.push(SseEvent {
+            event: std::mem::take(&mut self.event),
+            data: std::mem::take(&mut self.data),
+            id: self.last_id.clone(),
+            retry: self.retry.take(),
+        });
+    }
+}
+
+fn push_utf8(dst: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => dst.push_str(s),
+        Err(_) => dst.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(chunks: &[&[u8]]) -> Vec<SseEvent> {
+        let mut r = SseReader::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            out.extend(r.push(c));
+        }
+        out
+    }
+
+    #[test]
+    fn line_endings_are_equivalent() {
+        for body in [
+            &b"event: a\ndata: x\ndata: y\n\n"[..],
+            b"event: a\r\ndata: x\r\ndata: y\r\n\r\n",
+            b"event: a\rdata: x\rdata: y\r\r",
+        ] {
+            let evs = all(&[body]);
+            assert_eq!(evs.len(), 1, "{body:?}");
+            assert_eq!(evs[0].event, "a");
+            assert_eq!(evs[0].data, "x\ny");
+        }
+    }
+
+    #[test]
+    fn crlf_split_between_chunks_is_one_line_end() {
+        let evs = all(&[b"data: a\r", b"\n", b"\r", b"\ndata: b\n\n"]);
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].data, "a");
+        assert_eq!(evs[1].data, "b");
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_events() {
+        let body = "retry: 1500\nid: 7\n: keep-alive\ndata:{\"t\":\"é😀\"}\r\n\r\nevent: done\ndata\n\n".as_bytes();
+        let whole = all(&[body]);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole[0].data, "{\"t\":\"é😀\"}");
+        assert_eq!(whole[0].retry, Some(Duration::from_millis(1500)));
+        assert_eq!(whole[0].id.as_deref(), Some("7"));
+        assert_eq!(whole[1].event, "done");
+        assert_eq!(whole[1].data, "");
+        for i in 0..body.len() {
+            for j in i..body.len() {
+                let evs = all(&[&body[..i], &body[i..j], &body[j..]]);
+                assert_eq!(evs, whole, "split at {i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn finish_reports_a_cut_event() {
+        let mut r = SseReader::new();
+        assert!(r.push(b"data: {\"a\"").is_empty());
+        assert!(r.has_pending());
+        let cut = r.finish().expect("a pending event");
+        assert_eq!(cut.data, "{\"a\"");
+        let mut clean = SseReader::new();
+        assert_eq!(clean.push(b"data: x\n\n").len(), 1);
+        assert_eq!(clean.finish(), None);
+    }
+
+    #[test]
+    fn bom_and_invalid_utf8_are_handled() {
+        let evs = all(&[b"\xEF\xBB\xBFdata: \xff ok\n\n"]);
+        assert_eq!(evs[0].data, "\u{FFFD} ok");
+    }
+}
