@@ -184,7 +184,7 @@ fn principal_matches(r: &Rule, p: Option<&Principal>) -> bool {
         return true;
     }
     let Some(p) = p else { return false };
-    r.principals.iter().any(|x| *x == p.id) || r.roles.iter().any(|x| p.has_role(x))
+    r.principals.contains(&p.id) || r.roles.iter().any(|x| p.has_role(x))
 }
 
 fn rule_err(r: &Rule, message: String) -> PolicyError {
