@@ -31,6 +31,7 @@
 
 pub mod auth;
 pub mod body;
+mod builder;
 mod config;
 mod request;
 mod response;
@@ -40,6 +41,7 @@ pub mod style;
 mod tool;
 
 pub use auth::{AuthError, ClientAuthMethod, ClientCredentials, Credential};
+pub use builder::OperationBuilder;
 pub use config::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RESPONSE_HEADERS, HttpConfig, SchemeAuth};
 pub use secret::{MissingSecret, Secret};
 pub use tool::{HttpRuntime, HttpSetupError, HttpTool, http_tools};

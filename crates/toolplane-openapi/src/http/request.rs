@@ -26,6 +26,11 @@ fn present<'a>(args: &'a Map<String, Value>, arg: &str) -> Option<&'a Value> {
     args.get(arg).filter(|v| !v.is_null())
 }
 
+fn is_dot_segment(seg: &str) -> bool {
+    let s = seg.to_ascii_lowercase().replace("%2e", ".");
+    s == "." || s == ".."
+}
+
 fn invalid(e: impl std::fmt::Display) -> ToolError {
     ToolError::invalid_arguments(e.to_string())
 }
@@ -68,7 +73,16 @@ pub(crate) fn build_parts(
         let value = content.as_ref().unwrap_or(value);
         match p.location {
             ParamLocation::Path => {
-                let text = serialize_path(&p.name, p.style, p.explode, value).map_err(invalid)?;
+                let text = match value {
+                    // A file path: slashes kept, each segment encoded (dot segments too).
+                    Value::String(s) if p.allow_reserved => s
+                        .split('/')
+                        .map(|seg| serialize_path(&p.name, p.style, false, &Value::String(seg.to_owned())))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(invalid)?
+                        .join("/"),
+                    _ => serialize_path(&p.name, p.style, p.explode, value).map_err(invalid)?,
+                };
                 parts.path = parts.path.replace(&format!("{{{}}}", p.name), &text);
             }
             ParamLocation::Query => {
@@ -84,6 +98,14 @@ pub(crate) fn build_parts(
                 .cookies
                 .extend(serialize_cookie(&p.name, p.explode, value).map_err(invalid)?),
         }
+    }
+    // URL parsers resolve `.`, `..` and their encodings (`%2e%2E`): refuse them so
+    // a value can never climb out of the operation's path.
+    if parts.path.split('/').any(is_dot_segment) {
+        return Err(ToolError::invalid_arguments(format!(
+            "path parameters of `{}` may not be `.` or `..` segments",
+            tool.spec.name
+        )));
     }
     if parts
         .path

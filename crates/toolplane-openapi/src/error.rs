@@ -1,0 +1,88 @@
+//! Errors of loading a description.
+
+use std::path::PathBuf;
+
+/// Why a description could not be loaded. Every variant names the place: a
+/// file, and a JSON pointer inside it where one applies.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is neither JSON nor YAML.
+    #[error("{place}: not valid JSON or YAML: {message}")]
+    Parse {
+        /// The file (or `<input>`).
+        place: String,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A Swagger 2.0 description: not converted, refused.
+    #[error(
+        "{place}: this is a Swagger {version} description; only OpenAPI 3.0.x and 3.1.x are supported (convert it first, e.g. with swagger2openapi)"
+    )]
+    Swagger2 {
+        /// The file.
+        place: String,
+        /// The `swagger` field's value.
+        version: String,
+    },
+    /// The `openapi` field is missing or names an unsupported version.
+    #[error("{place}: unsupported OpenAPI version {version} (expected 3.0.x or 3.1.x)")]
+    UnsupportedVersion {
+        /// The file and pointer (`/openapi`).
+        place: String,
+        /// What was found.
+        version: String,
+    },
+    /// The document's structure is wrong (the root is not an object, ...).
+    #[error("{place}: {message}")]
+    Invalid {
+        /// File and JSON pointer.
+        place: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A reference to a remote document, and no fetcher was given.
+    #[error(
+        "{place}: remote reference `{reference}` is not fetched (remote references are off by default; set LoadOptions::remote)"
+    )]
+    RemoteRefused {
+        /// File and JSON pointer of the `$ref`.
+        place: String,
+        /// The reference.
+        reference: String,
+    },
+    /// A reference to another document that could not be loaded.
+    #[error("{place}: reference `{reference}` could not be loaded: {message}")]
+    Reference {
+        /// File and JSON pointer of the `$ref`.
+        place: String,
+        /// The reference.
+        reference: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// A short machine-readable kind (`io`, `parse`, `swagger2`, `version`, `invalid`, `remote_refused`, `reference`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadError::Io { .. } => "io",
+            LoadError::Parse { .. } => "parse",
+            LoadError::Swagger2 { .. } => "swagger2",
+            LoadError::UnsupportedVersion { .. } => "version",
+            LoadError::Invalid { .. } => "invalid",
+            LoadError::RemoteRefused { .. } => "remote_refused",
+            LoadError::Reference { .. } => "reference",
+        }
+    }
+}

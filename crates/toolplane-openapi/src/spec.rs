@@ -1,0 +1,425 @@
+//! Loading a description: JSON or YAML, OpenAPI 3.0.x or 3.1.x, with its external documents.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::LoadError;
+
+/// Fetches a remote document (an `http(s)://` reference) and returns its text.
+pub type RemoteFetcher = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
+/// How to load a description.
+#[derive(Clone)]
+pub struct LoadOptions {
+    /// Fetcher for remote references. `None` (the default): a remote
+    /// reference is an error and nothing is fetched.
+    pub remote: Option<RemoteFetcher>,
+    /// At most this many documents (the root plus external ones).
+    pub max_documents: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            remote: None,
+            max_documents: 256,
+        }
+    }
+}
+
+impl fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("remote", &self.remote.as_ref().map(|_| "<fetcher>"))
+            .field("max_documents", &self.max_documents)
+            .finish()
+    }
+}
+
+/// The OpenAPI major.minor line of a description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SpecVersion {
+    /// 3.0.x: schemas are an extended subset of JSON Schema draft 4 (`nullable`, boolean `exclusiveMinimum`).
+    V3_0,
+    /// 3.1.x: schemas are JSON Schema 2020-12.
+    V3_1,
+}
+
+#[derive(Debug, Clone)]
+enum Base {
+    Dir(PathBuf),
+    Url(String),
+    None,
+}
+
+#[derive(Debug, Clone)]
+struct Document {
+    name: String,
+    base: Base,
+    value: Value,
+}
+
+/// A loaded OpenAPI 3.0/3.1 description with the external documents it references.
+///
+/// ```
+/// use toolplane_openapi::OpenApiSpec;
+/// let spec = OpenApiSpec::from_str(r#"
+/// openapi: 3.1.0
+/// info: {title: Pets, version: "1"}
+/// paths: {}
+/// "#).unwrap();
+/// assert_eq!(spec.title(), "Pets");
+/// assert!(OpenApiSpec::from_str(r#"{"swagger": "2.0"}"#).unwrap_err().to_string().contains("Swagger 2.0"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct OpenApiSpec {
+    docs: Vec<Document>,
+    index: BTreeMap<String, usize>,
+    version: SpecVersion,
+    version_string: String,
+}
+
+/// Parses JSON or YAML text into a JSON value (YAML keys that are numbers or
+/// booleans, like response codes, become strings).
+pub fn parse_text(text: &str, place: &str) -> Result<Value, LoadError> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
+            return Ok(v);
+        }
+    }
+    let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(trimmed).map_err(|e| LoadError::Parse {
+        place: place.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(yaml_to_json(y))
+}
+
+fn yaml_to_json(y: serde_yaml_ng::Value) -> Value {
+    use serde_yaml_ng::Value as Y;
+    match y {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::Null, Value::Number)
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(s) => Value::Array(s.into_iter().map(yaml_to_json).collect()),
+        Y::Mapping(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let key = match yaml_to_json(k) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, yaml_to_json(v))
+                })
+                .collect(),
+        ),
+        Y::Tagged(t) => yaml_to_json(t.value),
+    }
+}
+
+/// Escapes one JSON pointer segment.
+pub(crate) fn escape(seg: &str) -> String {
+    seg.replace('~', "~0").replace('/', "~1")
+}
+
+impl OpenApiSpec {
+    /// Loads a file (JSON or YAML); external references resolve relative to its folder.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        Self::from_path_with(path, &LoadOptions::default())
+    }
+
+    /// [`OpenApiSpec::from_path`] with options.
+    pub fn from_path_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, LoadError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let abs = normalize(&abs);
+        let value = parse_text(&text, &path.display().to_string())?;
+        let base = abs.parent().map_or(Base::None, |p| Base::Dir(p.to_path_buf()));
+        Self::build(value, abs.display().to_string(), base, options)
+    }
+
+    /// Parses text (JSON or YAML). External file references are refused (there
+    /// is no folder to resolve them against); see [`OpenApiSpec::from_str_in`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(text: &str) -> Result<Self, LoadError> {
+        let value = parse_text(text, "<input>")?;
+        Self::build(value, "<input>".into(), Base::None, &LoadOptions::default())
+    }
+
+    /// Parses text whose external file references resolve relative to `base_dir`.
+    pub fn from_str_in(text: &str, base_dir: &Path, options: &LoadOptions) -> Result<Self, LoadError> {
+        let value = parse_text(text, "<input>")?;
+        Self::build(value, "<input>".into(), Base::Dir(base_dir.to_path_buf()), options)
+    }
+
+    /// Uses an already parsed value (external file references are refused).
+    pub fn from_value(value: Value) -> Result<Self, LoadError> {
+        Self::build(value, "<input>".into(), Base::None, &LoadOptions::default())
+    }
+
+    fn build(value: Value, name: String, base: Base, options: &LoadOptions) -> Result<Self, LoadError> {
+        let Value::Object(root) = &value else {
+            return Err(LoadError::Invalid {
+                place: name,
+                message: "the description is not an object".into(),
+            });
+        };
+        if let Some(v) = root.get("swagger") {
+            return Err(LoadError::Swagger2 {
+                place: name,
+                version: v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            });
+        }
+        let version_string = match root.get("openapi") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::from("(missing)"),
+        };
+        let version = if version_string.starts_with("3.0") {
+            SpecVersion::V3_0
+        } else if version_string.starts_with("3.1") || version_string.starts_with("3.2") {
+            SpecVersion::V3_1
+        } else {
+            return Err(LoadError::UnsupportedVersion {
+                place: format!("{name}#/openapi"),
+                version: version_string,
+            });
+        };
+        let mut spec = OpenApiSpec {
+            docs: vec![Document {
+                name: name.clone(),
+                base,
+                value,
+            }],
+            index: BTreeMap::new(),
+            version,
+            version_string,
+        };
+        spec.index.insert(name, 0);
+        spec.load_externals(options)?;
+        Ok(spec)
+    }
+
+    fn load_externals(&mut self, options: &LoadOptions) -> Result<(), LoadError> {
+        let mut next = 0;
+        while next < self.docs.len() {
+            let mut refs = Vec::new();
+            collect_external_refs(&self.docs[next].value, &mut Vec::new(), &mut refs);
+            for (pointer, reference) in refs {
+                let place = format!("{}#{pointer}", self.docs[next].name);
+                let file = reference.split('#').next().unwrap_or_default();
+                let key = self.doc_key(next, file).map_err(|message| LoadError::Reference {
+                    place: place.clone(),
+                    reference: reference.clone(),
+                    message,
+                })?;
+                if self.index.contains_key(&key) {
+                    continue;
+                }
+                if self.docs.len() >= options.max_documents {
+                    return Err(LoadError::Reference {
+                        place,
+                        reference,
+                        message: format!("more than {} documents", options.max_documents),
+                    });
+                }
+                let (text, base) = if is_remote(&key) {
+                    let Some(fetch) = &options.remote else {
+                        return Err(LoadError::RemoteRefused { place, reference });
+                    };
+                    let text = fetch(&key).map_err(|message| LoadError::Reference {
+                        place: place.clone(),
+                        reference: reference.clone(),
+                        message,
+                    })?;
+                    let base = key.rfind('/').map_or(Base::None, |i| Base::Url(key[..=i].to_string()));
+                    (text, base)
+                } else {
+                    let path = PathBuf::from(&key);
+                    let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Reference {
+                        place: place.clone(),
+                        reference: reference.clone(),
+                        message: format!("cannot read {}: {e}", path.display()),
+                    })?;
+                    let base = path.parent().map_or(Base::None, |p| Base::Dir(p.to_path_buf()));
+                    (text, base)
+                };
+                let value = parse_text(&text, &key)?;
+                self.index.insert(key.clone(), self.docs.len());
+                self.docs.push(Document { name: key, base, value });
+            }
+            next += 1;
+        }
+        Ok(())
+    }
+
+    /// The key (absolute path or URL) of the document `file` names, seen from document `from`.
+    fn doc_key(&self, from: usize, file: &str) -> Result<String, String> {
+        if file.is_empty() {
+            return Ok(self.docs[from].name.clone());
+        }
+        if is_remote(file) {
+            return Ok(file.to_string());
+        }
+        if let Some(rest) = file.strip_prefix("file://") {
+            return Ok(normalize(Path::new(rest)).display().to_string());
+        }
+        match &self.docs[from].base {
+            Base::Dir(d) => Ok(normalize(&d.join(file)).display().to_string()),
+            Base::Url(u) => Ok(format!("{u}{file}")),
+            Base::None => {
+                Err("a relative file reference needs a base folder (load the description from a file)".into())
+            }
+        }
+    }
+
+    /// The OpenAPI line (3.0 or 3.1).
+    pub fn version(&self) -> SpecVersion {
+        self.version
+    }
+
+    /// The `openapi` field as written (`3.1.0`).
+    pub fn openapi_version(&self) -> &str {
+        &self.version_string
+    }
+
+    /// The root document.
+    pub fn document(&self) -> &Value {
+        &self.docs[0].value
+    }
+
+    /// `info.title` (empty when absent).
+    pub fn title(&self) -> &str {
+        self.document()
+            .pointer("/info/title")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// `info.version` (empty when absent).
+    pub fn api_version(&self) -> &str {
+        self.document()
+            .pointer("/info/version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// How many documents were loaded (the root plus external ones).
+    pub fn document_count(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// The display name of document `doc` (a path, a URL or `<input>`).
+    pub(crate) fn doc_name(&self, doc: usize) -> &str {
+        self.docs.get(doc).map_or("", |d| d.name.as_str())
+    }
+
+    /// Resolves `reference` as seen from document `doc`: the target's document,
+    /// its JSON pointer and its value.
+    pub(crate) fn resolve(&self, doc: usize, reference: &str) -> Result<(usize, String, &Value), String> {
+        let (file, fragment) = match reference.split_once('#') {
+            Some((f, frag)) => (f, frag),
+            None => (reference, ""),
+        };
+        let target = if file.is_empty() {
+            doc
+        } else {
+            let key = self.doc_key(doc, file)?;
+            *self
+                .index
+                .get(&key)
+                .ok_or_else(|| format!("document {key} was not loaded"))?
+        };
+        let root = &self.docs[target].value;
+        let found = toolplane_schema::inline::resolve_local(root, &format!("#{fragment}")).ok_or_else(|| {
+            format!(
+                "`{reference}` does not resolve (no `{fragment}` in {})",
+                self.docs[target].name
+            )
+        })?;
+        Ok((target, fragment.to_string(), found))
+    }
+
+    /// Follows `$ref` chains (at most 32 hops) from `value` in document `doc`.
+    pub(crate) fn deref<'a>(&'a self, doc: usize, value: &'a Value) -> Result<(usize, &'a Value), String> {
+        let mut cur = (doc, value);
+        for _ in 0..32 {
+            match cur.1.get("$ref").and_then(Value::as_str) {
+                Some(r) => {
+                    let (d, _, v) = self.resolve(cur.0, r)?;
+                    cur = (d, v);
+                }
+                None => return Ok(cur),
+            }
+        }
+        Err("a `$ref` chain longer than 32 hops (or a cycle)".into())
+    }
+}
+
+fn is_remote(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Lexically normalizes a path (`a/./b/../c` → `a/c`) without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn collect_external_refs(v: &Value, path: &mut Vec<String>, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                if !r.starts_with('#') {
+                    let pointer: String = path.iter().map(|s| format!("/{}", escape(s))).collect();
+                    out.push((format!("{pointer}/$ref"), r.clone()));
+                }
+            }
+            for (k, child) in m {
+                if matches!(child, Value::Object(_) | Value::Array(_)) {
+                    path.push(k.clone());
+                    collect_external_refs(child, path, out);
+                    path.pop();
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                if matches!(child, Value::Object(_) | Value::Array(_)) {
+                    path.push(i.to_string());
+                    collect_external_refs(child, path, out);
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+}
