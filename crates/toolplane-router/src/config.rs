@@ -91,10 +91,6 @@ impl ExpertConfig {
     }
 }
 
-fn three() -> usize {
-    3
-}
-
 /// A router's configuration: experts, policies per task type, breaker,
 /// budget and seed. Read from TOML or JSON, or built in code.
 ///
@@ -134,9 +130,9 @@ pub struct RouterConfig {
     /// Most USD to spend through the router.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<f64>,
-    /// Experts tried at most per request (default 3).
-    #[serde(default = "three")]
-    pub max_attempts: usize,
+    /// Experts tried at most per request (default: all that pass the constraints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<usize>,
     /// Output tokens assumed for budget checks when a request sets no `max_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_output_tokens: Option<u64>,
@@ -249,7 +245,7 @@ impl RouterConfig {
                 ));
             }
         }
-        if self.max_attempts == 0 {
+        if self.max_attempts == Some(0) {
             return Err(at("max_attempts".into(), "must be at least 1".into()));
         }
         let ids: Vec<String> = self.experts.iter().map(ExpertConfig::id).collect();
@@ -288,9 +284,10 @@ impl RouterConfig {
         F: FnMut(&ExpertConfig) -> Option<Arc<dyn ChatProvider>>,
     {
         let file = "<config>";
-        let mut b = Router::builder()
-            .max_attempts(self.max_attempts)
-            .breaker(self.breaker.clone());
+        let mut b = Router::builder().breaker(self.breaker.clone());
+        if let Some(n) = self.max_attempts {
+            b = b.max_attempts(n);
+        }
         if let Some(s) = self.seed {
             b = b.seed(s);
         }

@@ -135,7 +135,7 @@ impl fmt::Display for Decision {
 impl Inner {
     pub(crate) fn decide(&self, request: &ChatRequest, task: usize, task_name: String, source: TaskSource) -> Decision {
         let q = Query::new(self, request, task, false);
-        let sel = self.select(&q, usize::MAX, true);
+        let sel = self.select(&q, usize::MAX, true, &[]);
         let strategy = &self.policies[task].strategy;
         let attempts = self.attempts(task);
         let id = |i: usize| self.experts[i].id.clone();

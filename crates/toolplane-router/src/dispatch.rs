@@ -12,6 +12,7 @@ use toolplane_core::{
     ProviderErrorKind, StreamEvent, Usage,
 };
 
+use crate::router::RANK_BATCH;
 use crate::router::{FailureClass, Inner, Router, failure_class};
 use crate::select::{Query, Selection};
 
@@ -34,22 +35,95 @@ impl Inner {
     fn request_id<'a>(request: &'a ChatRequest, ctx: &'a CallContext) -> &'a str {
         request.metadata.request_id.as_deref().unwrap_or(&ctx.request_id)
     }
+}
 
-    /// Checks cancellation and deadline before an attempt.
-    fn may_attempt(ctx: &CallContext, tried: usize, last: &mut Option<ProviderError>) -> Result<(), ProviderError> {
-        if ctx.cancel.is_cancelled() {
-            return Err(ProviderError::new(ProviderErrorKind::Cancelled, NAME, "cancelled"));
+/// The experts of one request, ranked a batch at a time: the first batch
+/// is ranked up front; the next only if all of it failed.
+struct Attempts<'a> {
+    inner: &'a Inner,
+    q: &'a Query,
+    limit: usize,
+    tried: Vec<usize>,
+    batch: Vec<usize>,
+    pos: usize,
+    last: Option<ProviderError>,
+    first: Option<Selection>,
+}
+
+impl<'a> Attempts<'a> {
+    fn new(inner: &'a Inner, q: &'a Query) -> Self {
+        let limit = inner.attempts(q.task);
+        let sel = inner.select(q, limit.min(RANK_BATCH), false, &[]);
+        Self {
+            inner,
+            q,
+            limit,
+            tried: Vec::new(),
+            batch: sel.ranked.iter().map(|r| r.idx).collect(),
+            pos: 0,
+            last: None,
+            first: Some(sel),
         }
-        if ctx.is_expired() {
-            return Err(last.take().unwrap_or_else(|| {
-                ProviderError::new(
-                    ProviderErrorKind::Timeout,
-                    NAME,
-                    format!("deadline passed after {tried} attempt(s)"),
-                )
-            }));
+    }
+
+    /// The next expert to call (its breaker claimed), `None` when done.
+    fn next(&mut self, ctx: &CallContext) -> Result<Option<usize>, ProviderError> {
+        loop {
+            if self.tried.len() >= self.limit {
+                return Ok(None);
+            }
+            if self.pos == self.batch.len() {
+                let left = (self.limit - self.tried.len()).min(RANK_BATCH);
+                let mut skip = self.tried.clone();
+                skip.extend(self.batch.iter().copied());
+                let sel = self.inner.select(self.q, left, false, &skip);
+                if sel.ranked.is_empty() {
+                    return Ok(None);
+                }
+                self.batch = sel.ranked.iter().map(|r| r.idx).collect();
+                self.pos = 0;
+            }
+            let idx = self.batch[self.pos];
+            self.pos += 1;
+            if ctx.cancel.is_cancelled() {
+                return Err(ProviderError::new(ProviderErrorKind::Cancelled, NAME, "cancelled"));
+            }
+            if ctx.is_expired() {
+                let tried = self.tried.len();
+                return Err(self.last.take().unwrap_or_else(|| {
+                    ProviderError::new(
+                        ProviderErrorKind::Timeout,
+                        NAME,
+                        format!("deadline passed after {tried} attempt(s)"),
+                    )
+                }));
+            }
+            if self.inner.states[idx].breaker.try_acquire(self.inner.clock.now()) {
+                self.tried.push(idx);
+                return Ok(Some(idx));
+            }
         }
+    }
+
+    /// Records a failure; stops when the request itself is at fault.
+    fn failed(&mut self, idx: usize, e: ProviderError) -> Result<(), ProviderError> {
+        self.inner.record_failure(idx, &e);
+        if failure_class(e.kind()) == FailureClass::RequestFault {
+            return Err(e);
+        }
+        self.last = Some(e);
         Ok(())
+    }
+
+    /// The error when no attempt succeeded.
+    fn exhausted(mut self) -> ProviderError {
+        if let Some(e) = self.last.take() {
+            return e;
+        }
+        match &self.first {
+            Some(sel) => self.inner.no_provider(sel),
+            None => ProviderError::new(ProviderErrorKind::NoProvider, NAME, "no expert available"),
+        }
     }
 }
 
@@ -79,37 +153,22 @@ impl ChatProvider for Router {
         let inner = &self.inner;
         let (task, _) = inner.task_of(request, Some(ctx));
         let q = Query::new(inner, request, task, false);
-        let sel = inner.select(&q, inner.attempts(task), false);
-        if sel.ranked.is_empty() {
-            return Err(inner.no_provider(&sel));
-        }
-        let mut last: Option<ProviderError> = None;
-        for (tried, r) in sel.ranked.iter().enumerate() {
-            Inner::may_attempt(ctx, tried, &mut last)?;
-            let st = &inner.states[r.idx];
-            if !st.breaker.try_acquire(inner.clock.now()) {
-                continue;
-            }
-            let expert = &inner.experts[r.idx];
+        let mut attempts = Attempts::new(inner, &q);
+        while let Some(idx) = attempts.next(ctx)? {
+            let expert = &inner.experts[idx];
             let mut req = request.clone();
             req.model.clone_from(&expert.key.model);
             let started = Instant::now();
             match expert.provider.chat(&req, ctx).await {
                 Ok(resp) => {
-                    inner.record_success(r.idx, started.elapsed(), &resp);
-                    inner.remember(Inner::request_id(request, ctx), r.idx, task);
+                    inner.record_success(idx, started.elapsed(), &resp);
+                    inner.remember(Inner::request_id(request, ctx), idx, task);
                     return Ok(resp);
                 }
-                Err(e) => {
-                    inner.record_failure(r.idx, &e);
-                    if failure_class(e.kind()) == FailureClass::RequestFault {
-                        return Err(e);
-                    }
-                    last = Some(e);
-                }
+                Err(e) => attempts.failed(idx, e)?,
             }
         }
-        Err(last.unwrap_or_else(|| inner.no_provider(&sel)))
+        Err(attempts.exhausted())
     }
 
     /// Falls back while opening the stream; once events flow, errors pass
@@ -118,42 +177,28 @@ impl ChatProvider for Router {
         let inner = &self.inner;
         let (task, _) = inner.task_of(request, Some(ctx));
         let q = Query::new(inner, request, task, true);
-        let sel = inner.select(&q, inner.attempts(task), false);
-        if sel.ranked.is_empty() {
-            return Err(inner.no_provider(&sel));
-        }
-        let mut last: Option<ProviderError> = None;
-        for (tried, r) in sel.ranked.iter().enumerate() {
-            Inner::may_attempt(ctx, tried, &mut last)?;
-            if !inner.states[r.idx].breaker.try_acquire(inner.clock.now()) {
-                continue;
-            }
-            let expert = &inner.experts[r.idx];
+        let mut attempts = Attempts::new(inner, &q);
+        while let Some(idx) = attempts.next(ctx)? {
+            let expert = &inner.experts[idx];
             let mut req = request.clone();
             req.model.clone_from(&expert.key.model);
             let started = Instant::now();
             match expert.provider.chat_stream(&req, ctx).await {
                 Ok(stream) => {
-                    inner.remember(Inner::request_id(request, ctx), r.idx, task);
+                    inner.remember(Inner::request_id(request, ctx), idx, task);
                     return Ok(Box::pin(Recording {
                         inner: Arc::clone(&self.inner),
                         stream,
-                        expert: r.idx,
+                        expert: idx,
                         started,
                         usage: Usage::default(),
                         done: false,
                     }));
                 }
-                Err(e) => {
-                    inner.record_failure(r.idx, &e);
-                    if failure_class(e.kind()) == FailureClass::RequestFault {
-                        return Err(e);
-                    }
-                    last = Some(e);
-                }
+                Err(e) => attempts.failed(idx, e)?,
             }
         }
-        Err(last.unwrap_or_else(|| inner.no_provider(&sel)))
+        Err(attempts.exhausted())
     }
 }
 

@@ -22,6 +22,8 @@ use crate::strategy::TaskPolicy;
 
 /// Request ids remembered for feedback.
 const PENDING_CAPACITY: usize = 65_536;
+/// Experts ranked per selection round; more are ranked only when these all fail.
+pub(crate) const RANK_BATCH: usize = 4;
 /// The name of the catch-all task slot.
 pub(crate) const DEFAULT_TASK: &str = "default";
 
@@ -96,7 +98,7 @@ impl Default for RouterBuilder {
             budget_usd: None,
             seed: None,
             clock: None,
-            max_attempts: 3,
+            max_attempts: usize::MAX,
             default_output_tokens: 512,
             latency_weight: 0.2,
         }
@@ -163,7 +165,8 @@ impl RouterBuilder {
         self
     }
 
-    /// Experts tried at most per request, unless a task policy says otherwise (default 3).
+    /// Experts tried at most per request, unless a task policy says otherwise
+    /// (default: every expert that passes the constraints, while the deadline allows).
     pub fn max_attempts(mut self, n: usize) -> Self {
         self.max_attempts = n.max(1);
         self
@@ -292,8 +295,9 @@ impl RouterBuilder {
     }
 }
 
-/// The outcome of routing one request: its task type and the experts to
-/// try, best first (empty when hard constraints removed every expert).
+/// The outcome of routing one request: its task type and the first experts
+/// to try, best first (at most four; empty when hard constraints removed
+/// every expert).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     /// The task slot the request was routed under.
@@ -345,7 +349,9 @@ impl Router {
     pub fn route(&self, request: &ChatRequest) -> Route {
         let (task, _) = self.inner.task_of(request, None);
         let q = Query::new(&self.inner, request, task, false);
-        let sel = self.inner.select(&q, self.inner.attempts(task), false);
+        let sel = self
+            .inner
+            .select(&q, self.inner.attempts(task).min(RANK_BATCH), false, &[]);
         Route {
             task_type: self.inner.tasks[task].clone(),
             experts: sel.ranked.iter().map(|r| r.idx).collect(),

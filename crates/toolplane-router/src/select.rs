@@ -200,7 +200,8 @@ impl Inner {
     }
 
     /// Ranks the experts for `q`; the first `top` are sorted, the rest dropped.
-    pub(crate) fn select(&self, q: &Query, top: usize, keep_all: bool) -> Selection {
+    /// Experts in `exclude` (already tried) are left out silently.
+    pub(crate) fn select(&self, q: &Query, top: usize, keep_all: bool, exclude: &[usize]) -> Selection {
         let n = self.experts.len();
         let now = self.clock.now();
         let router_left = self
@@ -209,6 +210,9 @@ impl Inner {
         let mut ranked = Vec::with_capacity(n);
         let mut removed = Vec::new();
         for idx in 0..n {
+            if exclude.contains(&idx) {
+                continue;
+            }
             match self.constraint(idx, q, now, router_left) {
                 None => ranked.push(Ranked { idx, tier: 0, key: 0.0 }),
                 Some(r) => removed.push((idx, r)),

@@ -298,13 +298,13 @@ pub(crate) enum Clock {
 }
 
 impl Clock {
-    /// Nanoseconds since the router started (at least 1, so 0 can mean "never").
+    /// Nanoseconds since the router started, plus one (so 0 can mean "never").
     pub(crate) fn now(&self) -> u64 {
         let d = match self {
             Self::System(epoch) => epoch.elapsed(),
             Self::Manual(m) => m.now(),
         };
-        (d.as_nanos() as u64).max(1)
+        (d.as_nanos() as u64).saturating_add(1)
     }
 }
 
