@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -85,7 +86,9 @@ pub struct ProviderMetricsCollector {
     pub(crate) config: MetricsConfig,
     clock: Arc<dyn Clock>,
     pricing: Arc<PricingTable>,
-    hasher: RandomState,
+    /// Seed of the series-key hash (the map holds at most `max_series + 1`
+    /// keys, so a weak but fast hash cannot be abused into long chains).
+    seed: u64,
     series: RwLock<HashMap<u64, Vec<Arc<Series>>>>,
     series_count: AtomicU64,
     requests: Mutex<RequestIndex>,
@@ -111,7 +114,7 @@ impl ProviderMetricsCollector {
             config,
             clock,
             pricing: Arc::new(pricing),
-            hasher: RandomState::new(),
+            seed: RandomState::new().hash_one(0x746f_6f6c_706c_616e_u64),
             series: RwLock::new(HashMap::new()),
             series_count: AtomicU64::new(0),
             requests: Mutex::new(RequestIndex::default()),
@@ -179,47 +182,75 @@ impl ProviderMetricsCollector {
                 m.min(now_minute)
             }
         };
-        let series = self.series_for(e.provider, e.model, e.task());
-        let cost_usd = match e.cost_usd {
-            Some(c) => Some(c),
-            None => series.price.map(|p| p.cost(&e.usage)),
+        let (provider, model, task) = (e.provider, e.model, e.task());
+        let hash = self.hash_key(provider, model, task);
+        let apply = |series: &Series| {
+            let cost_usd = match e.cost_usd {
+                Some(c) => Some(c),
+                None => series.price.map(|p| p.cost(&e.usage)),
+            };
+            let sample = Sample {
+                minute,
+                usage: e.usage,
+                cost_usd,
+                latency_ms: e.latency_ms,
+                ttft_ms: e.ttft_ms,
+                error_slot: match e.outcome {
+                    Outcome::Success => None,
+                    Outcome::Error(k) => Some(error_slot(k)),
+                },
+            };
+            series.state.lock().record(&sample, oldest);
+            cost_usd
         };
-        let sample = Sample {
-            minute,
-            usage: e.usage,
-            cost_usd,
-            latency_ms: e.latency_ms,
-            ttft_ms: e.ttft_ms,
-            error_slot: match e.outcome {
-                Outcome::Success => None,
-                Outcome::Error(k) => Some(error_slot(k)),
-            },
+        let request_id = e.request_id.filter(|id| !id.is_empty());
+        // Fast path: an existing series, no request id: no Arc clone, no allocation.
+        let cost_usd = if request_id.is_none() {
+            let map = self.series.read();
+            Self::find_ref(&map, hash, provider, model, task).map(|s| apply(s))
+        } else {
+            None
         };
-        series.state.lock().record(&sample, oldest);
-        if let Some(id) = e.request_id.filter(|id| !id.is_empty()) {
-            self.remember(id, &series, minute);
-        }
+        let cost_usd = match cost_usd {
+            Some(c) => c,
+            None => {
+                let series = self.series_for(hash, provider, model, task);
+                let c = apply(&series);
+                if let Some(id) = request_id {
+                    self.remember(id, &series, minute);
+                }
+                c
+            }
+        };
         self.expert.maybe_refresh(self, now);
         Ok(cost_usd)
     }
 
     fn hash_key(&self, provider: &str, model: &str, task: Option<&str>) -> u64 {
-        let mut h = self.hasher.build_hasher();
+        let mut h = FxHasher(self.seed);
         provider.hash(&mut h);
         model.hash(&mut h);
         task.hash(&mut h);
         h.finish()
     }
 
-    fn find(map: &HashMap<u64, Vec<Arc<Series>>>, hash: u64, p: &str, m: &str, t: Option<&str>) -> Option<Arc<Series>> {
+    fn find_ref<'m>(
+        map: &'m HashMap<u64, Vec<Arc<Series>>>,
+        hash: u64,
+        p: &str,
+        m: &str,
+        t: Option<&str>,
+    ) -> Option<&'m Arc<Series>> {
         map.get(&hash)?
             .iter()
             .find(|s| s.key.provider == p && s.key.model == m && s.key.task_type.as_deref() == t)
-            .cloned()
     }
 
-    fn series_for(&self, provider: &str, model: &str, task: Option<&str>) -> Arc<Series> {
-        let hash = self.hash_key(provider, model, task);
+    fn find(map: &HashMap<u64, Vec<Arc<Series>>>, hash: u64, p: &str, m: &str, t: Option<&str>) -> Option<Arc<Series>> {
+        Self::find_ref(map, hash, p, m, t).cloned()
+    }
+
+    fn series_for(&self, hash: u64, provider: &str, model: &str, task: Option<&str>) -> Arc<Series> {
         if let Some(s) = Self::find(&self.series.read(), hash, provider, model, task) {
             return s;
         }
@@ -353,5 +384,30 @@ impl ProviderMetricsCollector {
     /// they are older than [`MetricsConfig::expert_refresh`]).
     pub fn refresh_expert_stats(&self) {
         self.expert.refresh(self, self.clock.now());
+    }
+}
+
+/// FxHash (rustc's hasher), seeded per collector: a few cycles per word.
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w) ^ rest.len() as u64).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }

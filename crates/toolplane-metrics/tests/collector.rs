@@ -1,4 +1,5 @@
 //! Recording, statistics, windows, feedback, bad input and limits.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -35,7 +36,8 @@ fn percentiles_rates_tokens_and_throughput() {
                 ..Default::default()
             })
         };
-        c.record(&e.with_task_type(if i % 2 == 0 { "code" } else { "chat" })).unwrap();
+        c.record(&e.with_task_type(if i % 2 == 0 { "code" } else { "chat" }))
+            .unwrap();
     }
     let r = c.snapshot(&MetricsQuery::all_time()).unwrap();
     let t = &r.totals;
@@ -52,13 +54,21 @@ fn percentiles_rates_tokens_and_throughput() {
     assert_eq!((t.tokens.input, t.tokens.output), (9_000, 4_500));
     // Successful calls: 4,500 output tokens over the sum of their latencies.
     let ok_ms: f64 = (1..=100u64).filter(|i| i % 10 != 0).map(|i| i as f64).sum();
-    assert!(near(t.output_tokens_per_second.unwrap(), 4_500.0 / (ok_ms / 1000.0), 1e-9));
+    assert!(near(
+        t.output_tokens_per_second.unwrap(),
+        4_500.0 / (ok_ms / 1000.0),
+        1e-9
+    ));
     // gpt-4o: $2.50 in, $10 out per million.
     assert!(near(t.cost_usd, 90.0 * (100.0 * 2.5 + 50.0 * 10.0) / 1e6, 1e-9));
     assert_eq!(r.providers.len(), 1);
     assert_eq!(r.models.len(), 1);
     assert_eq!(r.task_types.len(), 2);
-    let code = r.task_types.iter().find(|g| g.task_type.as_deref() == Some("code")).unwrap();
+    let code = r
+        .task_types
+        .iter()
+        .find(|g| g.task_type.as_deref() == Some("code"))
+        .unwrap();
     assert_eq!((code.calls, code.failures), (50, 10));
 }
 
@@ -88,7 +98,8 @@ fn windows_select_minutes_and_all_time_keeps_everything() {
 
     // Two days later the minutes are gone but the all-time totals remain.
     clock.set(now + Duration::from_secs(48 * 3600));
-    c.record(&Execution::success("anthropic", "claude-haiku-4-5", 5.0)).unwrap();
+    c.record(&Execution::success("anthropic", "claude-haiku-4-5", 5.0))
+        .unwrap();
     let r = c.snapshot(&MetricsQuery::last(Duration::from_secs(24 * 3600))).unwrap();
     assert_eq!(r.totals.calls, 1);
     assert_eq!(c.snapshot(&MetricsQuery::all_time()).unwrap().totals.calls, 91);
@@ -99,7 +110,8 @@ fn late_records_land_in_their_minute() {
     let (c, clock) = setup(MetricsConfig::default());
     let start = clock.now();
     clock.set(start + Duration::from_secs(600));
-    c.record(&Execution::success("mistral", "mistral-small-latest", 10.0)).unwrap();
+    c.record(&Execution::success("mistral", "mistral-small-latest", 10.0))
+        .unwrap();
     c.record(&Execution::success("mistral", "mistral-small-latest", 20.0).at(start + Duration::from_secs(120)))
         .unwrap();
     c.record(&Execution::success("mistral", "mistral-small-latest", 30.0).at(start + Duration::from_secs(125)))
@@ -123,10 +135,22 @@ fn bad_input_is_rejected_without_touching_totals() {
         (Execution::success("openai", "gpt-4o", f64::NAN), "latency_ms is NaN"),
         (Execution::success("openai", "gpt-4o", -1.0), "latency_ms is negative"),
         (Execution::success("openai", "gpt-4o", f64::INFINITY), "latency_ms"),
-        (Execution::success("openai", "gpt-4o", 10.0).with_cost_usd(-0.01), "cost_usd"),
-        (Execution::success("openai", "gpt-4o", 10.0).with_cost_usd(f64::NAN), "cost_usd"),
-        (Execution::success("openai", "gpt-4o", 10.0).with_usage(huge), "usage.input_tokens"),
-        (Execution::success("openai", "gpt-4o", 10.0).with_ttft_ms(20.0), "ttft_ms"),
+        (
+            Execution::success("openai", "gpt-4o", 10.0).with_cost_usd(-0.01),
+            "cost_usd",
+        ),
+        (
+            Execution::success("openai", "gpt-4o", 10.0).with_cost_usd(f64::NAN),
+            "cost_usd",
+        ),
+        (
+            Execution::success("openai", "gpt-4o", 10.0).with_usage(huge),
+            "usage.input_tokens",
+        ),
+        (
+            Execution::success("openai", "gpt-4o", 10.0).with_ttft_ms(20.0),
+            "ttft_ms",
+        ),
         (Execution::success("", "gpt-4o", 10.0), "provider is empty"),
         (
             Execution::success("openai", "gpt-4o", 10.0).with_usage(Usage {
@@ -160,12 +184,16 @@ fn bad_input_is_rejected_without_touching_totals() {
     assert_eq!(e.kind(), MetricsErrorKind::UnknownSeries);
     assert!(e.to_string().contains("openai"), "lists the known providers: {e}");
     let now = clock.now();
-    let e = c.snapshot(&MetricsQuery::between(now, now - Duration::from_secs(60))).unwrap_err();
+    let e = c
+        .snapshot(&MetricsQuery::between(now, now - Duration::from_secs(60)))
+        .unwrap_err();
     assert_eq!(e.kind(), MetricsErrorKind::InvalidWindow);
     assert!(e.to_string().contains("after"), "{e}");
     let e = c.snapshot(&MetricsQuery::between(now, now)).unwrap_err();
     assert_eq!(e.kind(), MetricsErrorKind::InvalidWindow);
-    let e = c.snapshot(&MetricsQuery::last(Duration::from_secs(48 * 3600))).unwrap_err();
+    let e = c
+        .snapshot(&MetricsQuery::last(Duration::from_secs(48 * 3600)))
+        .unwrap_err();
     assert!(e.to_string().contains("retention"), "{e}");
 }
 
@@ -174,15 +202,24 @@ fn feedback_win_rates_and_errors() {
     let (c, _) = setup(MetricsConfig::default());
     for i in 0..10 {
         let id = format!("a{i}");
-        c.record(&Execution::success("openai", "gpt-4o", 10.0).with_task_type("code").with_request_id(&id))
-            .unwrap();
+        c.record(
+            &Execution::success("openai", "gpt-4o", 10.0)
+                .with_task_type("code")
+                .with_request_id(&id),
+        )
+        .unwrap();
         c.record_outcome(&id, i < 7).unwrap();
         let id = format!("b{i}");
-        c.record(&Execution::success("anthropic", "claude-sonnet-4-5", 10.0).with_task_type("code").with_request_id(&id))
-            .unwrap();
+        c.record(
+            &Execution::success("anthropic", "claude-sonnet-4-5", 10.0)
+                .with_task_type("code")
+                .with_request_id(&id),
+        )
+        .unwrap();
         c.record_outcome(&id, i < 3).unwrap();
     }
-    c.record(&Execution::success("openai", "gpt-4o", 10.0).with_request_id("s1")).unwrap();
+    c.record(&Execution::success("openai", "gpt-4o", 10.0).with_request_id("s1"))
+        .unwrap();
     c.feedback(&Feedback {
         request_id: "s1".into(),
         verdict: Verdict::Score { value: 0.25 },
@@ -193,7 +230,8 @@ fn feedback_win_rates_and_errors() {
     assert_eq!(e.kind(), MetricsErrorKind::AlreadyJudged);
     let e = c.record_outcome("zzz", true).unwrap_err();
     assert_eq!(e.kind(), MetricsErrorKind::UnknownRequest);
-    c.record(&Execution::success("openai", "gpt-4o", 10.0).with_request_id("s2")).unwrap();
+    c.record(&Execution::success("openai", "gpt-4o", 10.0).with_request_id("s2"))
+        .unwrap();
     let e = c
         .feedback(&Feedback {
             request_id: "s2".into(),
@@ -202,13 +240,29 @@ fn feedback_win_rates_and_errors() {
         .unwrap_err();
     assert_eq!(e.kind(), MetricsErrorKind::InvalidRecord);
 
-    let r = c.snapshot(&MetricsQuery::last(Duration::from_secs(600)).rank_by(RankBy::WinRate)).unwrap();
-    let code: Vec<_> = r.win_rates.iter().filter(|w| w.task_type.as_deref() == Some("code")).collect();
+    let r = c
+        .snapshot(&MetricsQuery::last(Duration::from_secs(600)).rank_by(RankBy::WinRate))
+        .unwrap();
+    let code: Vec<_> = r
+        .win_rates
+        .iter()
+        .filter(|w| w.task_type.as_deref() == Some("code"))
+        .collect();
     assert_eq!(code.len(), 2);
-    assert_eq!((code[0].provider.as_str(), code[0].wins, code[0].judged), ("openai", 7, 10));
-    assert_eq!((code[1].provider.as_str(), code[1].wins, code[1].judged), ("anthropic", 3, 10));
+    assert_eq!(
+        (code[0].provider.as_str(), code[0].wins, code[0].judged),
+        ("openai", 7, 10)
+    );
+    assert_eq!(
+        (code[1].provider.as_str(), code[1].wins, code[1].judged),
+        ("anthropic", 3, 10)
+    );
     assert_eq!(r.ranking.entries[0].provider, "openai");
-    let openai = r.providers.iter().find(|g| g.provider.as_deref() == Some("openai")).unwrap();
+    let openai = r
+        .providers
+        .iter()
+        .find(|g| g.provider.as_deref() == Some("openai"))
+        .unwrap();
     assert_eq!(openai.mean_score, Some(0.25));
 
     c.refresh_expert_stats();
@@ -265,10 +319,18 @@ fn memory_stays_bounded_by_the_retention() {
 #[test]
 fn report_serializes_and_prints() {
     let (c, _) = setup(MetricsConfig::default());
-    c.record(&Execution::success("openai", "gpt-4o", 120.0).with_ttft_ms(40.0)).unwrap();
-    c.record(&Execution::failure("cohere", "command-a-03-2025", 900.0, ProviderErrorKind::RateLimited))
+    c.record(&Execution::success("openai", "gpt-4o", 120.0).with_ttft_ms(40.0))
         .unwrap();
-    let r = c.snapshot(&MetricsQuery::all_time().rank_by(RankBy::LatencyP95)).unwrap();
+    c.record(&Execution::failure(
+        "cohere",
+        "command-a-03-2025",
+        900.0,
+        ProviderErrorKind::RateLimited,
+    ))
+    .unwrap();
+    let r = c
+        .snapshot(&MetricsQuery::all_time().rank_by(RankBy::LatencyP95))
+        .unwrap();
     let json = r.to_json();
     let back: toolplane_metrics::MetricsReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r);

@@ -1,4 +1,5 @@
 //! The recording interceptor on complete and streamed calls.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::sync::Arc;
 
@@ -22,7 +23,11 @@ impl ChatProvider for Streamer {
         "streamer"
     }
     async fn chat(&self, _r: &ChatRequest, _c: &CallContext) -> Result<ChatResponse, ProviderError> {
-        Err(ProviderError::new(ProviderErrorKind::InvalidRequest, "streamer", "stream only"))
+        Err(ProviderError::new(
+            ProviderErrorKind::InvalidRequest,
+            "streamer",
+            "stream only",
+        ))
     }
     async fn chat_stream(&self, _r: &ChatRequest, _c: &CallContext) -> Result<ChatStream, ProviderError> {
         let items = self
@@ -69,7 +74,11 @@ async fn complete_calls_record_success_usage_and_errors() {
         .with_response(
             ChatResponse::new("openai", "x", Message::assistant("hi"), StopReason::EndTurn).with_usage(usage()),
         )
-        .with_error(ProviderError::new(ProviderErrorKind::RateLimited, "openai", "slow down"));
+        .with_error(ProviderError::new(
+            ProviderErrorKind::RateLimited,
+            "openai",
+            "slow down",
+        ));
     let (p, m) = wrap(Arc::new(scripted));
     let req = ChatRequest::new("gpt-4o-mini", vec![Message::user("hi")]).with_task_type("chat");
     p.chat(&req, &CallContext::new("r1")).await.unwrap();
@@ -88,7 +97,9 @@ async fn complete_calls_record_success_usage_and_errors() {
 
 #[tokio::test]
 async fn streams_record_ttft_and_usage_at_stop() {
-    let (p, m) = wrap(Arc::new(Streamer { events: text_events(true) }));
+    let (p, m) = wrap(Arc::new(Streamer {
+        events: text_events(true),
+    }));
     let req = ChatRequest::new("claude-haiku-4-5", vec![Message::user("hi")]);
     let mut s = p.chat_stream(&req, &CallContext::default()).await.unwrap();
     let mut n = 0;
@@ -121,14 +132,23 @@ async fn stream_errors_ends_and_drops_are_recorded_once() {
     assert_eq!(r.totals.calls, 1);
 
     // An end without Stop.
-    let (p, m) = wrap(Arc::new(Streamer { events: text_events(false) }));
-    let items: Vec<_> = p.chat_stream(&req, &CallContext::default()).await.unwrap().collect().await;
+    let (p, m) = wrap(Arc::new(Streamer {
+        events: text_events(false),
+    }));
+    let items: Vec<_> = p
+        .chat_stream(&req, &CallContext::default())
+        .await
+        .unwrap()
+        .collect()
+        .await;
     assert_eq!(items.len(), 4);
     let r = m.snapshot(&MetricsQuery::all_time()).unwrap();
     assert_eq!(r.totals.errors.get("incomplete"), Some(&1));
 
     // Dropped after the first delta.
-    let (p, m) = wrap(Arc::new(Streamer { events: text_events(true) }));
+    let (p, m) = wrap(Arc::new(Streamer {
+        events: text_events(true),
+    }));
     let mut s = p.chat_stream(&req, &CallContext::default()).await.unwrap();
     s.next().await.unwrap().unwrap();
     s.next().await.unwrap().unwrap();

@@ -1,4 +1,5 @@
 //! Prices: built-in table, cost arithmetic, and the real LiteLLM price file.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use toolplane_core::Usage;
 use toolplane_metrics::{Execution, MetricsConfig, MetricsErrorKind, MetricsQuery, ModelPrice, PricingTable};
@@ -71,7 +72,11 @@ fn litellm_fixture_loads_with_cache_prices() {
 
     // The built-in table agrees with the file on the models both price.
     let builtin = PricingTable::builtin();
-    for (p, m) in [("openai", "gpt-4o"), ("anthropic", "claude-haiku-4-5"), ("mistral", "mistral-large-latest")] {
+    for (p, m) in [
+        ("openai", "gpt-4o"),
+        ("anthropic", "claude-haiku-4-5"),
+        ("mistral", "mistral-large-latest"),
+    ] {
         let a = builtin.lookup(p, m).unwrap();
         let b = t.lookup(p, m).unwrap();
         assert!(close(a.input_per_token, b.input_per_token), "{p}/{m} input");
@@ -109,15 +114,25 @@ fn unpriced_calls_are_counted_never_zero_dollars() {
         output_tokens: 1_000_000,
         ..Default::default()
     };
-    let cost = c.record(&Execution::success("openai", "gpt-4o-mini", 100.0).with_usage(u)).unwrap();
+    let cost = c
+        .record(&Execution::success("openai", "gpt-4o-mini", 100.0).with_usage(u))
+        .unwrap();
     assert!(close(cost.unwrap(), 0.15 + 0.60));
-    assert_eq!(c.record(&Execution::success("acme", "secret-1", 100.0).with_usage(u)).unwrap(), None);
+    assert_eq!(
+        c.record(&Execution::success("acme", "secret-1", 100.0).with_usage(u))
+            .unwrap(),
+        None
+    );
     let r = c.snapshot(&MetricsQuery::all_time()).unwrap();
     assert_eq!(r.cost.unpriced_calls, 1);
     assert_eq!(r.cost.priced_calls, 1);
     assert_eq!(r.cost.unpriced_models, vec!["acme/secret-1".to_owned()]);
     assert!(close(r.cost.total_usd, 0.75));
-    let acme = r.providers.iter().find(|g| g.provider.as_deref() == Some("acme")).unwrap();
+    let acme = r
+        .providers
+        .iter()
+        .find(|g| g.provider.as_deref() == Some("acme"))
+        .unwrap();
     assert_eq!(acme.cost_per_call_usd, None);
     assert!(r.to_table().contains("unpriced calls (no price for: acme/secret-1)"));
 }

@@ -1,4 +1,5 @@
 //! Prometheus exposition: structure checks promtool does not make, and promtool itself.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -18,13 +19,31 @@ fn collector() -> ProviderMetricsCollector {
     };
     for i in 0..50u32 {
         let ms = f64::from(i) * 97.0 + 3.0;
-        c.record(&Execution::success("openai", "gpt-4o", ms).with_usage(u).with_ttft_ms(ms / 4.0).with_task_type("code"))
-            .unwrap();
-        c.record(&Execution::failure("anthropic", "claude-sonnet-4-5", ms, ProviderErrorKind::Overloaded)).unwrap();
+        c.record(
+            &Execution::success("openai", "gpt-4o", ms)
+                .with_usage(u)
+                .with_ttft_ms(ms / 4.0)
+                .with_task_type("code"),
+        )
+        .unwrap();
+        c.record(&Execution::failure(
+            "anthropic",
+            "claude-sonnet-4-5",
+            ms,
+            ProviderErrorKind::Overloaded,
+        ))
+        .unwrap();
     }
-    c.record(&Execution::failure("anthropic", "claude-sonnet-4-5", 200_000.0, ProviderErrorKind::Timeout)).unwrap();
+    c.record(&Execution::failure(
+        "anthropic",
+        "claude-sonnet-4-5",
+        200_000.0,
+        ProviderErrorKind::Timeout,
+    ))
+    .unwrap();
     // Label values that need escaping.
-    c.record(&Execution::success("we\"ird\\prov", "line\nbreak", 5.0).with_task_type("t\"1")).unwrap();
+    c.record(&Execution::success("we\"ird\\prov", "line\nbreak", 5.0).with_task_type("t\"1"))
+        .unwrap();
     c
 }
 
@@ -76,7 +95,10 @@ fn histograms_have_inf_bucket_equal_to_count_and_cumulative_buckets() {
     // 51 anthropic calls, one of them beyond the last finite bucket (81.92 s).
     let line = text
         .lines()
-        .find(|l| l.starts_with("gen_ai_client_operation_duration_seconds_bucket{provider=\"anthropic\"") && l.contains("le=\"81.92\""))
+        .find(|l| {
+            l.starts_with("gen_ai_client_operation_duration_seconds_bucket{provider=\"anthropic\"")
+                && l.contains("le=\"81.92\"")
+        })
         .unwrap();
     assert!(line.ends_with(" 50"), "{line}");
 }
@@ -86,7 +108,10 @@ fn no_duplicate_series_and_every_metric_has_help_and_type() {
     let text = collector().to_prometheus();
     let mut seen = HashSet::new();
     for (name, labels, _) in samples(&text) {
-        assert!(seen.insert(format!("{name}{{{labels}}}")), "duplicate series {name}{{{labels}}}");
+        assert!(
+            seen.insert(format!("{name}{{{labels}}}")),
+            "duplicate series {name}{{{labels}}}"
+        );
     }
     let typed: HashSet<&str> = text
         .lines()
