@@ -112,7 +112,17 @@ impl fmt::Display for Decision {
             writeln!(f, "candidates (score = {}):", self.score_meaning)?;
             for c in &self.candidates {
                 write!(f, "  {:>3}. {:<32} {:>10.4}", c.rank, c.expert, c.score)?;
-                let figs: Vec<String> = c.figures.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                let figs: Vec<String> = c
+                    .figures
+                    .iter()
+                    .map(|(k, v)| {
+                        if v.abs() >= 100.0 {
+                            format!("{k} {v:.0}")
+                        } else {
+                            format!("{k} {v:.4}")
+                        }
+                    })
+                    .collect();
                 if !figs.is_empty() {
                     write!(f, "   [{}]", figs.join(", "))?;
                 }
