@@ -9,6 +9,8 @@ use std::path::PathBuf;
 pub enum SkillErrorKind {
     /// The file or folder could not be read (permissions, I/O). A retry may help.
     Io,
+    /// `SKILL.md` is not valid UTF-8 text. Not retryable: the file must be re-encoded.
+    InvalidEncoding,
     /// `SKILL.md` has no front matter block between `---` lines.
     MissingFrontMatter,
     /// The front matter is not valid YAML, or a field has the wrong type.
@@ -88,7 +90,8 @@ impl SkillError {
         self.kind
     }
 
-    /// The file (or folder) concerned.
+    /// The file (or folder) concerned; empty when the error concerns no file
+    /// (an unknown skill name).
     pub fn path(&self) -> &std::path::Path {
         &self.path
     }
@@ -115,7 +118,12 @@ impl SkillError {
 }
 
 impl fmt::Display for SkillError {
+    /// `path[:line[:column]]: message`, or the message alone when the error
+    /// concerns no file (an unknown skill name).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.as_os_str().is_empty() {
+            return f.write_str(&self.message);
+        }
         write!(f, "{}", self.path.display())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;

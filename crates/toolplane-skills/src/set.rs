@@ -175,8 +175,24 @@ pub struct SkillMatch<'a> {
 }
 
 fn load_one(folder: &Path, file: &Path) -> Result<Skill, SkillError> {
-    let text = fs::read_to_string(file)
+    let bytes = fs::read(file)
         .map_err(|e| SkillError::new(SkillErrorKind::Io, file, format!("cannot read SKILL.md: {e}")).with_source(e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        SkillError::new(
+            SkillErrorKind::InvalidEncoding,
+            file,
+            format!(
+                "SKILL.md is not valid UTF-8 (the first bad byte is at offset {}); save the file as UTF-8",
+                valid.len()
+            ),
+        )
+        .at_line(line)
+        .at_column(column)
+        .with_source(e.utf8_error())
+    })?;
     let folder_name = folder.file_name().map(|n| n.to_string_lossy().into_owned());
     let skill = Skill::parse(file, &text, folder_name.as_deref())?;
     let mut resources = Vec::new();
