@@ -250,6 +250,24 @@ impl<'s> SchemaCx<'s> {
                         format!("`{k}` is not a non-negative integer; dropped"),
                     ),
                 },
+                "pattern" => match v.as_str() {
+                    Some(p) if regex::Regex::new(p).is_ok() => {
+                        out.insert(k.clone(), v.clone());
+                    }
+                    Some(p) => {
+                        self.warn(
+                            doc,
+                            &child_at(),
+                            format!("pattern `{p}` is not a portable regular expression; dropped"),
+                        );
+                        let d = out
+                            .get("description")
+                            .and_then(Value::as_str)
+                            .map_or(String::new(), |d| format!("{d} "));
+                        out.insert("description".into(), Value::String(format!("{d}(pattern: {p})")));
+                    }
+                    None => {}
+                },
                 _ if STRINGS.contains(&key) => {
                     if v.is_string() {
                         out.insert(k.clone(), v.clone());
