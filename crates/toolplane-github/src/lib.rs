@@ -35,6 +35,30 @@
 //! assert_eq!(tools.len(), 15);
 //! ```
 //!
+//! # A wrapper for another API
+//!
+//! This crate is a pattern to copy: describe the operations with
+//! [`OperationBuilder`](toolplane_openapi::http::OperationBuilder) (or convert
+//! an OpenAPI description with `toolplane_openapi::Converter`), then build the
+//! tools with one shared configuration:
+//!
+//! ```no_run
+//! use serde_json::json;
+//! use toolplane_openapi::http::{http_tools, Credential, HttpConfig, OperationBuilder, Secret};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tools = http_tools(
+//!     [OperationBuilder::post("tracker_comment_create", "/issues/{id}/comments")
+//!         .description("Comment on an issue.")
+//!         .path_param("id", "The issue id, e.g. ENG-123")
+//!         .body_property("body", json!({"type": "string"}), "Markdown text", true)
+//!         .build()],
+//!     HttpConfig::new()
+//!         .with_base_url("https://tracker.example.com/api")
+//!         .with_default_credential(Credential::bearer(Secret::from_env("TRACKER_TOKEN")?)),
+//! )?;
+//! # Ok(()) }
+//! ```
+//!
 //! The token comes from `GITHUB_TOKEN` (or [`GithubConfig::with_token`]) and is
 //! held as a [`Secret`]: it is sent as `Authorization: Bearer` and appears in
 //! no schema, error or debug output.
