@@ -99,7 +99,8 @@ pub enum Condition {
     Exists(String),
     /// The path holds a value other than null, false, 0, "" or an empty list or object.
     Truthy(String),
-    /// The path holds exactly this value.
+    /// The path holds this value. Numbers compare by value (`3` equals
+    /// `3.0`), also inside lists and objects; everything else compares exactly.
     Equals {
         /// The path.
         path: String,
@@ -194,13 +195,37 @@ impl Condition {
         match self {
             Self::Exists(p) => lookup(data, p).is_some(),
             Self::Truthy(p) => lookup(data, p).is_some_and(truthy),
-            Self::Equals { path, value } => lookup(data, path) == Some(value),
+            Self::Equals { path, value } => lookup(data, path).is_some_and(|v| json_equal(v, value)),
             Self::GreaterThan { path, value } => lookup(data, path).and_then(magnitude).is_some_and(|n| n > *value),
             Self::LessThan { path, value } => lookup(data, path).and_then(magnitude).is_some_and(|n| n < *value),
             Self::Not(c) => !c.holds(data),
             Self::All(cs) => cs.iter().all(|c| c.holds(data)),
             Self::Any(cs) => cs.iter().any(|c| c.holds(data)),
         }
+    }
+}
+
+/// JSON equality with numbers compared by value: integers exactly, and a
+/// float with anything numerically.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
+                x == y
+            } else if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
+                x == y
+            } else if x.is_f64() || y.is_f64() {
+                x.as_f64() == y.as_f64()
+            } else {
+                // A negative integer and one above i64::MAX.
+                false
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_equal(x, y)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
     }
 }
 
