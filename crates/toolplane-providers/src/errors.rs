@@ -178,15 +178,12 @@ pub fn from_response<'h>(
     body: &[u8],
 ) -> ProviderError {
     let (message, code) = parse_error_body(body);
-    let mut kind = code
-        .as_deref()
-        .and_then(kind_for_code)
-        .unwrap_or_else(|| kind_for_status(status));
-    // A status that says "retry later" keeps its retryable kind even when the
-    // body names a generic type.
-    if !kind.is_retryable() && matches!(status, 429 | 500..=599) && code.as_deref() != Some("insufficient_quota") {
-        kind = kind_for_status(status);
-    }
+    // A specific vendor code wins; generic ones (`invalid_request_error`,
+    // `api_error`) say less than the status.
+    let mut kind = match code.as_deref().and_then(kind_for_code) {
+        Some(k) if !matches!(k, ProviderErrorKind::InvalidRequest | ProviderErrorKind::Server) => k,
+        _ => kind_for_status(status),
+    };
     if kind == ProviderErrorKind::InvalidRequest && message.as_deref().is_some_and(mentions_context_window) {
         kind = ProviderErrorKind::ContextTooLong;
     }

@@ -169,9 +169,9 @@ impl SseReader {
                 self.last_id = Some(id);
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                let ms = value
-                    .iter()
-                    .fold(0u64, |acc, d| acc.saturating_mul(10).saturating_add(u64::from(d - b'0')));
+                let ms = value.iter().fold(0u64, |acc, d| {
+                    acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                });
                 self.retry = Some(Duration::from_millis(ms));
             }
             _ => {}

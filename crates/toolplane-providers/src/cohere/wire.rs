@@ -254,16 +254,26 @@ struct EventDelta {
     error: Option<String>,
 }
 
+/// `content` and `tool_calls` are objects in deltas but empty arrays in
+/// `message-start`, so they are read loosely.
 #[derive(Deserialize)]
 struct DeltaMessage {
-    content: Option<DeltaContent>,
+    content: Option<Value>,
     tool_plan: Option<String>,
-    tool_calls: Option<WireCall>,
+    tool_calls: Option<Value>,
 }
 
-#[derive(Deserialize)]
-struct DeltaContent {
-    text: Option<String>,
+impl DeltaMessage {
+    fn text(&self) -> Option<String> {
+        self.content.as_ref()?.get("text")?.as_str().map(str::to_owned)
+    }
+
+    fn call(&self) -> Option<WireCall> {
+        self.tool_calls
+            .as_ref()
+            .filter(|v| v.is_object())
+            .and_then(|v| WireCall::deserialize(v).ok())
+    }
 }
 
 /// Decodes Cohere v2 chat stream events (`message-start`, `content-delta`,
@@ -301,11 +311,7 @@ impl CohereDecoder {
         let msg = ev.delta.as_ref().and_then(|d| d.message.as_ref());
         match kind {
             "content-delta" => {
-                if let Some(t) = msg
-                    .and_then(|m| m.content.as_ref())
-                    .and_then(|c| c.text.clone())
-                    .filter(|t| !t.is_empty())
-                {
+                if let Some(t) = msg.and_then(DeltaMessage::text).filter(|t| !t.is_empty()) {
                     out.push(Ok(StreamEvent::TextDelta { text: t }));
                 }
             }
@@ -316,7 +322,8 @@ impl CohereDecoder {
             }
             "tool-call-start" => {
                 let key = ev.index.unwrap_or(self.calls.len());
-                let call = msg.and_then(|m| m.tool_calls.as_ref());
+                let call = msg.and_then(DeltaMessage::call);
+                let call = call.as_ref();
                 let index = self.calls.len();
                 let id = call
                     .and_then(|c| c.id.clone())
@@ -346,9 +353,9 @@ impl CohereDecoder {
                     return;
                 };
                 let fragment = msg
-                    .and_then(|m| m.tool_calls.as_ref())
-                    .and_then(|c| c.function.as_ref())
-                    .and_then(|f| f.arguments.clone())
+                    .and_then(DeltaMessage::call)
+                    .and_then(|c| c.function)
+                    .and_then(|f| f.arguments)
                     .unwrap_or_default();
                 if !fragment.is_empty() {
                     self.calls[index].arguments.push_str(&fragment);

@@ -1,0 +1,196 @@
+#![allow(clippy::unwrap_used, clippy::panic)]
+//! The request bodies the OpenAI and Mistral providers send (tools, every tool
+//! choice, tool results, stream options) validate against the vendors'
+//! official OpenAPI descriptions in the shared fixtures.
+//!
+//! The component schema is converted to JSON Schema 2020-12: the document's
+//! `components` are kept so `#/components/schemas/..` references resolve, and
+//! OpenAPI 3.0 leftovers are rewritten (`nullable: true` adds `"null"` to the
+//! type; `discriminator` and `x-*` keys are dropped).
+
+use serde_json::{Map, Value, json};
+use toolplane_core::{ChatRequest, Message, ResponseFormat, ToolCall, ToolChoice, ToolResult, ToolSpec};
+use toolplane_providers::{MistralProvider, OpenAiProvider, ProviderConfig};
+
+fn convert(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !k.starts_with("x-") && k != "discriminator");
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                match map.get_mut("type") {
+                    Some(Value::String(t)) => {
+                        let t = t.clone();
+                        map.insert("type".into(), json!([t, "null"]));
+                    }
+                    Some(Value::Array(ts)) if !ts.contains(&json!("null")) => ts.push(json!("null")),
+                    Some(_) => {}
+                    None => {
+                        // `nullable` beside a `$ref`/`allOf`: accept null too.
+                        let inner: Map<String, Value> = std::mem::take(map);
+                        map.insert("anyOf".into(), json!([Value::Object(inner), { "type": "null" }]));
+                    }
+                }
+            }
+            for child in map.values_mut() {
+                convert(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(convert),
+        _ => {}
+    }
+}
+
+fn validator(file: &str, component: &str) -> Option<jsonschema::Validator> {
+    let path = toolplane_testkit::fixture(file)?;
+    // OpenAI's `seed.minimum` (-9223372036854776000, a rounded float) does not
+    // fit an i64; use i64::MIN, which is what it means.
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("-9223372036854776000", "-9223372036854775808");
+    let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut components = doc["components"].clone();
+    convert(&mut components);
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{component}"),
+        "components": components,
+    });
+    Some(jsonschema::options().build(&root).unwrap())
+}
+
+fn weather() -> ToolSpec {
+    ToolSpec::new("get_weather", "The weather in a city.").with_input_schema(json!({
+        "type": "object",
+        "properties": { "city": { "type": "string" } },
+        "required": ["city"],
+    }))
+}
+
+/// Requests covering tools, each tool choice, parallel calls, a tool round
+/// trip with an error result, images, stop sequences and structured output.
+fn requests() -> Vec<ChatRequest> {
+    let round_trip = vec![
+        Message::system("Be brief."),
+        Message::user("Weather in Paris and Rome?"),
+        Message {
+            role: toolplane_core::Role::Assistant,
+            content: vec![
+                toolplane_core::ContentPart::Text {
+                    text: "Checking.".into(),
+                },
+                toolplane_core::ContentPart::ToolCall(ToolCall::new(
+                    "call_CTf1nWJLqSeRgDqaCG27xZ74",
+                    "get_weather",
+                    r#"{"city":"Paris"}"#,
+                )),
+                toolplane_core::ContentPart::ToolCall(ToolCall::new("call_2", "get_weather", r#"{"city":"Rome"}"#)),
+            ],
+        },
+        Message::tool_results(vec![
+            ToolResult::ok("call_CTf1nWJLqSeRgDqaCG27xZ74", "18C").with_name("get_weather"),
+            ToolResult::error("call_2", "upstream timeout").with_name("get_weather"),
+        ]),
+    ];
+    let mut out = Vec::new();
+    for choice in [
+        None,
+        Some(ToolChoice::Auto),
+        Some(ToolChoice::None),
+        Some(ToolChoice::Required),
+        Some(ToolChoice::Tool {
+            name: "get_weather".into(),
+        }),
+    ] {
+        let mut r = ChatRequest::new("m", round_trip.clone()).with_tools(vec![weather(), ToolSpec::new("now", "")]);
+        r.tool_choice = choice;
+        r.parallel_tool_calls = Some(true);
+        out.push(r);
+    }
+    let mut full = ChatRequest::new(
+        "m",
+        vec![Message {
+            role: toolplane_core::Role::User,
+            content: vec![
+                toolplane_core::ContentPart::Text {
+                    text: "What is this?".into(),
+                },
+                toolplane_core::ContentPart::Image {
+                    source: toolplane_core::ImageSource::Url {
+                        url: "https://example.com/a.png".into(),
+                    },
+                },
+            ],
+        }],
+    )
+    .with_max_tokens(100)
+    .with_temperature(0.2);
+    full.stop = vec!["END".into()];
+    full.seed = Some(7);
+    full.top_p = Some(0.9);
+    full.response_format = Some(ResponseFormat::JsonSchema {
+        name: "answer".into(),
+        schema: json!({ "type": "object", "properties": { "a": { "type": "string" } } }),
+        strict: true,
+    });
+    full.metadata.user = Some("user-1".into());
+    out.push(full);
+    out
+}
+
+fn check(validator: &jsonschema::Validator, body: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {body}\n{}", errors.join("\n"));
+}
+
+#[test]
+fn openai_request_bodies_match_the_official_schema() {
+    let Some(v) = validator("providers/openai/openapi.yaml", "CreateChatCompletionRequest") else {
+        return;
+    };
+    let p = OpenAiProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k")).unwrap();
+    for (i, r) in requests().iter().enumerate() {
+        for stream in [false, true] {
+            let body = p.request_body(r, stream);
+            check(&v, &body, &format!("request {i}, stream {stream}"));
+        }
+    }
+    // The validator is not vacuous: a wrong tool choice and a tool message without its id fail.
+    let mut bad = p.request_body(&requests()[0], true);
+    bad["tool_choice"] = json!("sometimes");
+    assert!(!v.is_valid(&bad));
+    let mut bad = p.request_body(&requests()[0], false);
+    bad["messages"][3].as_object_mut().unwrap().remove("tool_call_id");
+    assert!(!v.is_valid(&bad));
+}
+
+#[test]
+fn mistral_request_bodies_match_the_official_schema() {
+    let Some(v) = validator("providers/mistral/openapi.yaml", "ChatCompletionRequest") else {
+        return;
+    };
+    let p = MistralProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k")).unwrap();
+    for (i, r) in requests().iter().enumerate() {
+        for stream in [false, true] {
+            let body = p.request_body(r, stream);
+            check(&v, &body, &format!("request {i}, stream {stream}"));
+        }
+    }
+    let body = p.request_body(&requests()[0], false);
+    // Call ids rewritten to 9 alphanumerics, the same in the call and its result.
+    let call_id = body["messages"][2]["tool_calls"][0]["id"].as_str().unwrap();
+    assert_eq!(call_id.len(), 9);
+    assert!(call_id.chars().all(|c| c.is_ascii_alphanumeric()));
+    assert_eq!(body["messages"][3]["tool_call_id"], call_id);
+    assert_eq!(body["messages"][3]["name"], "get_weather");
+    assert_eq!(
+        body["messages"][4]["tool_call_id"],
+        body["messages"][2]["tool_calls"][1]["id"]
+    );
+    assert_eq!(p.request_body(&requests()[3], false)["tool_choice"], "any");
+    let mut bad = body.clone();
+    bad["tool_choice"] = json!("sometimes");
+    assert!(!v.is_valid(&bad));
+}
