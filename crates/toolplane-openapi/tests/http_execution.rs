@@ -381,3 +381,88 @@ async fn unreachable_host_is_upstream() {
     assert_eq!(e.kind(), ToolErrorKind::Upstream);
     assert!(e.is_retryable());
 }
+
+#[tokio::test]
+async fn deadline_and_cancel_flag_stop_the_call() {
+    let r = Router::new().fallback(|| async {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        "late"
+    });
+    let addr = serve(r).await;
+    let t = HttpTool::new(
+        tool("slow", HttpMethod::Get, "/slow", vec![]),
+        HttpRuntime::new(config(addr)).unwrap(),
+    )
+    .unwrap();
+    // The call's deadline is shorter than the configured 30 s.
+    let ctx = CallContext::new("t").with_timeout(Duration::from_millis(200));
+    assert_eq!(
+        t.call(&json!({}), &ctx).await.unwrap_err().kind(),
+        ToolErrorKind::Timeout
+    );
+    // An expired deadline: nothing is sent.
+    let ctx = CallContext::new("t").with_timeout(Duration::ZERO);
+    assert_eq!(
+        t.call(&json!({}), &ctx).await.unwrap_err().kind(),
+        ToolErrorKind::Timeout
+    );
+    // The host cancels while the request is in flight.
+    let ctx = CallContext::new("t");
+    let flag = ctx.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        flag.cancel();
+    });
+    assert_eq!(
+        t.call(&json!({}), &ctx).await.unwrap_err().kind(),
+        ToolErrorKind::Cancelled
+    );
+}
+
+#[tokio::test]
+async fn dot_segments_are_refused_and_form_bodies_follow_their_encoding() {
+    let addr = echo_server().await;
+    let rt = HttpRuntime::new(config(addr)).unwrap();
+    let mut p = param("name", L::Path, S::Simple, false);
+    p.required = true;
+    let t = HttpTool::new(tool("g", HttpMethod::Get, "/files/{name}/meta", vec![p]), rt.clone()).unwrap();
+    for bad in ["..", ".", "%2e%2e"] {
+        let r = t.call(&json!({"name": bad}), &CallContext::new("t")).await;
+        match bad {
+            "%2e%2e" => assert_eq!(r.unwrap().content["body"]["path"], "/files/%252e%252e/meta"),
+            _ => assert_eq!(r.unwrap_err().kind(), ToolErrorKind::InvalidArguments, "{bad}"),
+        }
+    }
+
+    let mut form = with_body_props(
+        tool("f", HttpMethod::Post, "/f", vec![]),
+        "application/x-www-form-urlencoded",
+        &["filter", "ids"],
+    );
+    let body = form.binding.body.as_mut().unwrap();
+    body.encoding.insert(
+        "filter".into(),
+        toolplane_openapi::binding::PropertyEncoding {
+            style: Some(S::DeepObject),
+            explode: Some(true),
+            ..Default::default()
+        },
+    );
+    body.encoding.insert(
+        "ids".into(),
+        toolplane_openapi::binding::PropertyEncoding {
+            style: Some(S::Form),
+            explode: Some(false),
+            ..Default::default()
+        },
+    );
+    let t = HttpTool::new(form, rt).unwrap();
+    let out = t
+        .call(
+            &json!({"filter": {"color": "red"}, "ids": [1, 2]}),
+            &CallContext::new("t"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.content["body"]["body"], "filter%5Bcolor%5D=red&ids=1,2");
+}
