@@ -1,8 +1,8 @@
 //! The collector: series map, recording, feedback and the request index.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
-
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -55,6 +55,21 @@ pub(crate) struct SeriesKey {
     pub task_type: Option<String>,
 }
 
+impl SeriesKey {
+    fn is(&self, provider: &str, model: &str, task: Option<&str>) -> bool {
+        self.provider == provider && self.model == model && self.task_type.as_deref() == task
+    }
+}
+
+type SeriesMap = HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>;
+
+static NEXT_COLLECTOR_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The series this thread recorded into last, per collector id.
+    static LAST_SERIES: RefCell<Option<(u64, Arc<Series>)>> = const { RefCell::new(None) };
+}
+
 #[derive(Debug)]
 pub(crate) struct Series {
     pub key: SeriesKey,
@@ -89,7 +104,9 @@ pub struct ProviderMetricsCollector {
     /// Seed of the series-key hash (the map holds at most `max_series + 1`
     /// keys, so a weak but fast hash cannot be abused into long chains).
     seed: u64,
-    series: RwLock<HashMap<u64, Vec<Arc<Series>>>>,
+    series: RwLock<SeriesMap>,
+    /// Distinguishes collectors in the per-thread last-series cache.
+    id: u64,
     series_count: AtomicU64,
     requests: Mutex<RequestIndex>,
     rejected: AtomicU64,
@@ -115,7 +132,8 @@ impl ProviderMetricsCollector {
             clock,
             pricing: Arc::new(pricing),
             seed: RandomState::new().hash_one(0x746f_6f6c_706c_616e_u64),
-            series: RwLock::new(HashMap::new()),
+            series: RwLock::new(SeriesMap::default()),
+            id: NEXT_COLLECTOR_ID.fetch_add(1, Ordering::Relaxed),
             series_count: AtomicU64::new(0),
             requests: Mutex::new(RequestIndex::default()),
             rejected: AtomicU64::new(0),
@@ -162,13 +180,14 @@ impl ProviderMetricsCollector {
     fn try_record(&self, e: &Execution<'_>) -> Result<Option<f64>, MetricsError> {
         e.validate()?;
         let now = self.clock.now();
-        let now_minute = minute_of(now);
+        let now_ms = unix_millis(now);
+        let now_minute = i64::try_from(now_ms / 60_000).unwrap_or(i64::MAX);
         let oldest = now_minute.saturating_sub(self.retention_minutes() - 1);
         let minute = match e.timestamp {
             None => now_minute,
             Some(t) => {
                 let m = minute_of(t);
-                if unix_millis(t) > unix_millis(now).saturating_add(300_000) {
+                if unix_millis(t) > now_ms.saturating_add(300_000) {
                     return Err(MetricsError::record(
                         "timestamp is more than 5 minutes in the future of the collector's clock",
                     ));
@@ -183,7 +202,6 @@ impl ProviderMetricsCollector {
             }
         };
         let (provider, model, task) = (e.provider, e.model, e.task());
-        let hash = self.hash_key(provider, model, task);
         let apply = |series: &Series| {
             let cost_usd = match e.cost_usd {
                 Some(c) => Some(c),
@@ -204,25 +222,34 @@ impl ProviderMetricsCollector {
             cost_usd
         };
         let request_id = e.request_id.filter(|id| !id.is_empty());
-        // Fast path: an existing series, no request id: no Arc clone, no allocation.
-        let cost_usd = if request_id.is_none() {
-            let map = self.series.read();
-            Self::find_ref(&map, hash, provider, model, task).map(|s| apply(s))
-        } else {
-            None
-        };
-        let cost_usd = match cost_usd {
+        // Fast path: the series this thread recorded last (no hash, no map lookup).
+        let cached = LAST_SERIES.with(|last| {
+            let last = last.borrow();
+            match last.as_ref() {
+                Some((id, s)) if *id == self.id && s.key.is(provider, model, task) => {
+                    let c = apply(s);
+                    if let Some(rid) = request_id {
+                        self.remember(rid, s, minute);
+                    }
+                    Some(c)
+                }
+                _ => None,
+            }
+        });
+        let cost_usd = match cached {
             Some(c) => c,
             None => {
+                let hash = self.hash_key(provider, model, task);
                 let series = self.series_for(hash, provider, model, task);
                 let c = apply(&series);
-                if let Some(id) = request_id {
-                    self.remember(id, &series, minute);
+                if let Some(rid) = request_id {
+                    self.remember(rid, &series, minute);
                 }
+                LAST_SERIES.with(|last| *last.borrow_mut() = Some((self.id, series)));
                 c
             }
         };
-        self.expert.maybe_refresh(self, now);
+        self.expert.maybe_refresh(self, now, now_ms);
         Ok(cost_usd)
     }
 
@@ -234,19 +261,11 @@ impl ProviderMetricsCollector {
         h.finish()
     }
 
-    fn find_ref<'m>(
-        map: &'m HashMap<u64, Vec<Arc<Series>>>,
-        hash: u64,
-        p: &str,
-        m: &str,
-        t: Option<&str>,
-    ) -> Option<&'m Arc<Series>> {
-        map.get(&hash)?
-            .iter()
-            .find(|s| s.key.provider == p && s.key.model == m && s.key.task_type.as_deref() == t)
+    fn find_ref<'m>(map: &'m SeriesMap, hash: u64, p: &str, m: &str, t: Option<&str>) -> Option<&'m Arc<Series>> {
+        map.get(&hash)?.iter().find(|s| s.key.is(p, m, t))
     }
 
-    fn find(map: &HashMap<u64, Vec<Arc<Series>>>, hash: u64, p: &str, m: &str, t: Option<&str>) -> Option<Arc<Series>> {
+    fn find(map: &SeriesMap, hash: u64, p: &str, m: &str, t: Option<&str>) -> Option<Arc<Series>> {
         Self::find_ref(map, hash, p, m, t).cloned()
     }
 
@@ -405,6 +424,26 @@ impl Hasher for FxHasher {
             w[..rest.len()].copy_from_slice(rest);
             self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w) ^ rest.len() as u64).wrapping_mul(K);
         }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The series map's keys are already hashes: pass them through.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 
     fn finish(&self) -> u64 {

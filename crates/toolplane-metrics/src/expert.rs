@@ -38,8 +38,7 @@ impl ExpertCache {
         by_task.get(&task_type.map(str::to_owned)).cloned()
     }
 
-    pub(crate) fn maybe_refresh(&self, c: &ProviderMetricsCollector, now: SystemTime) {
-        let now_ms = unix_millis(now);
+    pub(crate) fn maybe_refresh(&self, c: &ProviderMetricsCollector, now: SystemTime, now_ms: u64) {
         let last = self.refreshed_at.load(Ordering::Relaxed);
         let every = u64::try_from(c.config.expert_refresh.as_millis()).unwrap_or(u64::MAX);
         if last != 0 && now_ms.saturating_sub(last) < every {

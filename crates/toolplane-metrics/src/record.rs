@@ -210,7 +210,7 @@ impl<'a> Execution<'a> {
 }
 
 fn check_name(field: &str, value: &str, required: bool) -> Result<(), MetricsError> {
-    if required && value.trim().is_empty() {
+    if required && value.bytes().all(|b| b.is_ascii_whitespace()) {
         return Err(MetricsError::record(format!("{field} is empty")));
     }
     if value.len() > MAX_NAME_LEN {

@@ -161,7 +161,7 @@ pub(crate) enum VerdictDelta {
 
 fn to_us(ms: f64) -> u64 {
     // Validated finite and within [0, 24 h] before reaching here; clamp to the histogram range.
-    ((ms * 1000.0).round() as u64).clamp(0, HIST_MAX_US)
+    ((ms * 1000.0 + 0.5) as u64).min(HIST_MAX_US)
 }
 
 /// The minute being filled.
