@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use toolplane_core::ToolError;
 
@@ -229,14 +230,18 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                let shown: String = key.chars().take(64).collect();
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key `{shown}` in one object (each key may appear once)"
-                )));
-            }
             let StrictValue(v) = map.next_value()?;
-            out.insert(key, v);
+            match out.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
+                Entry::Occupied(taken) => {
+                    let shown: String = taken.key().chars().take(64).collect();
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate key `{shown}` in one object (each key may appear once)"
+                    )));
+                }
+            }
         }
         Ok(Value::Object(out))
     }
