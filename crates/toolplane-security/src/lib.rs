@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! tool chain:  [AuditInterceptor] → [PermissionInterceptor] → [RateLimitInterceptor] → tool
-//! chat chain:  [BudgetInterceptor] → provider
+//! chat chain:  [RateLimitInterceptor] → [BudgetInterceptor] → provider
 //! ```
 //!
 //! | module | what |
@@ -18,6 +18,7 @@
 //! | [`PermissionInterceptor`], [`ApprovalStore`] | the policy as an interceptor; single-use approvals |
 //! | [`audit`] | `AuditSink`, memory and file sinks, group commit, verifier |
 //! | [`redact`] | the one redaction choke point |
+//! | [`limits`] | rate limits (governor) and token/cost budgets, local or Redis |
 //!
 //! # Example
 //!
@@ -67,6 +68,7 @@
 
 mod approval;
 pub mod audit;
+pub mod limits;
 mod permission;
 pub mod policy;
 pub mod redact;
