@@ -324,3 +324,48 @@ async fn secrets_never_appear_in_errors_or_debug() {
     assert!(e.message().contains("token endpoint"), "{}", e.message());
     assert!(!format!("{e} {e:?}").contains(SECRET));
 }
+
+#[tokio::test]
+async fn optional_auth_and_reserved_header_params() {
+    let addr = echo_server().await;
+    let key = SchemeUse {
+        name: "key".into(),
+        scheme: SecurityScheme::ApiKey {
+            location: ApiKeyLocation::Header,
+            name: "X-K".into(),
+        },
+        scopes: vec![],
+    };
+    // `security: [{}, {key: []}]`: anonymous allowed, but a configured key is preferred.
+    let mut t = tool(
+        "op",
+        HttpMethod::Get,
+        "/op",
+        vec![param(
+            "Authorization",
+            toolplane_openapi::binding::ParamLocation::Header,
+            toolplane_openapi::binding::ParamStyle::Simple,
+            false,
+        )],
+    );
+    t.binding.security = vec![
+        SecurityRequirement { schemes: vec![] },
+        SecurityRequirement { schemes: vec![key] },
+    ];
+    let base = HttpConfig::new().with_base_url(format!("http://{addr}"));
+    let got = call(t.clone(), base.clone().with_secret("key", Secret::new("kk"))).await;
+    assert_eq!(got["headers"]["x-k"], "kk");
+    // Without configuration the call goes out anonymously; a model-supplied
+    // Authorization parameter is ignored, as OpenAPI specifies.
+    let tool = HttpTool::new(t, HttpRuntime::new(base).unwrap()).unwrap();
+    let out = tool
+        .call(&json!({"Authorization": "Bearer forged"}), &CallContext::new("t"))
+        .await
+        .unwrap();
+    assert!(
+        out.content["body"]["headers"].get("authorization").is_none(),
+        "{}",
+        out.content
+    );
+    assert!(out.content["body"]["headers"].get("x-k").is_none());
+}

@@ -26,6 +26,18 @@ fn present<'a>(args: &'a Map<String, Value>, arg: &str) -> Option<&'a Value> {
     args.get(arg).filter(|v| !v.is_null())
 }
 
+/// Headers a parameter may not set.
+const RESERVED_HEADERS: &[&str] = &[
+    "accept",
+    "content-type",
+    "authorization",
+    "cookie",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
 fn is_dot_segment(seg: &str) -> bool {
     let s = seg.to_ascii_lowercase().replace("%2e", ".");
     s == "." || s == ".."
@@ -90,6 +102,9 @@ pub(crate) fn build_parts(
                     .query
                     .extend(serialize_query(&p.name, p.style, p.explode, p.allow_reserved, value).map_err(invalid)?);
             }
+            // OpenAPI: header parameters named Accept, Content-Type or Authorization
+            // are ignored; the others listed are the executor's to set.
+            ParamLocation::Header if RESERVED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(&p.name)) => {}
             ParamLocation::Header => {
                 let text = serialize_header(&p.name, p.explode, value).map_err(invalid)?;
                 parts.headers.push((p.name.clone(), text));

@@ -59,6 +59,21 @@ fn redirect_policy(max: usize) -> Policy {
     })
 }
 
+/// A multipart boundary nobody can guess: std's `RandomState` is seeded from
+/// the OS per process and differs per instance, so no body a model writes can
+/// contain it except by chance (2^-128).
+fn random_boundary(seq: u64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut words = [0u64; 2];
+    for (i, w) in words.iter_mut().enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(seq);
+        h.write_usize(i);
+        *w = h.finish();
+    }
+    format!("toolplane-{:016x}{:016x}", words[0], words[1])
+}
+
 /// What every [`HttpTool`] of one API shares: one `reqwest::Client` (one
 /// connection pool), the configuration, and the OAuth2 token caches.
 #[derive(Debug)]
@@ -235,10 +250,12 @@ impl HttpTool {
     }
 
     /// Chooses credentials: the first security alternative whose schemes are
-    /// all configured (an empty alternative means anonymous), else the default.
+    /// all configured, else the default credential, else none when the
+    /// operation declares no security or allows anonymous access.
     fn credentials(&self) -> Result<Vec<Credential>, ToolError> {
         let sec = &self.tool.binding.security;
-        for req in sec {
+        // Prefer an alternative with credentials over anonymous access.
+        for req in sec.iter().filter(|r| !r.schemes.is_empty()) {
             let creds: Option<Vec<Credential>> = req
                 .schemes
                 .iter()
@@ -251,7 +268,7 @@ impl HttpTool {
         if let Some(d) = &self.runtime.config.default_credential {
             return Ok(vec![d.clone()]);
         }
-        if sec.is_empty() {
+        if sec.is_empty() || sec.iter().any(|r| r.schemes.is_empty()) {
             return Ok(Vec::new());
         }
         let names: Vec<String> = sec
@@ -290,7 +307,7 @@ impl HttpTool {
         timeout: Duration,
     ) -> Result<reqwest::RequestBuilder, ToolError> {
         let seq = self.runtime.boundary_seq.fetch_add(1, Ordering::Relaxed);
-        let boundary = format!("toolplane-{:016x}-{seq}", std::process::id() as u64 ^ 0x5eed_cafe);
+        let boundary = random_boundary(seq);
         let parts = build_parts(&self.tool, args, &boundary)?;
         let mut text = self.base.as_str().trim_end_matches('/').to_owned();
         if !parts.path.starts_with('/') {
