@@ -428,3 +428,42 @@ impl SeriesState {
             + self.sealed.iter().map(SealedMinute::bytes).sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_used_in_the_documented_memory_bound() {
+        let h64 = new_hist::<u64>();
+        let h32 = new_hist::<u32>();
+        assert_eq!(h64.distinct_values(), 3328);
+        assert_eq!(h32.distinct_values(), 3328);
+        let sealed = std::mem::size_of::<SealedMinute>();
+        let state = std::mem::size_of::<SeriesState>();
+        // docs/metrics.md quotes these figures; keep them in step.
+        assert!(sealed <= 352, "SealedMinute is {sealed} bytes");
+        assert!(state <= 1300, "SeriesState is {state} bytes");
+    }
+
+    #[test]
+    fn sealing_keeps_percentiles() {
+        let mut s = SeriesState::new();
+        for i in 1..=1000u32 {
+            let sample = Sample {
+                minute: 10,
+                usage: Usage::default(),
+                cost_usd: None,
+                latency_ms: f64::from(i),
+                ttft_ms: None,
+                error_slot: None,
+            };
+            s.record(&sample, 0);
+        }
+        let before = s.window(10, 11).latency.value_at_quantile(0.99);
+        s.roll_to(11);
+        let after = s.window(10, 11).latency.value_at_quantile(0.99);
+        assert_eq!(before, after);
+        assert!(s.sealed[0].latency.len() < 1000);
+    }
+}
