@@ -513,3 +513,49 @@ async fn an_empty_spec_or_a_plan_that_never_conforms_stops_before_github() {
     assert!(msg.contains("3 attempt(s)") && msg.contains("milestone"), "{msg}");
     assert_eq!(repo.lock().unwrap().writes.len(), 0);
 }
+
+#[tokio::test]
+async fn titles_that_differ_only_in_punctuation_are_rejected_before_github() {
+    use toolplane_pipeline::spec_to_github::{IssuePlan, SpecToGithubError, plan_issues};
+    let repo = seeded_repo();
+    let base = fake_github(repo.clone()).await;
+    let github = github_tools(&base, TOKEN);
+    let options = SpecToGithub::new("acme", "cal", "m");
+    let mut colliding = plan();
+    colliding["issues"][1]["title"] = json!("Add OAuth login");
+    colliding["issues"][2]["title"] = json!("Add OAuth-login!");
+
+    // A plan from the model is refused when it is made.
+    let provider = Arc::new(ScriptedProvider::new("scripted").with_text(colliding.to_string()));
+    let err = plan_issues(provider, SPEC, &options, &CallContext::new("r"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SpecToGithubError::InvalidPlan(_)), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`Add OAuth login`") && msg.contains("`Add OAuth-login!`"),
+        "both titles are named: {msg}"
+    );
+
+    // A saved plan is refused before any GitHub call.
+    let saved: IssuePlan = serde_json::from_value(colliding).unwrap();
+    let err = apply_plan(&github, &saved, &options, &CallContext::new("r"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SpecToGithubError::InvalidPlan(_)), "{err}");
+    assert!(
+        err.to_string().contains("add-oauth-login"),
+        "the shared marker is named: {err}"
+    );
+    assert_eq!(repo.lock().unwrap().writes.len(), 0);
+
+    // A title with no letter or digit has no marker at all.
+    let mut blank = plan();
+    blank["issues"][0]["title"] = json!("???");
+    let blank: IssuePlan = serde_json::from_value(blank).unwrap();
+    let err = apply_plan(&github, &blank, &options, &CallContext::new("r"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`???`"), "{err}");
+    assert_eq!(repo.lock().unwrap().writes.len(), 0);
+}

@@ -14,13 +14,15 @@ const PER_PAGE: u32 = 100;
 /// not have yet, and returns every one with its link.
 ///
 /// # Errors
-/// [`SpecToGithubError::Github`] naming the tool and GitHub's message.
+/// [`SpecToGithubError::InvalidPlan`] (see [`IssuePlan::validate`]) before any
+/// GitHub call; [`SpecToGithubError::Github`] naming the tool and GitHub's message.
 pub async fn apply_plan(
     github: &dyn ToolExecutor,
     plan: &IssuePlan,
     options: &SpecToGithub,
     ctx: &CallContext,
 ) -> Result<SpecToGithubReport, SpecToGithubError> {
+    plan.validate()?;
     let api = GithubCalls { github, options, ctx };
     let names = &options.tools;
 
@@ -176,8 +178,11 @@ pub fn issue_body(issue: &PlannedIssue) -> String {
     body
 }
 
-fn issue_marker(title: &str) -> String {
-    let slug: String = title
+/// The part of a title the marker keeps: lowercase letters and digits, runs
+/// of anything else as one `-`. Titles that differ only in case or
+/// punctuation share a slug (and so a marker).
+pub(super) fn issue_slug(title: &str) -> String {
+    title
         .to_lowercase()
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
@@ -185,8 +190,11 @@ fn issue_marker(title: &str) -> String {
         .split('-')
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
-        .join("-");
-    format!("<!-- toolplane-spec-item: {slug} -->")
+        .join("-")
+}
+
+fn issue_marker(title: &str) -> String {
+    format!("<!-- toolplane-spec-item: {} -->", issue_slug(title))
 }
 
 /// A stable colour per label name, so reruns and other hosts agree.

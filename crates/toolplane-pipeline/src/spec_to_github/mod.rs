@@ -29,7 +29,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -139,6 +139,52 @@ pub struct IssuePlan {
     pub milestone: PlannedMilestone,
     /// The issues, in order.
     pub issues: Vec<PlannedIssue>,
+}
+
+impl IssuePlan {
+    /// Checks what the schema cannot: every issue title has a letter or a
+    /// digit, and no two titles share a marker. The marker (`<!-- toolplane-spec-item: slug -->`)
+    /// keeps only the title's letters and digits, lowercased, so `Add OAuth login`
+    /// and `Add OAuth-login!` would be one issue to a rerun; such a plan is
+    /// refused rather than silently filing one issue for two.
+    ///
+    /// ```
+    /// use toolplane_pipeline::spec_to_github::IssuePlan;
+    /// let plan: IssuePlan = serde_json::from_value(serde_json::json!({
+    ///     "milestone": {"title": "v1", "description": ""},
+    ///     "issues": [
+    ///         {"title": "Add OAuth login", "body": "", "labels": [], "acceptance_criteria": []},
+    ///         {"title": "Add OAuth-login!", "body": "", "labels": [], "acceptance_criteria": []}
+    ///     ]
+    /// })).unwrap();
+    /// let err = plan.validate().unwrap_err().to_string();
+    /// assert!(err.contains("`Add OAuth login` and `Add OAuth-login!`"), "{err}");
+    /// ```
+    ///
+    /// # Errors
+    /// [`SpecToGithubError::InvalidPlan`] naming the titles.
+    // The crate's one error type for the sample; checked once per plan, not on a hot path.
+    #[allow(clippy::result_large_err)]
+    pub fn validate(&self) -> Result<(), SpecToGithubError> {
+        let mut seen: HashMap<String, &str> = HashMap::new();
+        for issue in &self.issues {
+            let slug = apply::issue_slug(&issue.title);
+            if slug.is_empty() {
+                return Err(SpecToGithubError::InvalidPlan(format!(
+                    "issue title `{}` has no letter or digit to recognise it by",
+                    issue.title
+                )));
+            }
+            if let Some(first) = seen.insert(slug.clone(), &issue.title) {
+                return Err(SpecToGithubError::InvalidPlan(format!(
+                    "issues `{first}` and `{}` differ only in case or punctuation and would share the marker \
+                     `{slug}`, so a rerun could not tell them apart; give them distinct titles",
+                    issue.title
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A planned milestone.
@@ -336,14 +382,6 @@ pub async fn plan_issues(
     let state = RunState::new("spec-to-github:plan", request);
     let (value, state) = structured_answer(&agent, state, &plan_schema(), options.plan_repairs, ctx).await?;
     let plan: IssuePlan = serde_json::from_value(value).map_err(|e| SpecToGithubError::InvalidPlan(e.to_string()))?;
-    let mut titles = HashSet::new();
-    for issue in &plan.issues {
-        if !titles.insert(issue.title.trim().to_lowercase()) {
-            return Err(SpecToGithubError::InvalidPlan(format!(
-                "two issues are titled `{}`",
-                issue.title
-            )));
-        }
-    }
+    plan.validate()?;
     Ok((plan, state.usage))
 }
