@@ -150,12 +150,7 @@ impl Inner {
         let attempts = self.attempts(task);
         let id = |i: usize| self.experts[i].id.clone();
         let figs: Vec<Figures> = sel.ranked.iter().map(|r| self.figures(r.idx, task)).collect();
-        let range = |g: &dyn Fn(&Figures) -> Option<f64>| {
-            figs.iter()
-                .filter_map(g)
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
-        };
-        let (lat, cost) = (range(&|f| f.latency_ms), range(&|f| f.cost_1k));
+        let (lat, cost) = self.ranges(task, sel.ranked.iter().map(|r| r.idx));
         let candidates = sel
             .ranked
             .iter()
@@ -179,7 +174,7 @@ impl Inner {
                         put("win_rate", f.win_rate);
                     }
                     Strategy::Thompson { .. } => {
-                        let (a, b) = self.states[r.idx].tasks[task].posterior.get();
+                        let (a, b) = self.cell(r.idx, task).posterior.get();
                         put("alpha", Some(a));
                         put("beta", Some(b));
                         put("mean", Some(a / (a + b)));

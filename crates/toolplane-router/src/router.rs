@@ -15,9 +15,8 @@ use crate::classify::{KeywordClassifier, TaskClassifier};
 use crate::decision::{Decision, TaskSource};
 use crate::error::RouterError;
 use crate::expert::Expert;
-use crate::sample::Draws;
-use crate::select::Query;
-use crate::state::{BreakerConfig, Clock, ExpertState, ManualClock, add_spend};
+use crate::select::{Hot, Query};
+use crate::state::{BreakerConfig, Clock, ExpertState, ManualClock, TaskCell, add_spend};
 use crate::strategy::TaskPolicy;
 
 /// Request ids remembered for feedback.
@@ -40,10 +39,16 @@ pub struct Router {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) experts: Vec<Expert>,
+    /// What selection reads about each expert, packed.
+    pub(crate) hot: Vec<Hot>,
     pub(crate) states: Vec<ExpertState>,
+    /// Per task, per expert (`task * experts + expert`), so one task's cells are contiguous.
+    pub(crate) cells: Vec<TaskCell>,
     /// Task slots; 0 is [`DEFAULT_TASK`].
     pub(crate) tasks: Vec<String>,
     pub(crate) policies: Vec<TaskPolicy>,
+    /// Per task: the Beta prior of its posteriors.
+    pub(crate) priors: Vec<(f64, f64)>,
     /// Per task: expert index -> rank for the static strategy.
     pub(crate) static_rank: Vec<Box<[u32]>>,
     /// Per task: which experts the rule allows (`None`: all).
@@ -53,7 +58,7 @@ pub(crate) struct Inner {
     pub(crate) breaker: BreakerConfig,
     pub(crate) budget_usd: Option<f64>,
     pub(crate) spent_nano_usd: AtomicU64,
-    pub(crate) rng: ChaCha8Rng,
+    pub(crate) rng: Mutex<ChaCha8Rng>,
     pub(crate) seed: u64,
     pub(crate) draws: AtomicU64,
     pub(crate) clock: Clock,
@@ -265,11 +270,18 @@ impl RouterBuilder {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0x5eed, |d| d.as_nanos() as u64)
         });
+        let cells: Vec<TaskCell> = priors
+            .iter()
+            .flat_map(|p| (0..n).map(move |_| TaskCell::new(*p)))
+            .collect();
         let inner = Inner {
-            states: self.experts.iter().map(|_| ExpertState::new(&priors)).collect(),
+            hot: self.experts.iter().map(Hot::new).collect(),
+            states: self.experts.iter().map(|_| ExpertState::default()).collect(),
+            cells,
             experts: self.experts,
             tasks,
             policies,
+            priors,
             static_rank,
             allowed,
             classifier,
@@ -277,7 +289,7 @@ impl RouterBuilder {
             breaker: self.breaker,
             budget_usd: self.budget_usd,
             spent_nano_usd: AtomicU64::new(0),
-            rng: Draws::base(seed),
+            rng: Mutex::new(crate::sample::master(seed)),
             seed,
             draws: AtomicU64::new(0),
             clock: match self.clock {
@@ -299,14 +311,14 @@ impl RouterBuilder {
 /// to try, best first (at most four; empty when hard constraints removed
 /// every expert).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Route {
+pub struct Route<'a> {
     /// The task slot the request was routed under.
-    pub task_type: String,
+    pub task_type: &'a str,
     /// Expert indexes (see [`Router::expert`]), first choice first.
     pub experts: Vec<usize>,
 }
 
-impl Route {
+impl Route<'_> {
     /// The first choice.
     pub fn first(&self) -> Option<usize> {
         self.experts.first().copied()
@@ -346,14 +358,14 @@ impl Router {
 
     /// Ranks the experts for a request without sending it: the hot path of
     /// [`chat`](toolplane_core::ChatProvider::chat), reading only precomputed state.
-    pub fn route(&self, request: &ChatRequest) -> Route {
+    pub fn route(&self, request: &ChatRequest) -> Route<'_> {
         let (task, _) = self.inner.task_of(request, None);
         let q = Query::new(&self.inner, request, task, false);
         let sel = self
             .inner
             .select(&q, self.inner.attempts(task).min(RANK_BATCH), false, &[]);
         Route {
-            task_type: self.inner.tasks[task].clone(),
+            task_type: &self.inner.tasks[task],
             experts: sel.ranked.iter().map(|r| r.idx).collect(),
         }
     }
@@ -386,8 +398,9 @@ impl Router {
     /// Call it periodically (every second or so); selection never queries the source.
     pub fn refresh_stats(&self) {
         let Some(src) = &self.inner.stats else { return };
-        for (e, st) in self.inner.experts.iter().zip(&self.inner.states) {
-            for (t, cell) in self.inner.tasks.iter().zip(st.tasks.iter()) {
+        for (i, e) in self.inner.experts.iter().enumerate() {
+            for (ti, t) in self.inner.tasks.iter().enumerate() {
+                let cell = self.inner.cell(i, ti);
                 let task = (t != DEFAULT_TASK).then_some(t.as_str());
                 let s = src
                     .expert_stats(&e.key, task)
@@ -451,6 +464,10 @@ impl Router {
 }
 
 impl Inner {
+    pub(crate) fn cell(&self, expert: usize, task: usize) -> &TaskCell {
+        &self.cells[task * self.experts.len() + expert]
+    }
+
     pub(crate) fn task_index(&self, name: &str) -> usize {
         self.tasks.iter().position(|t| t == name).unwrap_or(0)
     }
@@ -497,8 +514,12 @@ impl Inner {
             Verdict::Score { .. } => return,
         };
         let (decay, prior) = self.policies[task].strategy.bandit();
-        if let Some(cell) = self.states.get(expert).and_then(|s| s.tasks.get(task)) {
-            cell.posterior.observe(reward, decay, prior);
+        if let Some(cell) = self
+            .cells
+            .get(task * self.experts.len() + expert)
+            .filter(|_| expert < self.experts.len())
+        {
+            cell.observe(reward, decay, prior);
         }
     }
 

@@ -1,37 +1,68 @@
-//! Random draws for selection: a ChaCha8 stream per selection (so a seeded
-//! router repeats its choices, and threads never share a lock), uniform,
-//! normal and Beta variates.
+//! Random draws for selection.
+//!
+//! The router holds a ChaCha8 generator seeded once (so a seeded router
+//! repeats its choices); each selection takes one `u64` from it and seeds a
+//! small xoshiro256++ generator for its own draws, so the shared generator
+//! is held for nanoseconds and never while sampling.
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
-/// Draws for one selection.
+/// The router's master generator.
+pub(crate) fn master(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// Takes the seed of one selection from the master generator.
+pub(crate) fn next_seed(master: &mut ChaCha8Rng) -> u64 {
+    master.next_u64()
+}
+
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Draws for one selection (xoshiro256++).
 #[derive(Debug)]
 pub(crate) struct Draws {
-    rng: ChaCha8Rng,
+    s: [u64; 4],
     spare: Option<f64>,
 }
 
 impl Draws {
-    /// The stream `stream` of the generator seeded with `seed`.
-    pub(crate) fn new(base: &ChaCha8Rng, stream: u64) -> Self {
-        let mut rng = base.clone();
-        rng.set_stream(stream);
-        Self { rng, spare: None }
+    pub(crate) fn new(seed: u64) -> Self {
+        let mut x = seed;
+        Self {
+            s: [splitmix(&mut x), splitmix(&mut x), splitmix(&mut x), splitmix(&mut x)],
+            spare: None,
+        }
     }
 
-    pub(crate) fn base(seed: u64) -> ChaCha8Rng {
-        ChaCha8Rng::seed_from_u64(seed)
+    fn next_u64(&mut self) -> u64 {
+        let s = &mut self.s;
+        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
     }
 
     /// Uniform in `(0, 1)`.
     pub(crate) fn uniform(&mut self) -> f64 {
-        ((self.rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform integer in `0..n` (`n > 0`).
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.rng.next_u64()) * n as u128) >> 64) as usize
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
     /// Standard normal (Marsaglia's polar method, keeping the spare).
@@ -74,7 +105,7 @@ impl Draws {
         }
     }
 
-    /// Beta(a, b). `Beta(1, 1)` is a plain uniform.
+    /// Beta(a, b), exactly (two gamma variates). `Beta(1, 1)` is a plain uniform.
     pub(crate) fn beta(&mut self, a: f64, b: f64) -> f64 {
         if !(a > 0.0 && b > 0.0) {
             return 0.5;
@@ -92,39 +123,52 @@ impl Draws {
 mod tests {
     use super::*;
 
+    fn moments(xs: &[f64]) -> (f64, f64) {
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        (mean, xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n)
+    }
+
     #[test]
     fn beta_mean_and_variance_match() {
-        let base = Draws::base(7);
-        let mut d = Draws::new(&base, 1);
-        for (a, b) in [(2.0, 5.0), (30.0, 10.0), (0.5, 0.5), (1.0, 1.0)] {
-            let n = 20_000;
-            let xs: Vec<f64> = (0..n).map(|_| d.beta(a, b)).collect();
-            let mean = xs.iter().sum::<f64>() / n as f64;
-            let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        let mut d = Draws::new(7);
+        for (a, b) in [
+            (2.0, 5.0),
+            (30.0, 10.0),
+            (0.5, 0.5),
+            (1.0, 1.0),
+            (3.0, 3.0),
+            (90.0, 11.0),
+            (4.0, 40.0),
+        ] {
             let m = a / (a + b);
             let v = a * b / ((a + b) * (a + b) * (a + b + 1.0));
-            assert!((mean - m).abs() < 0.01, "Beta({a},{b}) mean {mean} vs {m}");
-            assert!((var - v).abs() < 0.1 * v + 1e-4, "Beta({a},{b}) var {var} vs {v}");
+            let xs: Vec<f64> = (0..40_000).map(|_| d.beta(a, b)).collect();
+            let (mean, var) = moments(&xs);
+            assert!((mean - m).abs() < 0.006, "Beta({a},{b}) mean {mean} vs {m}");
+            assert!((var - v).abs() < 0.06 * v + 1e-4, "Beta({a},{b}) var {var} vs {v}");
             assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)));
         }
     }
 
     #[test]
-    fn streams_repeat_and_differ() {
-        let base = Draws::base(42);
-        let a: Vec<u64> = {
-            let mut d = Draws::new(&base, 3);
-            (0..4).map(|_| d.below(1000) as u64).collect()
+    fn same_seed_same_draws() {
+        let a: Vec<usize> = {
+            let mut d = Draws::new(3);
+            (0..4).map(|_| d.below(1000)).collect()
         };
-        let b: Vec<u64> = {
-            let mut d = Draws::new(&base, 3);
-            (0..4).map(|_| d.below(1000) as u64).collect()
+        let b: Vec<usize> = {
+            let mut d = Draws::new(3);
+            (0..4).map(|_| d.below(1000)).collect()
         };
-        let c: Vec<u64> = {
-            let mut d = Draws::new(&base, 4);
-            (0..4).map(|_| d.below(1000) as u64).collect()
+        let c: Vec<usize> = {
+            let mut d = Draws::new(4);
+            (0..4).map(|_| d.below(1000)).collect()
         };
         assert_eq!(a, b);
         assert_ne!(a, c);
+        let mut m1 = master(9);
+        let mut m2 = master(9);
+        assert_eq!(next_seed(&mut m1), next_seed(&mut m2));
     }
 }

@@ -1,15 +1,89 @@
 //! Selection: hard constraints, then the task's strategy ranks what is left.
 //! Reads atomics only; allocates the candidate list and nothing else.
 
+use std::cell::RefCell;
 use std::cmp::Ordering as CmpOrdering;
 use std::sync::atomic::Ordering;
 
 use toolplane_core::ChatRequest;
 
+use crate::expert::Expert;
 use crate::router::Inner;
-use crate::sample::Draws;
+use crate::sample::{Draws, next_seed};
 use crate::state::Health;
 use crate::strategy::{QualityMetric, Strategy, Weights};
+
+/// What the constraints read about an expert, packed together.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hot {
+    tools: bool,
+    streaming: bool,
+    max_context: u64,
+    budget: f64,
+    input_per_1k: f64,
+    output_per_1k: f64,
+    blended_per_1k: f64,
+}
+
+impl Hot {
+    pub(crate) fn new(e: &Expert) -> Self {
+        Self {
+            tools: e.capabilities.tools,
+            streaming: e.capabilities.streaming,
+            max_context: e.capabilities.max_context_tokens.unwrap_or(u64::MAX),
+            budget: e.budget_usd.unwrap_or(f64::INFINITY),
+            input_per_1k: e.pricing.input_per_1k,
+            output_per_1k: e.pricing.output_per_1k,
+            blended_per_1k: e.pricing.blended_per_1k(),
+        }
+    }
+}
+
+thread_local! {
+    /// Candidate indexes of the selection running on this thread.
+    static SCRATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Where ranked candidates go: only the best `k`, or all of them (explain).
+#[derive(Debug)]
+struct Sink {
+    k: usize,
+    items: Vec<Ranked>,
+}
+
+impl Sink {
+    fn new(k: usize, all: bool, n: usize) -> Self {
+        let k = if all { usize::MAX } else { k };
+        Self {
+            k,
+            items: Vec::with_capacity(k.min(n)),
+        }
+    }
+
+    fn push(&mut self, r: Ranked) {
+        if self.k == usize::MAX {
+            self.items.push(r);
+            return;
+        }
+        if self.items.len() == self.k {
+            match self.items.last() {
+                Some(last) if by_rank(&r, last) == CmpOrdering::Less => {
+                    self.items.pop();
+                }
+                _ => return,
+            }
+        }
+        let pos = self.items.partition_point(|x| by_rank(x, &r) == CmpOrdering::Less);
+        self.items.insert(pos, r);
+    }
+
+    fn finish(mut self) -> Vec<Ranked> {
+        if self.k == usize::MAX {
+            self.items.sort_unstable_by(by_rank);
+        }
+        self.items
+    }
+}
 
 /// What selection needs to know about a request.
 #[derive(Debug, Clone, Copy)]
@@ -128,25 +202,24 @@ pub(crate) struct Figures {
 }
 
 impl Inner {
-    /// Latency for ranking: the stats source's p95, else the router's own EWMA.
+    /// The four figures of an expert for a task: stats source first, the
+    /// router's own measurements (latency EWMA, success average, posterior
+    /// mean) where the source has nothing, configured prices for cost.
     pub(crate) fn figures(&self, idx: usize, task: usize) -> Figures {
         let st = &self.states[idx];
-        let cell = &st.tasks[task];
+        let cell = self.cell(idx, task);
         Figures {
             latency_ms: cell.src_p95_ms.get().or_else(|| st.ewma_latency_ms.get()),
             success: cell.src_success.get().or_else(|| st.ewma_success.get()),
-            cost_1k: cell
-                .src_cost_1k
-                .get()
-                .or_else(|| Some(self.experts[idx].pricing.blended_per_1k())),
+            cost_1k: Some(cell.src_cost_1k.get().unwrap_or(self.hot[idx].blended_per_1k)),
             win_rate: cell.src_win.get().or_else(|| self.posterior_mean(idx, task)),
         }
     }
 
     /// The posterior mean once it holds evidence beyond the prior.
     pub(crate) fn posterior_mean(&self, idx: usize, task: usize) -> Option<f64> {
-        let (a, b) = self.states[idx].tasks[task].posterior.get();
-        let (_, (pa, pb)) = self.policies[task].strategy.bandit();
+        let (a, b) = self.cell(idx, task).posterior.get();
+        let (pa, pb) = self.priors[task];
         (a + b > pa + pb + 0.5).then(|| a / (a + b))
     }
 
@@ -160,32 +233,34 @@ impl Inner {
 
     /// The hard constraints for one expert; `None` when it may take the request.
     pub(crate) fn constraint(&self, idx: usize, q: &Query, now: u64, router_left: Option<f64>) -> Option<Removed> {
-        let e = &self.experts[idx];
-        let st = &self.states[idx];
+        let h = &self.hot[idx];
         if let Some(mask) = &self.allowed[q.task] {
             if !mask[idx] {
                 return Some(Removed::Rule);
             }
         }
-        if q.tools && !e.capabilities.tools {
+        if q.tools && !h.tools {
             return Some(Removed::Tools);
         }
-        if q.stream && !e.capabilities.streaming {
+        if q.stream && !h.streaming {
             return Some(Removed::Streaming);
         }
-        if let Some(have) = e.capabilities.max_context_tokens {
-            let need = q.input_tokens + q.max_output.unwrap_or(0);
-            if need > have {
-                return Some(Removed::Context { need, have });
-            }
+        let need = q.input_tokens + q.max_output.unwrap_or(0);
+        if need > h.max_context {
+            return Some(Removed::Context {
+                need,
+                have: h.max_context,
+            });
         }
+        let st = &self.states[idx];
         if let Health::Open { remaining_ms } = st.breaker.health(now) {
             return Some(Removed::Cooldown { remaining_ms });
         }
-        if e.budget_usd.is_some() || router_left.is_some() {
-            let estimate = e.pricing.estimate(q.input_tokens, q.output_estimate);
-            if let Some(budget) = e.budget_usd {
-                let left = (budget - st.spent_usd()).max(0.0);
+        if h.budget.is_finite() || router_left.is_some() {
+            let estimate =
+                (q.input_tokens as f64 * h.input_per_1k + q.output_estimate as f64 * h.output_per_1k) / 1000.0;
+            if h.budget.is_finite() {
+                let left = (h.budget - st.spent_usd()).max(0.0);
                 if estimate > left || left <= 0.0 {
                     return Some(Removed::Budget { estimate, left });
                 }
@@ -199,107 +274,130 @@ impl Inner {
         None
     }
 
-    /// Ranks the experts for `q`; the first `top` are sorted, the rest dropped.
-    /// Experts in `exclude` (already tried) are left out silently.
+    /// Ranks the experts for `q`: the best `top` in order (all when
+    /// `keep_all`). Experts in `exclude` (already tried) are left out silently.
     pub(crate) fn select(&self, q: &Query, top: usize, keep_all: bool, exclude: &[usize]) -> Selection {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.select_with(q, top, keep_all, exclude, &mut scratch),
+            Err(_) => self.select_with(q, top, keep_all, exclude, &mut Vec::new()),
+        })
+    }
+
+    fn select_with(&self, q: &Query, top: usize, keep_all: bool, exclude: &[usize], cand: &mut Vec<u32>) -> Selection {
         let n = self.experts.len();
         let now = self.clock.now();
         let router_left = self
             .budget_usd
             .map(|b| (b - self.spent_nano_usd.load(Ordering::Relaxed) as f64 / 1e9).max(0.0));
-        let mut ranked = Vec::with_capacity(n);
+        cand.clear();
         let mut removed = Vec::new();
         for idx in 0..n {
             if exclude.contains(&idx) {
                 continue;
             }
             match self.constraint(idx, q, now, router_left) {
-                None => ranked.push(Ranked { idx, tier: 0, key: 0.0 }),
+                None => cand.push(idx as u32),
                 Some(r) => removed.push((idx, r)),
             }
         }
         let stream = self.draws.fetch_add(1, Ordering::Relaxed);
+        let mut sink = Sink::new(top.max(1), keep_all, cand.len());
         let mut draw = Draw::None;
-        if !ranked.is_empty() {
-            let strategy = &self.policies[q.task].strategy;
-            draw = self.score(strategy, q.task, &mut ranked, stream);
+        if !cand.is_empty() {
+            draw = self.score(&self.policies[q.task].strategy, q.task, cand, &mut sink);
         }
-        let top = if keep_all { ranked.len() } else { top.min(ranked.len()) };
-        if top > 0 && top < ranked.len() {
-            ranked.select_nth_unstable_by(top - 1, by_rank);
-            ranked.truncate(top);
-        }
-        ranked.sort_unstable_by(by_rank);
         Selection {
-            ranked,
+            ranked: sink.finish(),
             removed,
             stream,
             draw,
         }
     }
 
-    fn score(&self, strategy: &Strategy, task: usize, ranked: &mut [Ranked], stream: u64) -> Draw {
+    fn draws(&self) -> Draws {
+        let seed = match self.rng.lock() {
+            Ok(mut m) => next_seed(&mut m),
+            Err(poisoned) => next_seed(&mut poisoned.into_inner()),
+        };
+        Draws::new(seed)
+    }
+
+    fn score(&self, strategy: &Strategy, task: usize, cand: &[u32], sink: &mut Sink) -> Draw {
+        let n = self.experts.len();
+        let cells = &self.cells[task * n..(task + 1) * n];
+        let push = |sink: &mut Sink, idx: usize, tier: u8, key: f64| sink.push(Ranked { idx, tier, key });
         match strategy {
             Strategy::Static { .. } => {
                 let rank = &self.static_rank[task];
-                for r in ranked.iter_mut() {
-                    r.key = -f64::from(rank[r.idx]);
+                for &i in cand {
+                    push(sink, i as usize, 0, -f64::from(rank[i as usize]));
                 }
                 Draw::None
             }
             Strategy::Weighted { weights } => {
-                self.weighted(weights, task, ranked);
+                self.weighted(weights, task, cand, sink);
                 Draw::None
             }
             Strategy::Thompson { .. } => {
-                let mut d = Draws::new(&self.rng, stream);
-                for r in ranked.iter_mut() {
-                    let (a, b) = self.states[r.idx].tasks[task].posterior.get();
-                    r.key = d.beta(a, b);
+                let mut d = self.draws();
+                for &i in cand {
+                    let (a, b) = cells[i as usize].posterior.get();
+                    push(sink, i as usize, 0, d.beta(a, b));
                 }
                 Draw::Samples
             }
             Strategy::LeastLatency => {
-                for r in ranked.iter_mut() {
-                    let st = &self.states[r.idx];
-                    let lat = st
-                        .ewma_latency_ms
+                let lat = |i: usize| {
+                    let st = &self.states[i];
+                    st.ewma_latency_ms
                         .get()
-                        .or_else(|| st.tasks[task].src_p95_ms.get())
-                        .unwrap_or(0.0);
-                    r.key = -lat;
-                }
-                if ranked.len() < 2 {
+                        .or_else(|| cells[i].src_p95_ms.get())
+                        .unwrap_or(0.0)
+                };
+                if cand.len() < 2 {
+                    push(sink, cand[0] as usize, 0, -lat(cand[0] as usize));
                     return Draw::None;
                 }
-                let mut d = Draws::new(&self.rng, stream);
-                let i = d.below(ranked.len());
-                let mut j = d.below(ranked.len() - 1);
-                if j >= i {
-                    j += 1;
+                let mut d = self.draws();
+                let x = d.below(cand.len());
+                let mut y = d.below(cand.len() - 1);
+                if y >= x {
+                    y += 1;
                 }
-                let (w, l) = if by_rank(&ranked[i], &ranked[j]) == CmpOrdering::Greater {
+                let (i, j) = (cand[x] as usize, cand[y] as usize);
+                let (ri, rj) = (
+                    Ranked {
+                        idx: i,
+                        tier: 0,
+                        key: -lat(i),
+                    },
+                    Ranked {
+                        idx: j,
+                        tier: 0,
+                        key: -lat(j),
+                    },
+                );
+                let (w, l) = if by_rank(&ri, &rj) == CmpOrdering::Greater {
                     (j, i)
                 } else {
                     (i, j)
                 };
-                ranked[w].tier = 1;
-                Draw::TwoChoices {
-                    winner: ranked[w].idx,
-                    loser: ranked[l].idx,
+                for &c in cand {
+                    let c = c as usize;
+                    push(sink, c, u8::from(c == w), -lat(c));
                 }
+                Draw::TwoChoices { winner: w, loser: l }
             }
             Strategy::Cheapest { quality_floor, quality } => {
                 let mut any = false;
-                for r in ranked.iter_mut() {
-                    let q = self.quality(r.idx, task, *quality);
-                    match q {
+                for &i in cand {
+                    let i = i as usize;
+                    match self.quality(i, task, *quality) {
                         Some(q) if q >= *quality_floor => {
                             any = true;
-                            r.tier = 1;
-                            r.key = -self.figures(r.idx, task).cost_1k.unwrap_or(0.0);
+                            push(sink, i, 1, -self.figures(i, task).cost_1k.unwrap_or(0.0));
                         }
-                        _ => r.key = q.unwrap_or(-1.0),
+                        q => push(sink, i, 0, q.unwrap_or(-1.0)),
                     }
                 }
                 if any { Draw::None } else { Draw::FloorUnmet }
@@ -307,23 +405,37 @@ impl Inner {
         }
     }
 
-    fn weighted(&self, w: &Weights, task: usize, ranked: &mut [Ranked]) {
-        let figs: Vec<Figures> = ranked.iter().map(|r| self.figures(r.idx, task)).collect();
-        let range = |get: &dyn Fn(&Figures) -> Option<f64>| {
-            figs.iter()
-                .filter_map(get)
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
-        };
-        let lat = range(&|f| f.latency_ms);
-        let cost = range(&|f| f.cost_1k);
+    fn weighted(&self, w: &Weights, task: usize, cand: &[u32], sink: &mut Sink) {
+        let (lat, cost) = self.ranges(task, cand.iter().map(|&i| i as usize));
         let total = (w.latency + w.success + w.cost + w.win_rate).max(f64::MIN_POSITIVE);
-        for (r, f) in ranked.iter_mut().zip(&figs) {
-            r.key = (w.latency * lower_better(f.latency_ms, lat)
+        for &i in cand {
+            let f = self.figures(i as usize, task);
+            let key = (w.latency * lower_better(f.latency_ms, lat)
                 + w.success * f.success.map_or(0.5, |s| s.clamp(0.0, 1.0))
                 + w.cost * lower_better(f.cost_1k, cost)
                 + w.win_rate * f.win_rate.map_or(0.5, |s| s.clamp(0.0, 1.0)))
                 / total;
+            sink.push(Ranked {
+                idx: i as usize,
+                tier: 0,
+                key,
+            });
         }
+    }
+
+    /// The normalization ranges of the weighted strategy over the candidates of a selection.
+    pub(crate) fn ranges(&self, task: usize, idxs: impl Iterator<Item = usize>) -> ((f64, f64), (f64, f64)) {
+        let (mut lat, mut cost) = ((f64::INFINITY, f64::NEG_INFINITY), (f64::INFINITY, f64::NEG_INFINITY));
+        for i in idxs {
+            let f = self.figures(i, task);
+            if let Some(v) = f.latency_ms {
+                lat = (lat.0.min(v), lat.1.max(v));
+            }
+            if let Some(v) = f.cost_1k {
+                cost = (cost.0.min(v), cost.1.max(v));
+            }
+        }
+        (lat, cost)
     }
 }
 

@@ -76,15 +76,21 @@ impl Posterior {
         unpack(self.0.load(Ordering::Relaxed))
     }
 
-    /// Decays the evidence toward the prior by `gamma`, then adds a reward in `[0, 1]`.
-    pub(crate) fn observe(&self, reward: f64, gamma: f64, prior: (f64, f64)) {
+    /// Decays the evidence toward the prior by `gamma`, then adds a reward
+    /// in `[0, 1]`. Returns the new `(alpha, beta)`.
+    pub(crate) fn observe(&self, reward: f64, gamma: f64, prior: (f64, f64)) -> (f64, f64) {
         let r = reward.clamp(0.0, 1.0);
-        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+        let step = |bits: u64| {
             let (a, b) = unpack(bits);
             let a = prior.0 + gamma * (a - prior.0) + r;
             let b = prior.1 + gamma * (b - prior.1) + (1.0 - r);
-            Some(pack(a, b))
-        });
+            pack(a, b)
+        };
+        let old = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some(step(bits)))
+            .unwrap_or_else(|bits| bits);
+        unpack(step(old))
     }
 }
 
@@ -207,7 +213,8 @@ impl Breaker {
     }
 }
 
-/// Figures about one expert for one task type, as last read from the stats source.
+/// The router's state about one expert for one task type: its win-rate
+/// posterior and the figures last read from the stats source.
 #[derive(Debug)]
 pub(crate) struct TaskCell {
     pub(crate) posterior: Posterior,
@@ -227,29 +234,29 @@ impl TaskCell {
             src_win: AtomicF64::missing(),
         }
     }
+
+    /// Records a verdict.
+    pub(crate) fn observe(&self, reward: f64, gamma: f64, prior: (f64, f64)) {
+        let _ = self.posterior.observe(reward, gamma, prior);
+    }
 }
 
-/// Everything the router knows about one expert, updated in place.
-#[derive(Debug)]
+/// What the router knows about one expert across task types, updated in place.
+#[derive(Debug, Default)]
 pub(crate) struct ExpertState {
     pub(crate) breaker: Breaker,
     pub(crate) ewma_latency_ms: AtomicF64,
     pub(crate) ewma_success: AtomicF64,
     pub(crate) spent_nano_usd: AtomicU64,
-    pub(crate) tasks: Box<[TaskCell]>,
+}
+
+impl Default for AtomicF64 {
+    fn default() -> Self {
+        Self::missing()
+    }
 }
 
 impl ExpertState {
-    pub(crate) fn new(priors: &[(f64, f64)]) -> Self {
-        Self {
-            breaker: Breaker::default(),
-            ewma_latency_ms: AtomicF64::missing(),
-            ewma_success: AtomicF64::missing(),
-            spent_nano_usd: AtomicU64::new(0),
-            tasks: priors.iter().map(|p| TaskCell::new(*p)).collect(),
-        }
-    }
-
     pub(crate) fn spent_usd(&self) -> f64 {
         self.spent_nano_usd.load(Ordering::Relaxed) as f64 / 1e9
     }
@@ -316,11 +323,11 @@ mod tests {
     fn posterior_decays_toward_prior_and_counts_evidence() {
         let p = Posterior::new(1.0, 1.0);
         for _ in 0..10 {
-            p.observe(1.0, 1.0, (1.0, 1.0));
+            let _ = p.observe(1.0, 1.0, (1.0, 1.0));
         }
         assert_eq!(p.get(), (11.0, 1.0));
         for _ in 0..2000 {
-            p.observe(0.0, 0.99, (1.0, 1.0));
+            let _ = p.observe(0.0, 0.99, (1.0, 1.0));
         }
         let (a, b) = p.get();
         assert!(a < 1.01, "old wins forgotten: {a}");
