@@ -7,6 +7,22 @@
 //! `{status, headers, body}` within a byte budget. [`http_tools`] does this for
 //! a whole conversion.
 //!
+//! ```no_run
+//! use toolplane_core::{CallContext, Tool};
+//! use toolplane_openapi::http::{http_tools, HttpConfig, Secret};
+//! use toolplane_openapi::{ConvertOptions, Converter, OpenApiSpec};
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let spec = OpenApiSpec::from_path("petstore.yaml")?;
+//! let conversion = Converter::new(ConvertOptions::default()).convert(&spec);
+//! let config = HttpConfig::new()
+//!     .with_base_url("https://petstore.example.com/v1")
+//!     .with_secret("api_key", Secret::from_env("PETSTORE_KEY")?);
+//! let tools = http_tools(conversion.tools, config)?;
+//! let out = tools[0].call(&serde_json::json!({"limit": 5}), &CallContext::new("req-1")).await?;
+//! println!("{} {}", out.content["status"], out.content["body"]);
+//! # Ok(()) }
+//! ```
+//!
 //! # Guarantees
 //!
 //! - Requests go only to the base URL's host: the built URL is checked, and a

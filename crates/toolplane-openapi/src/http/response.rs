@@ -54,6 +54,8 @@ pub(crate) fn to_output(status: u16, headers: Map<String, Value>, content_type: 
         Value::Null
     } else if !cut && kind == BodyKind::Json {
         serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    } else if let Some(v) = untyped_json(&bytes, content_type, cut) {
+        v
     } else {
         match std::str::from_utf8(&bytes) {
             Ok(text) => text_body(text, cut, &marker),
@@ -82,6 +84,15 @@ pub(crate) fn to_output(status: u16, headers: Map<String, Value>, content_type: 
         out = out.into_error();
     }
     out
+}
+
+/// A body without a content type that is a JSON object or array.
+fn untyped_json(bytes: &[u8], content_type: &str, cut: bool) -> Option<Value> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if cut || !content_type.trim().is_empty() || !matches!(first, b'{' | b'[') {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
 }
 
 fn text_body(text: &str, cut: bool, marker: &dyn Fn() -> String) -> Value {
@@ -124,6 +135,10 @@ mod tests {
         assert_eq!(o.content["body"], "…[truncated: 1 of 100 bytes shown]");
         let o = to_output(200, Map::new(), "image/png", read(&[0xff, 0xfe], false));
         assert_eq!(o.content["body"]["base64"], "//4=");
+        let o = to_output(200, Map::new(), "", read(br#" {"a":1}"#, false));
+        assert_eq!(o.content["body"]["a"], 1);
+        let o = to_output(200, Map::new(), "text/plain", read(br#"{"a":1}"#, false));
+        assert_eq!(o.content["body"], r#"{"a":1}"#);
         let o = to_output(204, Map::new(), "", read(b"", false));
         assert_eq!(o.content["body"], Value::Null);
     }
