@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 //! Each auth scheme against a local server, the OAuth2 token cache, and
 //! secrets kept out of errors and Debug output.
+#![cfg(feature = "http")]
 
 mod http_support;
 

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 //! HTTP execution against a local server: parameter styles, bodies, server
 //! variables, the result shape, the byte budget, redirects and CR/LF.
+#![cfg(feature = "http")]
 
 mod http_support;
 

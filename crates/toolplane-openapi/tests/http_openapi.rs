@@ -3,6 +3,7 @@
 //! HTTP against a local echo server. Checks that what conversion records in
 //! the bindings (styles, renamed arguments, bodies, security, servers) reaches
 //! the wire.
+#![cfg(feature = "http")]
 
 mod http_support;
 
