@@ -7,8 +7,10 @@
 //! ```
 
 mod definition;
+mod ledger;
 mod prompt_step;
 mod report;
+mod resume;
 mod run;
 mod template;
 
@@ -205,14 +207,20 @@ impl PipelineRun {
         self.report.status == StepStatus::Succeeded
     }
 
-    /// The calls of top-level steps that wait for a human's decision.
+    /// The calls that wait for a human's decision, in report order: those of
+    /// waiting top-level steps and of waiting steps nested in them (a
+    /// branch's steps, a map's items). Decide them by call id and pass the
+    /// decisions to [`Pipeline::resume`].
     pub fn pending_approvals(&self) -> Vec<&PendingApproval> {
-        self.report
-            .steps
-            .iter()
-            .filter(|s| s.status == StepStatus::NeedsApproval)
-            .flat_map(|s| s.approvals.iter())
-            .collect()
+        fn collect<'a>(steps: &'a [StepReport], out: &mut Vec<&'a PendingApproval>) {
+            for s in steps.iter().filter(|s| s.status == StepStatus::NeedsApproval) {
+                out.extend(s.approvals.iter());
+                collect(&s.children, out);
+            }
+        }
+        let mut out = Vec::new();
+        collect(&self.report.steps, &mut out);
+        out
     }
 }
 
@@ -291,17 +299,21 @@ impl Pipeline {
         run::run_pipeline(self, input, ctx, None).await
     }
 
-    /// Continues a run whose top-level steps waited for approval: steps that
-    /// succeeded keep their outputs, each waiting step continues with the
-    /// `decisions` (by call id, as listed by [`PipelineRun::pending_approvals`]),
-    /// approved tool calls run with their [`ApprovalToken`](toolplane_core::ApprovalToken),
+    /// Continues a run that waited for approvals: steps that succeeded keep
+    /// their outputs, each waiting step continues with the `decisions` (by
+    /// call id, as listed by [`PipelineRun::pending_approvals`]), approved
+    /// tool calls run with their [`ApprovalToken`](toolplane_core::ApprovalToken),
     /// and the steps after run as usual. A waiting call without a decision
     /// leaves its step waiting.
     ///
-    /// Only top-level tool and prompt steps can be continued: a branch or map
-    /// step that waited (because a step nested in it did) does not list the
-    /// nested calls in [`PipelineRun::pending_approvals`], and resuming ends
-    /// it `failed`. Keep steps that may need approval at the top level.
+    /// Waiting steps may be nested: a branch continues the steps of the list
+    /// that ran, and a map keeps the items that succeeded and continues the
+    /// ones that wait (items that failed run again).
+    ///
+    /// Call ids are unique in a run: a tool step's call is `STEP-ATTEMPT`
+    /// (`delete-1`), inside map item `i` `STEP[i]-ATTEMPT`; a prompt step's
+    /// calls keep the model's ids, prefixed `STEP[i]/` inside map item `i`
+    /// (`ask[1]/call_7`), since models reuse ids across conversations.
     pub async fn resume(
         &self,
         input: Value,

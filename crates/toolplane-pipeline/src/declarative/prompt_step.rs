@@ -8,13 +8,14 @@ use serde_json::Value;
 use toolplane_core::{CallContext, ChatRequest, Message, Usage};
 
 use super::definition::{PromptStep, StepDef};
+use super::ledger::{Spent, min_opt};
 use super::report::StepStatus;
-use super::run::{Attempt, Exec, Failure, min_opt};
+use super::run::{Attempt, Exec, Failure, Frame};
 use super::template::render_str;
 use crate::structured::{StructuredError, structured_answer, structured_answer_after};
 use crate::{
-    AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, RunError, RunOutcome, RunResult, RunState,
-    SkillExecutor, StopCause, ToolBox, ToolExecutor,
+    AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, PendingApproval, RunError, RunOutcome, RunResult,
+    RunState, SkillExecutor, StopCause, ToolBox, ToolExecutor,
 };
 use toolplane_skills::{ACTIVATE_TOOL, SkillSession};
 
@@ -24,6 +25,7 @@ impl Exec<'_> {
         &self,
         step: &StepDef,
         p: &PromptStep,
+        frame: &Frame,
     ) -> Result<(AgentLoop, CallContext, Option<Arc<SkillSession>>), Failure> {
         let runtime = &self.pipeline.runtime;
         let provider = match &p.provider {
@@ -45,7 +47,7 @@ impl Exec<'_> {
             );
             session = Some(s);
         }
-        let left = self.remaining();
+        let left = frame.ledger.remaining();
         let budget = &step.options.budget;
         let config = LoopConfig {
             max_steps: budget.max_steps.unwrap_or(LoopConfig::default().max_steps),
@@ -64,7 +66,7 @@ impl Exec<'_> {
         Ok((agent, ctx, session))
     }
 
-    pub(super) async fn run_prompt(&self, step: &StepDef, p: &PromptStep, data: &Value) -> Attempt {
+    pub(super) async fn run_prompt(&self, step: &StepDef, p: &PromptStep, data: &Value, frame: &Frame) -> Attempt {
         let runtime = &self.pipeline.runtime;
         let render = |t: &str| {
             render_str(t, data).map(|v| match v {
@@ -76,7 +78,7 @@ impl Exec<'_> {
             Ok(p) => p,
             Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("prompt: {m}")))),
         };
-        let (agent, ctx, session) = match self.prompt_agent(step, p) {
+        let (agent, ctx, session) = match self.prompt_agent(step, p, frame) {
             Ok(x) => x,
             Err(f) => return Attempt::done(Err(f)),
         };
@@ -100,17 +102,23 @@ impl Exec<'_> {
         let model = p.model.clone().unwrap_or_else(|| runtime.default_model.clone());
         let mut request = ChatRequest::new(model, messages);
         request.metadata.task_type.clone_from(&p.task_type);
-        let state = RunState::new(format!("{}:{}", self.pipeline.def.name, step.name), request);
+        let state = RunState::new(format!("{}:{}", self.pipeline.def.name, frame.name_of(step)), request);
         let outcome = match &p.output_schema {
             Some(schema) => structured_answer(&agent, state, schema, p.output_repairs, &ctx).await,
             None => plain_answer(agent.run(state, &ctx).await),
         };
-        self.settle_prompt(outcome)
+        self.settle_prompt(outcome, step, frame, Spent::default())
     }
 
     /// Continues a prompt step whose tool loop paused for approval.
-    pub(super) async fn resume_prompt(&self, step: &StepDef, p: &PromptStep, paused: RunState) -> Attempt {
-        let (agent, ctx, session) = match self.prompt_agent(step, p) {
+    pub(super) async fn resume_prompt(
+        &self,
+        step: &StepDef,
+        p: &PromptStep,
+        paused: RunState,
+        frame: &Frame,
+    ) -> Attempt {
+        let (agent, ctx, session) = match self.prompt_agent(step, p, frame) {
             Ok(x) => x,
             Err(f) => return Attempt::done(Err(f)),
         };
@@ -128,22 +136,39 @@ impl Exec<'_> {
                 }
             }
         }
-        let decisions = self.decisions_for(paused.pending_approvals().iter().map(|a| a.call.id.as_str()));
+        let before = Spent {
+            usage: paused.usage,
+            cost_usd: paused.cost_usd,
+            calls: u64::from(paused.steps),
+        };
+        let key = approval_key(step, frame);
+        let decisions: HashMap<String, ApprovalDecision> = paused
+            .pending_approvals()
+            .iter()
+            .filter_map(|a| {
+                let id = a.call.id.as_str();
+                let decision = self.resume.as_ref()?.decisions.get(&key(id))?;
+                Some((id.to_string(), decision.clone()))
+            })
+            .collect();
         let resumed = match agent.resume(paused, &decisions, &ctx).await {
             Ok(r) => r,
             Err(RunError::InvalidDecisions { message, state }) => {
-                let mut failure =
-                    stopped_failure(&RunOutcome::NeedsApproval(state.pending_approvals().to_vec()), &state);
+                let mut failure = stopped_failure(
+                    &RunOutcome::NeedsApproval(state.pending_approvals().to_vec()),
+                    &state,
+                    &key,
+                );
                 failure.message = format!("{}; {message}", failure.message);
                 return Attempt::done(Err(failure));
             }
-            Err(e) => return self.settle_prompt(Err(StructuredError::Run(e))),
+            Err(e) => return self.settle_prompt(Err(StructuredError::Run(e)), step, frame, before),
         };
         let outcome = match &p.output_schema {
             Some(schema) => structured_answer_after(&agent, resumed, schema, p.output_repairs, &ctx).await,
             None => plain_answer(Ok(resumed)),
         };
-        self.settle_prompt(outcome)
+        self.settle_prompt(outcome, step, frame, before)
     }
 
     pub(super) fn decisions_for<'i>(&self, ids: impl Iterator<Item = &'i str>) -> HashMap<String, ApprovalDecision> {
@@ -154,12 +179,20 @@ impl Exec<'_> {
             .collect()
     }
 
-    /// Charges a prompt step's usage and turns its outcome into an attempt.
-    fn settle_prompt(&self, outcome: Result<(Value, RunState), StructuredError>) -> Attempt {
+    /// Charges a prompt step's usage (beyond `before`, what a resumed run had
+    /// already spent) and turns its outcome into an attempt.
+    fn settle_prompt(
+        &self,
+        outcome: Result<(Value, RunState), StructuredError>,
+        step: &StepDef,
+        frame: &Frame,
+        before: Spent,
+    ) -> Attempt {
+        let key = approval_key(step, frame);
         let (result, state) = match outcome {
             Ok((value, state)) => (Ok(value), Some(state)),
             Err(StructuredError::NoAnswer(run)) => {
-                let failure = stopped_failure(&run.outcome, &run.state);
+                let failure = stopped_failure(&run.outcome, &run.state, &key);
                 (Err(failure), Some(run.state))
             }
             Err(StructuredError::NonConforming { problems, state, .. }) => (
@@ -175,16 +208,14 @@ impl Exec<'_> {
             }
             Err(e) => (Err(Failure::new(StepStatus::Failed, e.to_string())), None),
         };
-        let (usage, cost) = state
-            .as_ref()
-            .map_or((Usage::default(), 0.0), |s| (s.usage, s.cost_usd));
-        self.charge(&usage, cost);
-        Attempt {
-            result,
-            usage,
-            cost_usd: cost,
-            children: Vec::new(),
+        if let Some(s) = &state {
+            frame.ledger.charge(&Spent {
+                usage: usage_since(&s.usage, &before.usage),
+                cost_usd: (s.cost_usd - before.cost_usd).max(0.0),
+                calls: u64::from(s.steps).saturating_sub(before.calls),
+            });
         }
+        Attempt::done(result)
     }
 }
 
@@ -198,15 +229,44 @@ fn plain_answer(run: Result<RunResult, RunError>) -> Result<(Value, RunState), S
     }
 }
 
-pub(super) fn stopped_failure(outcome: &RunOutcome, state: &RunState) -> Failure {
+/// How the host names a prompt step's pending call: the model's id, prefixed
+/// `STEP[i]/` inside map item `i` (models reuse ids across conversations).
+fn approval_key(step: &StepDef, frame: &Frame) -> impl Fn(&str) -> String {
+    let prefix = if frame.items.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", frame.name_of(step))
+    };
+    move |id| format!("{prefix}{id}")
+}
+
+fn usage_since(now: &Usage, before: &Usage) -> Usage {
+    Usage {
+        input_tokens: now.input_tokens.saturating_sub(before.input_tokens),
+        output_tokens: now.output_tokens.saturating_sub(before.output_tokens),
+        cache_read_tokens: now.cache_read_tokens.saturating_sub(before.cache_read_tokens),
+        cache_write_tokens: now.cache_write_tokens.saturating_sub(before.cache_write_tokens),
+        reasoning_tokens: now.reasoning_tokens.saturating_sub(before.reasoning_tokens),
+    }
+}
+
+pub(super) fn stopped_failure(outcome: &RunOutcome, state: &RunState, key: &dyn Fn(&str) -> String) -> Failure {
     match outcome {
         RunOutcome::NeedsApproval(pending) => {
-            let ids: Vec<&str> = pending.iter().map(|p| p.call.id.as_str()).collect();
+            let approvals: Vec<PendingApproval> = pending
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.call.id = key(&p.call.id);
+                    p
+                })
+                .collect();
+            let ids: Vec<&str> = approvals.iter().map(|p| p.call.id.as_str()).collect();
             Failure {
                 status: StepStatus::NeedsApproval,
                 message: format!("tool call(s) {} wait for approval", ids.join(", ")),
                 paused_run: Some(Box::new(state.clone())),
-                approvals: pending.clone(),
+                approvals,
             }
         }
         RunOutcome::Stopped(cause) => {

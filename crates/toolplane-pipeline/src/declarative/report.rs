@@ -59,6 +59,9 @@ pub struct StepReport {
     pub usage: Usage,
     /// Money spent, nested steps included, in US dollars.
     pub cost_usd: f64,
+    /// Provider calls made, nested steps included.
+    #[serde(default)]
+    pub provider_calls: u64,
     /// The last error, when it did not succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -70,6 +73,11 @@ pub struct StepReport {
     /// decide them by call id and pass the decisions to [`Pipeline::resume`](crate::Pipeline::resume).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<PendingApproval>,
+    /// The output of a step inside a map item that succeeded, kept while
+    /// the map waits for approval so that resuming does not run it again
+    /// (other outputs are in [`PipelineRun::outputs`](crate::PipelineRun::outputs)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
     /// Nested steps (a branch's steps, a map's items).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<StepReport>,
@@ -89,6 +97,9 @@ pub struct RunReport {
     pub usage: Usage,
     /// Money spent, in US dollars.
     pub cost_usd: f64,
+    /// Provider calls made.
+    #[serde(default)]
+    pub provider_calls: u64,
     /// The top-level steps, in order.
     pub steps: Vec<StepReport>,
 }

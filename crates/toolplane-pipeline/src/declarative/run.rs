@@ -1,7 +1,7 @@
 //! Running a pipeline's steps: conditions, attempts, timeouts, budgets, and the report.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use toolplane_core::{CallContext, ToolCall, ToolErrorKind, Usage};
 
 use super::definition::{Budget, MapStep, StepDef, StepKind};
+use super::ledger::{Ledger, Spent};
 use super::report::{RunReport, StepReport, StepStatus};
 use super::template::{lookup, render_value};
 use super::{Pipeline, PipelineRun};
@@ -40,10 +41,9 @@ impl Failure {
     }
 }
 
+/// What one attempt produced; what it spent is on the step's ledger.
 pub(super) struct Attempt {
     pub(super) result: Result<Value, Failure>,
-    pub(super) usage: Usage,
-    pub(super) cost_usd: f64,
     pub(super) children: Vec<StepReport>,
 }
 
@@ -51,17 +51,30 @@ impl Attempt {
     pub(super) fn done(result: Result<Value, Failure>) -> Self {
         Self {
             result,
-            usage: Usage::default(),
-            cost_usd: 0.0,
             children: Vec::new(),
         }
+    }
+}
+
+/// Where a step runs: the ledger it charges, and the map items it is inside
+/// (`[2]`, `[2][0]` for nested maps; empty outside maps), which make its
+/// report name and its tool call ids unique.
+#[derive(Clone)]
+pub(super) struct Frame {
+    pub(super) ledger: Arc<Ledger>,
+    pub(super) items: String,
+}
+
+impl Frame {
+    /// The name of `step` run here: `name`, or `name[i]` inside map item `i`.
+    pub(super) fn name_of(&self, step: &StepDef) -> String {
+        format!("{}{}", step.name, self.items)
     }
 }
 
 pub(super) struct Exec<'a> {
     pub(super) pipeline: &'a Pipeline,
     pub(super) ctx: &'a CallContext,
-    spent: Mutex<(Usage, f64)>,
     pub(super) resume: Option<Resume<'a>>,
 }
 
@@ -73,15 +86,18 @@ pub(super) async fn run_pipeline(
 ) -> PipelineRun {
     let started = Instant::now();
     let steps = resume.as_ref().map_or_else(Map::new, |r| r.previous.outputs.clone());
-    let exec = Exec {
-        pipeline,
-        ctx,
-        spent: Mutex::new((Usage::default(), 0.0)),
-        resume,
+    let prior = Spent::default();
+    let earlier_ms = 0.0;
+    let root = Ledger::root(pipeline.def.budget.clone(), prior);
+    let frame = Frame {
+        ledger: Arc::clone(&root),
+        items: String::new(),
     };
+    let exec = Exec { pipeline, ctx, resume };
+    let previous = exec.resume.as_ref().map(|r| r.previous.report.steps.as_slice());
     let mut data = json!({"input": input, "steps": steps});
-    let (reports, outcome) = exec.run_top_level(&mut data).await;
-    let (usage, cost_usd) = exec.spent();
+    let (reports, outcome) = exec.run_steps(&pipeline.def.steps, &mut data, &frame, previous).await;
+    let spent = root.spent();
     let status = match outcome {
         Ok(_) => StepStatus::Succeeded,
         Err(status) => status,
@@ -95,146 +111,78 @@ pub(super) async fn run_pipeline(
         report: RunReport {
             pipeline: pipeline.def.name.clone(),
             status,
-            duration_ms: started.elapsed().as_secs_f64() * 1e3,
-            usage,
-            cost_usd,
+            duration_ms: earlier_ms + started.elapsed().as_secs_f64() * 1e3,
+            usage: spent.usage,
+            cost_usd: spent.cost_usd,
+            provider_calls: spent.calls,
             steps: reports,
         },
     }
 }
 
-fn skipped(step: &StepDef, why: &str) -> StepReport {
+pub(super) fn skipped(name: String, step: &StepDef, why: &str) -> StepReport {
     StepReport {
-        name: step.name.clone(),
+        name,
         kind: step.kind.as_str().into(),
         status: StepStatus::Skipped,
         attempts: 0,
         duration_ms: 0.0,
         usage: Usage::default(),
         cost_usd: 0.0,
+        provider_calls: 0,
         error: Some(why.to_string()).filter(|w| !w.is_empty()),
         paused_run: None,
         approvals: Vec::new(),
+        output: None,
         children: Vec::new(),
     }
 }
 
-pub(super) fn min_opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Option<T> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if b < a { b } else { a }),
-        (a, b) => a.or(b),
-    }
+/// Fills a report's spending from its step's ledger.
+pub(super) fn record_spent(report: &mut StepReport, ledger: &Ledger) {
+    let spent = ledger.spent();
+    report.usage = spent.usage;
+    report.cost_usd = spent.cost_usd;
+    report.provider_calls = spent.calls;
 }
 
+type StepOutcome = (StepReport, Result<Option<Value>, StepStatus>);
+
 impl Exec<'_> {
-    fn spent(&self) -> (Usage, f64) {
-        *self.spent.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub(super) fn charge(&self, usage: &Usage, cost: f64) {
-        let mut spent = self.spent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        spent.0.add(usage);
-        spent.1 += cost;
-    }
-
-    /// What is left of the pipeline budget, as a budget.
-    pub(super) fn remaining(&self) -> Budget {
-        let (usage, cost) = self.spent();
-        let b = &self.pipeline.def.budget;
-        Budget {
-            max_tokens: b.max_tokens.map(|m| m.saturating_sub(usage.total_tokens())),
-            max_cost_usd: b.max_cost_usd.map(|m| (m - cost).max(0.0)),
-            max_steps: None,
-        }
-    }
-
-    /// The pipeline's own steps. When resuming, steps that succeeded keep
-    /// their output and report, and steps that waited for approval continue
-    /// with the host's decisions; the rest run as usual.
-    async fn run_top_level(&self, data: &mut Value) -> (Vec<StepReport>, Result<Value, StepStatus>) {
-        let Some(resume) = &self.resume else {
-            return self.run_steps(&self.pipeline.def.steps, data).await;
-        };
-        let mut reports = Vec::new();
-        let mut last = Value::Null;
-        let mut failed: Option<StepStatus> = None;
-        for step in &self.pipeline.def.steps {
-            if let Some(status) = failed {
-                reports.push(skipped(step, &format!("an earlier step ended {}", status.as_str())));
-                continue;
-            }
-            let previous = resume.previous.report.steps.iter().find(|r| r.name == step.name);
-            let (report, output) = match previous {
-                Some(prev)
-                    if prev.status == StepStatus::Succeeded && resume.previous.outputs.contains_key(&step.name) =>
-                {
-                    let out = resume.previous.outputs.get(&step.name).cloned();
-                    (prev.clone(), Ok(out))
-                }
-                Some(prev) if prev.status == StepStatus::NeedsApproval => self.continue_step(step, prev).await,
-                _ => self.run_step(step, data).await,
-            };
-            match output {
-                Ok(Some(value)) => {
-                    if let Some(Value::Object(outputs)) = data.get_mut("steps") {
-                        outputs.insert(step.name.clone(), value.clone());
-                    }
-                    last = value;
-                }
-                Ok(None) => {}
-                Err(status) => failed = Some(status),
-            }
-            reports.push(report);
-        }
-        (reports, failed.map_or(Ok(last), Err))
-    }
-
-    async fn continue_step(
-        &self,
-        step: &StepDef,
-        previous: &StepReport,
-    ) -> (StepReport, Result<Option<Value>, StepStatus>) {
-        let started = Instant::now();
-        let attempt = self.resume_step(step, previous).await;
-        let mut report = previous.clone();
-        report.usage.add(&attempt.usage);
-        report.cost_usd += attempt.cost_usd;
-        report.duration_ms += started.elapsed().as_secs_f64() * 1e3;
-        report.paused_run = None;
-        report.approvals = Vec::new();
-        match attempt.result {
-            Ok(value) => {
-                report.status = StepStatus::Succeeded;
-                report.error = None;
-                (report, Ok(Some(value)))
-            }
-            Err(failure) => {
-                report.status = failure.status;
-                report.error = Some(failure.message);
-                report.paused_run = failure.paused_run;
-                report.approvals = failure.approvals;
-                (report, Err(failure.status))
-            }
-        }
+    /// The budget a step's own ledger enforces.
+    pub(super) fn step_budget(&self, step: &StepDef) -> Budget {
+        let _ = step;
+        Budget::default()
     }
 
     /// Runs steps in order, storing outputs; the first failure skips the rest.
+    /// With `previous` (the reports of a run being resumed), a step that
+    /// succeeded keeps its output and report, a step that waited for approval
+    /// continues, and the others run as usual.
     /// Returns the reports and the last output (or the failing status).
-    fn run_steps<'s>(
+    pub(super) fn run_steps<'s>(
         &'s self,
         steps: &'s [StepDef],
         data: &'s mut Value,
+        frame: &'s Frame,
+        previous: Option<&'s [StepReport]>,
     ) -> BoxFuture<'s, (Vec<StepReport>, Result<Value, StepStatus>)> {
         async move {
             let mut reports = Vec::with_capacity(steps.len());
             let mut last = Value::Null;
             let mut failed: Option<StepStatus> = None;
             for step in steps {
+                let name = frame.name_of(step);
                 if let Some(status) = failed {
-                    reports.push(skipped(step, &format!("an earlier step ended {}", status.as_str())));
+                    reports.push(skipped(
+                        name,
+                        step,
+                        &format!("an earlier step ended {}", status.as_str()),
+                    ));
                     continue;
                 }
-                let (report, output) = self.run_step(step, data).await;
+                let prev = previous.and_then(|p| p.iter().find(|r| r.name == name));
+                let (report, output) = self.run_or_resume(step, data, frame, prev).await;
                 match output {
                     Ok(Some(value)) => {
                         if let Some(Value::Object(outputs)) = data.get_mut("steps") {
@@ -252,20 +200,51 @@ impl Exec<'_> {
         .boxed()
     }
 
+    /// Keeps a step that succeeded before, continues one that waited, runs the others.
+    pub(super) async fn run_or_resume(
+        &self,
+        step: &StepDef,
+        data: &mut Value,
+        frame: &Frame,
+        prev: Option<&StepReport>,
+    ) -> StepOutcome {
+        match prev {
+            Some(p) if p.status == StepStatus::Succeeded => {
+                // Outputs inside map items are kept in their reports; others by name.
+                let kept = p
+                    .output
+                    .clone()
+                    .or_else(|| data.get("steps").and_then(|s| s.get(&step.name)).cloned());
+                match kept {
+                    Some(out) => (p.clone(), Ok(Some(out))),
+                    None => self.run_step(step, data, frame).await,
+                }
+            }
+            Some(p) if p.status == StepStatus::NeedsApproval => self.continue_step(step, p, data, frame).await,
+            _ => self.run_step(step, data, frame).await,
+        }
+    }
+
     /// One step with its condition, attempts, timeout and retries. `Ok(None)`: skipped.
-    fn run_step<'s>(
+    pub(super) fn run_step<'s>(
         &'s self,
         step: &'s StepDef,
         data: &'s mut Value,
-    ) -> BoxFuture<'s, (StepReport, Result<Option<Value>, StepStatus>)> {
+        frame: &'s Frame,
+    ) -> BoxFuture<'s, StepOutcome> {
         async move {
+            let name = frame.name_of(step);
             if let Some(cond) = &step.options.when {
                 if !cond.holds(data) {
-                    return (skipped(step, ""), Ok(None));
+                    return (skipped(name, step, ""), Ok(None));
                 }
             }
             let started = Instant::now();
-            let mut report = skipped(step, "");
+            let inner = Frame {
+                ledger: Ledger::child(&frame.ledger, &name, self.step_budget(step), Spent::default()),
+                items: frame.items.clone(),
+            };
+            let mut report = skipped(name, step, "");
             let mut last_failure = None;
             let max_attempts = step.options.retries.saturating_add(1);
             for attempt in 0..max_attempts {
@@ -281,10 +260,10 @@ impl Exec<'_> {
                     Attempt::done(Err(Failure::new(StepStatus::Cancelled, "the run was cancelled")))
                 } else if self.ctx.is_expired() {
                     Attempt::done(Err(Failure::new(StepStatus::TimedOut, "the run's deadline passed")))
-                } else if let Some(over) = self.budget_exhausted() {
+                } else if let Some(over) = inner.ledger.exhausted() {
                     Attempt::done(Err(Failure::new(StepStatus::BudgetExceeded, over)))
                 } else {
-                    let work = self.run_kind(step, data, attempt);
+                    let work = self.run_kind(step, data, attempt, &inner);
                     match step.options.timeout_ms {
                         None => work.await,
                         Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), work).await {
@@ -296,14 +275,17 @@ impl Exec<'_> {
                         },
                     }
                 };
-                report.usage.add(&result.usage);
-                report.cost_usd += result.cost_usd;
+                record_spent(&mut report, &inner.ledger);
                 report.children = result.children;
                 match result.result {
                     Ok(value) => {
                         report.status = StepStatus::Succeeded;
                         report.error = None;
                         report.duration_ms = started.elapsed().as_secs_f64() * 1e3;
+                        if !frame.items.is_empty() {
+                            // Inside a map item no one stores the output by name; a resume needs it.
+                            report.output = Some(value.clone());
+                        }
                         return (report, Ok(Some(value)));
                     }
                     Err(failure) => {
@@ -329,27 +311,22 @@ impl Exec<'_> {
         .boxed()
     }
 
-    fn budget_exhausted(&self) -> Option<String> {
-        let left = self.remaining();
-        if left.max_tokens == Some(0) {
-            return Some("the pipeline's token budget is used up".into());
-        }
-        if left.max_cost_usd.is_some_and(|c| c <= 0.0) {
-            return Some("the pipeline's cost budget is used up".into());
-        }
-        None
-    }
-
-    fn run_kind<'s>(&'s self, step: &'s StepDef, data: &'s mut Value, attempt: u32) -> BoxFuture<'s, Attempt> {
+    fn run_kind<'s>(
+        &'s self,
+        step: &'s StepDef,
+        data: &'s mut Value,
+        attempt: u32,
+        frame: &'s Frame,
+    ) -> BoxFuture<'s, Attempt> {
         async move {
             match &step.kind {
-                StepKind::Prompt(p) => self.run_prompt(step, p, data).await,
+                StepKind::Prompt(p) => self.run_prompt(step, p, data, frame).await,
                 StepKind::Tool(t) => {
                     let args = match render_value(&t.args, data) {
                         Ok(a) => a,
                         Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("args: {m}")))),
                     };
-                    let call = ToolCall::from_value(format!("{}-{}", step.name, attempt + 1), &t.name, &args);
+                    let call = ToolCall::from_value(format!("{}-{}", frame.name_of(step), attempt + 1), &t.name, &args);
                     self.call_tool(&call, self.ctx).await
                 }
                 StepKind::Transform(t) => {
@@ -367,27 +344,28 @@ impl Exec<'_> {
                 }
                 StepKind::Branch(b) => {
                     let chosen = if b.condition.holds(data) { &b.then } else { &b.otherwise };
-                    let (children, outcome) = self.run_steps(chosen, data).await;
-                    let mut usage = Usage::default();
-                    let mut cost_usd = 0.0;
-                    for c in &children {
-                        usage.add(&c.usage);
-                        cost_usd += c.cost_usd;
-                    }
+                    let (children, outcome) = self.run_steps(chosen, data, frame, None).await;
                     Attempt {
                         result: outcome.map_err(|s| Failure::new(s, "a step of the branch did not succeed")),
-                        usage,
-                        cost_usd,
                         children,
                     }
                 }
-                StepKind::Map(m) => self.run_map(m, data).await,
+                StepKind::Map(m) => self.run_map(m, data, frame, None).await,
             }
         }
         .boxed()
     }
 
-    async fn run_map(&self, m: &MapStep, data: &Value) -> Attempt {
+    /// Runs the map's step for every item; with `previous` (the map's report
+    /// in a run being resumed), items that succeeded keep their output and
+    /// items that waited continue.
+    pub(super) async fn run_map(
+        &self,
+        m: &MapStep,
+        data: &Value,
+        frame: &Frame,
+        previous: Option<&StepReport>,
+    ) -> Attempt {
         let items = match lookup(data, &m.over) {
             Some(Value::Array(items)) => items.clone(),
             Some(other) => {
@@ -411,25 +389,33 @@ impl Exec<'_> {
                 o.insert("index".into(), json!(index));
             }
             let inner: &StepDef = &m.step;
+            let item_frame = Frame {
+                ledger: Arc::clone(&frame.ledger),
+                items: format!("{}[{index}]", frame.items),
+            };
+            let prev = previous.and_then(|p| {
+                let name = item_frame.name_of(inner);
+                p.children.iter().find(|c| c.name == name)
+            });
             futures.push(async move {
                 let mut item_data = item_data;
-                let (mut report, out) = self.run_step(inner, &mut item_data).await;
-                report.name = format!("{}[{index}]", inner.name);
-                (report, out)
+                self.run_or_resume(inner, &mut item_data, &item_frame, prev).await
             });
         }
         let results: Vec<_> = stream::iter(futures).buffered(m.concurrency.max(1)).collect().await;
         let mut outputs = Vec::with_capacity(results.len());
         let mut children = Vec::with_capacity(results.len());
+        // A failure outranks a wait: approving calls of a run that failed anyway helps no one.
         let mut failure: Option<Failure> = None;
-        let (mut usage, mut cost) = (Usage::default(), 0.0);
         for (report, out) in results {
-            usage.add(&report.usage);
-            cost += report.cost_usd;
             match out {
                 Ok(v) => outputs.push(v.unwrap_or(Value::Null)),
                 Err(status) => {
-                    if failure.is_none() {
+                    let replaces = match &failure {
+                        None => true,
+                        Some(f) => f.status == StepStatus::NeedsApproval && status != StepStatus::NeedsApproval,
+                    };
+                    if replaces {
                         failure = Some(Failure::new(
                             status,
                             format!("item `{}` ended {}", report.name, status.as_str()),
@@ -439,16 +425,18 @@ impl Exec<'_> {
             }
             children.push(report);
         }
+        if failure.as_ref().is_none_or(|f| f.status != StepStatus::NeedsApproval) {
+            // Item outputs are kept only while the map waits: the map's own output has them.
+            strip_outputs(&mut children);
+        }
         Attempt {
             result: failure.map_or(Ok(Value::Array(outputs)), Err),
-            usage,
-            cost_usd: cost,
             children,
         }
     }
 
     /// Runs a tool call, with an approval token when the host gave one.
-    async fn call_tool(&self, call: &ToolCall, ctx: &CallContext) -> Attempt {
+    pub(super) async fn call_tool(&self, call: &ToolCall, ctx: &CallContext) -> Attempt {
         let result = match self.pipeline.runtime.executor.execute(call, ctx).await {
             Ok(out) if out.is_error => Err(Failure::new(StepStatus::Failed, out.to_model_text())),
             Ok(out) => Ok(out.content),
@@ -472,45 +460,12 @@ impl Exec<'_> {
         };
         Attempt::done(result)
     }
+}
 
-    /// Continues a step that waited for approval, using the host's decisions.
-    async fn resume_step(&self, step: &StepDef, previous: &StepReport) -> Attempt {
-        match &step.kind {
-            StepKind::Prompt(p) => match &previous.paused_run {
-                Some(state) => self.resume_prompt(step, p, (**state).clone()).await,
-                None => Attempt::done(Err(Failure::new(StepStatus::Failed, "the paused run was not kept"))),
-            },
-            StepKind::Tool(_) => {
-                let Some(pending) = previous.approvals.first() else {
-                    return Attempt::done(Err(Failure::new(StepStatus::Failed, "the pending call was not kept")));
-                };
-                match self
-                    .decisions_for(std::iter::once(pending.call.id.as_str()))
-                    .remove(&pending.call.id)
-                {
-                    Some(ApprovalDecision::Approve { token }) => {
-                        let ctx = self.ctx.clone().with_extension(token);
-                        self.call_tool(&pending.call, &ctx).await
-                    }
-                    Some(ApprovalDecision::Reject { reason }) => Attempt::done(Err(Failure::new(
-                        StepStatus::Failed,
-                        format!("a human rejected call `{}`: {reason}", pending.call.id),
-                    ))),
-                    None => {
-                        let mut failure = Failure::new(
-                            StepStatus::NeedsApproval,
-                            format!("call `{}` still waits for a decision", pending.call.id),
-                        );
-                        failure.approvals = previous.approvals.clone();
-                        Attempt::done(Err(failure))
-                    }
-                }
-            }
-            _ => Attempt::done(Err(Failure::new(
-                StepStatus::Failed,
-                "only prompt and tool steps can wait for approval at the top level",
-            ))),
-        }
+fn strip_outputs(reports: &mut [StepReport]) {
+    for r in reports {
+        r.output = None;
+        strip_outputs(&mut r.children);
     }
 }
 
