@@ -110,6 +110,8 @@ pub struct GithubConfig {
     pub timeout: Duration,
     /// Response body bytes given to the model.
     pub max_response_bytes: usize,
+    /// Only the read-only tools (lists, gets, contents, search).
+    pub read_only: bool,
 }
 
 impl Default for GithubConfig {
@@ -121,6 +123,7 @@ impl Default for GithubConfig {
             user_agent: concat!("toolplane-github/", env!("CARGO_PKG_VERSION")).into(),
             timeout: Duration::from_secs(30),
             max_response_bytes: 96 * 1024,
+            read_only: false,
         }
     }
 }
@@ -173,6 +176,12 @@ impl GithubConfig {
     /// Sets the response byte budget.
     pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Keeps only the ten read-only tools (no create or update).
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
         self
     }
 
@@ -233,6 +242,7 @@ pub fn github_tools(config: &GithubConfig) -> Result<Vec<Arc<dyn Tool>>, GithubE
     let runtime = HttpRuntime::new(config.http_config())?;
     github_tool_definitions(&config.prefix)
         .into_iter()
+        .filter(|t| !config.read_only || t.spec.annotations.is_read_only())
         .map(|t| {
             let inner = HttpTool::new(t, runtime.clone())?;
             Ok(Arc::new(GithubTool { inner }) as Arc<dyn Tool>)

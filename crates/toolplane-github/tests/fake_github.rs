@@ -550,6 +550,28 @@ async fn bad_token_is_a_401_result_without_the_token() {
     assert!(!format!("{:?}", gh.tools["github_labels_list"]).contains("ghp_wrong_token_value"));
 }
 
+#[tokio::test]
+async fn read_only_set_has_no_writes() {
+    let (base, state) = fake_github().await;
+    let cfg = GithubConfig::new()
+        .with_base_url(base)
+        .with_token(Secret::new(TOKEN))
+        .with_read_only(true);
+    let tools = github_tools(&cfg).unwrap();
+    assert_eq!(tools.len(), 10);
+    assert!(tools.iter().all(|t| t.spec().annotations.is_read_only()));
+    assert!(
+        !tools
+            .iter()
+            .any(|t| t.spec().name.ends_with("_create") || t.spec().name.ends_with("_update"))
+    );
+    let list = tools.iter().find(|t| t.spec().name == "github_labels_list").unwrap();
+    list.call(&json!({"owner": "o", "repo": "r"}), &CallContext::new("t"))
+        .await
+        .unwrap();
+    assert!(state.lock().unwrap().labels.is_empty());
+}
+
 #[test]
 fn definitions_are_fifteen_with_unique_valid_names() {
     let defs = github_tool_definitions("github_");
