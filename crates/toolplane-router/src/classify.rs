@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use toolplane_core::{ChatRequest, ContentPart, Role, ToolChoice};
 
@@ -520,7 +521,7 @@ const KEYWORDS: &[(&str, usize, f32)] = &[
 
 /// A fast keyword and feature classifier for [`tasks::ALL`].
 ///
-/// It reads the last user message (its first 4,000 bytes), looks words and
+/// It reads the last user message (its first 2,000 bytes), looks words and
 /// two-word phrases up in one hash map, and adds features: code fences and
 /// code punctuation point to `code`, digits with operators to `math`, a long
 /// text to `summarization`. A request with tools (and a tool choice other
@@ -539,17 +540,40 @@ const KEYWORDS: &[(&str, usize, f32)] = &[
 /// ```
 #[derive(Debug, Clone)]
 pub struct KeywordClassifier {
-    table: HashMap<&'static str, Vec<(usize, f32)>>,
+    table: HashMap<&'static str, Vec<(usize, f32)>, BuildHasherDefault<FxHasher>>,
     max_bytes: usize,
+}
+
+/// The Fx hash (rustc's): a few cycles a word; keys here are fixed and trusted.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Default for KeywordClassifier {
     fn default() -> Self {
-        let mut table: HashMap<&'static str, Vec<(usize, f32)>> = HashMap::new();
+        let mut table: HashMap<&'static str, Vec<(usize, f32)>, BuildHasherDefault<FxHasher>> = HashMap::default();
         for &(k, c, w) in KEYWORDS {
             table.entry(k).or_default().push((c, w));
         }
-        Self { table, max_bytes: 4000 }
+        Self { table, max_bytes: 2000 }
     }
 }
 

@@ -201,11 +201,11 @@ impl Inner {
         let draw = match sel.draw {
             Draw::None => None,
             Draw::Samples => Some(format!(
-                "one Beta sample per candidate from stream {} of seed {}",
+                "one Beta sample per candidate, from draw {} of the ChaCha8 generator seeded {}",
                 sel.stream, self.seed
             )),
             Draw::TwoChoices { winner, loser } => Some(format!(
-                "power of two choices drew {} and {} (stream {} of seed {}); {} has the lower latency",
+                "power of two choices drew {} and {} (draw {} of the ChaCha8 generator seeded {}); {} has the lower latency",
                 id(winner),
                 id(loser),
                 sel.stream,

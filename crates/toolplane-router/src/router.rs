@@ -58,9 +58,9 @@ pub(crate) struct Inner {
     pub(crate) breaker: BreakerConfig,
     pub(crate) budget_usd: Option<f64>,
     pub(crate) spent_nano_usd: AtomicU64,
-    pub(crate) rng: Mutex<ChaCha8Rng>,
+    /// The master generator and how many selections drew from it.
+    pub(crate) rng: Mutex<(ChaCha8Rng, u64)>,
     pub(crate) seed: u64,
-    pub(crate) draws: AtomicU64,
     pub(crate) clock: Clock,
     pub(crate) max_attempts: usize,
     pub(crate) default_output_tokens: u64,
@@ -289,9 +289,8 @@ impl RouterBuilder {
             breaker: self.breaker,
             budget_usd: self.budget_usd,
             spent_nano_usd: AtomicU64::new(0),
-            rng: Mutex::new(crate::sample::master(seed)),
+            rng: Mutex::new((crate::sample::master(seed), 0)),
             seed,
-            draws: AtomicU64::new(0),
             clock: match self.clock {
                 Some(c) => Clock::Manual(c),
                 None => Clock::System(std::time::Instant::now()),

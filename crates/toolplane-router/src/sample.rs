@@ -30,7 +30,46 @@ fn splitmix(x: &mut u64) -> u64 {
 #[derive(Debug)]
 pub(crate) struct Draws {
     s: [u64; 4],
-    spare: Option<f64>,
+}
+
+const ZIG_R: f64 = 3.442_619_855_899;
+
+/// Ziggurat tables for the normal distribution.
+#[derive(Debug)]
+struct Zig {
+    k: [u32; 128],
+    w: [f64; 128],
+    f: [f64; 128],
+}
+
+fn tables() -> &'static Zig {
+    static TABLES: std::sync::OnceLock<Zig> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let m1 = 2_147_483_648.0f64;
+        let vn = 9.912_563_035_262_17e-3f64;
+        let mut dn = ZIG_R;
+        let mut tn = dn;
+        let q = vn / (-0.5 * dn * dn).exp();
+        let mut z = Zig {
+            k: [0; 128],
+            w: [0.0; 128],
+            f: [0.0; 128],
+        };
+        z.k[0] = ((dn / q) * m1) as u32;
+        z.k[1] = 0;
+        z.w[0] = q / m1;
+        z.w[127] = dn / m1;
+        z.f[0] = 1.0;
+        z.f[127] = (-0.5 * dn * dn).exp();
+        for i in (1..=126).rev() {
+            dn = (-2.0 * (vn / dn + (-0.5 * dn * dn).exp()).ln()).sqrt();
+            z.k[i + 1] = ((dn / tn) * m1) as u32;
+            tn = dn;
+            z.f[i] = (-0.5 * dn * dn).exp();
+            z.w[i] = dn / m1;
+        }
+        z
+    })
 }
 
 impl Draws {
@@ -38,7 +77,6 @@ impl Draws {
         let mut x = seed;
         Self {
             s: [splitmix(&mut x), splitmix(&mut x), splitmix(&mut x), splitmix(&mut x)],
-            spare: None,
         }
     }
 
@@ -65,19 +103,28 @@ impl Draws {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
-    /// Standard normal (Marsaglia's polar method, keeping the spare).
+    /// Standard normal (Marsaglia and Tsang's ziggurat, 128 layers).
     pub(crate) fn normal(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
+        let t = tables();
         loop {
-            let u = 2.0 * self.uniform() - 1.0;
-            let v = 2.0 * self.uniform() - 1.0;
-            let s = u * u + v * v;
-            if s > 0.0 && s < 1.0 {
-                let m = (-2.0 * s.ln() / s).sqrt();
-                self.spare = Some(v * m);
-                return u * m;
+            let hz = (self.next_u64() >> 32) as u32 as i32;
+            let iz = (hz & 127) as usize;
+            if u64::from(hz.unsigned_abs()) < u64::from(t.k[iz]) {
+                return f64::from(hz) * t.w[iz];
+            }
+            if iz == 0 {
+                // The tail beyond R.
+                loop {
+                    let x = -self.uniform().ln() / ZIG_R;
+                    let y = -self.uniform().ln();
+                    if y + y >= x * x {
+                        return if hz > 0 { ZIG_R + x } else { -ZIG_R - x };
+                    }
+                }
+            }
+            let x = f64::from(hz) * t.w[iz];
+            if t.f[iz] + self.uniform() * (t.f[iz - 1] - t.f[iz]) < (-0.5 * x * x).exp() {
+                return x;
             }
         }
     }
@@ -149,6 +196,22 @@ mod tests {
             assert!((var - v).abs() < 0.06 * v + 1e-4, "Beta({a},{b}) var {var} vs {v}");
             assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)));
         }
+    }
+
+    #[test]
+    fn normals_have_unit_variance_and_normal_tails() {
+        let mut d = Draws::new(11);
+        let xs: Vec<f64> = (0..200_000).map(|_| d.normal()).collect();
+        let (mean, var) = moments(&xs);
+        assert!(mean.abs() < 0.01, "{mean}");
+        assert!((var - 1.0).abs() < 0.015, "{var}");
+        let beyond2 = xs.iter().filter(|x| x.abs() > 2.0).count() as f64 / xs.len() as f64;
+        let beyond3 = xs.iter().filter(|x| x.abs() > 3.5).count() as f64 / xs.len() as f64;
+        assert!((beyond2 - 0.0455).abs() < 0.003, "{beyond2}");
+        assert!(
+            beyond3 > 0.0002 && beyond3 < 0.0008,
+            "tail beyond R is drawn: {beyond3}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use toolplane_core::ChatRequest;
 use crate::expert::Expert;
 use crate::router::Inner;
 use crate::sample::{Draws, next_seed};
-use crate::state::Health;
+use crate::state::{Clock, Health};
 use crate::strategy::{QualityMetric, Strategy, Weights};
 
 /// What the constraints read about an expert, packed together.
@@ -36,6 +36,29 @@ impl Hot {
             output_per_1k: e.pricing.output_per_1k,
             blended_per_1k: e.pricing.blended_per_1k(),
         }
+    }
+}
+
+/// The clock, read at most once per selection and only when a breaker is not closed.
+#[derive(Debug)]
+pub(crate) struct LazyNow<'a> {
+    clock: &'a Clock,
+    now: std::cell::Cell<u64>,
+}
+
+impl<'a> LazyNow<'a> {
+    pub(crate) fn new(clock: &'a Clock) -> Self {
+        Self {
+            clock,
+            now: std::cell::Cell::new(0),
+        }
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        if self.now.get() == 0 {
+            self.now.set(self.clock.now());
+        }
+        self.now.get()
     }
 }
 
@@ -188,6 +211,7 @@ pub(crate) enum Draw {
 pub(crate) struct Selection {
     pub(crate) ranked: Vec<Ranked>,
     pub(crate) removed: Vec<(usize, Removed)>,
+    /// Which draw of the router's master generator seeded this selection (0: none).
     pub(crate) stream: u64,
     pub(crate) draw: Draw,
 }
@@ -232,7 +256,13 @@ impl Inner {
     }
 
     /// The hard constraints for one expert; `None` when it may take the request.
-    pub(crate) fn constraint(&self, idx: usize, q: &Query, now: u64, router_left: Option<f64>) -> Option<Removed> {
+    pub(crate) fn constraint(
+        &self,
+        idx: usize,
+        q: &Query,
+        now: &LazyNow<'_>,
+        router_left: Option<f64>,
+    ) -> Option<Removed> {
         let h = &self.hot[idx];
         if let Some(mask) = &self.allowed[q.task] {
             if !mask[idx] {
@@ -253,8 +283,10 @@ impl Inner {
             });
         }
         let st = &self.states[idx];
-        if let Health::Open { remaining_ms } = st.breaker.health(now) {
-            return Some(Removed::Cooldown { remaining_ms });
+        if !st.breaker.is_closed() {
+            if let Health::Open { remaining_ms } = st.breaker.health(now.get()) {
+                return Some(Removed::Cooldown { remaining_ms });
+            }
         }
         if h.budget.is_finite() || router_left.is_some() {
             let estimate =
@@ -285,7 +317,7 @@ impl Inner {
 
     fn select_with(&self, q: &Query, top: usize, keep_all: bool, exclude: &[usize], cand: &mut Vec<u32>) -> Selection {
         let n = self.experts.len();
-        let now = self.clock.now();
+        let now = LazyNow::new(&self.clock);
         let router_left = self
             .budget_usd
             .map(|b| (b - self.spent_nano_usd.load(Ordering::Relaxed) as f64 / 1e9).max(0.0));
@@ -295,16 +327,16 @@ impl Inner {
             if exclude.contains(&idx) {
                 continue;
             }
-            match self.constraint(idx, q, now, router_left) {
+            match self.constraint(idx, q, &now, router_left) {
                 None => cand.push(idx as u32),
                 Some(r) => removed.push((idx, r)),
             }
         }
-        let stream = self.draws.fetch_add(1, Ordering::Relaxed);
+        let mut stream = 0;
         let mut sink = Sink::new(top.max(1), keep_all, cand.len());
         let mut draw = Draw::None;
         if !cand.is_empty() {
-            draw = self.score(&self.policies[q.task].strategy, q.task, cand, &mut sink);
+            draw = self.score(&self.policies[q.task].strategy, q.task, cand, &mut sink, &mut stream);
         }
         Selection {
             ranked: sink.finish(),
@@ -314,15 +346,18 @@ impl Inner {
         }
     }
 
-    fn draws(&self) -> Draws {
-        let seed = match self.rng.lock() {
-            Ok(mut m) => next_seed(&mut m),
-            Err(poisoned) => next_seed(&mut poisoned.into_inner()),
+    /// Draws for one selection, seeded from the master generator; sets `stream`.
+    fn draws(&self, stream: &mut u64) -> Draws {
+        let mut guard = match self.rng.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        Draws::new(seed)
+        guard.1 += 1;
+        *stream = guard.1;
+        Draws::new(next_seed(&mut guard.0))
     }
 
-    fn score(&self, strategy: &Strategy, task: usize, cand: &[u32], sink: &mut Sink) -> Draw {
+    fn score(&self, strategy: &Strategy, task: usize, cand: &[u32], sink: &mut Sink, stream: &mut u64) -> Draw {
         let n = self.experts.len();
         let cells = &self.cells[task * n..(task + 1) * n];
         let push = |sink: &mut Sink, idx: usize, tier: u8, key: f64| sink.push(Ranked { idx, tier, key });
@@ -339,7 +374,7 @@ impl Inner {
                 Draw::None
             }
             Strategy::Thompson { .. } => {
-                let mut d = self.draws();
+                let mut d = self.draws(stream);
                 for &i in cand {
                     let (a, b) = cells[i as usize].posterior.get();
                     push(sink, i as usize, 0, d.beta(a, b));
@@ -358,7 +393,7 @@ impl Inner {
                     push(sink, cand[0] as usize, 0, -lat(cand[0] as usize));
                     return Draw::None;
                 }
-                let mut d = self.draws();
+                let mut d = self.draws(stream);
                 let x = d.below(cand.len());
                 let mut y = d.below(cand.len() - 1);
                 if y >= x {

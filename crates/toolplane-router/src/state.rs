@@ -158,6 +158,11 @@ impl Breaker {
         }
     }
 
+    /// True when closed (one atomic load, no clock).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.open_until.load(Ordering::Acquire) == 0
+    }
+
     /// Claims the right to send a request: always when closed, once when half-open.
     pub(crate) fn try_acquire(&self, now: u64) -> bool {
         match self.health(now) {
