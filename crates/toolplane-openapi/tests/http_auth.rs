@@ -370,3 +370,23 @@ async fn optional_auth_and_reserved_header_params() {
     );
     assert!(out.content["body"]["headers"].get("x-k").is_none());
 }
+
+#[tokio::test]
+async fn a_hanging_token_endpoint_times_out() {
+    let r = Router::new().route(
+        "/oauth/token",
+        post(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            "late"
+        }),
+    );
+    let addr = serve(r).await;
+    let cfg = HttpConfig::new()
+        .with_base_url(format!("http://{addr}"))
+        .with_client_credentials("cc", "client-1", Secret::new(SECRET))
+        .with_timeout(std::time::Duration::from_millis(200));
+    let tool = HttpTool::new(oauth_tool(), HttpRuntime::new(cfg).unwrap()).unwrap();
+    let e = tool.call(&json!({}), &CallContext::new("t")).await.unwrap_err();
+    assert_eq!(e.kind(), ToolErrorKind::Timeout);
+    assert!(e.message().contains("token endpoint"), "{}", e.message());
+}

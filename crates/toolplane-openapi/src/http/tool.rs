@@ -422,11 +422,16 @@ impl HttpTool {
     ) -> Result<(u16, ToolOutput), ToolError> {
         let mut auth = Vec::with_capacity(creds.len());
         for c in creds {
-            auth.push(
-                resolve(c, &self.runtime.client)
-                    .await
-                    .map_err(|e| self.auth_error(&e))?,
-            );
+            // A token endpoint that hangs is bounded by the same timeout as the call.
+            let resolved = tokio::time::timeout(self.timeout(ctx)?, resolve(c, &self.runtime.client))
+                .await
+                .map_err(|_| {
+                    ToolError::timeout(format!(
+                        "tool `{}`: the OAuth2 token endpoint did not answer in time",
+                        self.tool.spec.name
+                    ))
+                })?;
+            auth.push(resolved.map_err(|e| self.auth_error(&e))?);
         }
         let timeout = self.timeout(ctx)?;
         let req = self.build(args, &auth, timeout)?;
