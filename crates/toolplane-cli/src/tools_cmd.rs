@@ -30,7 +30,7 @@ pub(crate) fn run(args: &ToolsArgs, out: &mut dyn Write) -> Result<(), CliError>
         let format: ProviderFormat = format.parse().map_err(CliError::Usage)?;
         let opts = ExportOptions {
             strict: args.strict,
-            adapter: None,
+            ..ExportOptions::default()
         };
         let tools = export_specs(format, &specs, &opts).map_err(|e| CliError::Usage(e.to_string()))?;
         writeln!(out, "{}", pretty(&serde_json::Value::Array(tools)))?;

@@ -53,8 +53,18 @@ fn tools_in_a_provider_format() {
 
     let out = toolplane(&["tools", "--provider", "openai-chat", "--strict"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(v[0]["type"], "function");
-    assert_eq!(v[0]["function"]["strict"], true);
+    let by_name = |n: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["function"]["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name("current_time")["type"], "function");
+    assert_eq!(by_name("current_time")["function"]["strict"], true);
+    // A free-form `arguments` object cannot be strict: that tool falls back.
+    assert!(by_name("call_tool")["function"].get("strict").is_none());
 }
 
 #[test]

@@ -22,7 +22,7 @@ use criterion::{BenchmarkId, Criterion};
 use serde_json::{Value, json};
 use toolplane_core::ToolSpec;
 use toolplane_core::{CallContext, Tool, ToolCall, ToolError, ToolInterceptor, ToolInvocation, ToolNext, ToolOutput};
-use toolplane_registry::{Executor, ToolRegistry};
+use toolplane_registry::{ArgumentLimits, Executor, ToolRegistry, parse_arguments};
 
 #[derive(Debug)]
 struct NoOp(ToolSpec);
@@ -163,6 +163,17 @@ fn criterion_pass(c: &mut Criterion, rt: &tokio::runtime::Runtime, exec: &Execut
         });
     }
     g.finish();
+    let mut g = c.benchmark_group("argument_reader");
+    let limits = ArgumentLimits::default();
+    for case in cases {
+        g.bench_with_input(BenchmarkId::new("serde_json_from_str", case.label), case, |b, case| {
+            b.iter(|| black_box(serde_json::from_str::<Value>(black_box(&case.call.arguments)).unwrap()))
+        });
+        g.bench_with_input(BenchmarkId::new("parse_arguments", case.label), case, |b, case| {
+            b.iter(|| black_box(parse_arguments(black_box(&case.call.arguments), &limits).unwrap()))
+        });
+    }
+    g.finish();
 }
 
 fn percentiles(mut ns: Vec<u64>) -> (u64, u64) {
@@ -222,7 +233,7 @@ fn main() {
         .measurement_time(Duration::from_secs(3));
     criterion_pass(&mut c, &rt, &exec, &cases);
     c.final_summary();
-    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+    if !std::env::args().any(|a| a == "--test" || a == "--list") && std::env::var_os("SKIP_PERCENTILES").is_none() {
         percentile_pass(&rt, &exec, &cases);
     }
 }

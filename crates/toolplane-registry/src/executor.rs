@@ -48,6 +48,10 @@ pub struct ExecutorConfig {
     pub max_output_bytes: usize,
     /// Violations listed in one error (default 20; the total is still counted).
     pub max_violations: usize,
+    /// The tools were exported with OpenAI strict mode, which makes optional
+    /// properties nullable: drop a `null` the internal schema does not accept
+    /// before validating (default `false`). Valid arguments are never touched.
+    pub strict_nulls: bool,
 }
 
 impl Default for ExecutorConfig {
@@ -58,6 +62,7 @@ impl Default for ExecutorConfig {
             arguments: ArgumentLimits::default(),
             max_output_bytes: 64 * 1024,
             max_violations: 20,
+            strict_nulls: false,
         }
     }
 }
@@ -301,8 +306,11 @@ impl Executor {
         let (tool, validator) = found?;
         let spec = tool.spec();
         let cfg = &self.inner.config;
-        let args = parse_arguments(&call.arguments, &cfg.arguments)
+        let mut args = parse_arguments(&call.arguments, &cfg.arguments)
             .map_err(|e| ToolError::invalid_arguments(format!("`{}`: {}", spec.name, e.message())))?;
+        if cfg.strict_nulls && !validator.is_valid(&args) {
+            args = drop_forced_nulls(spec, args);
+        }
         check_arguments(&validator, spec, &args, cfg.max_violations)?;
         let inv = ToolInvocation {
             call,
@@ -356,6 +364,19 @@ impl Executor {
             n == crate::builtin::discovery::SEARCH_TOOLS || n == crate::builtin::discovery::CALL_TOOL
         })
     }
+}
+
+/// Undoes what OpenAI strict mode forces on optional properties (`null`
+/// where the internal schema has no `null`), with toolplane-schema's rule.
+fn drop_forced_nulls(spec: &ToolSpec, args: Value) -> Value {
+    let strict = toolplane_schema::ProfiledSchema {
+        profile: toolplane_schema::Profile::OpenAiStrict,
+        schema: Value::Null,
+        strict: true,
+        renames: toolplane_schema::RenameTree::default(),
+        notes: Vec::new(),
+    };
+    strict.restore_arguments(&spec.input_schema, args)
 }
 
 fn unknown_tool(reg: &ToolRegistry, name: &str) -> ToolError {

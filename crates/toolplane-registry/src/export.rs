@@ -2,9 +2,9 @@
 //!
 //! Names are always sent in their flat form (`github__issues_create`); the
 //! executor resolves a flat name back to the registered one, so a model's
-//! call round-trips. Schemas are sent as registered unless a
-//! [`SchemaAdapter`] (for example a provider schema profile such as
-//! openai-strict) rewrites them per provider.
+//! call round-trips. Schemas go through a [`SchemaAdapter`]: by default the
+//! toolplane-schema provider profiles ([`ProfileAdapter`]); `None` sends them
+//! as registered.
 
 use std::fmt;
 use std::str::FromStr;
@@ -134,23 +134,93 @@ impl FromStr for ProviderFormat {
     }
 }
 
+/// A schema rewritten for one provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaptedSchema {
+    /// The schema to send.
+    pub schema: Value,
+    /// Whether to ask an OpenAI format for strict adherence for this tool
+    /// (an adapter may fall back to non-strict for a schema that cannot be strict).
+    pub strict: bool,
+}
+
 /// Rewrites a tool's input schema for one provider (a schema profile).
-///
-/// Without one, schemas are exported as registered.
 pub trait SchemaAdapter: Send + Sync + fmt::Debug {
-    /// The schema to send for `spec` to `format`; an error names the problem.
-    fn adapt(&self, format: ProviderFormat, spec: &ToolSpec) -> Result<Value, String>;
+    /// The schema to send for `spec` to `format`, given whether strict mode
+    /// was asked for; an error names the problem.
+    fn adapt(&self, format: ProviderFormat, spec: &ToolSpec, strict: bool) -> Result<AdaptedSchema, String>;
+}
+
+/// The toolplane-schema provider profiles as a [`SchemaAdapter`] (the default):
+///
+/// | format | profile |
+/// | --- | --- |
+/// | OpenAI chat / Responses | `openai`, or `openai-strict` when strict is asked (per-tool fallback to non-strict) |
+/// | Anthropic | `anthropic` |
+/// | Mistral | `mistral` (`$ref`s inlined) |
+/// | Cohere v2 | `cohere` (`$ref`s inlined) |
+/// | Gemini | `anthropic` (full JSON Schema, sent as `parametersJsonSchema`, so no property renames) |
+///
+/// Strict mode makes optional properties nullable; run such calls through an
+/// executor with [`ExecutorConfig::strict_nulls`](crate::ExecutorConfig::strict_nulls)
+/// so the `null`s the model must send are dropped before validation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProfileAdapter;
+
+impl SchemaAdapter for ProfileAdapter {
+    fn adapt(&self, format: ProviderFormat, spec: &ToolSpec, strict: bool) -> Result<AdaptedSchema, String> {
+        use toolplane_schema::{Profile, apply_profile};
+        let profile = match format {
+            ProviderFormat::OpenAiChat | ProviderFormat::OpenAiResponses if strict => Profile::OpenAiStrict,
+            ProviderFormat::OpenAiChat | ProviderFormat::OpenAiResponses => Profile::OpenAi,
+            ProviderFormat::Anthropic | ProviderFormat::Gemini => Profile::Anthropic,
+            ProviderFormat::Mistral => Profile::Mistral,
+            ProviderFormat::CohereV2 => Profile::Cohere,
+        };
+        let p = apply_profile(&spec.input_schema, profile);
+        Ok(AdaptedSchema {
+            schema: p.schema,
+            strict: p.strict,
+        })
+    }
 }
 
 /// How to export.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ExportOptions {
-    /// Ask OpenAI for strict schema adherence (`"strict": true`). The schema
-    /// must then meet OpenAI's strict rules; pair it with an adapter that
-    /// makes it so.
+    /// Ask OpenAI formats for strict schema adherence (`"strict": true`),
+    /// where the adapter can make the schema strict.
     pub strict: bool,
     /// Rewrites schemas per provider; `None` sends them as registered.
+    /// Default: [`ProfileAdapter`].
     pub adapter: Option<Arc<dyn SchemaAdapter>>,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            strict: false,
+            adapter: Some(Arc::new(ProfileAdapter)),
+        }
+    }
+}
+
+impl ExportOptions {
+    /// Schemas exactly as registered, no strict mode.
+    pub fn as_is() -> Self {
+        Self {
+            strict: false,
+            adapter: None,
+        }
+    }
+
+    /// The default profiles, with OpenAI strict mode asked for.
+    pub fn strict() -> Self {
+        Self {
+            strict: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// Why a set of tools could not be exported.
@@ -242,25 +312,30 @@ pub fn export_specs(
             reason,
             rule: limits.name_rule,
         })?;
-        let schema = match &opts.adapter {
-            Some(a) => a.adapt(format, spec).map_err(|message| ExportError::Schema {
-                format,
-                tool: spec.name.clone(),
-                message,
-            })?,
-            None => spec.input_schema.clone(),
+        let AdaptedSchema { schema, strict } = match &opts.adapter {
+            Some(a) => a
+                .adapt(format, spec, opts.strict)
+                .map_err(|message| ExportError::Schema {
+                    format,
+                    tool: spec.name.clone(),
+                    message,
+                })?,
+            None => AdaptedSchema {
+                schema: spec.input_schema.clone(),
+                strict: opts.strict,
+            },
         };
         let d = &spec.description;
         out.push(match format {
             ProviderFormat::OpenAiChat => {
                 let mut f = json!({"name": flat, "description": d, "parameters": schema});
-                if opts.strict {
+                if strict {
                     f["strict"] = Value::Bool(true);
                 }
                 json!({"type": "function", "function": f})
             }
             ProviderFormat::OpenAiResponses => {
-                json!({"type": "function", "name": flat, "description": d, "parameters": schema, "strict": opts.strict})
+                json!({"type": "function", "name": flat, "description": d, "parameters": schema, "strict": strict})
             }
             ProviderFormat::Anthropic => json!({"name": flat, "description": d, "input_schema": schema}),
             ProviderFormat::Mistral | ProviderFormat::CohereV2 => {
@@ -311,14 +386,15 @@ mod tests {
 
     #[test]
     fn each_format_has_its_shape() {
-        let specs = [ToolSpec::new("ns.tool", "Does it.")];
-        let o = ExportOptions {
-            strict: true,
-            adapter: None,
-        };
+        let specs = [ToolSpec::new("ns.tool", "Does it.")
+            .with_input_schema(json!({"type": "object", "properties": {"q": {"type": "string"}}}))];
+        let o = ExportOptions::strict();
         let chat = export_specs(ProviderFormat::OpenAiChat, &specs, &o).unwrap();
         assert_eq!(chat[0]["function"]["name"], "ns__tool");
         assert_eq!(chat[0]["function"]["strict"], true);
+        assert_eq!(chat[0]["function"]["parameters"]["required"], json!(["q"]));
+        let as_is = export_specs(ProviderFormat::OpenAiChat, &specs, &ExportOptions::as_is()).unwrap();
+        assert_eq!(as_is[0]["function"]["parameters"], specs[0].input_schema);
         let resp = export_specs(ProviderFormat::OpenAiResponses, &specs, &o).unwrap();
         assert_eq!(resp[0]["name"], "ns__tool");
         assert_eq!(resp[0]["type"], "function");

@@ -59,6 +59,9 @@ mod validation;
 
 pub use args::{ArgumentLimits, arguments_from_bytes, parse_arguments};
 pub use executor::{Executor, ExecutorBuilder, ExecutorConfig};
-pub use export::{ExportError, ExportOptions, ProviderFormat, ProviderLimits, SchemaAdapter, export_specs};
+pub use export::{
+    AdaptedSchema, ExportError, ExportOptions, ProfileAdapter, ProviderFormat, ProviderLimits, SchemaAdapter,
+    export_specs,
+};
 pub use names::{FLAT_SEPARATOR, NAMESPACE_SEPARATOR, NamePolicy, flatten, namespace_of, skeleton};
 pub use registry::{RegistryError, SearchHit, ToolFilter, ToolRegistry};

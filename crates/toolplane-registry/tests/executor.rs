@@ -289,3 +289,42 @@ async fn registering_and_unregistering_changes_specs() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn strict_exports_round_trip_through_the_executor() {
+    use toolplane_registry::{ExportOptions, ProviderFormat};
+    let registry = || {
+        let mut r = ToolRegistry::new();
+        r.register_all(builtin::builtin_tools()).unwrap();
+        r
+    };
+    let tools = registry()
+        .export(
+            ProviderFormat::OpenAiChat,
+            &["current_time", "json_query"],
+            &ExportOptions::strict(),
+        )
+        .unwrap();
+    let f = &tools[0]["function"];
+    assert_eq!(f["strict"], true);
+    assert_eq!(f["parameters"]["required"], json!(["at", "time_zone"]));
+    assert_eq!(f["parameters"]["additionalProperties"], false);
+    // `data` is free-form, so json_query falls back to non-strict.
+    assert!(tools[1]["function"].get("strict").is_none());
+
+    // Strict mode makes the model send `at` as null; the executor drops it again.
+    let call = ToolCall::new("s", "current_time", r#"{"time_zone":"Asia/Tokyo","at":null}"#);
+    let lenient = Executor::builder(registry())
+        .config(ExecutorConfig {
+            strict_nulls: true,
+            ..ExecutorConfig::default()
+        })
+        .build()
+        .unwrap();
+    let out = lenient.execute(&call, &CallContext::new("s")).await.unwrap();
+    assert_eq!(out.content["time_zone"], "Asia/Tokyo");
+    let plain = Executor::new(registry());
+    assert!(!plain.config().strict_nulls);
+    let err = plain.execute(&call, &CallContext::new("s")).await.unwrap_err();
+    assert!(err.message().contains("/at"), "{}", err.message());
+}
