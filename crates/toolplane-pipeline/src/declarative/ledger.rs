@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use toolplane_core::Usage;
 
 use super::definition::Budget;
-use super::report::StepReport;
+use super::report::{RunReport, StepReport};
 
 /// Tokens, money and provider calls.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -25,6 +25,15 @@ impl Spent {
 
     /// What a step's report says it spent (before a resume).
     pub(super) fn of_step(report: &StepReport) -> Self {
+        Self {
+            usage: report.usage,
+            cost_usd: report.cost_usd,
+            calls: report.provider_calls,
+        }
+    }
+
+    /// What a run's report says it spent (before a resume).
+    pub(super) fn of_run(report: &RunReport) -> Self {
         Self {
             usage: report.usage,
             cost_usd: report.cost_usd,

@@ -20,12 +20,15 @@ use crate::{
 use toolplane_skills::{ACTIVATE_TOOL, SkillSession};
 
 impl Exec<'_> {
-    /// The agent loop and context a prompt step runs with.
+    /// The agent loop and context a prompt step runs with. `paused` is the
+    /// state a resumed loop continues: its limits count what that state
+    /// already spent, which the ledgers have charged before.
     pub(super) fn prompt_agent(
         &self,
         step: &StepDef,
         p: &PromptStep,
         frame: &Frame,
+        paused: Option<&RunState>,
     ) -> Result<(AgentLoop, CallContext, Option<Arc<SkillSession>>), Failure> {
         let runtime = &self.pipeline.runtime;
         let provider = match &p.provider {
@@ -48,11 +51,12 @@ impl Exec<'_> {
             session = Some(s);
         }
         let left = frame.ledger.remaining();
+        let (base_tokens, base_cost) = paused.map_or((0, 0.0), |s| (s.usage.total_tokens(), s.cost_usd));
         let budget = &step.options.budget;
         let config = LoopConfig {
             max_steps: budget.max_steps.unwrap_or(LoopConfig::default().max_steps),
-            max_total_tokens: min_opt(budget.max_tokens, left.max_tokens),
-            max_cost_usd: min_opt(budget.max_cost_usd, left.max_cost_usd),
+            max_total_tokens: min_opt(budget.max_tokens, left.max_tokens.map(|l| base_tokens.saturating_add(l))),
+            max_cost_usd: min_opt(budget.max_cost_usd, left.max_cost_usd.map(|l| base_cost + l)),
             ..LoopConfig::default()
         };
         let mut agent = AgentLoop::new(provider, executor).with_config(config);
@@ -78,7 +82,7 @@ impl Exec<'_> {
             Ok(p) => p,
             Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("prompt: {m}")))),
         };
-        let (agent, ctx, session) = match self.prompt_agent(step, p, frame) {
+        let (agent, ctx, session) = match self.prompt_agent(step, p, frame, None) {
             Ok(x) => x,
             Err(f) => return Attempt::done(Err(f)),
         };
@@ -118,7 +122,7 @@ impl Exec<'_> {
         paused: RunState,
         frame: &Frame,
     ) -> Attempt {
-        let (agent, ctx, session) = match self.prompt_agent(step, p, frame) {
+        let (agent, ctx, session) = match self.prompt_agent(step, p, frame, Some(&paused)) {
             Ok(x) => x,
             Err(f) => return Attempt::done(Err(f)),
         };

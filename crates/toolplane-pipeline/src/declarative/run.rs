@@ -86,8 +86,12 @@ pub(super) async fn run_pipeline(
 ) -> PipelineRun {
     let started = Instant::now();
     let steps = resume.as_ref().map_or_else(Map::new, |r| r.previous.outputs.clone());
-    let prior = Spent::default();
-    let earlier_ms = 0.0;
+    // A resumed run goes on from the totals of its earlier parts (the time
+    // spent waiting for decisions is not counted).
+    let prior = resume
+        .as_ref()
+        .map_or_else(Spent::default, |r| Spent::of_run(&r.previous.report));
+    let earlier_ms = resume.as_ref().map_or(0.0, |r| r.previous.report.duration_ms);
     let root = Ledger::root(pipeline.def.budget.clone(), prior);
     let frame = Frame {
         ledger: Arc::clone(&root),

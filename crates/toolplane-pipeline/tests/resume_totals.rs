@@ -1,0 +1,133 @@
+#![allow(clippy::unwrap_used, clippy::panic)]
+//! A resumed pipeline run reports the totals of the whole run (earlier parts
+//! included), and its budget goes on from what was already spent.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use toolplane_core::{
+    ApprovalToken, CallContext, ChatResponse, Message, ScriptedProvider, StopReason, Tool, ToolError, ToolErrorKind,
+    ToolOutput, ToolSpec, Usage, async_trait,
+};
+use toolplane_pipeline::{
+    ApprovalDecision, FlatPricing, Pipeline, PipelineDef, PipelineRun, PipelineRuntime, PromptStep, StepDef,
+    StepStatus, ToolBox,
+};
+
+#[derive(Debug)]
+struct Guarded(ToolSpec);
+
+#[async_trait]
+impl Tool for Guarded {
+    fn spec(&self) -> &ToolSpec {
+        &self.0
+    }
+    async fn call(&self, args: &Value, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        match ctx.extensions.get::<ApprovalToken>() {
+            Some(t) if t.0 == "yes" => Ok(ToolOutput::json(json!({"deleted": args["what"]}))),
+            _ => Err(ToolError::new(ToolErrorKind::ApprovalRequired, "ask first")),
+        }
+    }
+}
+
+fn answer(p: &ScriptedProvider, text: &str) {
+    p.push(Ok(ChatResponse::new(
+        "p",
+        "m",
+        Message::assistant(text),
+        StopReason::EndTurn,
+    )
+    .with_usage(Usage {
+        input_tokens: 10,
+        output_tokens: 5,
+        ..Default::default()
+    })));
+}
+
+fn prompt(name: &str, text: &str) -> StepDef {
+    StepDef::prompt(
+        name,
+        PromptStep {
+            prompt: text.into(),
+            ..Default::default()
+        },
+    )
+}
+
+fn pipeline(provider: Arc<ScriptedProvider>) -> Pipeline {
+    let mut def = PipelineDef::new(
+        "totals",
+        vec![
+            prompt("one", "1"),
+            StepDef::tool("delete", "repo.delete", json!({"what": "x"})),
+            prompt("two", "2"),
+            prompt("three", "3"),
+        ],
+    );
+    def.budget.max_tokens = Some(25);
+    let tools = ToolBox::new()
+        .with_tool(Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))))
+        .unwrap();
+    let runtime = PipelineRuntime::new(Arc::new(tools))
+        .with_default_provider(provider)
+        .with_cost_model(Arc::new(FlatPricing {
+            input_per_million: 1_000.0,
+            output_per_million: 2_000.0,
+        }));
+    Pipeline::new(def, runtime).unwrap()
+}
+
+#[tokio::test]
+async fn a_resumed_run_reports_whole_run_totals_and_keeps_its_budget() {
+    let provider = Arc::new(ScriptedProvider::new("p"));
+    answer(&provider, "first");
+    let first = pipeline(provider).run(json!({}), &CallContext::new("r1")).await;
+    assert_eq!(first.report.status, StepStatus::NeedsApproval, "{}", first.report);
+    assert_eq!(first.report.usage.total_tokens(), 15);
+    assert_eq!(first.report.provider_calls, 1);
+    let saved: PipelineRun = serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
+
+    // Another process: the budget (25 tokens) has 10 left, enough for `two` only.
+    let provider = Arc::new(ScriptedProvider::new("p"));
+    answer(&provider, "second");
+    answer(&provider, "third");
+    let decisions = HashMap::from([(
+        "delete-1".to_string(),
+        ApprovalDecision::Approve {
+            token: ApprovalToken("yes".into()),
+        },
+    )]);
+    let resumed = pipeline(provider.clone())
+        .resume(json!({}), &saved, &decisions, &CallContext::new("r2"))
+        .await;
+    assert_eq!(resumed.report.step("two").unwrap().status, StepStatus::Succeeded);
+    let three = resumed.report.step("three").unwrap();
+    assert_eq!(three.status, StepStatus::BudgetExceeded, "{}", resumed.report);
+    assert!(
+        three.error.as_ref().unwrap().contains("pipeline's token budget"),
+        "{three:?}"
+    );
+    assert_eq!(
+        provider.requests().len(),
+        1,
+        "the used part of the budget was not spent again"
+    );
+
+    // Totals cover both parts of the run.
+    assert_eq!(resumed.report.usage.total_tokens(), 30, "{}", resumed.report);
+    assert_eq!(resumed.report.provider_calls, 2);
+    let per_answer = (10.0 * 1_000.0 + 5.0 * 2_000.0) / 1e6;
+    assert!(
+        (resumed.report.cost_usd - 2.0 * per_answer).abs() < 1e-12,
+        "{}",
+        resumed.report.cost_usd
+    );
+    assert!(resumed.report.duration_ms >= saved.report.duration_ms);
+    let steps: u64 = resumed.report.steps.iter().map(|s| s.usage.total_tokens()).sum();
+    assert_eq!(
+        steps,
+        resumed.report.usage.total_tokens(),
+        "the steps add up to the total"
+    );
+}
