@@ -328,3 +328,20 @@ async fn strict_exports_round_trip_through_the_executor() {
     let err = plain.execute(&call, &CallContext::new("s")).await.unwrap_err();
     assert!(err.message().contains("/at"), "{}", err.message());
 }
+
+#[tokio::test]
+async fn executor_futures_can_be_spawned() {
+    fn assert_send<T: Send + 'static>(t: T) -> T {
+        t
+    }
+    let (exec, _, _) = setup(ExecutorConfig::default());
+    let task = assert_send(async move {
+        let ctx = CallContext::new("spawned");
+        let one = exec.execute(&ToolCall::new("1", "sleep", r#"{"ms":1}"#), &ctx).await;
+        let many = exec
+            .execute_batch(&[ToolCall::new("2", "sleep", r#"{"ms":1}"#)], &ctx)
+            .await;
+        (one.is_ok(), many.len())
+    });
+    assert_eq!(tokio::spawn(task).await.unwrap(), (true, 1));
+}
