@@ -29,8 +29,10 @@ fn chunked(bytes: &[u8], cuts: &[usize]) -> Vec<toolplane_providers::sse::SseEve
     out
 }
 
+type DecodeFn = Box<dyn FnMut(&[u8]) -> Vec<DecodedItem>>;
+
 /// Every decoder, fresh.
-fn decoders() -> Vec<Box<dyn FnMut(&[u8]) -> Vec<DecodedItem>>> {
+fn decoders() -> Vec<DecodeFn> {
     fn run<D: StreamDecoder>(d: D, b: &[u8]) -> Vec<DecodedItem> {
         decode_all(d, b)
     }

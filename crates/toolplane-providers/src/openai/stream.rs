@@ -1,5 +1,7 @@
 //! The Chat Completions stream decoder (OpenAI and every compatible server, Mistral included).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 use toolplane_core::{StopReason, StreamEvent, Usage};
@@ -9,11 +11,13 @@ use crate::errors;
 use crate::sse::SseEvent;
 
 #[derive(Deserialize)]
-struct Chunk {
-    id: Option<String>,
-    model: Option<String>,
-    #[serde(default)]
-    choices: Option<Vec<Choice>>,
+struct Chunk<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
     usage: Option<WireUsage>,
     error: Option<Value>,
     x_groq: Option<XGroq>,
@@ -25,19 +29,25 @@ struct XGroq {
 }
 
 #[derive(Deserialize)]
-struct Choice {
+struct Choice<'a> {
     #[serde(default)]
     index: Option<u64>,
-    delta: Option<Delta>,
-    finish_reason: Option<String>,
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct Delta {
-    content: Option<String>,
-    refusal: Option<String>,
-    reasoning_content: Option<String>,
-    reasoning: Option<String>,
+struct Delta<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning: Option<Cow<'a, str>>,
     tool_calls: Option<Vec<ToolDelta>>,
 }
 
@@ -235,20 +245,22 @@ impl StreamDecoder for ChatChunkDecoder {
             out.push(Err(errors::from_stream_event(&self.provider, &wrapped, None)));
             return;
         }
-        self.start(chunk.id, chunk.model, out);
+        if !self.started {
+            self.start(chunk.id.map(Cow::into_owned), chunk.model.map(Cow::into_owned), out);
+        }
         for choice in chunk.choices.unwrap_or_default() {
             if choice.index.unwrap_or(0) != 0 {
                 continue;
             }
             if let Some(delta) = choice.delta {
                 if let Some(t) = delta.reasoning_content.or(delta.reasoning).filter(|t| !t.is_empty()) {
-                    out.push(Ok(StreamEvent::ThinkingDelta { text: t }));
+                    out.push(Ok(StreamEvent::ThinkingDelta { text: t.into_owned() }));
                 }
                 if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
-                    out.push(Ok(StreamEvent::TextDelta { text: t }));
+                    out.push(Ok(StreamEvent::TextDelta { text: t.into_owned() }));
                 }
                 if let Some(t) = delta.refusal.filter(|t| !t.is_empty()) {
-                    out.push(Ok(StreamEvent::RefusalDelta { text: t }));
+                    out.push(Ok(StreamEvent::RefusalDelta { text: t.into_owned() }));
                 }
                 for d in delta.tool_calls.unwrap_or_default() {
                     self.tool_delta(d, out);
