@@ -467,3 +467,22 @@ async fn dot_segments_are_refused_and_form_bodies_follow_their_encoding() {
         .unwrap();
     assert_eq!(out.content["body"]["body"], "filter%5Bcolor%5D=red&ids=1,2");
 }
+
+#[tokio::test]
+async fn header_parameters_replace_configured_headers() {
+    let addr = echo_server().await;
+    let t = tool(
+        "h",
+        HttpMethod::Get,
+        "/h",
+        vec![param("X-Client", L::Header, S::Simple, false)],
+    );
+    let cfg = config(addr)
+        .with_header("X-Client", "default")
+        .with_header("X-Other", "kept");
+    let out = run(t.clone(), cfg.clone(), json!({"X-Client": "mine"})).await;
+    assert_eq!(out.content["body"]["headers"]["x-client"], "mine");
+    assert_eq!(out.content["body"]["headers"]["x-other"], "kept");
+    let out = run(t, cfg, json!({})).await;
+    assert_eq!(out.content["body"]["headers"]["x-client"], "default");
+}

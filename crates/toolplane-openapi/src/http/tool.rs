@@ -345,33 +345,45 @@ impl HttpTool {
             .map_err(|_| ToolError::internal("unknown HTTP method"))?;
         let mut req = self.runtime.client.request(method, url).timeout(timeout);
         let mut headers = reqwest::header::HeaderMap::new();
-        let mut put = |name: &str, value: &str| -> Result<(), ToolError> {
+        // Later sources replace earlier ones by name: configured headers, then the
+        // operation's header parameters, then credentials.
+        let mut put = |name: &str, values: &[&str]| -> Result<(), ToolError> {
             let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| ToolError::invalid_arguments(format!("header name `{name}` is not valid")))?;
-            let v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
-                ToolError::invalid_arguments(format!("header `{name}`: the value is not a valid header value"))
-            })?;
-            headers.append(n, v);
+            headers.remove(&n);
+            for value in values {
+                let v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                    ToolError::invalid_arguments(format!("header `{name}`: the value is not a valid header value"))
+                })?;
+                headers.append(n.clone(), v);
+            }
             Ok(())
         };
         for (n, v) in &self.runtime.config.headers {
-            put(n, v)?;
+            put(n, &[v])?;
         }
+        let mut by_name: Vec<(&str, Vec<&str>)> = Vec::new();
         for (n, v) in &parts.headers {
-            put(n, v)?;
+            match by_name.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(n)) {
+                Some((_, vs)) => vs.push(v),
+                None => by_name.push((n, vec![v])),
+            }
+        }
+        for (n, vs) in &by_name {
+            put(n, vs)?;
         }
         let mut cookies: Vec<String> = parts.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
         for a in auth {
             for (n, v) in &a.headers {
-                put(n, v.expose())?;
+                put(n, &[v.expose()])?;
             }
             cookies.extend(a.cookies.iter().map(|(k, v)| format!("{k}={}", v.expose())));
         }
         if !cookies.is_empty() {
-            put("cookie", &cookies.join("; "))?;
+            put("cookie", &[&cookies.join("; ")])?;
         }
         if let Some(body) = parts.body {
-            put("content-type", &body.content_type)?;
+            put("content-type", &[&body.content_type])?;
             req = req.body(body.bytes);
         }
         Ok(req.headers(headers))
