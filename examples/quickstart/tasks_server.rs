@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The bearer token the server accepts.
-pub const TOKEN: &str = "quickstart-token";
+pub(crate) const TOKEN: &str = "quickstart-token";
 
 #[derive(Default)]
 struct Db {
@@ -32,7 +32,11 @@ fn authorized(headers: &HeaderMap) -> bool {
 }
 
 fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({"message": "missing or wrong bearer token"}))).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"message": "missing or wrong bearer token"})),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -62,7 +66,11 @@ async fn create(State(db): State<Shared>, headers: HeaderMap, Json(body): Json<V
         return unauthorized();
     }
     let Some(title) = body.get("title").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "title is required"}))).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"message": "title is required"})),
+        )
+            .into_response();
     };
     let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
     db.next_id += 1;
@@ -90,7 +98,12 @@ async fn get_one(State(db): State<Shared>, headers: HeaderMap, Path(id): Path<u6
     }
 }
 
-async fn update(State(db): State<Shared>, headers: HeaderMap, Path(id): Path<u64>, Json(body): Json<Value>) -> Response {
+async fn update(
+    State(db): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    Json(body): Json<Value>,
+) -> Response {
     if !authorized(&headers) {
         return unauthorized();
     }
@@ -124,13 +137,15 @@ async fn summary(State(db): State<Shared>, headers: HeaderMap, Path(project): Pa
     let db = db.lock().unwrap_or_else(|e| e.into_inner());
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for t in db.tasks.values().filter(|t| t["project"] == project.as_str()) {
-        *counts.entry(t["status"].as_str().unwrap_or("unknown").to_owned()).or_default() += 1;
+        *counts
+            .entry(t["status"].as_str().unwrap_or("unknown").to_owned())
+            .or_default() += 1;
     }
     Json(counts).into_response()
 }
 
 /// Starts the server on an ephemeral loopback port; returns its address.
-pub async fn serve() -> std::io::Result<SocketAddr> {
+pub(crate) async fn serve() -> std::io::Result<SocketAddr> {
     let db: Shared = Arc::default();
     let app = Router::new()
         .route("/v1/tasks", get(list).post(create))

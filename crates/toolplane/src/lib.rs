@@ -11,8 +11,18 @@
 //! | --- | --- | --- |
 //! | (always) | [`core`] | tools, chat types, providers trait, errors, call context, interceptor chains |
 //! | `schemars` (default) | `core::tool_fn` | Rust functions as typed tools with derived schemas |
+//! | `registry` (default) | `registry` | the tool registry, the validating executor, built-in tools |
+//! | `openapi` (default) | `openapi` | OpenAPI 3.0/3.1 descriptions to tools, for every provider |
+//! | `http` (default) | `openapi::http` | those tools executed over HTTP (reqwest, rustls) |
+//! | `schema` (with `openapi`) | `schema` | provider schema profiles and tool-name rules |
+//! | `providers` (default) | `providers` | OpenAI (and compatible), Anthropic, Mistral, Cohere |
+//! | `router` (default) | `router` | the mixture-of-experts router |
+//! | `metrics` (default) | `metrics` | latency percentiles, tokens, cost, win rate, Prometheus |
+//! | `security` (default) | `security` | permissions, audit log, rate limits, budgets |
 //! | `pipeline` (default) | `pipeline` | the tool-calling loop, approvals, declarative pipelines |
 //! | `skills` (default) | `skills` | skills from `SKILL.md` folders |
+//! | `github` | `github` | curated GitHub tools |
+//! | `redis` | `security::limits` | Redis backends for limits shared by several instances |
 //! | `full` | all of the above | |
 //!
 //! # Guide
@@ -55,19 +65,42 @@
 
 pub use toolplane_core as core;
 
+#[cfg(feature = "github")]
+pub use toolplane_github as github;
+#[cfg(feature = "metrics")]
+pub use toolplane_metrics as metrics;
+#[cfg(feature = "openapi")]
+pub use toolplane_openapi as openapi;
 #[cfg(feature = "pipeline")]
 pub use toolplane_pipeline as pipeline;
+#[cfg(feature = "providers")]
+pub use toolplane_providers as providers;
+#[cfg(feature = "registry")]
+pub use toolplane_registry as registry;
+#[cfg(feature = "router")]
+pub use toolplane_router as router;
+#[cfg(feature = "schema")]
+pub use toolplane_schema as schema;
+#[cfg(feature = "security")]
+pub use toolplane_security as security;
 #[cfg(feature = "skills")]
 pub use toolplane_skills as skills;
 
 /// The names most programs need, in one import.
 pub mod prelude {
-    #[cfg(feature = "schemars")]
-    pub use toolplane_core::{tool_fn, tool_fn_with_context};
     pub use toolplane_core::{
         CallContext, ChatProvider, ChatRequest, ChatResponse, Message, Principal, ProviderError, ScriptedProvider,
         StopReason, Tool, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolSpec, Usage,
     };
+    #[cfg(feature = "schemars")]
+    pub use toolplane_core::{tool_fn, tool_fn_with_context};
     #[cfg(feature = "pipeline")]
     pub use toolplane_pipeline::{AgentLoop, RunOutcome, RunState, ToolBox, ToolExecutor};
+    #[cfg(feature = "registry")]
+    pub use toolplane_registry::{Executor, ToolRegistry};
 }
+
+/// The README's code, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(all(doctest, feature = "pipeline", feature = "schemars"))]
+pub struct ReadmeDoctests;
