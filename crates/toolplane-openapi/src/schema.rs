@@ -268,15 +268,8 @@ impl<'s> SchemaCx<'s> {
                     }
                     None => {}
                 },
-                _ if STRINGS.contains(&key) => {
-                    if v.is_string() {
-                        out.insert(k.clone(), v.clone());
-                    }
-                }
-                _ if BOOLS.contains(&key) => {
-                    if v.is_boolean() {
-                        out.insert(k.clone(), v.clone());
-                    }
+                _ if (STRINGS.contains(&key) && v.is_string()) || (BOOLS.contains(&key) && v.is_boolean()) => {
+                    out.insert(k.clone(), v.clone());
                 }
                 "required" => match v {
                     Value::Array(a) => {
@@ -301,18 +294,11 @@ impl<'s> SchemaCx<'s> {
                         out.insert(k.clone(), Value::Array(a.clone()));
                     }
                 }
-                "example" => {
-                    if !m.contains_key("examples") {
-                        out.insert("examples".into(), json!([v]));
-                    }
+                "example" if !m.contains_key("examples") => {
+                    out.insert("examples".into(), json!([v]));
                 }
-                "dependentRequired" => {
-                    if v.as_object().is_some_and(|o| {
-                        o.values()
-                            .all(|a| a.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
-                    }) {
-                        out.insert(k.clone(), v.clone());
-                    }
+                "dependentRequired" if is_string_lists(v) => {
+                    out.insert(k.clone(), v.clone());
                 }
                 "nullable" => {}
                 _ => {} // xml, externalDocs, discriminator (handled below), x-*, $id, $schema, ...
@@ -541,6 +527,13 @@ fn tag_for(mapping: &BTreeMap<String, String>, raw_name: &str, pointer: &str) ->
             v.as_str() == raw_name || v.ends_with(&format!("#{pointer}")) || v.ends_with(&format!("/{raw_name}"))
         })
         .map_or_else(|| raw_name.to_string(), |(k, _)| k.clone())
+}
+
+fn is_string_lists(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| {
+        o.values()
+            .all(|a| a.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+    })
 }
 
 fn def_name(raw: &str) -> String {

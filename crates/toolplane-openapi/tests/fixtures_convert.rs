@@ -1,5 +1,7 @@
 //! Hand-written descriptions in tests/fixtures: references, arguments, schemas, names, filters.
 
+#![allow(clippy::panic, clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

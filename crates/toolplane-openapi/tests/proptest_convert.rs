@@ -1,5 +1,7 @@
 //! Property tests: names from any string are valid and unique; conversion never panics.
 
+#![allow(clippy::panic, clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;

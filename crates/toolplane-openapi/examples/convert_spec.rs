@@ -1,0 +1,45 @@
+//! Loads a description, converts it, and prints the tools for a profile.
+//!
+//! `cargo run -p toolplane-openapi --example convert_spec --release -- SPEC [PROFILE] [--summary]`
+
+use std::process::ExitCode;
+
+use toolplane_openapi::{ConvertOptions, Converter, OpenApiSpec, Profile};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: convert_spec SPEC [PROFILE] [--summary]");
+        return ExitCode::from(2);
+    };
+    let profile: Profile = match args.get(1).filter(|a| !a.starts_with("--")).map(|p| p.parse()) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+        None => Profile::OpenAi,
+    };
+    let spec = match OpenApiSpec::from_path(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let conversion = Converter::new(ConvertOptions::default()).convert(&spec);
+    let tools = conversion.tools_field(profile);
+    if args.iter().any(|a| a == "--summary") {
+        let warnings: usize = conversion.tools.iter().map(|t| t.warnings.len()).sum();
+        println!(
+            "{}: {} tools, {} warnings, {} bytes of {profile} definitions",
+            spec.title(),
+            conversion.tools.len(),
+            warnings + conversion.warnings.len(),
+            tools.to_string().len()
+        );
+    } else {
+        println!("{tools:#}");
+    }
+    ExitCode::SUCCESS
+}
