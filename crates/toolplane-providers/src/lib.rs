@@ -37,6 +37,11 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// Without any vendor feature the shared decoding helpers have no user.
+#![cfg_attr(
+    not(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere")),
+    allow(dead_code)
+)]
 
 pub mod decode;
 pub mod errors;

@@ -125,13 +125,28 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// A reset value: a duration (`12ms`, `1m30s`, `20`) or an RFC 3339 time,
-/// returned as the time left from `now` (zero when already past).
+/// Parses an HTTP date in IMF-fixdate form (`Wed, 21 Oct 2026 07:28:00 GMT`),
+/// as `retry-after` may carry.
+pub fn parse_http_date(text: &str) -> Option<SystemTime> {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| m == month)? + 1;
+    let iso = format!("{year:0>4}-{month:02}-{day:0>2}T{time}Z");
+    parse_rfc3339(&iso)
+}
+
+/// A reset value: a duration (`12ms`, `1m30s`, `20`), an RFC 3339 time or an
+/// HTTP date, returned as the time left from `now` (zero when already past).
 pub fn parse_reset(text: &str, now: SystemTime) -> Option<Duration> {
     if let Some(d) = parse_duration(text) {
         return Some(d);
     }
-    let at = parse_rfc3339(text)?;
+    let at = parse_rfc3339(text).or_else(|| parse_http_date(text))?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -231,6 +246,18 @@ mod tests {
         assert_eq!(with_offset, Some(Duration::new(1_795_618_830, 500_000_000)));
         assert_eq!(parse_rfc3339("2026-13-25T15:00:30Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn http_dates() {
+        let t = parse_http_date("Wed, 25 Nov 2026 15:00:30 GMT");
+        assert_eq!(t, parse_rfc3339("2026-11-25T15:00:30Z"));
+        assert!(t.is_some());
+        assert_eq!(parse_http_date("Wed, 25 Foo 2026 15:00:30 GMT"), None);
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_618_800);
+        let headers = [("retry-after", "Wed, 25 Nov 2026 15:00:30 GMT")];
+        let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+        assert_eq!(retry_after(get, now), Some(Duration::from_secs(30)));
     }
 
     #[test]
