@@ -103,7 +103,7 @@ impl ProviderMetricsCollector {
                         escape_label_value(&s.key.model),
                         escape_label_value(s.key.task_type.as_deref().unwrap_or(""))
                     ),
-                    state: st.total.clone(),
+                    state: st.totals(),
                     duration_buckets: st.duration_buckets,
                     ttft_buckets: st.ttft_buckets,
                 }

@@ -200,6 +200,13 @@ fn seal(h: &Histogram<u32>) -> Box<[(u32, u32)]> {
         .collect()
 }
 
+/// Adds a minute's histogram to an all-time one (same bounds: no value is lost).
+fn merge_into(total: &mut Histogram<u64>, minute: &Histogram<u32>) {
+    for v in minute.iter_recorded() {
+        let _ = total.record_n(v.value_iterated_to(), u64::from(v.count_at_value()));
+    }
+}
+
 /// Adds one raw value to a sealed bin list (for records that arrive late).
 fn add_sparse(bins: &mut Box<[(u32, u32)]>, reference: &Histogram<u32>, value_us: u64) {
     let key = u32::try_from(reference.highest_equivalent(value_us)).unwrap_or(u32::MAX);
@@ -214,7 +221,9 @@ fn add_sparse(bins: &mut Box<[(u32, u32)]>, reference: &Histogram<u32>, value_us
 /// A series' mutable state, behind its mutex.
 #[derive(Debug)]
 pub(crate) struct SeriesState {
-    pub total: Counters,
+    /// All-time counters of every minute but the active one (which is added
+    /// when sealed, and by [`SeriesState::totals`]).
+    total: Counters,
     pub total_latency: Histogram<u64>,
     pub total_ttft: Histogram<u64>,
     /// Cumulative Prometheus buckets are derived from these per-bound counts.
@@ -266,17 +275,16 @@ impl SeriesState {
     pub(crate) fn record(&mut self, s: &Sample, oldest_minute: i64) {
         let lat_us = to_us(s.latency_ms);
         let ttft_us = s.ttft_ms.map(to_us);
-        self.total.record(s);
-        self.total_latency.saturating_record(lat_us);
-        let secs = s.latency_ms / 1000.0;
-        if let Some(i) = DURATION_BUCKETS_S.iter().position(|b| secs <= *b) {
-            self.duration_buckets[i] += 1;
+        // The all-time histograms receive the active minute when it is sealed
+        // (or late samples directly): one histogram write per value here.
+        let i = DURATION_BUCKETS_S.partition_point(|b| *b < s.latency_ms / 1000.0);
+        if let Some(n) = self.duration_buckets.get_mut(i) {
+            *n += 1;
         }
-        if let (Some(us), Some(ms)) = (ttft_us, s.ttft_ms) {
-            self.total_ttft.saturating_record(us);
-            let secs = ms / 1000.0;
-            if let Some(i) = TTFT_BUCKETS_S.iter().position(|b| secs <= *b) {
-                self.ttft_buckets[i] += 1;
+        if let Some(ms) = s.ttft_ms {
+            let i = TTFT_BUCKETS_S.partition_point(|b| *b < ms / 1000.0);
+            if let Some(n) = self.ttft_buckets.get_mut(i) {
+                *n += 1;
             }
         }
 
@@ -284,6 +292,11 @@ impl SeriesState {
         match active_minute {
             Some(m) if m == s.minute => {}
             Some(m) if s.minute < m => {
+                self.total.record(s);
+                self.total_latency.saturating_record(lat_us);
+                if let Some(us) = ttft_us {
+                    self.total_ttft.saturating_record(us);
+                }
                 self.record_late(s, lat_us, ttft_us);
                 return;
             }
@@ -303,6 +316,9 @@ impl SeriesState {
     fn roll_to(&mut self, minute: i64) {
         match self.active.as_mut() {
             Some(a) => {
+                self.total.add(&a.counters);
+                merge_into(&mut self.total_latency, &a.latency);
+                merge_into(&mut self.total_ttft, &a.ttft);
                 if a.counters.calls > 0 || a.counters.wins + a.counters.losses + a.counters.scores > 0 {
                     self.sealed.push_back(SealedMinute {
                         minute: a.minute,
@@ -358,10 +374,13 @@ impl SeriesState {
 
     /// Adds feedback to the totals and to the call's minute, if still held.
     pub(crate) fn add_verdict(&mut self, minute: i64, v: &VerdictDelta) {
-        self.total.add_verdict(v);
         if let Some(a) = self.active.as_mut().filter(|a| a.minute == minute) {
+            // Reaches the totals when the minute is sealed.
             a.counters.add_verdict(v);
-        } else if let Ok(i) = self.sealed.binary_search_by_key(&minute, |m| m.minute) {
+            return;
+        }
+        self.total.add_verdict(v);
+        if let Ok(i) = self.sealed.binary_search_by_key(&minute, |m| m.minute) {
             if let Some(m) = self.sealed.get_mut(i) {
                 m.counters.add_verdict(v);
             }
@@ -405,12 +424,27 @@ impl SeriesState {
         out
     }
 
+    /// All-time counters, the active minute included.
+    pub(crate) fn totals(&self) -> Counters {
+        let mut c = self.total.clone();
+        if let Some(a) = &self.active {
+            c.add(&a.counters);
+        }
+        c
+    }
+
     /// All-time figures.
     pub(crate) fn all_time(&self) -> WindowAgg {
+        let mut latency = self.total_latency.clone();
+        let mut ttft = self.total_ttft.clone();
+        if let Some(a) = &self.active {
+            merge_into(&mut latency, &a.latency);
+            merge_into(&mut ttft, &a.ttft);
+        }
         WindowAgg {
-            counters: self.total.clone(),
-            latency: self.total_latency.clone(),
-            ttft: self.total_ttft.clone(),
+            counters: self.totals(),
+            latency,
+            ttft,
         }
     }
 

@@ -93,8 +93,12 @@ fn windows_select_minutes_and_all_time_keeps_everything() {
     assert_eq!(r.totals.calls, 10);
     assert!(near(r.totals.latency_ms.unwrap().mean, 15.5, 1e-9));
     assert_eq!(r.window.from_unix_ms, Some((T0 + 600) * 1000));
-    // All time.
-    assert_eq!(c.snapshot(&MetricsQuery::all_time()).unwrap().totals.calls, 90);
+    // All time: sealed minutes and the active one together.
+    let all = c.snapshot(&MetricsQuery::all_time()).unwrap().totals;
+    assert_eq!(all.calls, 90);
+    let l = all.latency_ms.unwrap();
+    assert!(near(l.p50, 45.0, 0.01) && near(l.p99, 90.0, 0.01), "{l:?}");
+    assert_eq!(all.ttft_ms.unwrap().count, 90);
 
     // Two days later the minutes are gone but the all-time totals remain.
     clock.set(now + Duration::from_secs(48 * 3600));
