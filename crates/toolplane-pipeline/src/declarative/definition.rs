@@ -10,6 +10,14 @@ use super::PipelineError;
 use super::template::{Condition, check_template};
 
 /// Limits for a step or a whole pipeline. Unset means unlimited.
+///
+/// On the pipeline, a budget covers the whole run (a resumed run included).
+/// On a prompt step it covers all the step's attempts; on a branch or map
+/// step, everything nested in it (all items of a map together). Tool and
+/// transform steps spend nothing, so a budget on one is refused by
+/// [`PipelineDef::validate`]. Once a budget is used up, the next step (or
+/// attempt, or map item) under it ends `budget_exceeded`, and a prompt
+/// step's tool loop is given only what is left of every budget above it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Budget {
@@ -19,8 +27,9 @@ pub struct Budget {
     /// Money, in US dollars (needs a cost model in the runtime).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_cost_usd: Option<f64>,
-    /// Provider calls of a prompt step's tool loop (a step's budget only; it
-    /// has no effect in the pipeline's budget).
+    /// Provider calls (each turn of a prompt step's tool loop is one). A
+    /// prompt step without a `max_steps` of its own still stops after the
+    /// loop's default of 16 calls per attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<u32>,
 }
@@ -77,7 +86,8 @@ pub struct StepOptions {
     pub retries: u32,
     /// The wait before the first retry, doubled for each further one, in milliseconds.
     pub retry_delay_ms: u64,
-    /// Limits of this step; only prompt steps use them.
+    /// Limits of this step over all its attempts (a branch or map: with
+    /// everything nested in it). Refused on tool and transform steps.
     pub budget: Budget,
     /// Run the step only when this holds; otherwise it is skipped.
     pub when: Option<Condition>,
@@ -507,7 +517,7 @@ impl PipelineDef {
 
     /// Checks what can be checked without a runtime: unique step names,
     /// non-empty prompts, output schemas that compile, templates that close,
-    /// map concurrency of at least one.
+    /// map concurrency of at least one, no budget on a tool or transform step.
     ///
     /// # Errors
     /// [`PipelineError::Invalid`] naming the step.
@@ -575,9 +585,11 @@ fn validate_steps(steps: &[StepDef], names: &mut HashSet<String>) -> Result<(), 
                 if t.name.is_empty() {
                     return Err(invalid(name, "the tool name is empty"));
                 }
+                refuse_budget(s)?;
                 check_value_templates(&t.args).map_err(|m| invalid(name, format!("args: {m}")))?;
             }
             StepKind::Transform(t) => {
+                refuse_budget(s)?;
                 check_value_templates(&t.input).map_err(|m| invalid(name, format!("input: {m}")))?;
             }
             StepKind::Branch(b) => {
@@ -593,6 +605,22 @@ fn validate_steps(steps: &[StepDef], names: &mut HashSet<String>) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Tool and transform steps spend no tokens, money or provider calls, so a
+/// budget on one could never stop anything: refuse it rather than ignore it.
+fn refuse_budget(s: &StepDef) -> Result<(), PipelineError> {
+    if s.options.budget == Budget::default() {
+        return Ok(());
+    }
+    Err(invalid(
+        &s.name,
+        format!(
+            "a {} step spends no tokens, money or provider calls, so a `budget` on it has no effect; \
+             put it on the pipeline or on an enclosing prompt, branch or map step",
+            s.kind.as_str()
+        ),
+    ))
 }
 
 fn check_value_templates(v: &Value) -> Result<(), String> {

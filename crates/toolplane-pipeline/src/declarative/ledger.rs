@@ -133,7 +133,7 @@ impl Ledger {
     }
 }
 
-pub(super) fn min_opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Option<T> {
+fn min_opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Option<T> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if b < a { b } else { a }),
         (a, b) => a.or(b),

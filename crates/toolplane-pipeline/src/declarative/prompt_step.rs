@@ -8,7 +8,7 @@ use serde_json::Value;
 use toolplane_core::{CallContext, ChatRequest, Message, Usage};
 
 use super::definition::{PromptStep, StepDef};
-use super::ledger::{Spent, min_opt};
+use super::ledger::Spent;
 use super::report::StepStatus;
 use super::run::{Attempt, Exec, Failure, Frame};
 use super::template::render_str;
@@ -50,13 +50,23 @@ impl Exec<'_> {
             );
             session = Some(s);
         }
+        // Every budget up the chain (this step's, enclosing steps', the
+        // pipeline's), as limits of a loop that may already have spent some.
         let left = frame.ledger.remaining();
-        let (base_tokens, base_cost) = paused.map_or((0, 0.0), |s| (s.usage.total_tokens(), s.cost_usd));
-        let budget = &step.options.budget;
+        let (base_steps, base_tokens, base_cost) =
+            paused.map_or((0, 0, 0.0), |s| (s.steps, s.usage.total_tokens(), s.cost_usd));
+        // Without a `max_steps` of its own, a step's loop keeps the loop's default limit.
+        let own_cap = if step.options.budget.max_steps.is_some() {
+            u32::MAX
+        } else {
+            LoopConfig::default().max_steps
+        };
         let config = LoopConfig {
-            max_steps: budget.max_steps.unwrap_or(LoopConfig::default().max_steps),
-            max_total_tokens: min_opt(budget.max_tokens, left.max_tokens.map(|l| base_tokens.saturating_add(l))),
-            max_cost_usd: min_opt(budget.max_cost_usd, left.max_cost_usd.map(|l| base_cost + l)),
+            max_steps: left
+                .max_steps
+                .map_or(own_cap, |l| own_cap.min(base_steps.saturating_add(l))),
+            max_total_tokens: left.max_tokens.map(|l| base_tokens.saturating_add(l)),
+            max_cost_usd: left.max_cost_usd.map(|l| base_cost + l),
             ..LoopConfig::default()
         };
         let mut agent = AgentLoop::new(provider, executor).with_config(config);

@@ -153,10 +153,10 @@ pub(super) fn record_spent(report: &mut StepReport, ledger: &Ledger) {
 type StepOutcome = (StepReport, Result<Option<Value>, StepStatus>);
 
 impl Exec<'_> {
-    /// The budget a step's own ledger enforces.
+    /// The budget a step's own ledger enforces: over all its attempts, and
+    /// for a branch or map over everything nested in it.
     pub(super) fn step_budget(&self, step: &StepDef) -> Budget {
-        let _ = step;
-        Budget::default()
+        step.options.budget.clone()
     }
 
     /// Runs steps in order, storing outputs; the first failure skips the rest.
