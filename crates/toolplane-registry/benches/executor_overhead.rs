@@ -10,7 +10,11 @@
 //!   strict parse, cached validation, two pass-through interceptors, permit,
 //!   timeout, dispatch, output check.
 //!
-//! After criterion, a percentile pass prints p50/p99 per call for each.
+//! After criterion, a percentile pass prints p50/p99 per call for each (the
+//! four measurements interleaved call by call, so machine noise hits all
+//! alike), plus `strict_read_validate`: `parse_arguments` (scan + strict
+//! parse) + `is_valid`, which splits the executor's extra cost into reading
+//! and dispatch.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -191,7 +195,9 @@ fn percentile_pass(rt: &tokio::runtime::Runtime, exec: &Executor, cases: &[Case]
     for case in cases {
         let mut raw = Vec::with_capacity(N);
         let mut parse = Vec::with_capacity(N);
+        let mut reader = Vec::with_capacity(N);
         let mut full = Vec::with_capacity(N);
+        let limits = ArgumentLimits::default();
         rt.block_on(async {
             for _ in 0..N {
                 let t = Instant::now();
@@ -202,15 +208,21 @@ fn percentile_pass(rt: &tokio::runtime::Runtime, exec: &Executor, cases: &[Case]
                 black_box(case.validator.is_valid(&v));
                 parse.push(t.elapsed().as_nanos() as u64);
                 let t = Instant::now();
+                let v = parse_arguments(black_box(&case.call.arguments), &limits).unwrap();
+                black_box(case.validator.is_valid(&v));
+                reader.push(t.elapsed().as_nanos() as u64);
+                let t = Instant::now();
                 black_box(exec.execute(black_box(&case.call), &ctx).await.unwrap());
                 full.push(t.elapsed().as_nanos() as u64);
             }
         });
         let (r50, r99) = percentiles(raw);
         let (p50, p99) = percentiles(parse);
+        let (s50, s99) = percentiles(reader);
         let (e50, e99) = percentiles(full);
         println!("{:<6} {:<20} {:>8} {:>8}", case.label, "raw_validate", r50, r99);
         println!("{:<6} {:<20} {:>8} {:>8}", case.label, "raw_parse_validate", p50, p99);
+        println!("{:<6} {:<20} {:>8} {:>8}", case.label, "strict_read_validate", s50, s99);
         println!("{:<6} {:<20} {:>8} {:>8}", case.label, "executor", e50, e99);
         println!(
             "{:<6} executor - raw_parse_validate at p50: {} ns; executor/raw_parse_validate: {:.2}x",
