@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde_json::Value;
 
 /// What replaces a secret.
@@ -39,22 +39,32 @@ const SECRET_SUFFIXES: &[&str] = &[
 /// Key names that contain one of these anywhere are secret.
 const SECRET_PARTS: &[&str] = &["password", "secret", "authorization", "apikey", "credential"];
 
-static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*",
-        r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}=*",
-        r"\bsk-[A-Za-z0-9_\-]{16,}",
-        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b",
-        r"(?i)aws.{0,20}?[=:]\s*[A-Za-z0-9/+]{40}\b",
-        r"\bgh[pousr]_[A-Za-z0-9]{30,}",
-        r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-        r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-    ]
-    .iter()
-    .filter_map(|p| Regex::new(p).ok())
-    .collect()
-});
+const PATTERN_TEXT: &[&str] = &[
+    r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*",
+    r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}=*",
+    r"\bsk-[A-Za-z0-9_\-]{16,}",
+    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b",
+    r"(?i)aws.{0,20}?[=:]\s*[A-Za-z0-9/+]{40}\b",
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",
+    r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+    r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+];
+
+/// `key=value` and `"key": "value"` pairs inside free text.
+const PAIR_TEXT: &str = r#"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|secret|token|api[_\-]?key|authorization)[A-Za-z0-9_\-]*)("?\s*[:=]\s*"?)([^\s"',;&]+)"#;
+
+static PATTERNS: LazyLock<Vec<Regex>> =
+    LazyLock::new(|| PATTERN_TEXT.iter().filter_map(|p| Regex::new(p).ok()).collect());
+
+static PAIR: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(PAIR_TEXT).ok());
+
+/// Patterns plus the key=value pair.
+const SETS: usize = PATTERN_TEXT.len() + 1;
+
+/// One pass over a text tells which patterns occur at all (most texts: none).
+static ANY: LazyLock<Option<RegexSet>> =
+    LazyLock::new(|| RegexSet::new(PATTERN_TEXT.iter().chain(std::iter::once(&PAIR_TEXT))).ok());
 
 /// True when a key name marks its value as secret.
 ///
@@ -82,18 +92,35 @@ pub fn is_secret_key(key: &str) -> bool {
 /// assert!(!t.contains("abc.def.ghi") && !t.contains("sk-proj"));
 /// ```
 pub fn redact_text(text: &str) -> String {
+    // Every pattern needs at least 8 characters.
+    if text.len() < 8 {
+        return text.to_string();
+    }
+    let hits = match ANY.as_ref() {
+        Some(set) => set.matches(text),
+        None => return slow_redact(text, &[true; SETS]),
+    };
+    if !hits.matched_any() {
+        return text.to_string();
+    }
+    let mut which = [false; SETS];
+    for i in hits.iter() {
+        if let Some(w) = which.get_mut(i) {
+            *w = true;
+        }
+    }
+    slow_redact(text, &which)
+}
+
+fn slow_redact(text: &str, which: &[bool; SETS]) -> String {
     let mut out = std::borrow::Cow::Borrowed(text);
-    for re in PATTERNS.iter() {
-        if re.is_match(&out) {
+    for (i, re) in PATTERNS.iter().enumerate() {
+        if which[i] && re.is_match(&out) {
             out = std::borrow::Cow::Owned(re.replace_all(&out, MASK).into_owned());
         }
     }
-    // `key=value` and `"key": "value"` pairs inside free text.
-    static PAIR: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|secret|token|api[_\-]?key|authorization)[A-Za-z0-9_\-]*)("?\s*[:=]\s*"?)([^\s"',;&]+)"#).ok()
-    });
-    if let Some(pair) = PAIR.as_ref() {
-        if pair.is_match(&out) {
+    if which[PATTERN_TEXT.len()] {
+        if let Some(pair) = PAIR.as_ref() {
             let replaced = pair.replace_all(&out, |c: &regex::Captures<'_>| {
                 let key = &c[1];
                 if is_secret_key(key) && &c[3] != MASK {

@@ -1,6 +1,6 @@
 //! Local rate limits: governor's GCRA in a sharded, bounded keyed map.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,13 +27,6 @@ pub struct RateKey<'a> {
 }
 
 impl RateKey<'_> {
-    /// A 64-bit hash of the key (the local limiter's map key).
-    pub fn hash64(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        self.hash(&mut h);
-        h.finish()
-    }
-
     /// A readable key, for errors and the Redis key name.
     pub fn to_key_string(&self) -> String {
         let mut s = String::new();
@@ -122,6 +115,7 @@ pub struct LocalRateLimiter {
     cap_per_shard: usize,
     resets: AtomicU64,
     clock: DefaultClock,
+    hasher: RandomState,
 }
 
 const SHARDS: usize = 64;
@@ -142,6 +136,7 @@ impl LocalRateLimiter {
             cap_per_shard: (max_keys / SHARDS).max(16),
             resets: AtomicU64::new(0),
             clock: DefaultClock::default(),
+            hasher: RandomState::new(),
         })
     }
 
@@ -150,7 +145,13 @@ impl LocalRateLimiter {
         self.quota
     }
 
-    /// Checks a key given by its hash; the fast path.
+    /// The 64-bit map key of `key`: SipHash with this limiter's random keys,
+    /// so nobody can craft two keys that share a limit.
+    pub fn hash_key(&self, key: &RateKey<'_>) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Checks a key given by [`LocalRateLimiter::hash_key`]; the fast path.
     pub fn check_hash(&self, hash: u64, cost: u32) -> Result<(), Option<Duration>> {
         let i = (hash as usize) % SHARDS;
         let n = NonZeroU32::new(cost.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -187,7 +188,7 @@ impl LocalRateLimiter {
 
     /// Checks `key` now (synchronously).
     pub fn check_now(&self, key: &RateKey<'_>, cost: u32) -> Result<(), LimitError> {
-        self.check_hash(key.hash64(), cost).map_err(|e| match e {
+        self.check_hash(self.hash_key(key), cost).map_err(|e| match e {
             Some(retry_after) => LimitError::RateLimited {
                 key: key.to_key_string(),
                 retry_after,

@@ -7,7 +7,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::path_root::confine_path;
-use super::url_host::HostAllowlist;
+use super::url_host::{CanonicalHost, HostAllowlist, canonical_url_host};
 
 /// One predicate on a JSON value.
 #[derive(Debug, Clone)]
@@ -42,9 +42,28 @@ impl fmt::Display for Check {
     }
 }
 
+/// Canonical URL hosts already computed during one evaluation, by the
+/// address of the argument value (several rules often check the same URL).
+#[derive(Debug, Default)]
+pub(crate) struct HostCache {
+    hosts: Vec<(usize, Result<CanonicalHost, String>)>,
+}
+
+impl HostCache {
+    fn host(&mut self, v: &Value, s: &str) -> Result<CanonicalHost, String> {
+        let addr = v as *const Value as usize;
+        if let Some((_, h)) = self.hosts.iter().find(|(a, _)| *a == addr) {
+            return h.clone();
+        }
+        let h = canonical_url_host(s).map_err(|e| e.to_string());
+        self.hosts.push((addr, h.clone()));
+        h
+    }
+}
+
 impl Check {
     /// `Ok(())` when `v` satisfies the predicate, else why not.
-    pub(crate) fn test(&self, v: &Value) -> Result<(), String> {
+    pub(crate) fn test(&self, v: &Value, cache: &mut HostCache) -> Result<(), String> {
         match self {
             Self::Equals(want) => {
                 if json_eq(v, want) {
@@ -86,7 +105,12 @@ impl Check {
             }
             Self::UrlHosts(_, list) => {
                 let s = v.as_str().ok_or_else(|| format!("{} is not a string", short(v)))?;
-                list.allows_url(s).map(|_| ())
+                let host = cache.host(v, s)?;
+                if list.contains(&host) {
+                    Ok(())
+                } else {
+                    Err(format!("host {host} is not in the allowlist"))
+                }
             }
             Self::PathUnder(root) => {
                 let s = v.as_str().ok_or_else(|| format!("{} is not a string", short(v)))?;
@@ -96,10 +120,12 @@ impl Check {
                 Value::String(s) if s.chars().any(|c| c == '\r' || c == '\n' || c == '\0') => {
                     Err("value contains CR, LF or NUL".into())
                 }
-                Value::Array(a) => a.iter().try_for_each(|x| Self::NoControl.test(x)),
+                Value::Array(a) => a.iter().try_for_each(|x| Self::NoControl.test(x, cache)),
                 Value::Object(o) => o.iter().try_for_each(|(k, x)| {
-                    Self::NoControl.test(&Value::String(k.clone()))?;
-                    Self::NoControl.test(x)
+                    if k.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+                        return Err("a key contains CR, LF or NUL".into());
+                    }
+                    Self::NoControl.test(x, cache)
                 }),
                 _ => Ok(()),
             },
@@ -190,6 +216,8 @@ impl ArgPath {
 pub(crate) struct Constraint {
     pub(crate) path: ArgPath,
     pub(crate) check: Check,
+    /// The check in words, computed once.
+    pub(crate) desc: String,
     /// A missing argument passes (allow rules) instead of failing.
     pub(crate) optional: bool,
 }
@@ -211,7 +239,7 @@ pub struct ArgOutcome {
 impl Constraint {
     /// Evaluates on the arguments. `all` = every value must pass (allow
     /// rules); otherwise one passing value is enough (deny and ask rules).
-    pub(crate) fn eval(&self, args: &Value, all: bool) -> ArgOutcome {
+    pub(crate) fn eval(&self, args: &Value, all: bool, cache: &mut HostCache) -> ArgOutcome {
         let mut vals = Vec::new();
         self.path.resolve(args, &mut vals);
         let mut failure = None;
@@ -223,7 +251,7 @@ impl Constraint {
                 false
             }
         } else if all {
-            vals.iter().all(|v| match self.check.test(v) {
+            vals.iter().all(|v| match self.check.test(v, cache) {
                 Ok(()) => true,
                 Err(e) => {
                     failure = Some(e);
@@ -233,7 +261,7 @@ impl Constraint {
         } else {
             let mut any = false;
             for v in &vals {
-                match self.check.test(v) {
+                match self.check.test(v, cache) {
                     Ok(()) => {
                         any = true;
                         break;
@@ -245,7 +273,7 @@ impl Constraint {
         };
         ArgOutcome {
             pointer: self.path.as_str().to_string(),
-            constraint: self.check.to_string(),
+            constraint: self.desc.clone(),
             passed,
             reason: if passed { None } else { failure },
         }

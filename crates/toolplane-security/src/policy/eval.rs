@@ -6,6 +6,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde_json::Value;
 use toolplane_core::{Principal, ToolSpec};
 
+use super::constraint::HostCache;
 use super::load::{LayerRules, PolicyError, parse_layer};
 use super::{Decision, Effect, Explanation, Layer, Rule, RuleRef};
 
@@ -116,6 +117,7 @@ impl Policy {
     pub fn evaluate(&self, principal: Option<&Principal>, spec: &ToolSpec, args: &Value) -> Decision {
         let mut matched: Vec<&Rule> = Vec::new();
         let mut arguments = Vec::new();
+        let mut cache = HostCache::default();
         SCRATCH.with(|s| {
             let mut cand = s.borrow_mut();
             cand.clear();
@@ -133,7 +135,7 @@ impl Policy {
                 let all = r.effect == Effect::Allow;
                 let mut ok = true;
                 for c in &r.constraints {
-                    let out = c.eval(args, all);
+                    let out = c.eval(args, all, &mut cache);
                     ok &= out.passed;
                     arguments.push((r.id.clone(), out));
                     if !ok {

@@ -157,6 +157,7 @@ pub(crate) fn parse_layer(text: &str, origin: &str, layer: Layer) -> Result<Laye
             let mut push = |check: Check| {
                 constraints.push(Constraint {
                     path: path.clone(),
+                    desc: check.to_string(),
                     check,
                     optional,
                 })

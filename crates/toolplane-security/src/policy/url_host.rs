@@ -77,9 +77,10 @@ pub fn canonical_url_host(text: &str) -> Result<CanonicalHost, UrlHostError> {
         other => return Err(UrlHostError::Scheme(other.to_string())),
     }
     let host = url.host().ok_or(UrlHostError::NoHost)?;
+    let ends_with_dot = matches!(host, Host::Domain(d) if d.ends_with('.'));
     let mut canon = canonical_from_host(host);
-    // A domain that is really an IPv4 literal after the trailing dot is removed.
-    if let CanonicalHost::Domain(d) = &canon {
+    // A domain that is really an IPv4 literal once its trailing dot is removed.
+    if let (true, CanonicalHost::Domain(d)) = (ends_with_dot, &canon) {
         if let Ok(Host::Ipv4(v4)) = Host::parse(d) {
             canon = CanonicalHost::Ip(IpAddr::V4(v4));
         }
