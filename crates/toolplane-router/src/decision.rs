@@ -94,11 +94,13 @@ pub struct Decision {
 
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "task: {} (from {:?}, policy {})",
-            self.task_type, self.task_source, self.policy
-        )?;
+        let source = match self.task_source {
+            TaskSource::Metadata => "request metadata",
+            TaskSource::Context => "call context",
+            TaskSource::Classifier => "classifier",
+            TaskSource::Given => "given",
+        };
+        writeln!(f, "task: {} (from {source}, policy {})", self.task_type, self.policy)?;
         writeln!(f, "strategy: {}", self.strategy)?;
         writeln!(f, "estimated input tokens: {}", self.estimated_input_tokens)?;
         match &self.chosen {
