@@ -87,8 +87,9 @@ struct RequestEntry {
 
 #[derive(Debug, Default)]
 struct RequestIndex {
-    map: HashMap<String, RequestEntry>,
-    order: VecDeque<String>,
+    /// One allocation per id, shared by the map and the eviction queue.
+    map: HashMap<Arc<str>, RequestEntry>,
+    order: VecDeque<Arc<str>>,
 }
 
 /// Records provider calls and answers statistics about them.
@@ -313,14 +314,15 @@ impl ProviderMetricsCollector {
         }
         while idx.order.len() >= self.config.max_tracked_requests.max(1) {
             if let Some(old) = idx.order.pop_front() {
-                idx.map.remove(&old);
+                idx.map.remove(&*old);
             } else {
                 break;
             }
         }
-        idx.order.push_back(id.to_owned());
+        let id: Arc<str> = Arc::from(id);
+        idx.order.push_back(Arc::clone(&id));
         idx.map.insert(
-            id.to_owned(),
+            id,
             RequestEntry {
                 series: Arc::clone(series),
                 minute,
@@ -346,7 +348,7 @@ impl ProviderMetricsCollector {
         };
         let (series, minute) = {
             let mut idx = self.requests.lock();
-            let Some(entry) = idx.map.get_mut(&feedback.request_id) else {
+            let Some(entry) = idx.map.get_mut(feedback.request_id.as_str()) else {
                 return Err(MetricsError::new(
                     MetricsErrorKind::UnknownRequest,
                     format!(
