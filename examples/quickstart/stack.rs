@@ -1,0 +1,238 @@
+//! The quickstart's assembly: every toolplane piece wired together once, so
+//! the example (`main.rs`) and the end-to-end test use the same stack.
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use toolplane::core::{
+    CallContext, ChatInterceptor, ChatNext, ChatProvider, ChatRequest, ChatResponse, InterceptedProvider, ProviderError,
+};
+use toolplane::metrics::{
+    MetricsConfig, MetricsInterceptor, ModelPrice, PricingTable, ProviderMetricsCollector, SystemClock,
+};
+use toolplane::openapi::http::{HttpConfig, Secret, http_tools};
+use toolplane::openapi::{ConvertOptions, Converter, OpenApiSpec};
+use toolplane::pipeline::{AgentLoop, EventSink, LoopConfig};
+use toolplane::registry::{Executor, ToolRegistry, builtin};
+use toolplane::router::{Expert, Router, Strategy, TaskPolicy};
+use toolplane::security::audit::{AuditInterceptor, FileSink, FileSinkOptions};
+use toolplane::security::limits::{
+    BudgetInterceptor, BudgetRule, LocalBudget, LocalRateLimiter, Period, RateLimitInterceptor, RateQuota,
+};
+use toolplane::security::policy::{Layer, PolicyStore};
+use toolplane::security::{ApprovalStore, PermissionInterceptor};
+
+use crate::demo_model::DemoModel;
+use crate::tasks_server;
+
+/// Who may do what: reads and creates for members, deletes only with a human's approval.
+pub(crate) const POLICY: &str = r#"
+[[rule]]
+id = "members-read-and-write"
+effect = "allow"
+roles = ["member"]
+tools = ["listTasks", "getTask", "getProjectSummary", "createTask", "updateTask", "current_time"]
+
+[[rule]]
+id = "deletes-need-a-human"
+effect = "ask"
+roles = ["member"]
+tools = ["deleteTask"]
+allow_destructive = true
+"#;
+
+/// Made-up prices (USD per million input and output tokens) for the scripted experts.
+const SCRIPTED_PRICES: [(&str, &str, f64, f64); 2] = [
+    ("scripted-fast", "fast-mini", 0.15, 0.60),
+    ("scripted-careful", "careful-large", 2.50, 10.0),
+];
+
+pub(crate) fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/data")
+}
+
+/// Prints what the router would decide for each call, before it is dispatched.
+#[derive(Debug)]
+pub(crate) struct ExplainEachCall {
+    router: Arc<Router>,
+    pub(crate) log: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl ChatInterceptor for ExplainEachCall {
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        ctx: &CallContext,
+        next: ChatNext<'_>,
+    ) -> Result<ChatResponse, ProviderError> {
+        let decision = self.router.explain(request);
+        let result = next.chat(request, ctx).await;
+        let answered = match &result {
+            Ok(r) => format!("answered by {} / {}", r.provider, r.model),
+            Err(e) => format!("failed: {e}"),
+        };
+        if let Ok(mut log) = self.log.lock() {
+            log.push(format!("{decision}=> {answered}"));
+        }
+        result
+    }
+}
+
+/// The router's experts, each measured by the metrics interceptor: real
+/// providers when keys are set, scripted ones otherwise.
+pub(crate) fn experts(
+    metrics: &Arc<ProviderMetricsCollector>,
+    allow_real: bool,
+) -> Result<(Vec<Expert>, bool), Box<dyn Error>> {
+    let measured = |p: Arc<dyn ChatProvider>| -> Arc<dyn ChatProvider> {
+        Arc::new(InterceptedProvider::new(
+            p,
+            vec![Arc::new(MetricsInterceptor::new(metrics.clone()))],
+        ))
+    };
+    let mut experts = Vec::new();
+    if allow_real && std::env::var_os("OPENAI_API_KEY").is_some() {
+        let p = toolplane::providers::provider_from_name("openai", "gpt-4o-mini", None)?;
+        experts.push(Expert::new(measured(p), "gpt-4o-mini").with_pricing(0.00015, 0.0006));
+    }
+    if allow_real && std::env::var_os("ANTHROPIC_API_KEY").is_some() {
+        let p = toolplane::providers::provider_from_name("anthropic", "claude-haiku-4-5", None)?;
+        experts.push(Expert::new(measured(p), "claude-haiku-4-5").with_pricing(0.001, 0.005));
+    }
+    if !experts.is_empty() {
+        return Ok((experts, true));
+    }
+    // The fast one answers "529 overloaded" every 4th call, to show a fallback.
+    let fast = Arc::new(DemoModel::new("scripted-fast", Duration::from_millis(15)).failing_every(4));
+    let careful = Arc::new(DemoModel::new("scripted-careful", Duration::from_millis(40)));
+    let mut experts = Vec::new();
+    for (provider, (p, model, input, output)) in [fast, careful].into_iter().zip(SCRIPTED_PRICES) {
+        debug_assert_eq!(provider.name(), p);
+        experts.push(Expert::new(measured(provider), model).with_pricing(input / 1000.0, output / 1000.0));
+    }
+    Ok((experts, false))
+}
+
+/// Everything the quickstart built, for printing or for a test to inspect.
+#[derive(Debug)]
+pub(crate) struct Stack {
+    pub(crate) tool_names: Vec<(String, String, String)>,
+    pub(crate) agent: AgentLoop,
+    pub(crate) executor: Executor,
+    pub(crate) approvals: Arc<ApprovalStore>,
+    pub(crate) audit: Arc<FileSink>,
+    pub(crate) metrics: Arc<ProviderMetricsCollector>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) explain: Arc<ExplainEachCall>,
+    pub(crate) real_providers: bool,
+}
+
+/// Builds the stack against the Tasks API at `addr`, auditing into `audit_dir`.
+pub(crate) fn build(
+    addr: SocketAddr,
+    audit_dir: &Path,
+    experts: (Vec<Expert>, bool),
+    metrics: Arc<ProviderMetricsCollector>,
+    events: Option<Arc<dyn EventSink>>,
+) -> Result<Stack, Box<dyn Error>> {
+    // OpenAPI description -> tools that execute over HTTP.
+    let spec = OpenApiSpec::from_path(data_dir().join("tasks-api.yaml"))?;
+    let conversion = Converter::new(ConvertOptions::default()).convert(&spec);
+    let tool_names = conversion
+        .tools
+        .iter()
+        .map(|t| {
+            (
+                t.spec.name.clone(),
+                t.binding.method.as_str().to_owned(),
+                t.binding.path_template.clone(),
+            )
+        })
+        .collect();
+    let http = HttpConfig::new()
+        .with_base_url(format!("http://{addr}/v1"))
+        .with_secret("bearerAuth", Secret::new(tasks_server::TOKEN));
+    let mut registry = ToolRegistry::new();
+    registry.register_all(http_tools(conversion.tools, http)?)?;
+    registry.register_all(
+        builtin::builtin_tools()
+            .into_iter()
+            .filter(|t| t.spec().name == "current_time"),
+    )?;
+
+    // Permissions, a rate limit and the audit log around every tool call.
+    let policy = Arc::new(PolicyStore::new());
+    policy.load_str(Layer::Project, "quickstart-policy.toml", POLICY)?;
+    let approvals = Arc::new(ApprovalStore::new());
+    let audit = Arc::new(FileSink::open(audit_dir, FileSinkOptions::default())?);
+    let limiter = LocalRateLimiter::new(RateQuota::per_minute(60), 100_000).ok_or("rate quota")?;
+    let executor = Executor::builder(registry)
+        .interceptor(Arc::new(AuditInterceptor::new(audit.clone())))
+        .interceptor(Arc::new(PermissionInterceptor::new(policy, approvals.clone())))
+        .interceptor(Arc::new(RateLimitInterceptor::new(Arc::new(limiter))))
+        .build()?;
+
+    // The router over the (measured) experts, explained, behind a token budget.
+    let (experts, real_providers) = experts;
+    let mut builder = Router::builder()
+        .stats_source(metrics.clone())
+        .default_policy(TaskPolicy::new(Strategy::Weighted {
+            weights: Default::default(),
+        }))
+        .seed(7);
+    for e in experts {
+        builder = builder.expert(e);
+    }
+    let router = Arc::new(builder.build()?);
+    let explain = Arc::new(ExplainEachCall {
+        router: router.clone(),
+        log: Mutex::new(Vec::new()),
+    });
+    let budget = LocalBudget::new(vec![BudgetRule::tokens_per_principal(Period::Day, 200_000)]);
+    let provider = Arc::new(InterceptedProvider::new(
+        router.clone(),
+        vec![explain.clone(), Arc::new(BudgetInterceptor::new(Arc::new(budget)))],
+    ));
+
+    let mut agent = AgentLoop::new(provider, Arc::new(executor.clone())).with_config(LoopConfig {
+        max_steps: 8,
+        ..Default::default()
+    });
+    if let Some(events) = events {
+        agent = agent.with_events(events);
+    }
+    Ok(Stack {
+        tool_names,
+        agent,
+        executor,
+        approvals,
+        audit,
+        metrics,
+        router,
+        explain,
+        real_providers,
+    })
+}
+
+/// A metrics collector that knows the scripted experts' made-up prices.
+pub(crate) fn metrics_collector() -> Result<Arc<ProviderMetricsCollector>, Box<dyn Error>> {
+    let mut prices = PricingTable::builtin();
+    for (provider, model, input, output) in SCRIPTED_PRICES {
+        prices.insert(provider, model, ModelPrice::per_million(input, output))?;
+    }
+    Ok(Arc::new(ProviderMetricsCollector::with_parts(
+        MetricsConfig::default(),
+        prices,
+        Arc::new(SystemClock),
+    )))
+}
+
+/// A fresh folder for the audit log under the system's temporary folder.
+pub(crate) fn audit_dir(label: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("toolplane-{label}-audit-{}", std::process::id()))
+}
