@@ -36,8 +36,9 @@ use crate::validation::check_arguments;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorConfig {
-    /// Longest a call may run, interceptors included (default 30 s). The
-    /// context's deadline, when sooner, wins.
+    /// Longest a call may take once validated: waiting for a concurrency
+    /// permit, interceptors and the tool (default 30 s). The context's
+    /// deadline, when sooner, wins.
     pub timeout: Option<Duration>,
     /// Calls running at once across all batches (default 16).
     pub max_concurrency: usize,

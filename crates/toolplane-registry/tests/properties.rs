@@ -65,3 +65,30 @@ proptest! {
         let _ = NamePolicy::default().check(&name);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the argument text, the executor answers with output or a
+    /// typed error, never a panic; invalid input is always `invalid_arguments`.
+    #[test]
+    fn the_executor_never_panics(args in prop_oneof![
+        "\\PC{0,120}",
+        json_value().prop_map(|v| v.to_string()),
+        json_value().prop_map(|v| json!({"data": v, "query": "$..a"}).to_string()),
+    ]) {
+        use toolplane_core::{CallContext, ToolCall, ToolErrorKind};
+        use toolplane_registry::{Executor, ToolRegistry, builtin};
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut reg = ToolRegistry::new();
+        reg.register_all(builtin::builtin_tools()).unwrap();
+        let exec = Executor::new(reg);
+        let calls = [ToolCall::new("1", "json_query", args.clone()), ToolCall::new("2", "current_time", args)];
+        let results = rt.block_on(exec.execute_batch(&calls, &CallContext::new("p")));
+        for r in results {
+            if let Err(e) = r {
+                prop_assert_eq!(e.kind(), ToolErrorKind::InvalidArguments, "{}", e);
+            }
+        }
+    }
+}
