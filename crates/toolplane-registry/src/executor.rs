@@ -355,7 +355,8 @@ impl Executor {
                     limit.as_millis()
                 )))
             }),
-        }?;
+        }
+        .map_err(|e| cap_error(e, cfg.max_output_bytes))?;
         Ok(cap_output(out, cfg.max_output_bytes))
     }
 
@@ -430,6 +431,34 @@ pub(crate) fn cap_output(mut out: ToolOutput, max: usize) -> ToolOutput {
     out
 }
 
+/// Cuts an error message longer than `max` bytes (an upstream body pasted
+/// into it, say); kind, details and retry-after are kept.
+fn cap_error(e: ToolError, max: usize) -> ToolError {
+    if e.message().len() <= max {
+        return e;
+    }
+    let text = e.message();
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut capped = ToolError::new(
+        e.kind(),
+        format!(
+            "{} [truncated: showing the first {cut} of {} bytes]",
+            &text[..cut],
+            text.len()
+        ),
+    );
+    if let Some(d) = e.details() {
+        capped = capped.with_details(d.clone());
+    }
+    if let Some(after) = e.retry_after() {
+        capped = capped.with_retry_after(after);
+    }
+    capped.with_source(e)
+}
+
 /// A sink that fails once more than `left` bytes are written: measures JSON
 /// size without building the text.
 struct LimitWriter {
@@ -452,6 +481,18 @@ impl io::Write for LimitWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cap_error_keeps_kind_and_retry_after() {
+        let e = ToolError::upstream("x".repeat(500)).with_retry_after(Duration::from_secs(3));
+        let c = cap_error(e, 100);
+        assert_eq!(c.kind(), ToolErrorKind::Upstream);
+        assert_eq!(c.retry_after(), Some(Duration::from_secs(3)));
+        assert!(c.message().ends_with("[truncated: showing the first 100 of 500 bytes]"));
+        assert!(std::error::Error::source(&c).is_some());
+        let small = cap_error(ToolError::internal("short"), 100);
+        assert_eq!(small.message(), "short");
+    }
 
     #[test]
     fn cap_output_cuts_at_char_boundaries_and_marks() {
