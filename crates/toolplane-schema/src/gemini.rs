@@ -200,6 +200,21 @@ fn convert(node: &Value, tree: &mut RenameTree) -> Value {
             types.push("string".into());
         } else if let Some(Value::String(_)) = m.get("const") {
             types.push("string".into());
+        } else {
+            let values: Vec<&Value> = match (m.get("const"), m.get("enum")) {
+                (Some(c), _) => vec![c],
+                (None, Some(Value::Array(e))) => e.iter().collect(),
+                _ => Vec::new(),
+            };
+            let mut kinds: Vec<&str> = values.iter().filter(|v| !v.is_null()).map(|v| json_kind(v)).collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            if values.iter().any(|v| v.is_null()) {
+                nullable = true;
+            }
+            if let [one] = kinds.as_slice() {
+                types.push((*one).to_string());
+            }
         }
     }
     if types.len() > 1 {
@@ -294,6 +309,18 @@ fn convert(node: &Value, tree: &mut RenameTree) -> Value {
         out.insert("description".into(), Value::String(d));
     }
     Value::Object(out)
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 fn convert_properties(m: &Map<String, Value>, out: &mut Map<String, Value>, tree: &mut RenameTree) {

@@ -129,9 +129,11 @@ fn accepts_null(root: &Value, s: &Value, depth: usize) -> bool {
     match m.get("type") {
         Some(Value::String(t)) => t == "null",
         Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
-        _ => m
-            .get("enum")
-            .is_none_or(|e| e.as_array().is_some_and(|a| a.contains(&Value::Null))),
+        _ => match (m.get("const"), m.get("enum")) {
+            (Some(c), _) => c.is_null(),
+            (None, Some(e)) => e.as_array().is_some_and(|a| a.contains(&Value::Null)),
+            (None, None) => true,
+        },
     }
 }
 

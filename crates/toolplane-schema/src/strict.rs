@@ -241,7 +241,7 @@ fn strictify(node: &Value, at: &str) -> Result<Value, String> {
         if props.is_empty() && extra_open {
             return Err(format!("{}: a free-form object (map) cannot be strict", place(at)));
         }
-        if extra_open {
+        if extra.is_some_and(|e| e != &Value::Bool(false)) {
             notes.push("other properties are accepted but not offered here".into());
         }
         let required: Vec<&str> = match m.get("required") {
