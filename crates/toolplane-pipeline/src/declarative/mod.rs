@@ -8,6 +8,7 @@
 
 mod definition;
 mod ledger;
+mod meter;
 mod prompt_step;
 mod report;
 mod resume;

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-use toolplane_core::{CallContext, ChatRequest, Message, Usage};
+use toolplane_core::{CallContext, ChatRequest, Message};
 
 use super::definition::{PromptStep, StepDef};
-use super::ledger::Spent;
+use super::meter::{Meter, MeteredProvider, SettleOnDrop};
 use super::report::StepStatus;
 use super::run::{Attempt, Exec, Failure, Frame};
 use super::template::render_str;
@@ -18,6 +18,10 @@ use crate::{
     RunState, SkillExecutor, StopCause, ToolBox, ToolExecutor,
 };
 use toolplane_skills::{ACTIVATE_TOOL, SkillSession};
+
+/// A prompt step's loop, its context, its skill session, and the guard that
+/// charges a call still in flight when the attempt ends.
+type PromptAgent = (AgentLoop, CallContext, Option<Arc<SkillSession>>, SettleOnDrop);
 
 impl Exec<'_> {
     /// The agent loop and context a prompt step runs with. `paused` is the
@@ -29,7 +33,7 @@ impl Exec<'_> {
         p: &PromptStep,
         frame: &Frame,
         paused: Option<&RunState>,
-    ) -> Result<(AgentLoop, CallContext, Option<Arc<SkillSession>>), Failure> {
+    ) -> Result<PromptAgent, Failure> {
         let runtime = &self.pipeline.runtime;
         let provider = match &p.provider {
             Some(name) => runtime.providers.get(name).cloned(),
@@ -69,7 +73,16 @@ impl Exec<'_> {
             max_cost_usd: left.max_cost_usd.map(|l| base_cost + l),
             ..LoopConfig::default()
         };
-        let mut agent = AgentLoop::new(provider, executor).with_config(config);
+        // Calls are charged to the step's ledger as they happen, so that an
+        // attempt cut off by its timeout is charged too.
+        let meter = Meter::new(Arc::clone(&frame.ledger), runtime.cost.clone(), base_cost);
+        let provider = Arc::new(MeteredProvider {
+            inner: provider,
+            meter: Arc::clone(&meter),
+        });
+        let mut agent = AgentLoop::new(provider, executor)
+            .with_config(config)
+            .with_events(Arc::clone(&meter) as Arc<dyn crate::EventSink>);
         if let Some(cost) = &runtime.cost {
             agent = agent.with_cost_model(Arc::clone(cost));
         }
@@ -77,7 +90,7 @@ impl Exec<'_> {
         if p.task_type.is_some() {
             ctx.task_type.clone_from(&p.task_type);
         }
-        Ok((agent, ctx, session))
+        Ok((agent, ctx, session, SettleOnDrop(meter)))
     }
 
     pub(super) async fn run_prompt(&self, step: &StepDef, p: &PromptStep, data: &Value, frame: &Frame) -> Attempt {
@@ -92,7 +105,7 @@ impl Exec<'_> {
             Ok(p) => p,
             Err(m) => return Attempt::done(Err(Failure::new(StepStatus::Failed, format!("prompt: {m}")))),
         };
-        let (agent, ctx, session) = match self.prompt_agent(step, p, frame, None) {
+        let (agent, ctx, session, _settle) = match self.prompt_agent(step, p, frame, None) {
             Ok(x) => x,
             Err(f) => return Attempt::done(Err(f)),
         };
@@ -121,7 +134,7 @@ impl Exec<'_> {
             Some(schema) => structured_answer(&agent, state, schema, p.output_repairs, &ctx).await,
             None => plain_answer(agent.run(state, &ctx).await),
         };
-        self.settle_prompt(outcome, step, frame, Spent::default())
+        self.settle_prompt(outcome, step, frame)
     }
 
     /// Continues a prompt step whose tool loop paused for approval.
@@ -132,7 +145,7 @@ impl Exec<'_> {
         paused: RunState,
         frame: &Frame,
     ) -> Attempt {
-        let (agent, ctx, session) = match self.prompt_agent(step, p, frame, Some(&paused)) {
+        let (agent, ctx, session, _settle) = match self.prompt_agent(step, p, frame, Some(&paused)) {
             Ok(x) => x,
             Err(f) => return Attempt::done(Err(f)),
         };
@@ -150,11 +163,6 @@ impl Exec<'_> {
                 }
             }
         }
-        let before = Spent {
-            usage: paused.usage,
-            cost_usd: paused.cost_usd,
-            calls: u64::from(paused.steps),
-        };
         let key = approval_key(step, frame);
         let decisions: HashMap<String, ApprovalDecision> = paused
             .pending_approvals()
@@ -176,13 +184,13 @@ impl Exec<'_> {
                 failure.message = format!("{}; {message}", failure.message);
                 return Attempt::done(Err(failure));
             }
-            Err(e) => return self.settle_prompt(Err(StructuredError::Run(e)), step, frame, before),
+            Err(e) => return self.settle_prompt(Err(StructuredError::Run(e)), step, frame),
         };
         let outcome = match &p.output_schema {
             Some(schema) => structured_answer_after(&agent, resumed, schema, p.output_repairs, &ctx).await,
             None => plain_answer(Ok(resumed)),
         };
-        self.settle_prompt(outcome, step, frame, before)
+        self.settle_prompt(outcome, step, frame)
     }
 
     pub(super) fn decisions_for<'i>(&self, ids: impl Iterator<Item = &'i str>) -> HashMap<String, ApprovalDecision> {
@@ -193,42 +201,23 @@ impl Exec<'_> {
             .collect()
     }
 
-    /// Charges a prompt step's usage (beyond `before`, what a resumed run had
-    /// already spent) and turns its outcome into an attempt.
+    /// Turns a prompt step's outcome into an attempt (its meter charged what it spent).
     fn settle_prompt(
         &self,
         outcome: Result<(Value, RunState), StructuredError>,
         step: &StepDef,
         frame: &Frame,
-        before: Spent,
     ) -> Attempt {
         let key = approval_key(step, frame);
-        let (result, state) = match outcome {
-            Ok((value, state)) => (Ok(value), Some(state)),
-            Err(StructuredError::NoAnswer(run)) => {
-                let failure = stopped_failure(&run.outcome, &run.state, &key);
-                (Err(failure), Some(run.state))
-            }
-            Err(StructuredError::NonConforming { problems, state, .. }) => (
-                Err(Failure::new(
-                    StepStatus::Failed,
-                    format!("the answer never satisfied the output schema: {problems}"),
-                )),
-                Some(*state),
-            ),
-            Err(StructuredError::Run(e)) => {
-                let message = e.to_string();
-                (Err(Failure::new(StepStatus::Failed, message)), e.into_state())
-            }
-            Err(e) => (Err(Failure::new(StepStatus::Failed, e.to_string())), None),
+        let result = match outcome {
+            Ok((value, _)) => Ok(value),
+            Err(StructuredError::NoAnswer(run)) => Err(stopped_failure(&run.outcome, &run.state, &key)),
+            Err(StructuredError::NonConforming { problems, .. }) => Err(Failure::new(
+                StepStatus::Failed,
+                format!("the answer never satisfied the output schema: {problems}"),
+            )),
+            Err(e) => Err(Failure::new(StepStatus::Failed, e.to_string())),
         };
-        if let Some(s) = &state {
-            frame.ledger.charge(&Spent {
-                usage: usage_since(&s.usage, &before.usage),
-                cost_usd: (s.cost_usd - before.cost_usd).max(0.0),
-                calls: u64::from(s.steps).saturating_sub(before.calls),
-            });
-        }
         Attempt::done(result)
     }
 }
@@ -252,16 +241,6 @@ fn approval_key(step: &StepDef, frame: &Frame) -> impl Fn(&str) -> String {
         format!("{}/", frame.name_of(step))
     };
     move |id| format!("{prefix}{id}")
-}
-
-fn usage_since(now: &Usage, before: &Usage) -> Usage {
-    Usage {
-        input_tokens: now.input_tokens.saturating_sub(before.input_tokens),
-        output_tokens: now.output_tokens.saturating_sub(before.output_tokens),
-        cache_read_tokens: now.cache_read_tokens.saturating_sub(before.cache_read_tokens),
-        cache_write_tokens: now.cache_write_tokens.saturating_sub(before.cache_write_tokens),
-        reasoning_tokens: now.reasoning_tokens.saturating_sub(before.reasoning_tokens),
-    }
 }
 
 pub(super) fn stopped_failure(outcome: &RunOutcome, state: &RunState, key: &dyn Fn(&str) -> String) -> Failure {
