@@ -49,7 +49,6 @@ pub trait StreamDecoder: Send + fmt::Debug {
 pub struct Decoding<D> {
     reader: SseReader,
     decoder: D,
-    events: Vec<SseEvent>,
     finished: bool,
 }
 
@@ -59,7 +58,6 @@ impl<D: StreamDecoder> Decoding<D> {
         Self {
             reader: SseReader::new(),
             decoder,
-            events: Vec::new(),
             finished: false,
         }
     }
@@ -69,13 +67,12 @@ impl<D: StreamDecoder> Decoding<D> {
         if self.finished || self.decoder.is_done() {
             return;
         }
-        self.reader.push_into(chunk, &mut self.events);
-        for ev in self.events.drain(..) {
-            if self.decoder.is_done() {
-                break;
+        let Self { reader, decoder, .. } = self;
+        reader.push_each(chunk, |ev| {
+            if !decoder.is_done() {
+                decoder.event(ev, out);
             }
-            self.decoder.event(&ev, out);
-        }
+        });
     }
 
     /// The bytes ended.

@@ -3,7 +3,7 @@
 //! results and tool-call ids of exactly 9 letters and digits (rewritten
 //! deterministically with [`mistral_call_id`](crate::mistral_call_id), in the
 //! call and in its result alike). Streams decode with
-//! [`ChatChunkDecoder`](crate::openai::ChatChunkDecoder).
+//! [`ChatChunkDecoder`].
 
 use async_trait::async_trait;
 use toolplane_core::{

@@ -1,5 +1,7 @@
 //! The Messages API stream decoder.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 use toolplane_core::{StopReason, StreamEvent, Usage};
@@ -63,13 +65,14 @@ pub(crate) fn stop_reason(reason: &str) -> StopReason {
 }
 
 #[derive(Deserialize)]
-struct Event {
-    #[serde(rename = "type")]
-    kind: Option<String>,
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
     index: Option<usize>,
     message: Option<StartMessage>,
     content_block: Option<Block>,
-    delta: Option<Delta>,
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
     usage: Option<WireUsage>,
 }
 
@@ -92,13 +95,17 @@ struct Block {
 }
 
 #[derive(Deserialize)]
-struct Delta {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    text: Option<String>,
-    partial_json: Option<String>,
-    thinking: Option<String>,
-    stop_reason: Option<String>,
+struct Delta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    partial_json: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    stop_reason: Option<Cow<'a, str>>,
 }
 
 /// Decodes Messages API events. Tool calls are reassembled by content block:
@@ -133,7 +140,7 @@ impl MessagesDecoder {
         self.calls.iter().position(|c| c.key == block)
     }
 
-    fn handle(&mut self, ev: Event, raw: &str, out: &mut Vec<DecodedItem>) {
+    fn handle(&mut self, ev: Event<'_>, raw: &str, out: &mut Vec<DecodedItem>) {
         match ev.kind.as_deref().unwrap_or("") {
             "message_start" => {
                 let (id, model) = match ev.message {
@@ -201,12 +208,12 @@ impl MessagesDecoder {
                 match delta.kind.as_deref().unwrap_or("") {
                     "text_delta" => {
                         if let Some(t) = delta.text.filter(|t| !t.is_empty()) {
-                            out.push(Ok(StreamEvent::TextDelta { text: t }));
+                            out.push(Ok(StreamEvent::TextDelta { text: t.into_owned() }));
                         }
                     }
                     "thinking_delta" => {
                         if let Some(t) = delta.thinking.filter(|t| !t.is_empty()) {
-                            out.push(Ok(StreamEvent::ThinkingDelta { text: t }));
+                            out.push(Ok(StreamEvent::ThinkingDelta { text: t.into_owned() }));
                         }
                     }
                     "input_json_delta" => {
@@ -215,7 +222,10 @@ impl MessagesDecoder {
                         };
                         if let Some(f) = delta.partial_json.filter(|f| !f.is_empty()) {
                             self.calls[index].arguments.push_str(&f);
-                            out.push(Ok(StreamEvent::ToolCallDelta { index, fragment: f }));
+                            out.push(Ok(StreamEvent::ToolCallDelta {
+                                index,
+                                fragment: f.into_owned(),
+                            }));
                         }
                     }
                     _ => {}
@@ -275,7 +285,7 @@ impl StreamDecoder for MessagesDecoder {
         match serde_json::from_str::<Event>(&event.data) {
             Ok(mut ev) => {
                 if ev.kind.is_none() && !event.event.is_empty() {
-                    ev.kind = Some(event.event.clone());
+                    ev.kind = Some(Cow::Borrowed(event.event.as_str()));
                 }
                 self.handle(ev, &event.data, out);
             }
