@@ -38,6 +38,47 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// Adds one command-line style rule: `tag:NAME`, `method:GET`, `path:GLOB`
+    /// or `op:GLOB` (operationId), to the include lists or the exclude lists.
+    ///
+    /// ```
+    /// use toolplane_openapi::Filters;
+    /// let mut f = Filters::default();
+    /// f.add_rule(true, "tag:issues").unwrap();
+    /// f.add_rule(false, "method:delete").unwrap();
+    /// f.add_rule(true, "path:/repos/**").unwrap();
+    /// assert_eq!(f.include_tags, ["issues"]);
+    /// assert!(f.add_rule(true, "colour:red").unwrap_err().contains("tag:"));
+    /// ```
+    pub fn add_rule(&mut self, include: bool, rule: &str) -> Result<(), String> {
+        let (kind, value) = rule
+            .split_once(':')
+            .ok_or_else(|| format!("filter `{rule}`: expected tag:NAME, method:METHOD, path:GLOB or op:GLOB"))?;
+        let value = value.to_string();
+        match (kind, include) {
+            ("tag", true) => self.include_tags.push(value),
+            ("tag", false) => self.exclude_tags.push(value),
+            ("method", _) => {
+                let m = HttpMethod::parse(&value).ok_or_else(|| format!("filter `{rule}`: unknown method"))?;
+                if include {
+                    self.include_methods.push(m);
+                } else {
+                    self.exclude_methods.push(m);
+                }
+            }
+            ("path", true) => self.include_paths.push(value),
+            ("path", false) => self.exclude_paths.push(value),
+            ("op" | "operationId", true) => self.include_operation_ids.push(value),
+            ("op" | "operationId", false) => self.exclude_operation_ids.push(value),
+            _ => {
+                return Err(format!(
+                    "filter `{rule}`: expected tag:NAME, method:METHOD, path:GLOB or op:GLOB"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// True when the operation is kept.
     pub fn matches(&self, method: HttpMethod, path: &str, operation_id: Option<&str>, tags: &[String]) -> bool {
         let tag_in = |list: &[String]| tags.iter().any(|t| list.iter().any(|l| l == t));
