@@ -389,11 +389,15 @@ fn unknown_tool(reg: &ToolRegistry, name: &str) -> ToolError {
             ToolError::not_found(format!("no tool is named `{shown}`; did you mean `{flat}`?"))
                 .with_details(json!({"tool": shown, "suggestion": flat}))
         }
-        None => ToolError::not_found(format!(
-            "no tool is named `{shown}` ({} tools are registered; search_tools can find one)",
-            reg.len()
-        ))
-        .with_details(json!({"tool": shown})),
+        None => {
+            let hint = if reg.get(crate::builtin::SEARCH_TOOLS).is_some() {
+                "; search_tools can find one"
+            } else {
+                ""
+            };
+            let message = format!("no tool is named `{shown}` ({} tools are registered{hint})", reg.len());
+            ToolError::not_found(message).with_details(json!({"tool": shown}))
+        }
     }
 }
 
