@@ -131,3 +131,67 @@ async fn a_resumed_run_reports_whole_run_totals_and_keeps_its_budget() {
         "the steps add up to the total"
     );
 }
+
+#[tokio::test]
+async fn a_paused_prompt_step_keeps_its_own_budget_across_the_resume() {
+    use toolplane_core::ToolCall;
+    use toolplane_pipeline::Budget;
+
+    let make = |provider: Arc<ScriptedProvider>| {
+        let def = PipelineDef::new(
+            "tidy",
+            vec![
+                StepDef::prompt(
+                    "tidy",
+                    PromptStep {
+                        prompt: "Delete the stale tag.".into(),
+                        tools: vec!["repo.*".into()],
+                        ..Default::default()
+                    },
+                )
+                .with_budget(Budget {
+                    max_steps: Some(2),
+                    max_tokens: Some(1_000),
+                    ..Budget::default()
+                }),
+            ],
+        );
+        let tools = ToolBox::new()
+            .with_tool(Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))))
+            .unwrap();
+        Pipeline::new(def, PipelineRuntime::new(Arc::new(tools)).with_default_provider(provider)).unwrap()
+    };
+    let provider = Arc::new(ScriptedProvider::new("p"));
+    provider.push(Ok(ChatResponse::new(
+        "p",
+        "m",
+        Message::assistant_tool_calls(vec![ToolCall::new("t1", "repo.delete", r#"{"what":"v0"}"#)]),
+        StopReason::ToolUse,
+    )
+    .with_usage(Usage {
+        input_tokens: 10,
+        output_tokens: 5,
+        ..Default::default()
+    })));
+    let first = make(provider).run(json!({}), &CallContext::new("r1")).await;
+    assert_eq!(first.report.status, StepStatus::NeedsApproval, "{}", first.report);
+    assert_eq!(first.report.step("tidy").unwrap().provider_calls, 1);
+
+    // The step's second (and last allowed) call happens after the approval.
+    let provider = Arc::new(ScriptedProvider::new("p"));
+    answer(&provider, "tag removed");
+    let decisions = HashMap::from([(
+        "t1".to_string(),
+        ApprovalDecision::Approve {
+            token: ApprovalToken("yes".into()),
+        },
+    )]);
+    let done = make(provider.clone())
+        .resume(json!({}), &first, &decisions, &CallContext::new("r2"))
+        .await;
+    assert!(done.succeeded(), "{}", done.report);
+    assert_eq!(done.outputs["tidy"], "tag removed");
+    let tidy = done.report.step("tidy").unwrap();
+    assert_eq!((tidy.provider_calls, tidy.usage.total_tokens()), (2, 30));
+    assert_eq!(done.report.usage, tidy.usage, "counted once, not twice");
+}
