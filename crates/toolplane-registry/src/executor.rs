@@ -244,8 +244,9 @@ impl Executor {
         Ok(())
     }
 
-    /// The definitions to offer a model, sorted by name; the same `Arc` is
-    /// returned until the registry or the offered set changes.
+    /// The definitions to offer a model: every tool sorted by name, or the
+    /// offered set in its given order. The same `Arc` is returned until the
+    /// registry or the offered set changes.
     pub fn specs(&self) -> Arc<[ToolSpec]> {
         let mut cache = self.inner.specs.lock();
         if let Some(specs) = &*cache {

@@ -412,6 +412,27 @@ mod tests {
     }
 
     #[test]
+    fn registry_export_resolves_names_and_suggests() {
+        let mut reg = ToolRegistry::new();
+        reg.register_all(crate::builtin::builtin_tools()).unwrap();
+        let tools = reg
+            .export(ProviderFormat::Anthropic, &["json_query"], &ExportOptions::default())
+            .unwrap();
+        assert_eq!(tools[0]["name"], "json_query");
+        let err = reg
+            .export(ProviderFormat::Anthropic, &["json_qeury"], &ExportOptions::default())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ExportError::UnknownTool {
+                name: "json_qeury".into(),
+                suggestion: Some("json_query".into())
+            }
+        );
+        assert!(err.to_string().contains("did you mean `json_query`?"));
+    }
+
+    #[test]
     fn limits_are_enforced_with_clear_errors() {
         let many: Vec<ToolSpec> = (0..129).map(|i| ToolSpec::new(format!("t{i}"), "")).collect();
         let err = export_specs(ProviderFormat::OpenAiChat, &many, &ExportOptions::default()).unwrap_err();
