@@ -1,0 +1,205 @@
+//! Streaming chat with tool calls: `cargo run -p toolplane --example streaming_chat [MODEL]`.
+//!
+//! Shows `toolplane::providers::OpenAiProvider::chat_stream` and the
+//! normalized [`StreamEvent`]s it yields: text deltas printed as they arrive,
+//! each tool call printed once it is complete (id, name, arguments), then the
+//! stop reason and the normalized token usage. A [`StreamAccumulator`] puts the
+//! same events back together into one `ChatResponse`.
+//!
+//! - With `OPENAI_API_KEY` set it talks to the real API (`OPENAI_BASE_URL`
+//!   overrides the address), with the model given as the first argument or
+//!   `gpt-4o-mini`.
+//! - Without a key it starts a local axum server on 127.0.0.1 that replays
+//!   streams recorded from the real API (the shared fixtures,
+//!   `providers/openai/chat-streams`, found through `TOOLPLANE_FIXTURES` or
+//!   `<repo>/../shared/fixtures`) as `text/event-stream`, and points the
+//!   provider at it. Arguments then name the recordings to replay (default:
+//!   `text-stop-a tool-calls-parallel-two`). Nothing leaves the machine.
+
+use std::error::Error;
+use std::future::poll_fn;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::post;
+use toolplane::core::{
+    CallContext, ChatProvider, ChatRequest, ChatStream, Message, ProviderError, StreamAccumulator, StreamEvent,
+    ToolChoice, ToolSpec,
+};
+use toolplane::providers::{OpenAiProvider, ProviderConfig};
+
+const DEFAULT_MODEL: &str = "gpt-4o-mini";
+const DEFAULT_RECORDINGS: [&str; 2] = ["text-stop-a", "tool-calls-parallel-two"];
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match std::env::var("OPENAI_API_KEY") {
+        Ok(key) if !key.trim().is_empty() => live(key, args.first().map(String::as_str)).await,
+        _ => replay(&args).await,
+    }
+}
+
+/// One request to the real API, streamed.
+async fn live(key: String, model: Option<&str>) -> Result<(), Box<dyn Error>> {
+    let model = model.unwrap_or(DEFAULT_MODEL);
+    let base = std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "https://api.openai.com/v1".to_owned());
+    println!("OPENAI_API_KEY found: streaming from {base} with model {model}.\n");
+    let provider = OpenAiProvider::new(ProviderConfig::new(base).with_api_key(key))?;
+    stream_one(&provider, request(model), "live").await
+}
+
+/// Recorded streams replayed by a local server.
+async fn replay(args: &[String]) -> Result<(), Box<dyn Error>> {
+    let dir = fixtures_dir().join("providers/openai/chat-streams");
+    if !dir.is_dir() {
+        println!("No OPENAI_API_KEY, and no recorded streams at {}.", dir.display());
+        println!("Set OPENAI_API_KEY to use the real API, or TOOLPLANE_FIXTURES to the shared fixtures folder.");
+        return Ok(());
+    }
+    let names: Vec<&str> = if args.is_empty() {
+        DEFAULT_RECORDINGS.to_vec()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    println!("No OPENAI_API_KEY: REPLAYING streams recorded from the real API (gpt-4o-2024-08-06),");
+    println!("served as text/event-stream by a local server. No model is called, so each answer is the one");
+    println!("recorded for its own prompt, whatever this example asks.\n");
+
+    for name in names {
+        let path = dir.join(format!("{}.sse", name.trim_end_matches(".sse")));
+        let body = match std::fs::read_to_string(&path) {
+            Ok(body) => body,
+            Err(e) => {
+                println!("cannot read recording {}: {e}\n", path.display());
+                continue;
+            }
+        };
+        let addr = serve_recording(body).await?;
+        let provider = OpenAiProvider::new(ProviderConfig::new(format!("http://{addr}/v1")).with_api_key("sk-replay"))?;
+        println!("=== recording {name}.sse, replayed from http://{addr}/v1/chat/completions");
+        stream_one(&provider, request(DEFAULT_MODEL), "replay").await?;
+    }
+    Ok(())
+}
+
+/// Streams one answer and prints its events as they are decoded.
+async fn stream_one(provider: &OpenAiProvider, req: ChatRequest, request_id: &str) -> Result<(), Box<dyn Error>> {
+    let mut stream = provider.chat_stream(&req, &CallContext::new(request_id)).await?;
+    let mut acc = StreamAccumulator::new(provider.name(), req.model.clone());
+    let mut in_text = false;
+    while let Some(item) = next(&mut stream).await {
+        let event = item?;
+        acc.push(&event);
+        match &event {
+            StreamEvent::Start { id, model } => println!(
+                "start   id={} model={}",
+                id.as_deref().unwrap_or("-"),
+                model.as_deref().unwrap_or("-")
+            ),
+            StreamEvent::TextDelta { text } | StreamEvent::RefusalDelta { text } => {
+                if !in_text {
+                    print!("text    ");
+                    in_text = true;
+                }
+                print!("{text}");
+                std::io::stdout().flush()?;
+            }
+            StreamEvent::ToolCallEnd { index, call } => {
+                end_text(&mut in_text);
+                println!(
+                    "tool    #{index} id={} name={} arguments={}",
+                    call.id, call.name, call.arguments
+                );
+            }
+            StreamEvent::Usage { usage } => {
+                end_text(&mut in_text);
+                println!(
+                    "usage   input={} output={} total={} (cached input {}, reasoning {})",
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    usage.total_tokens(),
+                    usage.cache_read_tokens,
+                    usage.reasoning_tokens
+                );
+            }
+            StreamEvent::Stop { reason } => {
+                end_text(&mut in_text);
+                println!("stop    {reason:?}");
+            }
+            // Call starts and argument fragments are assembled by the accumulator.
+            _ => {}
+        }
+    }
+    let response = acc.finish()?;
+    println!(
+        "summary {} chars of text, {} tool call(s), stop {:?}\n",
+        response.text().chars().count(),
+        response.tool_calls().count(),
+        response.stop_reason
+    );
+    Ok(())
+}
+
+fn end_text(in_text: &mut bool) {
+    if std::mem::take(in_text) {
+        println!();
+    }
+}
+
+/// The next item of a provider stream (`ChatStream` is a boxed `futures_core::Stream`).
+async fn next(stream: &mut ChatStream) -> Option<Result<StreamEvent, ProviderError>> {
+    poll_fn(|cx| stream.as_mut().poll_next(cx)).await
+}
+
+/// A question that invites tool calls, with one tool.
+fn request(model: &str) -> ChatRequest {
+    let weather = ToolSpec::new("get_weather", "The current weather in a city.").with_input_schema(serde_json::json!({
+        "type": "object",
+        "properties": {
+            "city": { "type": "string", "description": "City name, e.g. Paris" },
+            "units": { "type": "string", "enum": ["c", "f"] }
+        },
+        "required": ["city"],
+        "additionalProperties": false
+    }));
+    ChatRequest::new(
+        model,
+        vec![Message::user(
+            "In one sentence say hello, then get the weather in Paris and in Tokyo.",
+        )],
+    )
+    .with_tools(vec![weather])
+    .with_tool_choice(ToolChoice::Auto)
+}
+
+/// `TOOLPLANE_FIXTURES`, else `<repo>/../shared/fixtures`.
+fn fixtures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TOOLPLANE_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    repo.join("../shared/fixtures")
+}
+
+/// Serves `body` as the answer to `POST /v1/chat/completions` on an ephemeral port.
+async fn serve_recording(body: String) -> Result<SocketAddr, Box<dyn Error>> {
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "text/event-stream")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("replay server stopped: {e}");
+        }
+    });
+    Ok(addr)
+}
