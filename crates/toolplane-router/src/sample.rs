@@ -30,6 +30,8 @@ fn splitmix(x: &mut u64) -> u64 {
 #[derive(Debug)]
 pub(crate) struct Draws {
     s: [u64; 4],
+    /// The low half of the last word the ziggurat used, for one 32-bit uniform.
+    stash: Option<u32>,
 }
 
 const ZIG_R: f64 = 3.442_619_855_899;
@@ -77,6 +79,7 @@ impl Draws {
         let mut x = seed;
         Self {
             s: [splitmix(&mut x), splitmix(&mut x), splitmix(&mut x), splitmix(&mut x)],
+            stash: None,
         }
     }
 
@@ -98,6 +101,15 @@ impl Draws {
         ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
     }
 
+    /// Uniform in `(0, 1)` with 32 bits, from the stash when there is one.
+    fn uniform32(&mut self) -> f64 {
+        let bits = match self.stash.take() {
+            Some(b) => b,
+            None => (self.next_u64() >> 32) as u32,
+        };
+        (f64::from(bits) + 0.5) * (1.0 / 4_294_967_296.0)
+    }
+
     /// Uniform integer in `0..n` (`n > 0`).
     pub(crate) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
@@ -107,7 +119,9 @@ impl Draws {
     pub(crate) fn normal(&mut self) -> f64 {
         let t = tables();
         loop {
-            let hz = (self.next_u64() >> 32) as u32 as i32;
+            let word = self.next_u64();
+            self.stash = Some(word as u32);
+            let hz = (word >> 32) as u32 as i32;
             let iz = (hz & 127) as usize;
             if u64::from(hz.unsigned_abs()) < u64::from(t.k[iz]) {
                 return f64::from(hz) * t.w[iz];
@@ -144,7 +158,7 @@ impl Draws {
                 continue;
             }
             let v = v * v * v;
-            let u = self.uniform();
+            let u = self.uniform32();
             let x2 = x * x;
             if u < 1.0 - 0.0331 * x2 * x2 || u.ln() < 0.5 * x2 + d * (1.0 - v + v.ln()) {
                 return d * v;

@@ -83,6 +83,7 @@ impl Sink {
         }
     }
 
+    #[inline]
     fn push(&mut self, r: Ranked) {
         if self.k == usize::MAX {
             self.items.push(r);
