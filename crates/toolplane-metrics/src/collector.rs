@@ -208,17 +208,17 @@ impl ProviderMetricsCollector {
                 Some(c) => Some(c),
                 None => series.price.map(|p| p.cost(&e.usage)),
             };
-            let sample = Sample {
+            let sample = Sample::new(
                 minute,
-                usage: e.usage,
+                e.usage,
                 cost_usd,
-                latency_ms: e.latency_ms,
-                ttft_ms: e.ttft_ms,
-                error_slot: match e.outcome {
+                e.latency_ms,
+                e.ttft_ms,
+                match e.outcome {
                     Outcome::Success => None,
                     Outcome::Error(k) => Some(error_slot(k)),
                 },
-            };
+            );
             series.state.lock().record(&sample, oldest);
             cost_usd
         };

@@ -149,6 +149,35 @@ pub(crate) struct Sample {
     pub latency_ms: f64,
     pub ttft_ms: Option<f64>,
     pub error_slot: Option<usize>,
+    /// Derived before the series lock is taken.
+    lat_us: u64,
+    ttft_us: Option<u64>,
+    duration_bucket: usize,
+    ttft_bucket: usize,
+}
+
+impl Sample {
+    pub(crate) fn new(
+        minute: i64,
+        usage: Usage,
+        cost_usd: Option<f64>,
+        latency_ms: f64,
+        ttft_ms: Option<f64>,
+        error_slot: Option<usize>,
+    ) -> Self {
+        Self {
+            minute,
+            usage,
+            cost_usd,
+            latency_ms,
+            ttft_ms,
+            error_slot,
+            lat_us: to_us(latency_ms),
+            ttft_us: ttft_ms.map(to_us),
+            duration_bucket: DURATION_BUCKETS_S.partition_point(|b| *b < latency_ms / 1000.0),
+            ttft_bucket: ttft_ms.map_or(usize::MAX, |ms| TTFT_BUCKETS_S.partition_point(|b| *b < ms / 1000.0)),
+        }
+    }
 }
 
 /// Feedback to add to a call's minute and to the totals.
@@ -273,19 +302,15 @@ impl SeriesState {
 
     /// Adds a validated sample; drops minutes older than `oldest_minute`.
     pub(crate) fn record(&mut self, s: &Sample, oldest_minute: i64) {
-        let lat_us = to_us(s.latency_ms);
-        let ttft_us = s.ttft_ms.map(to_us);
+        let (lat_us, ttft_us) = (s.lat_us, s.ttft_us);
         // The all-time histograms receive the active minute when it is sealed
         // (or late samples directly): one histogram write per value here.
-        let i = DURATION_BUCKETS_S.partition_point(|b| *b < s.latency_ms / 1000.0);
-        if let Some(n) = self.duration_buckets.get_mut(i) {
+        // Values above the last bound count only in `+Inf` (the total).
+        if let Some(n) = self.duration_buckets.get_mut(s.duration_bucket) {
             *n += 1;
         }
-        if let Some(ms) = s.ttft_ms {
-            let i = TTFT_BUCKETS_S.partition_point(|b| *b < ms / 1000.0);
-            if let Some(n) = self.ttft_buckets.get_mut(i) {
-                *n += 1;
-            }
+        if let Some(n) = self.ttft_buckets.get_mut(s.ttft_bucket) {
+            *n += 1;
         }
 
         let active_minute = self.active.as_ref().map(|a| a.minute);
@@ -484,14 +509,7 @@ mod tests {
     fn sealing_keeps_percentiles() {
         let mut s = SeriesState::new();
         for i in 1..=1000u32 {
-            let sample = Sample {
-                minute: 10,
-                usage: Usage::default(),
-                cost_usd: None,
-                latency_ms: f64::from(i),
-                ttft_ms: None,
-                error_slot: None,
-            };
+            let sample = Sample::new(10, Usage::default(), None, f64::from(i), None, None);
             s.record(&sample, 0);
         }
         let before = s.window(10, 11).latency.value_at_quantile(0.99);
