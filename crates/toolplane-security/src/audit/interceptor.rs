@@ -47,7 +47,7 @@ impl AuditInterceptor {
         }
     }
 
-    /// Also stores an `tool_call_intent` record before the tool runs, and
+    /// Also stores a `tool_call_intent` record before the tool runs, and
     /// refuses the call when that fails.
     pub fn with_intent_record(mut self) -> Self {
         self.audit_before = true;
