@@ -25,6 +25,9 @@ pub struct ConvertOptions {
     pub max_description_len: usize,
     /// Convert operations marked `deprecated` (default true).
     pub include_deprecated: bool,
+    /// Also convert the JSON schema of the first 2xx response into `ToolSpec::output_schema`
+    /// (default false: it roughly doubles conversion time on large descriptions).
+    pub output_schemas: bool,
 }
 
 impl Default for ConvertOptions {
@@ -34,6 +37,7 @@ impl Default for ConvertOptions {
             max_name_len: DEFAULT_MAX_NAME_LEN,
             max_description_len: 1024,
             include_deprecated: true,
+            output_schemas: false,
         }
     }
 }
@@ -318,7 +322,11 @@ impl Converter {
             name,
             description: self.description(o),
             input_schema,
-            output_schema: None,
+            output_schema: if self.options.output_schemas {
+                output_schema(spec, o)
+            } else {
+                None
+            },
             annotations: annotations(o),
         };
         let mut warnings = cx.warnings;
@@ -355,6 +363,25 @@ impl Converter {
         }
         bound(&text, self.options.max_description_len)
     }
+}
+
+/// The JSON schema of the first 2xx response (or `default`), in the internal form.
+fn output_schema(spec: &OpenApiSpec, o: &RawOp<'_>) -> Option<Value> {
+    let responses = o.op.get("responses")?.as_object()?;
+    let (code, raw) = responses
+        .iter()
+        .find(|(c, _)| c.starts_with('2'))
+        .or_else(|| responses.iter().find(|(c, _)| c.as_str() == "default"))?;
+    let (doc, response) = spec.deref(o.doc, raw).ok()?;
+    let content = response.get("content")?.as_object()?;
+    let (media, mt) = content
+        .iter()
+        .find(|(m, _)| m.starts_with("application/json") || m.contains("+json"))?;
+    let at = format!("{}/responses/{code}/content/{}/schema", o.pointer, escape(media));
+    let mut cx = SchemaCx::for_output(spec);
+    let mut schema = cx.convert(doc, mt.get("schema")?, &at);
+    cx.attach_defs(&mut schema);
+    Some(schema)
 }
 
 /// `text` cut to at most `max` characters, at a word boundary when one is near, with `…`.

@@ -72,6 +72,8 @@ pub(crate) struct SchemaCx<'s> {
     stack: Vec<DefFrame>,
     depth: usize,
     nodes: usize,
+    /// Properties dropped from objects: `readOnly` for inputs, `writeOnly` for outputs.
+    hidden: &'static str,
     pub(crate) warnings: Vec<ConversionWarning>,
 }
 
@@ -86,7 +88,16 @@ impl<'s> SchemaCx<'s> {
             stack: Vec::new(),
             depth: 0,
             nodes: 0,
+            hidden: "readOnly",
             warnings: Vec::new(),
+        }
+    }
+
+    /// A context for response schemas: `writeOnly` properties are dropped instead of `readOnly` ones.
+    pub(crate) fn for_output(spec: &'s OpenApiSpec) -> Self {
+        SchemaCx {
+            hidden: "writeOnly",
+            ..SchemaCx::new(spec)
         }
     }
 
@@ -344,12 +355,13 @@ impl<'s> SchemaCx<'s> {
     }
 
     fn is_read_only(&self, doc: usize, v: &Value) -> bool {
-        if v.get("readOnly") == Some(&Value::Bool(true)) {
-            return true;
-        }
-        match self.spec.deref(doc, v) {
-            Ok((_, t)) => t.get("readOnly") == Some(&Value::Bool(true)) && v.get("readOnly").is_none(),
-            Err(_) => false,
+        let flag = self.hidden;
+        match v.get(flag) {
+            Some(Value::Bool(b)) => *b,
+            _ => match self.spec.deref(doc, v) {
+                Ok((_, t)) => t.get(flag) == Some(&Value::Bool(true)),
+                Err(_) => false,
+            },
         }
     }
 

@@ -101,3 +101,25 @@ fn two_runs_are_byte_identical() {
     assert!(a.len() > 1_000_000);
     assert!(a == b, "two runs differ");
 }
+
+#[test]
+fn github_output_schemas_compile_when_asked_for() {
+    let Some(path) = github_spec_path() else { return };
+    let spec = OpenApiSpec::from_path(&path).expect("loads");
+    let options = ConvertOptions {
+        output_schemas: true,
+        ..Default::default()
+    };
+    let conversion = Converter::new(options).convert(&spec);
+    let mut with_output = 0;
+    for tool in &conversion.tools {
+        if let Some(out) = &tool.spec.output_schema {
+            with_output += 1;
+            if let Err(e) = jsonschema::draft202012::new(out) {
+                panic!("{}: output schema does not compile: {e}", tool.spec.name);
+            }
+        }
+    }
+    eprintln!("{with_output} of 1223 GitHub tools have an output schema");
+    assert!(with_output > 800, "{with_output}");
+}

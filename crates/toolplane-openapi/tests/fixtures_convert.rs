@@ -258,3 +258,32 @@ fn errors_name_the_place() {
         "{w:?}"
     );
 }
+
+#[test]
+fn output_schemas_on_request_drop_write_only_properties() {
+    let text = r##"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+      "paths": {"/u": {"post": {"operationId": "makeUser",
+        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}},
+        "responses": {"201": {"description": "made", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}}}}}},
+      "components": {"schemas": {"User": {"type": "object", "properties": {
+        "id": {"type": "integer", "readOnly": true}, "password": {"type": "string", "writeOnly": true}, "name": {"type": "string"}}}}}}"##;
+    let spec = OpenApiSpec::from_str(text).expect("loads");
+    let plain = Converter::default().convert(&spec);
+    assert!(plain.tools[0].spec.output_schema.is_none(), "off by default");
+    let options = ConvertOptions {
+        output_schemas: true,
+        ..Default::default()
+    };
+    let c = Converter::new(options).convert(&spec);
+    let t = &c.tools[0];
+    let input = &t.spec.input_schema["properties"];
+    assert!(input.get("id").is_none() && input.get("password").is_some());
+    let out = t.spec.output_schema.as_ref().expect("output schema");
+    let user = &out["$defs"]["User"]["properties"];
+    assert!(user.get("id").is_some() && user.get("password").is_none(), "{out}");
+    assert!(
+        jsonschema::draft202012::new(out)
+            .expect("compiles")
+            .is_valid(&json!({"id": 1, "name": "a"}))
+    );
+}
