@@ -159,7 +159,11 @@ async fn a_paused_prompt_step_keeps_its_own_budget_across_the_resume() {
         let tools = ToolBox::new()
             .with_tool(Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))))
             .unwrap();
-        Pipeline::new(def, PipelineRuntime::new(Arc::new(tools)).with_default_provider(provider)).unwrap()
+        Pipeline::new(
+            def,
+            PipelineRuntime::new(Arc::new(tools)).with_default_provider(provider),
+        )
+        .unwrap()
     };
     let provider = Arc::new(ScriptedProvider::new("p"));
     provider.push(Ok(ChatResponse::new(
@@ -194,4 +198,48 @@ async fn a_paused_prompt_step_keeps_its_own_budget_across_the_resume() {
     let tidy = done.report.step("tidy").unwrap();
     assert_eq!((tidy.provider_calls, tidy.usage.total_tokens()), (2, 30));
     assert_eq!(done.report.usage, tidy.usage, "counted once, not twice");
+}
+
+/// Needs approval; once approved, takes far too long.
+#[derive(Debug)]
+struct SlowOnceApproved(ToolSpec);
+
+#[async_trait]
+impl Tool for SlowOnceApproved {
+    fn spec(&self) -> &ToolSpec {
+        &self.0
+    }
+    async fn call(&self, _args: &Value, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        if ctx.extensions.get::<ApprovalToken>().is_none() {
+            return Err(ToolError::new(ToolErrorKind::ApprovalRequired, "ask first"));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        Ok(ToolOutput::text("done"))
+    }
+}
+
+#[tokio::test]
+async fn a_continued_step_keeps_its_timeout() {
+    let tools = ToolBox::new()
+        .with_tool(Arc::new(SlowOnceApproved(ToolSpec::new("repo.migrate", "Migrates."))))
+        .unwrap();
+    let def = PipelineDef::new(
+        "migrate",
+        vec![StepDef::tool("migrate", "repo.migrate", json!({})).with_timeout_ms(100)],
+    );
+    let pipeline = Pipeline::new(def, PipelineRuntime::new(Arc::new(tools))).unwrap();
+    let first = pipeline.run(json!({}), &CallContext::new("r1")).await;
+    assert_eq!(first.report.status, StepStatus::NeedsApproval);
+    let decisions = HashMap::from([(
+        "migrate-1".to_string(),
+        ApprovalDecision::Approve {
+            token: ApprovalToken("yes".into()),
+        },
+    )]);
+    let resumed = pipeline
+        .resume(json!({}), &first, &decisions, &CallContext::new("r2"))
+        .await;
+    let step = resumed.report.step("migrate").unwrap();
+    assert_eq!(step.status, StepStatus::TimedOut, "{}", resumed.report);
+    assert!(step.error.as_ref().unwrap().contains("100 ms"), "{step:?}");
 }

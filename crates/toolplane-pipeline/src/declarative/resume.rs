@@ -1,7 +1,7 @@
 //! Continuing steps that waited for approval: a tool call, a prompt step's
 //! paused tool loop, or a branch or map step with waiting steps inside.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -31,7 +31,22 @@ impl Exec<'_> {
             ),
             items: frame.items.clone(),
         };
-        let attempt = self.resume_step(step, previous, data, &inner).await;
+        // The continuation is one more attempt: cancellation and the step's timeout apply.
+        let attempt = if self.ctx.cancel.is_cancelled() {
+            Attempt::done(Err(Failure::new(StepStatus::Cancelled, "the run was cancelled")))
+        } else {
+            let work = self.resume_step(step, previous, data, &inner);
+            match step.options.timeout_ms {
+                None => work.await,
+                Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), work).await {
+                    Ok(a) => a,
+                    Err(_) => Attempt::done(Err(Failure::new(
+                        StepStatus::TimedOut,
+                        format!("the resumed attempt took longer than {ms} ms"),
+                    ))),
+                },
+            }
+        };
         let mut report = previous.clone();
         record_spent(&mut report, &inner.ledger);
         report.duration_ms += started.elapsed().as_secs_f64() * 1e3;
