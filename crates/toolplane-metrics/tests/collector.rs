@@ -347,3 +347,78 @@ fn report_serializes_and_prints() {
     assert!(table.contains("openai"), "{table}");
     let _ = SystemTime::now();
 }
+
+#[test]
+fn recorders_refresh_router_stats_when_stale() {
+    let (c, clock) = setup(MetricsConfig {
+        expert_refresh: Duration::from_secs(5),
+        ..MetricsConfig::default()
+    });
+    let key = ExpertKey::new("openai", "gpt-4o");
+    c.record(&Execution::success("openai", "gpt-4o", 10.0)).unwrap();
+    // The first record builds the cache.
+    assert_eq!(c.expert_stats(&key, None).unwrap().calls, 1);
+    c.record(&Execution::success("openai", "gpt-4o", 10.0)).unwrap();
+    // Not stale yet: the router still sees the cached figure.
+    assert_eq!(c.expert_stats(&key, None).unwrap().calls, 1);
+    clock.advance(Duration::from_secs(6));
+    c.record(&Execution::failure("openai", "gpt-4o", 10.0, ProviderErrorKind::Server))
+        .unwrap();
+    let s = c.expert_stats(&key, None).unwrap();
+    assert_eq!(s.calls, 3);
+    assert!(near(s.success_rate.unwrap(), 2.0 / 3.0, 1e-9));
+    assert_eq!(s.cost_per_1k_tokens, None, "no tokens, no rate");
+}
+
+#[test]
+fn concurrent_recorders_lose_nothing() {
+    let c = Arc::new(ProviderMetricsCollector::new());
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let c = Arc::clone(&c);
+            std::thread::spawn(move || {
+                let models = ["gpt-4o", "gpt-4o-mini"];
+                for i in 0..5_000u64 {
+                    let u = Usage {
+                        input_tokens: 10,
+                        output_tokens: 1,
+                        ..Default::default()
+                    };
+                    let e =
+                        Execution::success("openai", models[((i + t) % 2) as usize], (i % 700) as f64).with_usage(u);
+                    c.record(&e).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let r = c.snapshot(&MetricsQuery::all_time()).unwrap();
+    assert_eq!(r.totals.calls, 20_000);
+    assert_eq!(r.totals.tokens.input, 200_000);
+    assert_eq!(r.models.iter().map(|g| g.calls).sum::<u64>(), 20_000);
+    let text = c.to_prometheus();
+    let count: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("gen_ai_client_operation_duration_seconds_count"))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(count, 20_000);
+}
+
+#[test]
+fn queries_round_trip_through_json() {
+    let q = MetricsQuery::between(
+        UNIX_EPOCH + Duration::from_secs(T0),
+        UNIX_EPOCH + Duration::from_secs(T0 + 600),
+    )
+    .provider("openai")
+    .rank_by(RankBy::CostPerCall);
+    let json = serde_json::to_string(&q).unwrap();
+    assert!(json.contains("\"rank_by\":\"cost_per_call\""), "{json}");
+    let back: MetricsQuery = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, q);
+    let minimal: MetricsQuery = serde_json::from_str("{}").unwrap();
+    assert_eq!(minimal, MetricsQuery::all_time());
+}
