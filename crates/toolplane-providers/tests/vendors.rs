@@ -444,3 +444,96 @@ async fn anthropic_request_has_tool_results_in_a_user_message() {
     assert_eq!(user["content"][1], json!({"type":"text","text":"and Rome?"}));
     assert_eq!(sent["messages"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn openai_and_mistral_complete_answers() {
+    let body = json!({"id":"chatcmpl-9","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,
+        "message":{"role":"assistant","content":null,"refusal":null,"tool_calls":[
+            {"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+        "finish_reason":"stop"}],
+        "usage":{"prompt_tokens":2000,"completion_tokens":12,"prompt_tokens_details":{"cached_tokens":1536},"completion_tokens_details":{"reasoning_tokens":4}},
+        "service_tier":"default","unknown":{"x":1}});
+    let empty = json!({"id":"chatcmpl-10","object":"chat.completion","model":"m","choices":[]});
+    let server = TestServer::start(vec![Reply::json(200, &body), Reply::json(200, &empty)]).await;
+    let (p, _) = make("openai", &server.url);
+    let r = req().with_tool_choice(ToolChoice::Tool {
+        name: "get_weather".into(),
+    });
+    let resp = p.chat(&r, &CallContext::new("t")).await.unwrap();
+    // A forced named tool ends with `stop`; it is still a tool-use turn.
+    assert_eq!(resp.stop_reason, StopReason::ToolUse);
+    assert_eq!(
+        resp.tool_calls().next().unwrap(),
+        &ToolCall::new("call_1", "get_weather", r#"{"city":"Paris"}"#)
+    );
+    assert_eq!(
+        resp.usage,
+        Usage {
+            input_tokens: 2000,
+            output_tokens: 12,
+            cache_read_tokens: 1536,
+            reasoning_tokens: 4,
+            ..Usage::default()
+        }
+    );
+    assert_eq!(
+        server.last_request().body["tool_choice"],
+        json!({"type":"function","function":{"name":"get_weather"}})
+    );
+    let err = p.chat(&req(), &CallContext::new("t")).await.unwrap_err();
+    assert_eq!(err.kind(), ProviderErrorKind::Decode);
+    assert!(err.message().contains("no choices"), "{err}");
+
+    let body = json!({"id":"cmpl-1","object":"chat.completion","model":"mistral-small-latest","choices":[{"index":0,
+        "message":{"role":"assistant","content":"","tool_calls":[{"id":"D681PevKs","function":{"name":"get_weather","arguments":"{\"city\": \"Rome\"}"}}]},
+        "finish_reason":"tool_calls"}],"usage":{"prompt_tokens":80,"completion_tokens":20,"total_tokens":100}});
+    let server = TestServer::start(vec![Reply::json(200, &body)]).await;
+    let (p, _) = make("mistral", &server.url);
+    let mut r = req();
+    r.messages.push(Message::assistant_tool_calls(vec![ToolCall::new(
+        "toolu_01NRLabsLyVHZPKxbKvkfSMn",
+        "get_weather",
+        "{}",
+    )]));
+    r.messages.push(Message::tool_results(vec![
+        ToolResult::ok("toolu_01NRLabsLyVHZPKxbKvkfSMn", "18C").with_name("get_weather"),
+    ]));
+    let resp = p.chat(&r, &CallContext::new("t")).await.unwrap();
+    assert_eq!(resp.tool_calls().next().unwrap().id, "D681PevKs");
+    assert_eq!((resp.usage.input_tokens, resp.usage.output_tokens), (80, 20));
+    let sent = server.last_request().body;
+    let id = toolplane_providers::mistral_call_id("toolu_01NRLabsLyVHZPKxbKvkfSMn");
+    assert_eq!(sent["messages"][1]["tool_calls"][0]["id"], id.as_str());
+    assert_eq!(sent["messages"][2]["tool_call_id"], id.as_str());
+}
+
+#[tokio::test]
+async fn anthropic_thinking_signature_round_trips_in_complete_answers() {
+    let body = json!({"id":"msg","type":"message","role":"assistant","model":"claude","content":[
+        {"type":"thinking","thinking":"Let me think.","signature":"EqQBsig"},
+        {"type":"server_tool_use","id":"srv_1","name":"web_search","input":{}},
+        {"type":"text","text":"Done."}],
+        "stop_reason":"end_turn","usage":{"input_tokens":10,"cache_creation_input_tokens":90,"output_tokens":7}});
+    let server = TestServer::start(vec![Reply::json(200, &body), Reply::json(200, &body)]).await;
+    let (p, _) = make("anthropic", &server.url);
+    let resp = p.chat(&req(), &CallContext::new("t")).await.unwrap();
+    assert_eq!(resp.text(), "Done.");
+    assert_eq!(
+        resp.usage,
+        Usage {
+            input_tokens: 100,
+            output_tokens: 7,
+            cache_write_tokens: 90,
+            ..Usage::default()
+        }
+    );
+    let mut r = req();
+    r.messages.push(resp.message.clone());
+    r.messages.push(Message::user("more"));
+    p.chat(&r, &CallContext::new("t")).await.unwrap();
+    let sent = server.last_request().body;
+    assert_eq!(
+        sent["messages"][1]["content"][0],
+        json!({"type":"thinking","thinking":"Let me think.","signature":"EqQBsig"})
+    );
+}
