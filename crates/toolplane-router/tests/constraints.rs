@@ -309,3 +309,79 @@ fn build_errors_name_the_problem() {
         .expect_err("decay");
     assert!(e.to_string().contains("decay must be in (0, 1]"));
 }
+
+#[tokio::test]
+async fn streamed_calls_skip_experts_that_cannot_stream() {
+    let no_stream = ProviderCapabilities {
+        streaming: false,
+        ..ProviderCapabilities::default()
+    };
+    let a = Arc::new(ScriptedProvider::new("a").with_text("from a").with_text("from a again"));
+    let b = Arc::new(ScriptedProvider::new("b").with_text("from b"));
+    let router = Router::builder()
+        .expert(
+            Expert::new(a.clone(), "m")
+                .with_capabilities(no_stream)
+                .with_priority(0),
+        )
+        .expert(Expert::new(b.clone(), "m").with_priority(1))
+        .default_policy(TaskPolicy::new(Strategy::Static { order: vec![] }))
+        .seed(1)
+        .build()
+        .expect("router");
+    let req = ask("hi", "chat");
+    let ctx = CallContext::new("r");
+    assert_eq!(router.chat(&req, &ctx).await.expect("a").text(), "from a");
+    let mut stream = router.chat_stream(&req, &ctx).await.expect("b streams");
+    let mut acc = toolplane_core::StreamAccumulator::new("router", "m");
+    while let Some(ev) = futures_util::StreamExt::next(&mut stream).await {
+        acc.push(&ev.expect("event"));
+    }
+    assert_eq!(acc.finish().expect("complete").text(), "from b");
+    assert_eq!(a.remaining(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_and_feedback_from_many_tasks() {
+    let experts: Vec<Arc<ScriptedProvider>> = (0..4).map(|i| scripted(&format!("p{i}"))).collect();
+    for e in &experts {
+        for _ in 0..400 {
+            e.push(Ok(toolplane_core::ChatResponse::new(
+                "p",
+                "m",
+                Message::assistant("ok"),
+                toolplane_core::StopReason::EndTurn,
+            )));
+        }
+    }
+    let mut b = Router::builder()
+        .policy("chat", TaskPolicy::new(Strategy::thompson()))
+        .seed(9);
+    for e in &experts {
+        b = b.expert(Expert::new(e.clone(), "m"));
+    }
+    let router = b.build().expect("router");
+    let mut handles = Vec::new();
+    for t in 0..8 {
+        let router = router.clone();
+        handles.push(tokio::spawn(async move {
+            for i in 0..100 {
+                let id = format!("t{t}-{i}");
+                router
+                    .chat(&ask("hi", "chat"), &CallContext::new(id.clone()))
+                    .await
+                    .expect("answered");
+                let verdict = if i % 2 == 0 { Verdict::Win } else { Verdict::Loss };
+                assert!(router.feedback(&Feedback {
+                    request_id: id,
+                    verdict
+                }));
+            }
+        }));
+    }
+    for h in handles {
+        h.await.expect("task");
+    }
+    let left: usize = experts.iter().map(|e| e.remaining()).sum();
+    assert_eq!(left, 4 * 400 - 800, "every call answered exactly once");
+}
