@@ -115,7 +115,12 @@ pub enum ApprovalError {
 #[derive(Debug)]
 struct Pending {
     binding: String,
+    created: Instant,
 }
+
+/// Pending requests kept at most (the oldest go first) and for at most a day.
+const MAX_PENDING: usize = 100_000;
+const PENDING_TTL: Duration = Duration::from_secs(86_400);
 
 #[derive(Debug)]
 struct Issued {
@@ -167,12 +172,25 @@ impl ApprovalStore {
     ) -> ApprovalRequest {
         let binding = binding_hash(principal, spec, args);
         let id = random_id("apr_");
-        self.pending.lock().insert(
+        let mut pending = self.pending.lock();
+        if pending.len() >= MAX_PENDING {
+            pending.retain(|_, p| p.created.elapsed() < PENDING_TTL);
+            while pending.len() >= MAX_PENDING {
+                let oldest = pending.iter().min_by_key(|(_, p)| p.created).map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => pending.remove(&k),
+                    None => break,
+                };
+            }
+        }
+        pending.insert(
             id.clone(),
             Pending {
                 binding: binding.clone(),
+                created: Instant::now(),
             },
         );
+        drop(pending);
         ApprovalRequest {
             id,
             principal: principal.map_or("anonymous".into(), |p| p.id.clone()),
@@ -188,6 +206,7 @@ impl ApprovalStore {
             .pending
             .lock()
             .remove(id)
+            .filter(|p| p.created.elapsed() < PENDING_TTL)
             .ok_or_else(|| ApprovalError::NoRequest(id.to_string()))?;
         let token = random_id("apt_");
         self.issued.lock().insert(
