@@ -43,6 +43,7 @@
     allow(dead_code)
 )]
 
+mod collect;
 pub mod decode;
 pub mod errors;
 pub mod ratelimit;
@@ -67,6 +68,7 @@ pub mod mistral;
 #[cfg(feature = "openai")]
 pub mod openai;
 
+pub use collect::chat_streamed;
 pub use retry::RetryPolicy;
 pub use tools::mistral_call_id;
 pub use view::{NormalizedResponse, ToolCallView};
