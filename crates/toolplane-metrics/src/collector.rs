@@ -12,7 +12,9 @@ use toolplane_core::{ExpertKey, ExpertStats, Feedback, Verdict};
 
 use crate::clock::{minute_of, unix_millis};
 use crate::expert::ExpertCache;
-use crate::series::{Sample, SeriesState, VerdictDelta, error_slot};
+use crate::series::{
+    Counters, DURATION_BUCKETS_S, Sample, SeriesState, TTFT_BUCKETS_S, VerdictDelta, WindowAgg, error_slot,
+};
 use crate::{Clock, Execution, MetricsError, MetricsErrorKind, ModelPrice, Outcome, PricingTable, SystemClock};
 
 /// The label value used for provider, model and task type once
@@ -75,12 +77,80 @@ pub(crate) struct Series {
     pub key: SeriesKey,
     /// Resolved once when the series is created: the pricing table never changes.
     price: Option<ModelPrice>,
-    pub state: Mutex<SeriesState>,
+    /// Shards picked by recording thread, so threads recording into the same
+    /// series rarely meet on one lock. Each shard is a complete
+    /// [`SeriesState`], allocated on first use; reads merge them.
+    shards: [Mutex<Option<SeriesState>>; SHARDS],
+}
+
+/// Shards per series.
+pub(crate) const SHARDS: usize = 4;
+
+static NEXT_SHARD: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's shard, assigned round-robin on first use.
+    static SHARD: usize = (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS as u64) as usize;
+}
+
+impl Series {
+    fn with_shard<R>(&self, shard: usize, f: impl FnOnce(&mut SeriesState) -> R) -> R {
+        let mut g = self.shards[shard % SHARDS].lock();
+        f(g.get_or_insert_with(SeriesState::new))
+    }
+
+    fn fold<T>(&self, init: T, mut f: impl FnMut(&mut T, &SeriesState)) -> T {
+        let mut acc = init;
+        for shard in &self.shards {
+            if let Some(st) = shard.lock().as_ref() {
+                f(&mut acc, st);
+            }
+        }
+        acc
+    }
+
+    /// Minutes in `[from, to)`, all shards merged.
+    pub(crate) fn window(&self, from: i64, to: i64) -> WindowAgg {
+        self.fold(WindowAgg::empty(), |acc, st| acc.add(&st.window(from, to)))
+    }
+
+    /// All-time figures, all shards merged.
+    pub(crate) fn all_time(&self) -> WindowAgg {
+        self.fold(WindowAgg::empty(), |acc, st| acc.add(&st.all_time()))
+    }
+
+    /// All-time counters and the Prometheus bucket counts, all shards merged.
+    pub(crate) fn totals_and_buckets(
+        &self,
+    ) -> (Counters, [u64; DURATION_BUCKETS_S.len()], [u64; TTFT_BUCKETS_S.len()]) {
+        self.fold(
+            (
+                Counters::default(),
+                [0; DURATION_BUCKETS_S.len()],
+                [0; TTFT_BUCKETS_S.len()],
+            ),
+            |acc, st| {
+                acc.0.add(&st.totals());
+                for (a, b) in acc.1.iter_mut().zip(st.duration_buckets.iter()) {
+                    *a += *b;
+                }
+                for (a, b) in acc.2.iter_mut().zip(st.ttft_buckets.iter()) {
+                    *a += *b;
+                }
+            },
+        )
+    }
+
+    fn bytes(&self) -> usize {
+        self.fold(0, |acc, st| *acc += st.bytes())
+    }
 }
 
 #[derive(Debug)]
 struct RequestEntry {
     series: Arc<Series>,
+    /// The shard holding the call, so its feedback lands in the same minute.
+    shard: usize,
     minute: i64,
     judged: bool,
 }
@@ -203,6 +273,7 @@ impl ProviderMetricsCollector {
             }
         };
         let (provider, model, task) = (e.provider, e.model, e.task());
+        let shard = SHARD.with(|s| *s);
         let apply = |series: &Series| {
             let cost_usd = match e.cost_usd {
                 Some(c) => Some(c),
@@ -219,7 +290,7 @@ impl ProviderMetricsCollector {
                     Outcome::Error(k) => Some(error_slot(k)),
                 },
             );
-            series.state.lock().record(&sample, oldest);
+            series.with_shard(shard, |st| st.record(&sample, oldest));
             cost_usd
         };
         let request_id = e.request_id.filter(|id| !id.is_empty());
@@ -230,7 +301,7 @@ impl ProviderMetricsCollector {
                 Some((id, s)) if *id == self.id && s.key.is(provider, model, task) => {
                     let c = apply(s);
                     if let Some(rid) = request_id {
-                        self.remember(rid, s, minute);
+                        self.remember(rid, s, shard, minute);
                     }
                     Some(c)
                 }
@@ -244,7 +315,7 @@ impl ProviderMetricsCollector {
                 let series = self.series_for(hash, provider, model, task);
                 let c = apply(&series);
                 if let Some(rid) = request_id {
-                    self.remember(rid, &series, minute);
+                    self.remember(rid, &series, shard, minute);
                 }
                 LAST_SERIES.with(|last| *last.borrow_mut() = Some((self.id, series)));
                 c
@@ -300,14 +371,14 @@ impl ProviderMetricsCollector {
             } else {
                 self.pricing.lookup(provider, model).copied()
             },
-            state: Mutex::new(SeriesState::new()),
+            shards: Default::default(),
         });
         map.entry(hash).or_default().push(Arc::clone(&series));
         self.series_count.fetch_add(1, Ordering::Relaxed);
         series
     }
 
-    fn remember(&self, id: &str, series: &Arc<Series>, minute: i64) {
+    fn remember(&self, id: &str, series: &Arc<Series>, shard: usize, minute: i64) {
         let mut idx = self.requests.lock();
         if idx.map.contains_key(id) {
             return;
@@ -325,6 +396,7 @@ impl ProviderMetricsCollector {
             id,
             RequestEntry {
                 series: Arc::clone(series),
+                shard,
                 minute,
                 judged: false,
             },
@@ -346,7 +418,7 @@ impl ProviderMetricsCollector {
                 VerdictDelta::Score(value)
             }
         };
-        let (series, minute) = {
+        let (series, minute, shard) = {
             let mut idx = self.requests.lock();
             let Some(entry) = idx.map.get_mut(feedback.request_id.as_str()) else {
                 return Err(MetricsError::new(
@@ -364,9 +436,9 @@ impl ProviderMetricsCollector {
                 ));
             }
             entry.judged = true;
-            (Arc::clone(&entry.series), entry.minute)
+            (Arc::clone(&entry.series), entry.minute, entry.shard)
         };
-        series.state.lock().add_verdict(minute, &delta);
+        series.with_shard(shard, |st| st.add_verdict(minute, &delta));
         Ok(())
     }
 
@@ -393,7 +465,7 @@ impl ProviderMetricsCollector {
     /// Bytes currently held by series state (histograms, counters, sealed
     /// minutes), an estimate that leaves out map and string overheads.
     pub fn memory_bytes(&self) -> usize {
-        self.all_series().iter().map(|s| s.state.lock().bytes()).sum()
+        self.all_series().iter().map(|s| s.bytes()).sum()
     }
 
     /// Cached figures for the router: see [`toolplane_core::ProviderStatsSource`].

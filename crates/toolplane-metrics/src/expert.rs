@@ -65,7 +65,7 @@ impl ExpertCache {
         let mut overall: HashMap<ExpertKey, WindowAgg> = HashMap::new();
         let mut out: StatsMap = HashMap::new();
         for s in c.all_series() {
-            let agg = s.state.lock().window(from, to);
+            let agg = s.window(from, to);
             let key = ExpertKey::new(s.key.provider.clone(), s.key.model.clone());
             if let Some(t) = &s.key.task_type {
                 out.entry(key.clone())

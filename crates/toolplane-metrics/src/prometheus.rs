@@ -95,7 +95,7 @@ impl ProviderMetricsCollector {
             .all_series()
             .iter()
             .map(|s| {
-                let st = s.state.lock();
+                let (totals, duration_buckets, ttft_buckets) = s.totals_and_buckets();
                 Row {
                     labels: format!(
                         "provider=\"{}\",model=\"{}\",task_type=\"{}\"",
@@ -103,9 +103,9 @@ impl ProviderMetricsCollector {
                         escape_label_value(&s.key.model),
                         escape_label_value(s.key.task_type.as_deref().unwrap_or(""))
                     ),
-                    state: st.totals(),
-                    duration_buckets: st.duration_buckets,
-                    ttft_buckets: st.ttft_buckets,
+                    state: totals,
+                    duration_buckets,
+                    ttft_buckets,
                 }
             })
             .collect();

@@ -337,12 +337,9 @@ impl ProviderMetricsCollector {
             {
                 continue;
             }
-            let agg = {
-                let st = s.state.lock();
-                match span {
-                    None => st.all_time(),
-                    Some((from, to)) => st.window(from, to),
-                }
+            let agg = match span {
+                None => s.all_time(),
+                Some((from, to)) => s.window(from, to),
             };
             if agg.counters.calls == 0 && agg.counters.wins + agg.counters.losses + agg.counters.scores == 0 {
                 continue;
