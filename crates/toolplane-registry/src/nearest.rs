@@ -1,6 +1,7 @@
 //! "Did you mean …?": the candidate nearest to a misspelled name.
 
-/// The candidate closest to `target` by edit distance (ignoring case), if it
+/// The candidate closest to `target` by edit distance (ignoring case; a swap
+/// of neighbours counts one edit), if it
 /// is close enough to be a likely typo: at most one edit per three characters,
 /// and at least one. Ties go to the first candidate in sorted order.
 pub(crate) fn nearest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -13,7 +14,7 @@ pub(crate) fn nearest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a
         if c.len().abs_diff(t.len()) > limit {
             continue;
         }
-        let d = levenshtein(&t, &c, &mut row);
+        let d = edit_distance(&t, &c, &mut row);
         if d > limit {
             continue;
         }
@@ -28,23 +29,29 @@ pub(crate) fn nearest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a
     best.map(|(_, n)| n)
 }
 
-fn levenshtein(a: &[char], b: &[char], row: &mut Vec<usize>) -> usize {
-    row.clear();
-    row.extend(0..=b.len());
-    for (i, ca) in a.iter().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == cb {
-                diag
-            } else {
-                1 + diag.min(above).min(row[j])
-            };
-            diag = above;
+/// Optimal-string-alignment distance: insertions, deletions, substitutions
+/// and swaps of two neighbours (the commonest typo, `titel`) each count one.
+fn edit_distance(a: &[char], b: &[char], buf: &mut Vec<usize>) -> usize {
+    let w = b.len() + 1;
+    buf.clear();
+    buf.resize((a.len() + 1) * w, 0);
+    for (j, cell) in buf.iter_mut().take(w).enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        buf[i * w] = i;
+        for j in 1..w {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (buf[(i - 1) * w + j] + 1)
+                .min(buf[i * w + j - 1] + 1)
+                .min(buf[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(buf[(i - 2) * w + j - 2] + 1);
+            }
+            buf[i * w + j] = d;
         }
     }
-    row[b.len()]
+    buf[a.len() * w + b.len()]
 }
 
 #[cfg(test)]
@@ -62,11 +69,13 @@ mod tests {
     }
 
     #[test]
-    fn distance_is_symmetric_edit_count() {
-        let mut row = Vec::new();
-        let k: Vec<char> = "kitten".chars().collect();
-        let s: Vec<char> = "sitting".chars().collect();
-        assert_eq!(levenshtein(&k, &s, &mut row), 3);
-        assert_eq!(levenshtein(&s, &k, &mut row), 3);
+    fn distance_counts_edits_and_swaps() {
+        let mut buf = Vec::new();
+        let chars = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(edit_distance(&chars("kitten"), &chars("sitting"), &mut buf), 3);
+        assert_eq!(edit_distance(&chars("sitting"), &chars("kitten"), &mut buf), 3);
+        assert_eq!(edit_distance(&chars("titel"), &chars("title"), &mut buf), 1);
+        assert_eq!(edit_distance(&chars(""), &chars("abc"), &mut buf), 3);
+        assert_eq!(nearest("titel", ["title", "labels"]), Some("title"));
     }
 }

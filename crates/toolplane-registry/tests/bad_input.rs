@@ -181,5 +181,22 @@ async fn violations_are_all_listed_with_pointers() {
         pointers.contains(&"/city") && pointers.contains(&"/days") && pointers.contains(&"/"),
         "{pointers:?}"
     );
-    assert!(err.message().contains("did you mean `data` instead of `cityy`?") || err.message().contains("cityy"));
+    // `city` is already given, so `cityy` gets no "did you mean" (only free names are suggested).
+    assert!(err.message().contains("'cityy' was unexpected"), "{}", err.message());
+    assert!(!err.message().contains("did you mean"), "{}", err.message());
+
+    let err = exec
+        .execute(&call("c", r#"{"ctiy":"Paris"}"#), &CallContext::new("v"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("did you mean `city` instead of `ctiy`?"),
+        "{}",
+        err.message()
+    );
+    let v = &err.details().unwrap()["violations"];
+    assert!(
+        v.as_array().unwrap().iter().any(|x| x["suggestion"].as_str().is_some()),
+        "{v}"
+    );
 }
