@@ -8,6 +8,17 @@
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
+/// Marsaglia and Tsang's `c = 1 / sqrt(9 (shape - 1/3))`.
+pub(crate) fn mt_c(shape: f64) -> f64 {
+    1.0 / (9.0 * (shape - 1.0 / 3.0)).sqrt()
+}
+
+/// True when `c` is `mt_c(shape)` to single precision (a stored pair may
+/// belong to a newer or older posterior than the one just read).
+fn mt_c_matches(shape: f64, c: f64) -> bool {
+    (c * c * 9.0 * (shape - 1.0 / 3.0) - 1.0).abs() < 1e-6
+}
+
 /// The router's master generator.
 pub(crate) fn master(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
@@ -149,8 +160,12 @@ impl Draws {
             let g = self.gamma(shape + 1.0);
             return g * self.uniform().powf(1.0 / shape);
         }
+        self.gamma_c(shape, mt_c(shape))
+    }
+
+    /// Gamma(shape, 1) for `shape >= 1` with `c = mt_c(shape)` given.
+    fn gamma_c(&mut self, shape: f64, c: f64) -> f64 {
         let d = shape - 1.0 / 3.0;
-        let c = 1.0 / (9.0 * d).sqrt();
         loop {
             let x = self.normal();
             let v = 1.0 + c * x;
@@ -176,6 +191,19 @@ impl Draws {
         }
         let x = self.gamma(a);
         let y = self.gamma(b);
+        if x + y > 0.0 { x / (x + y) } else { 0.5 }
+    }
+
+    /// Beta(a, b) with the Marsaglia-Tsang constants precomputed
+    /// (`mt_c(a)`, `mt_c(b)`), checked and recomputed when they do not match.
+    pub(crate) fn beta_c(&mut self, a: f64, b: f64, ca: f64, cb: f64) -> f64 {
+        if !(a >= 1.0 && b >= 1.0) || (a == 1.0 && b == 1.0) {
+            return self.beta(a, b);
+        }
+        let ca = if mt_c_matches(a, ca) { ca } else { mt_c(a) };
+        let cb = if mt_c_matches(b, cb) { cb } else { mt_c(b) };
+        let x = self.gamma_c(a, ca);
+        let y = self.gamma_c(b, cb);
         if x + y > 0.0 { x / (x + y) } else { 0.5 }
     }
 }
@@ -226,6 +254,21 @@ mod tests {
             beyond3 > 0.0002 && beyond3 < 0.0008,
             "tail beyond R is drawn: {beyond3}"
         );
+    }
+
+    #[test]
+    fn beta_with_stale_constants_is_still_right() {
+        let mut d = Draws::new(5);
+        let (a, b) = (12.0, 30.0);
+        for (ca, cb) in [(mt_c(a), mt_c(b)), (mt_c(a + 1.0), mt_c(b)), (0.0, 0.0)] {
+            let xs: Vec<f64> = (0..40_000).map(|_| d.beta_c(a, b, ca, cb)).collect();
+            let (mean, var) = moments(&xs);
+            let v = a * b / ((a + b) * (a + b) * (a + b + 1.0));
+            assert!((mean - a / (a + b)).abs() < 0.004, "{mean}");
+            assert!((var - v).abs() < 0.06 * v, "{var} vs {v}");
+        }
+        assert!(mt_c_matches(a, f64::from(mt_c(a) as f32)));
+        assert!(!mt_c_matches(a, mt_c(a + 1.0)));
     }
 
     #[test]

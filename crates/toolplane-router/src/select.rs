@@ -377,8 +377,10 @@ impl Inner {
             Strategy::Thompson { .. } => {
                 let mut d = self.draws(stream);
                 for &i in cand {
-                    let (a, b) = cells[i as usize].posterior.get();
-                    push(sink, i as usize, 0, d.beta(a, b));
+                    let cell = &cells[i as usize];
+                    let (a, b) = cell.posterior.get();
+                    let (ca, cb) = cell.mt.get();
+                    push(sink, i as usize, 0, d.beta_c(a, b, ca, cb));
                 }
                 Draw::Samples
             }

@@ -76,6 +76,10 @@ impl Posterior {
         unpack(self.0.load(Ordering::Relaxed))
     }
 
+    pub(crate) fn store(&self, a: f64, b: f64) {
+        self.0.store(pack(a, b), Ordering::Relaxed);
+    }
+
     /// Decays the evidence toward the prior by `gamma`, then adds a reward
     /// in `[0, 1]`. Returns the new `(alpha, beta)`.
     pub(crate) fn observe(&self, reward: f64, gamma: f64, prior: (f64, f64)) -> (f64, f64) {
@@ -223,6 +227,9 @@ impl Breaker {
 #[derive(Debug)]
 pub(crate) struct TaskCell {
     pub(crate) posterior: Posterior,
+    /// Marsaglia-Tsang constants for the posterior's alpha and beta, kept
+    /// up to date by verdicts and checked by the sampler.
+    pub(crate) mt: Posterior,
     pub(crate) src_p95_ms: AtomicF64,
     pub(crate) src_success: AtomicF64,
     pub(crate) src_cost_1k: AtomicF64,
@@ -233,6 +240,7 @@ impl TaskCell {
     pub(crate) fn new(prior: (f64, f64)) -> Self {
         Self {
             posterior: Posterior::new(prior.0, prior.1),
+            mt: Posterior::new(crate::sample::mt_c(prior.0), crate::sample::mt_c(prior.1)),
             src_p95_ms: AtomicF64::missing(),
             src_success: AtomicF64::missing(),
             src_cost_1k: AtomicF64::missing(),
@@ -242,7 +250,8 @@ impl TaskCell {
 
     /// Records a verdict.
     pub(crate) fn observe(&self, reward: f64, gamma: f64, prior: (f64, f64)) {
-        let _ = self.posterior.observe(reward, gamma, prior);
+        let (a, b) = self.posterior.observe(reward, gamma, prior);
+        self.mt.store(crate::sample::mt_c(a), crate::sample::mt_c(b));
     }
 }
 
