@@ -449,9 +449,8 @@ impl Writer {
         self.buf.clear();
         let mut seqs = Vec::with_capacity(batch.len());
         for (body, _) in batch.iter() {
-            let start = self.buf.len();
             self.prev = encode(KIND_RECORD, self.next_seq, &self.prev, body, &mut self.buf);
-            self.merkle.push(&self.buf[start + super::format::HEADER..]);
+            self.merkle.push(&self.prev);
             seqs.push(self.next_seq);
             self.next_seq += 1;
             self.since_checkpoint += 1;

@@ -48,7 +48,6 @@ pub(crate) struct Frame<'a> {
     pub(crate) kind: u8,
     pub(crate) seq: u64,
     pub(crate) prev: [u8; 32],
-    pub(crate) payload: &'a [u8],
     pub(crate) body: &'a [u8],
     pub(crate) hash: [u8; 32],
     /// Offset just past the frame.
@@ -114,7 +113,6 @@ pub(crate) fn read_at(buf: &[u8], off: usize) -> Read<'_> {
         kind: payload[0],
         seq: u64::from_le_bytes(seq),
         prev,
-        payload,
         body: &payload[PREFIX..],
         hash: Sha256::digest(payload).into(),
         end,
@@ -122,7 +120,8 @@ pub(crate) fn read_at(buf: &[u8], off: usize) -> Read<'_> {
 }
 
 /// RFC 9162 (RFC 6962) Merkle tree hash, kept incrementally as the roots of
-/// perfect subtrees (O(log n) memory).
+/// perfect subtrees (O(log n) memory). The leaves of a segment's tree are the
+/// SHA-256 hashes of its audit records' payloads.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Merkle {
     stack: Vec<([u8; 32], u64)>,

@@ -218,7 +218,7 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
             }
             match f.kind {
                 KIND_RECORD => {
-                    merkle.push(f.payload);
+                    merkle.push(&f.hash);
                     pending.push((f.seq, keep.then(|| f.body.to_vec())));
                 }
                 KIND_CHECKPOINT => {
