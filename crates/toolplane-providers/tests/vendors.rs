@@ -537,3 +537,11 @@ async fn anthropic_thinking_signature_round_trips_in_complete_answers() {
         json!({"type":"thinking","thinking":"Let me think.","signature":"EqQBsig"})
     );
 }
+
+#[tokio::test]
+async fn cohere_error_finish_is_a_typed_error() {
+    let (events, err, _s) = stream_fixture("cohere", "cohere-error-finish.sse", 13).await;
+    let err = err.expect("ERROR is a failure");
+    assert_eq!(err.kind(), ProviderErrorKind::Server);
+    assert_eq!(accumulate("cohere", &events).finish_partial().text(), "Par");
+}

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use toolplane_core::{
-    ChatRequest, ChatResponse, ContentPart, Message, ProviderError, ResponseFormat, Role, StopReason, StreamEvent,
-    ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, ContentPart, Message, ProviderError, ProviderErrorKind, ResponseFormat, Role,
+    StopReason, StreamEvent, ToolCall, ToolChoice, Usage,
 };
 
 use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete};
@@ -166,6 +166,20 @@ pub(crate) fn stop_reason(reason: &str) -> StopReason {
     }
 }
 
+/// Cohere's `ERROR` and `TIMEOUT` finish reasons mean the generation failed.
+fn failed(provider: &str, reason: &str) -> Option<ProviderError> {
+    let kind = match reason {
+        "ERROR" => ProviderErrorKind::Server,
+        "TIMEOUT" => ProviderErrorKind::Timeout,
+        _ => return None,
+    };
+    Some(ProviderError::new(
+        kind,
+        provider,
+        format!("the generation ended with finish_reason {reason}"),
+    ))
+}
+
 #[derive(Deserialize)]
 struct Answer {
     id: Option<String>,
@@ -221,6 +235,9 @@ pub(crate) fn parse_response(provider: &str, model: &str, body: &[u8]) -> Result
                 f.arguments.unwrap_or_default(),
             )));
         }
+    }
+    if let Some(err) = a.finish_reason.as_deref().and_then(|r| failed(provider, r)) {
+        return Err(err);
     }
     let stop = a.finish_reason.as_deref().map_or(StopReason::EndTurn, stop_reason);
     let mut resp = ChatResponse::new(
@@ -387,9 +404,12 @@ impl CohereDecoder {
                 if let Some(u) = delta.as_ref().and_then(|d| d.usage.as_ref()) {
                     out.push(Ok(StreamEvent::Usage { usage: u.normalize() }));
                 }
-                let reason = delta
-                    .and_then(|d| d.finish_reason)
-                    .map_or(StopReason::EndTurn, |r| stop_reason(&r));
+                let reason = delta.and_then(|d| d.finish_reason);
+                if let Some(err) = reason.as_deref().and_then(|r| failed(&self.provider, r)) {
+                    out.push(Err(err));
+                    return;
+                }
+                let reason = reason.map_or(StopReason::EndTurn, |r| stop_reason(&r));
                 finish_calls(&self.provider, &mut self.calls, reason, out);
             }
             "error" => {
