@@ -149,8 +149,12 @@ fn strictify(node: &Value, at: &str) -> Result<Value, String> {
     let mut notes = Vec::new();
     let mut out = Map::new();
     if let Some(Value::String(r)) = m.get("$ref") {
-        out.insert("$ref".into(), Value::String(r.clone()));
-        return Ok(Value::Object(out));
+        // Strict mode accepts no keyword beside `$ref`: a description rides on a one-branch anyOf.
+        let reference = json!({"$ref": r});
+        return Ok(match m.get("description") {
+            Some(Value::String(d)) if !d.is_empty() => json!({"anyOf": [reference], "description": d}),
+            _ => reference,
+        });
     }
     if let Some(Value::Array(all)) = m.get("allOf") {
         return match all.as_slice() {

@@ -51,7 +51,7 @@ fn check(root: &Value, node: &Value, at: &str, out: &mut Vec<String>) {
             Some(r) if resolve_local(root, r).is_some() => {}
             _ => out.push(format!("`{at}`: $ref {r} does not resolve")),
         }
-        if m.keys().any(|k| k != "$ref" && k != "description") {
+        if m.len() > 1 {
             out.push(format!("`{at}`: $ref with sibling keywords"));
         }
         return;

@@ -204,3 +204,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn strict_keeps_descriptions_of_references_without_siblings() {
+    let s = json!({"type": "object", "properties": {"n": {"$ref": "#/$defs/N", "description": "The node."}},
+        "required": ["n"], "$defs": {"N": {"type": "string"}}});
+    let p = apply_profile(&s, Profile::OpenAiStrict);
+    assert!(p.strict);
+    assert_eq!(
+        p.schema["properties"]["n"],
+        json!({"anyOf": [{"$ref": "#/$defs/N"}], "description": "The node."})
+    );
+    assert!(strict_violations(&p.schema).is_empty());
+    assert!(!strict_violations(&s).is_empty());
+}
