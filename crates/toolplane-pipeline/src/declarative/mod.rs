@@ -14,6 +14,7 @@ mod report;
 mod resume;
 mod run;
 mod template;
+mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
