@@ -384,7 +384,9 @@ fn drop_forced_nulls(spec: &ToolSpec, args: Value) -> Value {
 
 fn unknown_tool(reg: &ToolRegistry, name: &str) -> ToolError {
     let shown: String = name.chars().take(80).collect();
-    match reg.suggest(name) {
+    // A name far longer than any tool name gets no suggestion (and costs nothing to refuse).
+    let suggestion = if name.len() <= 256 { reg.suggest(name) } else { None };
+    match suggestion {
         Some(s) => {
             let flat = reg.flat_name(s).unwrap_or(s);
             ToolError::not_found(format!("no tool is named `{shown}`; did you mean `{flat}`?"))
