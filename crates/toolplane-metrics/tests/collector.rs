@@ -384,8 +384,10 @@ fn concurrent_recorders_lose_nothing() {
                         output_tokens: 1,
                         ..Default::default()
                     };
-                    let e =
-                        Execution::success("openai", models[((i + t) % 2) as usize], (i % 700) as f64).with_usage(u);
+                    let id = format!("t{t}-{i}");
+                    let e = Execution::success("openai", models[((i + t) % 2) as usize], (i % 700) as f64)
+                        .with_usage(u)
+                        .with_request_id(&id);
                     c.record(&e).unwrap();
                 }
             })
@@ -394,8 +396,17 @@ fn concurrent_recorders_lose_nothing() {
     for t in threads {
         t.join().unwrap();
     }
+    // Feedback from another thread reaches the shard that holds each call.
+    for t in 0..4 {
+        c.record_outcome(&format!("t{t}-7"), true).unwrap();
+        c.record_outcome(&format!("t{t}-8"), false).unwrap();
+    }
     let r = c.snapshot(&MetricsQuery::all_time()).unwrap();
     assert_eq!(r.totals.calls, 20_000);
+    assert_eq!((r.totals.wins, r.totals.judged), (4, 8));
+    let w = c.snapshot(&MetricsQuery::last(Duration::from_secs(600))).unwrap();
+    assert_eq!((w.totals.calls, w.totals.wins), (20_000, 4));
+    assert_eq!(w.totals.latency_ms.unwrap().count, 20_000);
     assert_eq!(r.totals.tokens.input, 200_000);
     assert_eq!(r.models.iter().map(|g| g.calls).sum::<u64>(), 20_000);
     let text = c.to_prometheus();
