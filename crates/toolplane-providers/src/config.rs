@@ -57,6 +57,8 @@ pub struct Timeouts {
     pub connect: Duration,
     /// From sending the request to the response headers, and for streams to
     /// the first event; also the longest silence allowed between stream chunks.
+    /// The default (180 s) leaves room for reasoning models that think
+    /// silently before their first token.
     pub first_byte: Duration,
     /// The whole call, retries and the full stream included. A
     /// [`CallContext`](toolplane_core::CallContext) deadline shortens it.
@@ -67,7 +69,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Self {
             connect: Duration::from_secs(10),
-            first_byte: Duration::from_secs(60),
+            first_byte: Duration::from_secs(180),
             total: Duration::from_secs(600),
         }
     }

@@ -155,13 +155,16 @@ impl HttpClient {
             .timeouts
             .first_byte
             .min(deadline.saturating_duration_since(Instant::now()));
-        let sent = tokio::time::timeout(wait, self.request(path, body, ctx).send()).await;
-        let resp = match sent {
-            Err(_) => {
+        let mut send = Box::pin(self.request(path, body, ctx).send());
+        let resp = match wait_or_cancel(&mut send, wait, &ctx.cancel).await {
+            Err(Waited::TimedOut) => {
                 return Err(self.error(
                     ProviderErrorKind::Timeout,
                     format!("no response headers within {wait:?}"),
                 ));
+            }
+            Err(Waited::Cancelled) => {
+                return Err(self.error(ProviderErrorKind::Cancelled, "the caller cancelled the call"));
             }
             Ok(Err(e)) => return Err(self.transport(e)),
             Ok(Ok(r)) => r,
@@ -278,6 +281,35 @@ impl HttpClient {
     }
 }
 
+/// How often a wait looks at the caller's cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(100);
+
+enum Waited {
+    TimedOut,
+    Cancelled,
+}
+
+/// Waits for `fut` at most `limit`, giving up early when `cancel` is set.
+async fn wait_or_cancel<F: Future + Unpin>(
+    fut: &mut F,
+    limit: Duration,
+    cancel: &CancelFlag,
+) -> Result<F::Output, Waited> {
+    let end = Instant::now() + limit;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Waited::Cancelled);
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Waited::TimedOut);
+        }
+        if let Ok(v) = tokio::time::timeout(left.min(CANCEL_POLL), &mut *fut).await {
+            return Ok(v);
+        }
+    }
+}
+
 /// Moves bytes from the response through the decoder.
 struct Pump<D> {
     body: ByteStream,
@@ -308,14 +340,18 @@ impl<D: StreamDecoder> Pump<D> {
             }
             let left = self.deadline.saturating_duration_since(Instant::now());
             let wait = self.idle.min(left);
-            match tokio::time::timeout(wait, self.body.next()).await {
-                Err(_) if wait == left => {
+            let mut next = self.body.next();
+            match wait_or_cancel(&mut next, wait, &self.cancel).await {
+                Err(Waited::Cancelled) => {
+                    self.fail(ProviderErrorKind::Cancelled, "the caller cancelled the stream".into());
+                }
+                Err(Waited::TimedOut) if wait == left => {
                     self.fail(
                         ProviderErrorKind::Timeout,
                         "the call ran out of time while streaming".into(),
                     );
                 }
-                Err(_) => self.fail(
+                Err(Waited::TimedOut) => self.fail(
                     ProviderErrorKind::Timeout,
                     format!("the stream was silent for {wait:?}"),
                 ),

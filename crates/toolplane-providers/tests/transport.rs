@@ -283,3 +283,24 @@ async fn provider_from_name_builds_working_providers() {
         );
     }
 }
+
+#[tokio::test]
+async fn cancelling_a_silent_stream_ends_it_with_cancelled() {
+    // The server would stay silent for 30 s per chunk; the idle limit is the
+    // default (minutes). Only the cancel flag can end this quickly.
+    let body = own_fixture("openai-split-unicode.sse");
+    let server = TestServer::start(vec![Reply::sse(&body, 64).pause(Duration::from_secs(30))]).await;
+    let p = openai(&server.url, fast_retries(2));
+    let ctx = CallContext::new("t");
+    let flag = ctx.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        flag.cancel();
+    });
+    let err = match p.chat_stream(&req(), &ctx).await {
+        Err(e) => e,
+        Ok(s) => drain(s).await.1.expect("the stream cannot complete"),
+    };
+    assert_eq!(err.kind(), ProviderErrorKind::Cancelled, "{err}");
+    assert_eq!(server.requests().len(), 1, "a cancelled call is not retried");
+}
