@@ -1,6 +1,6 @@
 //! A mixture-of-experts router for toolplane: each request goes to the best
-//! chat provider for its task type, chosen from live figures in well under
-//! a microsecond, with fallbacks when an expert fails.
+//! chat provider for its task type, chosen from live figures in about a
+//! microsecond for a few dozen experts, with fallbacks when an expert fails.
 //!
 //! # Who should depend on this crate
 //!
