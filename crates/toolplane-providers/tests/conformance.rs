@@ -272,3 +272,31 @@ fn output_tokens_of_message_delta_replace_earlier_counts() {
         .collect();
     assert_eq!(usages, vec![1, 65]);
 }
+
+#[test]
+fn recorded_streams_decode_the_same_with_crlf_and_cr_line_endings() {
+    use toolplane_providers::anthropic::MessagesDecoder;
+    use toolplane_providers::decode::decode_all;
+    use toolplane_providers::openai::ChatChunkDecoder;
+    for (dir, anthropic) in [
+        ("providers/openai/chat-streams", false),
+        ("providers/anthropic/message-streams", true),
+    ] {
+        let Some(files) = recorded(dir) else { return };
+        for path in files {
+            let lf = std::fs::read_to_string(&path).unwrap();
+            let decode = |body: &str| -> Vec<String> {
+                let items = if anthropic {
+                    decode_all(MessagesDecoder::new("anthropic"), body.as_bytes())
+                } else {
+                    decode_all(ChatChunkDecoder::new("openai"), body.as_bytes())
+                };
+                items.iter().map(|i| format!("{i:?}")).collect()
+            };
+            let want = decode(&lf);
+            assert!(want.len() > 2, "{}", path.display());
+            assert_eq!(decode(&lf.replace('\n', "\r\n")), want, "CRLF {}", path.display());
+            assert_eq!(decode(&lf.replace('\n', "\r")), want, "CR {}", path.display());
+        }
+    }
+}
