@@ -22,6 +22,17 @@
 //! | [`ratelimit`] | `retry-after`, `x-ratelimit-*`, `anthropic-ratelimit-*` into a `RateLimitSnapshot` |
 //! | [`RetryPolicy`] | exponential backoff with jitter, capped, honouring `retry-after` |
 //!
+//! # Entry points for hosts
+//!
+//! - `provider_from_name(name, model, base_url)`: a provider configured from
+//!   the environment (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `MISTRAL_API_KEY`,
+//!   `CO_API_KEY`, ...), as `Arc<dyn ChatProvider>`.
+//! - [`chat_streamed`]: stream an answer, see each event, get the whole response.
+//! - [`NormalizedResponse`]: the serializable view (text, tool calls with parsed
+//!   arguments, stop reason, usage).
+//! - Per-request headers and query parameters: put a `RequestOptions` in the
+//!   call context's extensions.
+//!
 //! # Example
 //!
 //! ```no_run
