@@ -398,7 +398,11 @@ fn build_error(e: RouterError) -> ConfigError {
 }
 
 fn line_col(text: &str, offset: usize) -> String {
-    let before = &text[..offset.min(text.len())];
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     format!("{line}:{col}")
