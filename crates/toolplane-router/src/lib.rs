@@ -76,6 +76,7 @@ mod decision;
 mod dispatch;
 mod error;
 mod expert;
+mod keywords;
 mod router;
 mod sample;
 mod select;
