@@ -365,7 +365,7 @@ impl Router {
             .select(&q, self.inner.attempts(task).min(RANK_BATCH), false, &[]);
         Route {
             task_type: &self.inner.tasks[task],
-            experts: sel.ranked.iter().map(|r| r.idx).collect(),
+            experts: sel.ranked.into_iter().map(|r| r.idx).collect(),
         }
     }
 
