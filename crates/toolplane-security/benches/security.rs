@@ -15,7 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use toolplane_core::{Principal, ToolSpec};
-use toolplane_security::audit::{AuditRecord, FileSink, FileSinkOptions};
+use toolplane_security::audit::{AuditRecord, AuditSink, FileSink, FileSinkOptions};
 use toolplane_security::limits::{LocalRateLimiter, RateKey, RateQuota};
 use toolplane_security::policy::{Effect, Layer, Policy};
 use toolplane_security::redact::Redact;
@@ -121,6 +121,7 @@ fn audit(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Elements(1));
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
+    let async_hist = Arc::new(Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
     // Baseline: one 4 KiB write + fdatasync on the same disk, the floor of any commit.
     std::fs::create_dir_all(&root).expect("bench dir");
     let mut raw = std::fs::File::create(root.join("raw")).expect("raw file");
@@ -176,12 +177,56 @@ fn audit(c: &mut Criterion) {
                 start.elapsed().mul_f64(iters as f64 / (per * THREADS) as f64)
             })
         });
+        if fsync {
+            // The same with async callers: 1,024 tasks on a 2-thread runtime.
+            const TASKS: u64 = 1024;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .expect("runtime");
+            let ah = async_hist.clone();
+            g.bench_function(format!("{TASKS}_async_writers_{name}"), |b| {
+                b.iter_custom(|iters| {
+                    let per = iters.div_ceil(TASKS);
+                    let start = Instant::now();
+                    rt.block_on(async {
+                        let mut tasks = Vec::new();
+                        for t in 0..TASKS {
+                            let sink = sink.clone();
+                            let ah = ah.clone();
+                            tasks.push(tokio::spawn(async move {
+                                let mut local = Histogram::<u64>::new(3).expect("histogram");
+                                for i in 0..per {
+                                    let t0 = Instant::now();
+                                    sink.append(record(t * per + i).redacted()).await.expect("append");
+                                    let _ = local.record(t0.elapsed().as_micros() as u64);
+                                }
+                                let _ = ah.lock().map(|mut g| g.add(&local));
+                            }));
+                        }
+                        for t in tasks {
+                            let _ = t.await;
+                        }
+                    });
+                    start.elapsed().mul_f64(iters as f64 / (per * TASKS) as f64)
+                })
+            });
+        }
         sink.close();
     }
     g.finish();
     if let Ok(h) = hist.lock() {
         eprintln!(
             "audit group_commit_fsync commit latency: p50 {} us, p99 {} us, max {} us over {} appends",
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.max(),
+            h.len()
+        );
+    }
+    if let Ok(h) = async_hist.lock() {
+        eprintln!(
+            "audit async group_commit_fsync commit latency: p50 {} us, p99 {} us, max {} us over {} appends",
             h.value_at_quantile(0.5),
             h.value_at_quantile(0.99),
             h.max(),
