@@ -114,6 +114,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         audit,
         metrics,
         explain,
+        router,
         ..
     } = stack;
     drop(agent);

@@ -11,6 +11,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit_cmd;
+mod chat_cmd;
+mod openapi_cmd;
+mod route_cmd;
 mod tools_cmd;
 
 /// Tool calling for LLMs: registries, validation, providers and routing.
@@ -25,6 +29,14 @@ struct Cli {
 enum Command {
     /// List the built-in tools (name and description), or print their definitions.
     Tools(tools_cmd::ToolsArgs),
+    /// Inspect an OpenAPI description, or convert it into a provider's tool definitions.
+    Openapi(openapi_cmd::OpenApiArgs),
+    /// Send one chat request to a provider and print the answer.
+    Chat(chat_cmd::ChatArgs),
+    /// Explain how the router would route a request.
+    Route(route_cmd::RouteArgs),
+    /// Verify an audit log.
+    Audit(audit_cmd::AuditArgs),
 }
 
 /// Why a subcommand failed; says what to do about it.
@@ -33,6 +45,12 @@ pub(crate) enum CliError {
     /// The user asked for something that cannot be done (exit code 2).
     #[error("{0}")]
     Usage(String),
+    /// An input (a file, a description, a configuration) could not be used (exit code 1).
+    #[error("{0}")]
+    Input(String),
+    /// The operation ran and failed: a provider error, a log that does not verify (exit code 1).
+    #[error("{0}")]
+    Failed(String),
     /// Writing the output failed (exit code 1; a closed pipe exits quietly).
     #[error("cannot write the output: {0}")]
     Io(#[from] io::Error),
@@ -44,6 +62,10 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = match cli.command {
         Command::Tools(args) => tools_cmd::run(&args, &mut out),
+        Command::Openapi(args) => openapi_cmd::run(&args, &mut out),
+        Command::Chat(args) => chat_cmd::run(&args, &mut out),
+        Command::Route(args) => route_cmd::run(&args, &mut out),
+        Command::Audit(args) => audit_cmd::run(&args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(CliError::from));
     match result {
