@@ -261,12 +261,15 @@ fn audit(store: &PolicyStore, ada: &Principal, calls: &[(&str, ToolSpec, Value)]
     // A secret in the arguments never reaches the disk.
     let mut record = AuditRecord::event("tool_call", "req-6", ada.id.clone());
     record.tool = Some("http.get".into());
-    record.arguments = json!({"url": "https://api.github.com/user", "headers": {"authorization": "Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789"}});
+    record.arguments = json!({
+        "url": "https://api.github.com/user",
+        "headers": {"authorization": "Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789"}
+    });
     record.decision = Some("allow".into());
     let seq = sink.append_blocking(record.redacted())?;
     sink.close();
     println!(
-        "   wrote 6 records to {} (last seq {seq}), each acknowledged after fsync",
+        "   wrote 6 records to {} (a temporary folder, removed at exit); last seq {seq}, each acknowledged after fsync",
         log.display()
     );
 

@@ -37,10 +37,15 @@ const DEFAULT_RECORDINGS: [&str; 2] = ["text-stop-a", "tool-calls-parallel-two"]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match std::env::var("OPENAI_API_KEY") {
+    let outcome = match std::env::var("OPENAI_API_KEY") {
         Ok(key) if !key.trim().is_empty() => live(key, args.first().map(String::as_str)).await,
         _ => replay(&args).await,
+    };
+    if let Err(e) = outcome {
+        eprintln!("\nerror: {e}");
+        std::process::exit(1);
     }
+    Ok(())
 }
 
 /// One request to the real API, streamed.
@@ -91,6 +96,7 @@ async fn stream_one(provider: &OpenAiProvider, req: ChatRequest, request_id: &st
     let mut stream = provider.chat_stream(&req, &CallContext::new(request_id)).await?;
     let mut acc = StreamAccumulator::new(provider.name(), req.model.clone());
     let mut in_text = false;
+    let mut deltas = 0usize;
     while let Some(item) = next(&mut stream).await {
         let event = item?;
         acc.push(&event);
@@ -102,9 +108,15 @@ async fn stream_one(provider: &OpenAiProvider, req: ChatRequest, request_id: &st
             ),
             StreamEvent::TextDelta { text } | StreamEvent::RefusalDelta { text } => {
                 if !in_text {
-                    print!("text    ");
+                    let label = if matches!(event, StreamEvent::RefusalDelta { .. }) {
+                        "refusal "
+                    } else {
+                        "text    "
+                    };
+                    print!("{label}");
                     in_text = true;
                 }
+                deltas += 1;
                 print!("{text}");
                 std::io::stdout().flush()?;
             }
@@ -136,7 +148,7 @@ async fn stream_one(provider: &OpenAiProvider, req: ChatRequest, request_id: &st
     }
     let response = acc.finish()?;
     println!(
-        "summary {} chars of text, {} tool call(s), stop {:?}\n",
+        "summary {} chars of text in {deltas} deltas, {} tool call(s), stop {:?}\n",
         response.text().chars().count(),
         response.tool_calls().count(),
         response.stop_reason
@@ -182,7 +194,7 @@ fn fixtures_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    repo.join("../shared/fixtures")
+    repo.canonicalize().unwrap_or(repo).join("../shared/fixtures")
 }
 
 /// Serves `body` as the answer to `POST /v1/chat/completions` on an ephemeral port.
