@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         println!("parsed: {parsed}");
         return ExitCode::SUCCESS;
     }
+    let started = std::time::Instant::now();
     let spec = match OpenApiSpec::from_path(path) {
         Ok(s) => s,
         Err(e) => {
@@ -34,16 +35,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let loaded = started.elapsed();
     let conversion = Converter::new(ConvertOptions::default()).convert(&spec);
+    let converted = started.elapsed();
     let tools = conversion.tools_field(profile);
+    let exported = started.elapsed();
     if args.iter().any(|a| a == "--summary") {
         let warnings: usize = conversion.tools.iter().map(|t| t.warnings.len()).sum();
         println!(
-            "{}: {} tools, {} warnings, {} bytes of {profile} definitions",
+            "{}: {} tools, {} warnings, {} bytes of {profile} definitions; load {:?}, +convert {:?}, +export {:?}",
             spec.title(),
             conversion.tools.len(),
             warnings + conversion.warnings.len(),
-            tools.to_string().len()
+            tools.to_string().len(),
+            loaded,
+            converted - loaded,
+            exported - converted,
         );
     } else {
         println!("{tools:#}");

@@ -394,18 +394,30 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-fn collect_external_refs(v: &Value, path: &mut Vec<String>, out: &mut Vec<(String, String)>) {
+/// One step of a JSON pointer, borrowed while walking.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn collect_external_refs<'a>(v: &'a Value, path: &mut Vec<Seg<'a>>, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
             if let Some(Value::String(r)) = m.get("$ref") {
                 if !r.starts_with('#') {
-                    let pointer: String = path.iter().map(|s| format!("/{}", escape(s))).collect();
+                    let pointer: String = path
+                        .iter()
+                        .map(|s| match s {
+                            Seg::Key(k) => format!("/{}", escape(k)),
+                            Seg::Index(i) => format!("/{i}"),
+                        })
+                        .collect();
                     out.push((format!("{pointer}/$ref"), r.clone()));
                 }
             }
             for (k, child) in m {
                 if matches!(child, Value::Object(_) | Value::Array(_)) {
-                    path.push(k.clone());
+                    path.push(Seg::Key(k));
                     collect_external_refs(child, path, out);
                     path.pop();
                 }
@@ -414,7 +426,7 @@ fn collect_external_refs(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Strin
         Value::Array(a) => {
             for (i, child) in a.iter().enumerate() {
                 if matches!(child, Value::Object(_) | Value::Array(_)) {
-                    path.push(i.to_string());
+                    path.push(Seg::Index(i));
                     collect_external_refs(child, path, out);
                     path.pop();
                 }
