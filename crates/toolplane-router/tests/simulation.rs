@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use toolplane_core::{ChatRequest, Message, ScriptedProvider, Verdict};
+use toolplane_core::{ChatProvider, ChatRequest, Message, ScriptedProvider, Verdict};
 use toolplane_router::{Expert, Router, Strategy, TaskPolicy};
 
 const ROUNDS: usize = 10_000;
@@ -197,4 +197,65 @@ fn same_seed_same_choices() {
     let (pa, pb, pc) = (pick(&a), pick(&b), pick(&c));
     assert_eq!(pa, pb);
     assert_ne!(pa, pc);
+}
+
+/// Always answers, naming itself.
+#[derive(Debug)]
+struct Echo(String);
+
+#[toolplane_core::async_trait]
+impl ChatProvider for Echo {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        _ctx: &toolplane_core::CallContext,
+    ) -> Result<toolplane_core::ChatResponse, toolplane_core::ProviderError> {
+        Ok(toolplane_core::ChatResponse::new(
+            self.0.clone(),
+            request.model.clone(),
+            Message::assistant("ok"),
+            toolplane_core::StopReason::EndTurn,
+        ))
+    }
+}
+
+#[tokio::test]
+async fn end_to_end_through_chat_and_feedback_by_request_id() {
+    let rates = [0.55, 0.80, 0.40];
+    let mut b = Router::builder()
+        .seed(3)
+        .policy("code", TaskPolicy::new(Strategy::thompson()));
+    for i in 0..3 {
+        b = b.expert(Expert::new(Arc::new(Echo(format!("e{i}"))), "m"));
+    }
+    let router = b.build().expect("router");
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let mut last = [0usize; 3];
+    for round in 0..3_000 {
+        let id = format!("req-{round}");
+        let req = request("code");
+        let resp = router
+            .chat(&req, &toolplane_core::CallContext::new(id.clone()))
+            .await
+            .expect("answered");
+        let who: usize = resp.provider.trim_start_matches('e').parse().expect("expert name");
+        if round >= 2_000 {
+            last[who] += 1;
+        }
+        let verdict = if coin(&mut rng, rates[who]) {
+            Verdict::Win
+        } else {
+            Verdict::Loss
+        };
+        assert!(router.feedback(&toolplane_core::Feedback {
+            request_id: id,
+            verdict
+        }));
+    }
+    println!("end to end: picks in the last 1000 rounds {last:?}");
+    assert!(last[1] > 850, "converges to e1 through chat + feedback: {last:?}");
 }
