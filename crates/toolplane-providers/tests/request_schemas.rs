@@ -6,7 +6,8 @@
 //! The component schema is converted to JSON Schema 2020-12: the document's
 //! `components` are kept so `#/components/schemas/..` references resolve, and
 //! OpenAPI 3.0 leftovers are rewritten (`nullable: true` adds `"null"` to the
-//! type; `discriminator` and `x-*` keys are dropped).
+//! type; a `oneOf` with a `discriminator` becomes `anyOf`, since the tag, not
+//! exclusivity, picks the branch; `x-*` keys are dropped).
 
 use serde_json::{Map, Value, json};
 use toolplane_core::{ChatRequest, Message, ResponseFormat, ToolCall, ToolChoice, ToolResult, ToolSpec};
@@ -15,7 +16,15 @@ use toolplane_providers::{MistralProvider, OpenAiProvider, ProviderConfig};
 fn convert(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            map.retain(|k, _| !k.starts_with("x-") && k != "discriminator");
+            // With a discriminator, OpenAPI picks the branch by the tag, so
+            // overlapping branches are fine there; JSON Schema's `oneOf`
+            // would reject a value that fits two. `anyOf` says the same thing.
+            if map.remove("discriminator").is_some() {
+                if let Some(branches) = map.remove("oneOf") {
+                    map.insert("anyOf".into(), branches);
+                }
+            }
+            map.retain(|k, _| !k.starts_with("x-"));
             if map.remove("nullable") == Some(Value::Bool(true)) {
                 match map.get_mut("type") {
                     Some(Value::String(t)) => {
@@ -192,5 +201,24 @@ fn mistral_request_bodies_match_the_official_schema() {
     assert_eq!(p.request_body(&requests()[3], false)["tool_choice"], "any");
     let mut bad = body.clone();
     bad["tool_choice"] = json!("sometimes");
+    assert!(!v.is_valid(&bad));
+}
+
+#[test]
+fn responses_request_bodies_match_the_official_schema() {
+    let Some(v) = validator("providers/openai/openapi.yaml", "CreateResponse") else {
+        return;
+    };
+    let p =
+        toolplane_providers::OpenAiResponsesProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k"))
+            .unwrap();
+    for (i, r) in requests().iter().enumerate() {
+        for stream in [false, true] {
+            let body = p.request_body(r, stream);
+            check(&v, &body, &format!("request {i}, stream {stream}"));
+        }
+    }
+    let mut bad = p.request_body(&requests()[0], false);
+    bad["input"][2]["type"] = json!("function_call_outputs");
     assert!(!v.is_valid(&bad));
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ContentPart, Message, ProviderError,
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ContentPart, ImageSource, Message, ProviderError,
     RateLimitSnapshot, ResponseFormat, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage,
 };
 
@@ -26,10 +26,37 @@ pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Valu
             instructions.push(m.text());
             continue;
         }
-        let mut text = String::new();
+        let text: String = m
+            .content
+            .iter()
+            .filter_map(|p| match p {
+                ContentPart::Text { text } | ContentPart::Refusal { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        let images: Vec<Value> = m
+            .content
+            .iter()
+            .filter_map(|p| match p {
+                ContentPart::Image { source } => Some(json!({
+                    "type": "input_image", "detail": "auto", "image_url": match source {
+                        ImageSource::Url { url } => url.clone(),
+                        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+                    },
+                })),
+                _ => None,
+            })
+            .collect();
+        if m.role == Role::User && !images.is_empty() {
+            let mut content = vec![json!({ "type": "input_text", "text": text })];
+            content.extend(images);
+            input.push(json!({ "role": "user", "content": content }));
+        } else if !text.is_empty() {
+            let role = if m.role == Role::Assistant { "assistant" } else { "user" };
+            input.push(json!({ "role": role, "content": text }));
+        }
         for part in &m.content {
             match part {
-                ContentPart::Text { text: t } | ContentPart::Refusal { text: t } => text.push_str(t),
                 ContentPart::ToolCall(c) => input.push(json!({
                     "type": "function_call", "call_id": c.id, "name": c.name,
                     "arguments": if c.arguments.is_empty() { "{}" } else { &c.arguments },
@@ -45,10 +72,6 @@ pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Valu
                 _ => {}
             }
         }
-        if !text.is_empty() {
-            let role = if m.role == Role::Assistant { "assistant" } else { "user" };
-            input.push(json!({ "role": role, "content": text }));
-        }
     }
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
@@ -61,8 +84,10 @@ pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Valu
             .tools
             .iter()
             .map(|t| {
+                // `strict` is required by the schema; strict mode would also
+                // require closed schemas, which tools do not promise.
                 json!({ "type": "function", "name": t.name, "description": t.description,
-                        "parameters": crate::tools::parameters(&t.input_schema) })
+                        "parameters": crate::tools::parameters(&t.input_schema), "strict": false })
             })
             .collect();
         body.insert("tools".into(), Value::Array(tools));
