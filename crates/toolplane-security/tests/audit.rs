@@ -308,3 +308,40 @@ fn verify_of_a_folder_without_segments_is_an_error() {
     let err = verify_dir(dir.path()).unwrap_err().to_string();
     assert!(err.contains("no audit segments"), "{err}");
 }
+
+#[test]
+fn a_torn_abandoned_segment_and_a_failed_segment_start_still_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = calls.clone();
+    // Sync calls: 1 = start of segment 0, 2..=4 = three records, 5 = the 4th
+    // record (fails), 6 = start of the replacement segment (fails too), then fine.
+    let opts = FileSinkOptions {
+        sync_fault: Some(Arc::new(move |_p: &Path| {
+            let n = c2.fetch_add(1, Ordering::SeqCst) + 1;
+            (n == 5 || n == 6).then(|| io::Error::other("injected EIO"))
+        })),
+        ..FileSinkOptions::default()
+    };
+    let sink = FileSink::open(dir.path(), opts).unwrap();
+    for i in 0..3 {
+        sink.append_blocking(record(i).redacted()).unwrap();
+    }
+    assert!(sink.append_blocking(record(3).redacted()).is_err());
+    // The replacement segment failed to start; this append starts it and succeeds.
+    sink.append_blocking(record(4).redacted()).unwrap();
+    sink.close();
+    assert!(
+        !dir.path().join("seg-00000001.tpa").exists(),
+        "the segment whose start failed was removed"
+    );
+    assert!(dir.path().join("seg-00000002.tpa").exists());
+    // Tear the abandoned record as a crash mid-write would.
+    let seg0 = segment(dir.path());
+    let data = std::fs::read(&seg0).unwrap();
+    std::fs::write(&seg0, &data[..data.len() - 5]).unwrap();
+    let (recs, rep) = read_dir(dir.path()).unwrap();
+    assert!(rep.is_ok(), "{rep}");
+    let ids: Vec<&str> = recs.iter().map(|(_, r)| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["req-0", "req-1", "req-2", "req-4"]);
+}

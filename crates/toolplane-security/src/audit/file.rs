@@ -320,10 +320,19 @@ impl Writer {
         let body = serde_json::to_vec(&body).map_err(|e| AuditError::Encode(e.to_string()))?;
         let mut buf = Vec::new();
         let hash = encode(KIND_START, self.next_seq, &self.prev, &body, &mut buf);
-        file.write_all(&buf).map_err(|e| io_err(&path, "write", &e))?;
-        self.sync(&file, &path)?;
-        if let Ok(d) = File::open(&self.dir) {
-            d.sync_all().map_err(|e| io_err(&self.dir, "fsync folder", &e))?;
+        let written = file
+            .write_all(&buf)
+            .map_err(|e| io_err(&path, "write", &e))
+            .and_then(|()| self.sync(&file, &path))
+            .and_then(|()| match File::open(&self.dir) {
+                Ok(d) => d.sync_all().map_err(|e| io_err(&self.dir, "fsync folder", &e)),
+                Err(_) => Ok(()),
+            });
+        if let Err(e) = written {
+            // A segment whose start is not durable holds nothing acknowledged: remove it.
+            drop(file);
+            let _ = fs::remove_file(&path);
+            return Err(e);
         }
         self.seg_bytes = buf.len() as u64;
         self.acked = Some((self.next_seq, hash));

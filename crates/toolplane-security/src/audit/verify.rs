@@ -137,7 +137,18 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
             });
         };
         loop {
-            let f = match read_at(&data, off) {
+            let read = read_at(&data, off);
+            // A torn or bad last frame of a segment abandoned after an fsync
+            // error was never acknowledged: the next segment says so.
+            let tail = match &read {
+                Read::Torn { .. } => true,
+                Read::Corrupt { end, .. } => *end >= data.len(),
+                _ => false,
+            };
+            if tail && next_is_fsync_error(&segs, si) {
+                break;
+            }
+            let f = match read {
                 Read::End => break,
                 Read::Torn { needed, have } => {
                     fail(
@@ -325,6 +336,21 @@ fn hand_over(
             "the segment resumes after record {} whose hash does not match",
             resume.0
         )),
+    }
+}
+
+fn next_is_fsync_error(segs: &[(u64, PathBuf)], si: usize) -> bool {
+    let Some((_, next)) = segs.get(si + 1) else {
+        return false;
+    };
+    let Ok(data) = std::fs::read(next) else {
+        return false;
+    };
+    match read_at(&data, 0) {
+        Read::Frame(f) if f.kind == KIND_START => {
+            serde_json::from_slice::<StartBody>(f.body).is_ok_and(|s| s.reason == "fsync_error")
+        }
+        _ => false,
     }
 }
 
