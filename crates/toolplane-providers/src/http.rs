@@ -185,11 +185,21 @@ impl HttpClient {
     }
 
     /// Waits before the next attempt, or returns the error when no retry is due.
-    async fn backoff(&self, attempt: u32, err: ProviderError, deadline: Instant) -> Result<(), ProviderError> {
+    /// A set cancel flag ends the wait with the original error.
+    async fn backoff(
+        &self,
+        attempt: u32,
+        err: ProviderError,
+        deadline: Instant,
+        cancel: &CancelFlag,
+    ) -> Result<(), ProviderError> {
         match self.cfg.retry.delay(attempt, &err) {
             Some(d) if Instant::now() + d < deadline => {
-                tokio::time::sleep(d).await;
-                Ok(())
+                let mut sleep = Box::pin(tokio::time::sleep(d));
+                match wait_or_cancel(&mut sleep, d + CANCEL_POLL, cancel).await {
+                    Ok(()) => Ok(()),
+                    Err(_) => Err(err),
+                }
             }
             _ => Err(err),
         }
@@ -217,7 +227,7 @@ impl HttpClient {
             .await;
             match result {
                 Ok(ok) => return Ok(ok),
-                Err(e) => self.backoff(attempt, e, deadline).await?,
+                Err(e) => self.backoff(attempt, e, deadline, &ctx.cancel).await?,
             }
             attempt += 1;
         }
@@ -274,7 +284,7 @@ impl HttpClient {
                     });
                     return Ok(Box::pin(stream));
                 }
-                Err(e) => self.backoff(attempt, e, deadline).await?,
+                Err(e) => self.backoff(attempt, e, deadline, &ctx.cancel).await?,
             }
             attempt += 1;
         }
