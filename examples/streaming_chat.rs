@@ -21,10 +21,14 @@ use std::future::poll_fn;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::header;
 use axum::routing::post;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use toolplane::core::{
     CallContext, ChatProvider, ChatRequest, ChatStream, Message, ProviderError, StreamAccumulator, StreamEvent,
     ToolChoice, ToolSpec,
@@ -71,7 +75,11 @@ async fn replay(args: &[String]) -> Result<(), Box<dyn Error>> {
         args.iter().map(String::as_str).collect()
     };
     println!("No OPENAI_API_KEY: REPLAYING streams recorded from the real API (gpt-4o-2024-08-06),");
-    println!("served as text/event-stream by a local server. No model is called, so each answer is the one");
+    println!(
+        "served as text/event-stream by a local server ({PACE_BYTES} bytes every {} ms, since a recording",
+        PACE_INTERVAL.as_millis()
+    );
+    println!("keeps no timing). No model is called, so each answer is the one");
     println!("recorded for its own prompt, whatever this example asks.\n");
 
     for name in names {
@@ -120,6 +128,10 @@ async fn stream_one(provider: &OpenAiProvider, req: ChatRequest, request_id: &st
                 print!("{text}");
                 std::io::stdout().flush()?;
             }
+            StreamEvent::ToolCallStart { index, id, name } => {
+                end_text(&mut in_text);
+                println!("call    #{index} started: {name} ({id}); arguments arriving");
+            }
             StreamEvent::ToolCallEnd { index, call } => {
                 end_text(&mut in_text);
                 println!(
@@ -142,7 +154,7 @@ async fn stream_one(provider: &OpenAiProvider, req: ChatRequest, request_id: &st
                 end_text(&mut in_text);
                 println!("stop    {reason:?}");
             }
-            // Call starts and argument fragments are assembled by the accumulator.
+            // Argument fragments are assembled by the accumulator.
             _ => {}
         }
     }
@@ -197,7 +209,9 @@ fn fixtures_dir() -> PathBuf {
     repo.canonicalize().unwrap_or(repo).join("../shared/fixtures")
 }
 
-/// Serves `body` as the answer to `POST /v1/chat/completions` on an ephemeral port.
+/// Serves `body` as the answer to `POST /v1/chat/completions` on an ephemeral port,
+/// written out [`PACE_BYTES`] at a time every [`PACE_INTERVAL`] so that it arrives
+/// over the network in pieces, as a live stream does.
 async fn serve_recording(body: String) -> Result<SocketAddr, Box<dyn Error>> {
     let app = Router::new().route(
         "/v1/chat/completions",
@@ -209,9 +223,85 @@ async fn serve_recording(body: String) -> Result<SocketAddr, Box<dyn Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(PacedListener(listener), app).await {
             eprintln!("replay server stopped: {e}");
         }
     });
     Ok(addr)
+}
+
+/// Bytes per write of the replay server.
+const PACE_BYTES: usize = 256;
+/// Pause between two writes of the replay server (a recording has no timing of its own).
+const PACE_INTERVAL: Duration = Duration::from_millis(20);
+
+/// A TCP listener whose connections write slowly.
+#[derive(Debug)]
+struct PacedListener(tokio::net::TcpListener);
+
+impl axum::serve::Listener for PacedListener {
+    type Io = Paced;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    return (
+                        Paced {
+                            inner: stream,
+                            pause: None,
+                        },
+                        addr,
+                    );
+                }
+                Err(e) => {
+                    eprintln!("replay server: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// A connection that writes at most [`PACE_BYTES`] per [`PACE_INTERVAL`].
+#[derive(Debug)]
+struct Paced {
+    inner: tokio::net::TcpStream,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl AsyncRead for Paced {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Paced {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if let Some(pause) = self.pause.as_mut() {
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.pause = None;
+        }
+        let n = buf.len().min(PACE_BYTES);
+        let written = Pin::new(&mut self.inner).poll_write(cx, &buf[..n]);
+        if matches!(written, Poll::Ready(Ok(_))) {
+            self.pause = Some(Box::pin(tokio::time::sleep(PACE_INTERVAL)));
+        }
+        written
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

@@ -61,6 +61,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     for (name, method, path) in &stack.tool_names {
         println!("  {name:<20} {method} {path}");
     }
+    println!(
+        "The executor validates calls to {} tools.",
+        stack.executor.specs().len()
+    );
     if stack.real_providers {
         println!("\nUsing real providers (API keys found).\n");
     } else {

@@ -123,7 +123,7 @@ async fn the_quickstart_flow_end_to_end() {
     let replay = stack
         .executor
         .execute(
-            &ToolCall::new("t4", "deleteTask", &json!({"taskId": 1}).to_string()),
+            &ToolCall::new("t4", "deleteTask", json!({"taskId": 1}).to_string()),
             &replay_ctx,
         )
         .await
