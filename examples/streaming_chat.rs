@@ -12,8 +12,9 @@
 //! - Without a key it starts a local axum server on 127.0.0.1 that replays
 //!   streams recorded from the real API (the shared fixtures,
 //!   `providers/openai/chat-streams`, found through `TOOLPLANE_FIXTURES` or
-//!   `<repo>/../shared/fixtures`) as `text/event-stream`, and points the
-//!   provider at it. Arguments then name the recordings to replay (default:
+//!   `<repo>/../shared/fixtures`) as `text/event-stream`, written a few
+//!   hundred bytes at a time so they arrive in pieces like a live stream, and
+//!   points the provider at it. Arguments then name the recordings to replay (default:
 //!   `text-stop-a tool-calls-parallel-two`). Nothing leaves the machine.
 
 use std::error::Error;
