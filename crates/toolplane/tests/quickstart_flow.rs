@@ -3,6 +3,8 @@
 //! rate limit, the audit log on disk, the router over two scripted experts
 //! with a fallback, metrics and a budget), driven by the tool-calling loop.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 #[path = "../../../examples/quickstart/demo_model.rs"]
 mod demo_model;
 // The example uses parts of the stack this test does not (and the other way round).
