@@ -269,6 +269,23 @@ fn group_table(out: &mut String, title: &str, rows: &[GroupStats]) {
     }
 }
 
+/// `YYYY-MM-DD HH:MM` for Unix milliseconds (proleptic Gregorian, UTC).
+fn utc_minute(unix_ms: u64) -> String {
+    let minutes = unix_ms / 60_000;
+    let (days, min_of_day) = (minutes / 1440, minutes % 1440);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", min_of_day / 60, min_of_day % 60)
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()
@@ -286,9 +303,9 @@ impl fmt::Display for MetricsReport {
             "all time".to_owned()
         } else {
             format!(
-                "[{} ms, {} ms) Unix",
-                self.window.from_unix_ms.unwrap_or(0),
-                self.window.to_unix_ms.unwrap_or(0)
+                "[{}, {}) UTC",
+                utc_minute(self.window.from_unix_ms.unwrap_or(0)),
+                utc_minute(self.window.to_unix_ms.unwrap_or(0))
             )
         };
         let _ = writeln!(out, "Provider metrics, {span}");
@@ -349,5 +366,15 @@ impl fmt::Display for MetricsReport {
             let _ = writeln!(out, "\nRejected records: {}", self.rejected_records);
         }
         f.write_str(&out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_minutes_format() {
+        assert_eq!(super::utc_minute(0), "1970-01-01 00:00");
+        assert_eq!(super::utc_minute(1_800_000_000_000), "2027-01-15 08:00");
+        assert_eq!(super::utc_minute(951_782_400_000), "2000-02-29 00:00");
     }
 }
