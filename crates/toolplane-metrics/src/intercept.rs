@@ -27,7 +27,9 @@ use crate::{Execution, Outcome, ProviderMetricsCollector};
 /// or when dropped before any of these (`cancelled`), with the usage seen so far.
 ///
 /// Metrics never change the call: a record the collector rejects is only
-/// counted in [`ProviderMetricsCollector::rejected_records`].
+/// counted in [`ProviderMetricsCollector::rejected_records`]. Usage whose
+/// cache counts exceed its input (or reasoning its output) is widened so the
+/// totals include them, rather than rejected.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -85,8 +87,14 @@ impl CallFacts {
         }
     }
 
-    fn record(&self, c: &ProviderMetricsCollector, outcome: Outcome, usage: Usage, ttft_ms: Option<f64>) {
+    fn record(&self, c: &ProviderMetricsCollector, outcome: Outcome, mut usage: Usage, ttft_ms: Option<f64>) {
         let latency_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        // A provider adapter that reports cached or reasoning tokens outside the
+        // totals should not lose the call: widen the totals to include them.
+        usage.input_tokens = usage
+            .input_tokens
+            .max(usage.cache_read_tokens.saturating_add(usage.cache_write_tokens));
+        usage.output_tokens = usage.output_tokens.max(usage.reasoning_tokens);
         let e = Execution {
             provider: &self.provider,
             model: &self.model,

@@ -163,3 +163,27 @@ async fn stream_errors_ends_and_drops_are_recorded_once() {
     let r = m.snapshot(&MetricsQuery::all_time()).unwrap();
     assert_eq!(r.totals.errors.get("invalid_request"), Some(&1));
 }
+
+#[tokio::test]
+async fn inconsistent_usage_from_an_adapter_still_counts_the_call() {
+    let odd = Usage {
+        input_tokens: 10,
+        cache_read_tokens: 500,
+        output_tokens: 5,
+        reasoning_tokens: 40,
+        ..Default::default()
+    };
+    let scripted = ScriptedProvider::new("odd")
+        .with_response(ChatResponse::new("odd", "x", Message::assistant("hi"), StopReason::EndTurn).with_usage(odd));
+    let (p, m) = wrap(Arc::new(scripted));
+    p.chat(
+        &ChatRequest::new("m", vec![Message::user("hi")]),
+        &CallContext::default(),
+    )
+    .await
+    .unwrap();
+    let r = m.snapshot(&MetricsQuery::all_time()).unwrap();
+    assert_eq!(r.totals.calls, 1);
+    assert_eq!((r.totals.tokens.input, r.totals.tokens.output), (500, 40));
+    assert_eq!(r.rejected_records, 0);
+}
