@@ -10,6 +10,9 @@ pub const DEFAULT_RECURSION_DEPTH: usize = 2;
 /// How many schema nodes inlining may produce before further `$ref`s become markers.
 pub const DEFAULT_NODE_BUDGET: usize = 20_000;
 
+/// Deepest JSON nesting inlining produces before cutting (keeps recursion on the stack bounded).
+const MAX_NESTING: usize = 256;
+
 /// The text put into the description of a schema where inlining stopped.
 pub const RECURSION_MARKER: &str = "[recursion cut]";
 
@@ -61,6 +64,7 @@ pub fn inline_refs(schema: &Value, max_depth: usize, node_budget: usize) -> (Val
         max_depth: max_depth.max(1),
         budget: node_budget,
         produced: 0,
+        depth: 0,
         cut: Vec::new(),
     };
     let mut out = st.walk(schema);
@@ -79,12 +83,24 @@ struct Inliner<'a> {
     max_depth: usize,
     budget: usize,
     produced: usize,
+    depth: usize,
     cut: Vec<String>,
 }
 
 impl Inliner<'_> {
     fn walk(&mut self, node: &Value) -> Value {
         self.produced += 1;
+        if self.depth >= MAX_NESTING {
+            self.cut.push("(nesting)".into());
+            return serde_json::json!({"description": format!("{RECURSION_MARKER} (nesting limit reached)")});
+        }
+        self.depth += 1;
+        let out = self.walk_inner(node);
+        self.depth -= 1;
+        out
+    }
+
+    fn walk_inner(&mut self, node: &Value) -> Value {
         match node {
             Value::Object(m) => {
                 if let Some(Value::String(r)) = m.get("$ref") {

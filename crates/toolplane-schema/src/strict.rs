@@ -140,6 +140,9 @@ fn note(notes: &mut Vec<String>, key: &str, v: &Value) {
 }
 
 fn strictify(node: &Value, at: &str) -> Result<Value, String> {
+    if at.len() > 4096 || at.bytes().filter(|b| *b == b'/').count() > 128 {
+        return Err(format!("{}: nested too deeply", place(at)));
+    }
     let Value::Object(m) = node else {
         return Err(format!(
             "{}: a free-form value (boolean schema) cannot be strict",

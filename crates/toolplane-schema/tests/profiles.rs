@@ -178,7 +178,7 @@ fn arb_schema() -> impl Strategy<Value = Value> {
         prop_oneof![
             (
                 prop::collection::btree_map("[a-z$-]{1,6}", inner.clone(), 0..4),
-                prop::collection::vec("[a-z]{1,3}", 0..3)
+                prop::collection::btree_set("[a-z]{1,3}", 0..3)
             )
                 .prop_map(|(p, r)| json!({"type": "object", "properties": p, "required": r})),
             inner.clone().prop_map(|i| json!({"type": "array", "items": i})),
@@ -217,4 +217,30 @@ fn strict_keeps_descriptions_of_references_without_siblings() {
     );
     assert!(strict_violations(&p.schema).is_empty());
     assert!(!strict_violations(&s).is_empty());
+}
+
+#[test]
+fn very_deep_schemas_do_not_overflow() {
+    let mut s = json!({"type": "string"});
+    for _ in 0..120 {
+        s = json!({"type": "array", "items": s});
+    }
+    let mut deep = json!({"type": "object", "properties": {"x": s}});
+    for _ in 0..40 {
+        deep = json!({"type": "object", "properties": {"x": deep, "r": {"$ref": "#/$defs/R"}}});
+    }
+    deep["$defs"] = json!({"R": {"type": "object", "properties": {"r": {"$ref": "#/$defs/R"}}}});
+    let spec = ToolSpec::new("deep", "").with_input_schema(deep);
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            for profile in Profile::ALL {
+                let p = profiled_tool(&spec, profile);
+                if profile == Profile::OpenAiStrict {
+                    assert!(!p.schema.strict, "too deep for strict");
+                }
+            }
+        })
+        .unwrap();
+    handle.join().unwrap();
 }
