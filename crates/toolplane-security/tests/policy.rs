@@ -373,5 +373,13 @@ fn policy_syntax_errors_name_line_and_column_and_keep_the_old_policy() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("p.toml:5:1") && err.contains("colour"), "{err}");
+    let err = store
+        .load_str(Layer::Project, "p.toml", "\nuntrusted_annotations = ['ok', 'bad[']\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("p.toml:2:32: untrusted_annotations: bad glob `bad[`"),
+        "{err}"
+    );
     assert_eq!(store.evaluate(None, &spec, &json!({})).effect, Effect::Allow);
 }

@@ -63,7 +63,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[serde(deny_unknown_fields)]
 struct RawLayer {
     #[serde(default)]
-    untrusted_annotations: Vec<String>,
+    untrusted_annotations: Vec<Spanned<String>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
 }
@@ -119,13 +119,16 @@ pub(crate) fn parse_layer(text: &str, origin: &str, layer: Layer) -> Result<Laye
             message: e.message().to_string(),
         }
     })?;
-    for g in &raw.untrusted_annotations {
-        Glob::new(g).map_err(|e| PolicyError::Syntax {
+    let mut untrusted = Vec::with_capacity(raw.untrusted_annotations.len());
+    for g in raw.untrusted_annotations {
+        let (line, column) = line_col(text, g.span().start);
+        Glob::new(g.get_ref()).map_err(|e| PolicyError::Syntax {
             origin: origin.to_string(),
-            line: 1,
-            column: 1,
-            message: format!("untrusted_annotations: bad glob `{g}`: {e}"),
+            line,
+            column,
+            message: format!("untrusted_annotations: bad glob `{}`: {e}", g.get_ref()),
         })?;
+        untrusted.push(g.into_inner());
     }
     let mut rules: Vec<Rule> = Vec::with_capacity(raw.rule.len());
     for spanned in raw.rule {
@@ -210,8 +213,5 @@ pub(crate) fn parse_layer(text: &str, origin: &str, layer: Layer) -> Result<Laye
             line,
         });
     }
-    Ok(LayerRules {
-        rules,
-        untrusted: raw.untrusted_annotations,
-    })
+    Ok(LayerRules { rules, untrusted })
 }
