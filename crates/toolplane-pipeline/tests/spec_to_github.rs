@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
-//! The spec-to-GitHub sample end to end: a scripted model plans, a local fake
-//! GitHub (axum on 127.0.0.1) checks auth headers and bodies, and a second
-//! run creates nothing.
+//! The spec-to-GitHub sample end to end through the real `toolplane-github`
+//! tools and the registry's validating `Executor`: a scripted model plans, a
+//! local fake GitHub (axum on 127.0.0.1) checks auth headers and bodies and
+//! pages its lists with `Link` headers, and a second run creates nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,9 +13,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use toolplane_core::{CallContext, ScriptedProvider, Tool, ToolError, ToolOutput, ToolSpec, async_trait};
-use toolplane_pipeline::ToolBox;
+use toolplane_core::{CallContext, ScriptedProvider};
+use toolplane_github::{GithubConfig, Secret, github_tools};
 use toolplane_pipeline::spec_to_github::{SpecToGithub, apply_plan, spec_to_github};
+use toolplane_registry::{Executor, ToolRegistry};
 
 const TOKEN: &str = "ghp_test_token";
 
@@ -25,6 +27,10 @@ struct Repo {
     issues: Vec<Value>,
     writes: Vec<(String, Value)>,
     rejected: Vec<String>,
+    /// Every list request: `labels per_page=100 page=1`.
+    lists: Vec<String>,
+    /// Answer every request as GitHub does when the rate limit is spent.
+    rate_limited: bool,
 }
 
 type Shared = Arc<Mutex<Repo>>;
@@ -48,6 +54,7 @@ fn header_problem(headers: &HeaderMap, method: &Method, repo: &Shared, uri: &Uri
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .starts_with("application/json");
+    let version = headers.get("x-github-api-version").and_then(|v| v.to_str().ok());
     let problem = if !ok_auth {
         Some((StatusCode::UNAUTHORIZED, "Bad credentials"))
     } else if !ua {
@@ -57,6 +64,8 @@ fn header_problem(headers: &HeaderMap, method: &Method, repo: &Shared, uri: &Uri
         ))
     } else if !accept.contains("application/vnd.github+json") {
         Some((StatusCode::BAD_REQUEST, "Accept must be application/vnd.github+json"))
+    } else if version != Some("2022-11-28") {
+        Some((StatusCode::BAD_REQUEST, "X-GitHub-Api-Version must be 2022-11-28"))
     } else if *method == Method::POST && !json_body {
         Some((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -65,6 +74,11 @@ fn header_problem(headers: &HeaderMap, method: &Method, repo: &Shared, uri: &Uri
     } else {
         None
     };
+    if problem.is_none() && repo.lock().unwrap().rate_limited {
+        let body = json!({"message": "API rate limit exceeded for user ID 1.", "documentation_url": "https://docs.github.com/rest"});
+        let headers = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000000")];
+        return Some((StatusCode::FORBIDDEN, headers, axum::Json(body)).into_response());
+    }
     match problem {
         Some((status, msg)) => {
             repo.lock().unwrap().rejected.push(format!("{method} {uri}: {msg}"));
@@ -74,15 +88,44 @@ fn header_problem(headers: &HeaderMap, method: &Method, repo: &Shared, uri: &Uri
     }
 }
 
-fn page(items: &[Value], q: &HashMap<String, String>) -> Vec<Value> {
-    let per_page: usize = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30).min(100);
+/// One page of a list as GitHub serves it: at most `max_per_page` items
+/// whatever was asked, and a `Link` header naming the next and last pages.
+fn list_page(
+    repo: &mut Repo,
+    kind: &str,
+    items: &[Value],
+    q: &HashMap<String, String>,
+    max_per_page: usize,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Response {
+    let asked = q.get("per_page").cloned().unwrap_or_else(|| "30".into());
+    let per_page: usize = asked.parse::<usize>().unwrap_or(30).clamp(1, max_per_page);
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    items
+    repo.lists.push(format!("{kind} per_page={asked} page={page}"));
+    let last = items.len().div_ceil(per_page).max(1);
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let link = |p: usize, rel: &str| format!("<http://{host}{}?per_page={asked}&page={p}>; rel=\"{rel}\"", uri.path());
+    let mut links = Vec::new();
+    if page < last {
+        links.push(link(page + 1, "next"));
+        links.push(link(last, "last"));
+    }
+    if page > 1 {
+        links.push(link(1, "first"));
+        links.push(link(page - 1, "prev"));
+    }
+    let body: Vec<Value> = items
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
         .cloned()
-        .collect()
+        .collect();
+    let mut response = axum::Json(body).into_response();
+    if !links.is_empty() {
+        response.headers_mut().insert("link", links.join(", ").parse().unwrap());
+    }
+    response
 }
 
 async fn labels(
@@ -99,7 +142,9 @@ async fn labels(
     }
     let mut r = repo.lock().unwrap();
     if method == Method::GET {
-        return axum::Json(page(&r.labels, &q)).into_response();
+        // A lower page maximum than asked for: only following `Link` finds page 2.
+        let all = r.labels.clone();
+        return list_page(&mut r, "labels", &all, &q, 30, &headers, &uri);
     }
     let body = body.map(|b| b.0).unwrap_or_default();
     let Some(label) = body["name"].as_str() else {
@@ -148,7 +193,7 @@ async fn milestones(
             .filter(|m| state == "all" || m["state"] == state)
             .cloned()
             .collect();
-        return axum::Json(page(&all, &q)).into_response();
+        return list_page(&mut r, "milestones", &all, &q, 100, &headers, &uri);
     }
     let body = body.map(|b| b.0).unwrap_or_default();
     let Some(title) = body["title"].as_str().filter(|t| !t.is_empty()) else {
@@ -188,7 +233,7 @@ async fn issues(
             .filter(|i| state == "all" || i["state"] == state)
             .cloned()
             .collect();
-        return axum::Json(page(&all, &q)).into_response();
+        return list_page(&mut r, "issues", &all, &q, 100, &headers, &uri);
     }
     let body = body.map(|b| b.0).unwrap_or_default();
     let Some(title) = body["title"].as_str().filter(|t| !t.is_empty()) else {
@@ -230,114 +275,13 @@ async fn fake_github(repo: Shared) -> String {
     format!("http://{addr}")
 }
 
-/// A stand-in for the GitHub tool set: one REST operation as a tool, with
-/// path parameters, query parameters and a JSON body under `body`.
-#[derive(Debug)]
-struct RestOperation {
-    spec: ToolSpec,
-    method: reqwest::Method,
-    path: &'static str,
-    base: String,
-    token: String,
-    client: reqwest::Client,
-}
-
-#[async_trait]
-impl Tool for RestOperation {
-    fn spec(&self) -> &ToolSpec {
-        &self.spec
-    }
-    async fn call(&self, args: &Value, _ctx: &toolplane_core::CallContext) -> Result<ToolOutput, ToolError> {
-        let mut path = self.path.to_string();
-        let mut query = Vec::new();
-        for (k, v) in args.as_object().unwrap() {
-            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-            if path.contains(&format!("{{{k}}}")) {
-                path = path.replace(&format!("{{{k}}}"), &text);
-            } else if k != "body" {
-                query.push((k.clone(), text));
-            }
-        }
-        let mut req = self
-            .client
-            .request(self.method.clone(), format!("{}{path}", self.base))
-            .query(&query)
-            .bearer_auth(&self.token)
-            .header("accept", "application/vnd.github+json")
-            .header("user-agent", "toolplane-tests");
-        if let Some(body) = args.get("body") {
-            req = req.json(body);
-        }
-        let resp = req.send().await.map_err(|e| ToolError::upstream(e.to_string()))?;
-        let status = resp.status();
-        let body: Value = resp.json().await.map_err(|e| ToolError::upstream(e.to_string()))?;
-        if status.is_success() {
-            Ok(ToolOutput::json(json!({"status": status.as_u16(), "body": body})))
-        } else {
-            Ok(ToolOutput::json(json!({"status": status.as_u16(), "body": body})).into_error())
-        }
-    }
-}
-
-fn github_tools(base: &str, token: &str) -> ToolBox {
-    let ops: [(&str, reqwest::Method, &'static str); 6] = [
-        (
-            "github.issues_list_labels_for_repo",
-            reqwest::Method::GET,
-            "/repos/{owner}/{repo}/labels",
-        ),
-        (
-            "github.issues_create_label",
-            reqwest::Method::POST,
-            "/repos/{owner}/{repo}/labels",
-        ),
-        (
-            "github.issues_list_milestones",
-            reqwest::Method::GET,
-            "/repos/{owner}/{repo}/milestones",
-        ),
-        (
-            "github.issues_create_milestone",
-            reqwest::Method::POST,
-            "/repos/{owner}/{repo}/milestones",
-        ),
-        (
-            "github.issues_list_for_repo",
-            reqwest::Method::GET,
-            "/repos/{owner}/{repo}/issues",
-        ),
-        (
-            "github.issues_create",
-            reqwest::Method::POST,
-            "/repos/{owner}/{repo}/issues",
-        ),
-    ];
-    let client = reqwest::Client::new();
-    let mut tools = ToolBox::new();
-    for (name, method, path) in ops {
-        let spec = ToolSpec::new(name, path).with_input_schema(json!({
-            "type": "object",
-            "required": ["owner", "repo"],
-            "properties": {
-                "owner": {"type": "string"}, "repo": {"type": "string"},
-                "state": {"type": "string", "enum": ["open", "closed", "all"]},
-                "per_page": {"type": "integer", "maximum": 100}, "page": {"type": "integer", "minimum": 1},
-                "body": {"type": "object"}
-            },
-            "additionalProperties": false
-        }));
-        tools = tools
-            .with_tool(Arc::new(RestOperation {
-                spec,
-                method,
-                path,
-                base: base.to_string(),
-                token: token.to_string(),
-                client: client.clone(),
-            }))
-            .unwrap();
-    }
-    tools
+/// The real GitHub tool set pointed at the fake, behind the registry's validating executor
+/// (default limits: 64 KiB of output per call, on top of the tools' 96 KiB).
+fn github_executor(base: &str, token: &str) -> Executor {
+    let config = GithubConfig::new().with_base_url(base).with_token(Secret::new(token));
+    let mut registry = ToolRegistry::new();
+    registry.register_all(github_tools(&config).unwrap()).unwrap();
+    Executor::new(registry)
 }
 
 const SPEC: &str = "# Team calendar\n\nUsers see a shared calendar, can add events, and get reminders by email.\n";
@@ -358,13 +302,21 @@ fn plan() -> Value {
 
 fn seeded_repo() -> Shared {
     let mut r = Repo::default();
+    // 40 other labels put `bug` on the second page (the fake serves 30 labels a page).
+    for n in 1..=40 {
+        r.labels
+            .push(json!({"id": n, "name": format!("area-{n}"), "color": "ededed",
+            "url": format!("https://api.github.com/repos/acme/cal/labels/area-{n}")}));
+    }
     r.labels.push(
-        json!({"id": 1, "name": "bug", "color": "d73a4a", "url": "https://api.github.com/repos/acme/cal/labels/bug"}),
+        json!({"id": 41, "name": "bug", "color": "d73a4a", "url": "https://api.github.com/repos/acme/cal/labels/bug"}),
     );
-    // 120 unrelated issues push the matching one onto the second page.
+    // 120 unrelated issues push the matching one onto a later page; their
+    // bodies make a page of 100 larger than the tools' 96 KiB, so the run
+    // must ask again in pages of 50.
     for n in 1..=120 {
         r.issues.push(
-            json!({"number": n, "title": format!("Old issue {n}"), "body": "", "state": "closed",
+            json!({"number": n, "title": format!("Old issue {n}"), "body": "Some history. ".repeat(65), "state": "closed",
             "html_url": format!("https://github.com/acme/cal/issues/{n}")}),
         );
     }
@@ -385,7 +337,7 @@ fn seeded_repo() -> Shared {
 async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
     let repo = seeded_repo();
     let base = fake_github(repo.clone()).await;
-    let github = github_tools(&base, TOKEN);
+    let github = github_executor(&base, TOKEN);
     let provider = Arc::new(
         ScriptedProvider::new("scripted")
             // The first plan forgets acceptance criteria; the schema check sends it back.
@@ -432,6 +384,20 @@ async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
             r.writes[4].1["title"], "Email reminders",
             "a pull request of that title is not the issue"
         );
+        // Labels: page 2 came from `pagination.next_page` (page 1 held 30 of the 100 asked for).
+        // Issues: a page of 100 was cut by the output limit, so the same items were read in pages of 50.
+        assert_eq!(
+            r.lists,
+            [
+                "labels per_page=100 page=1",
+                "labels per_page=100 page=2",
+                "milestones per_page=100 page=1",
+                "issues per_page=100 page=1",
+                "issues per_page=50 page=1",
+                "issues per_page=50 page=2",
+                "issues per_page=50 page=3",
+            ]
+        );
     }
 
     assert_eq!(report.created_count(), 5);
@@ -456,6 +422,8 @@ async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
     assert_eq!(again.created_count(), 0);
     assert_eq!(repo.lock().unwrap().writes.len(), 5);
     assert_eq!(again.issues[0].url, "https://github.com/acme/cal/issues/123");
+    assert_eq!(again.labels.iter().filter(|l| !l.created).count(), 3);
+    assert!(repo.lock().unwrap().rejected.is_empty());
 
     // Run the whole flow again, the model planning the same way: still nothing new.
     let provider = Arc::new(ScriptedProvider::new("scripted").with_text(plan().to_string()));
@@ -468,7 +436,7 @@ async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
 async fn a_bad_token_is_reported_with_githubs_message() {
     let repo = seeded_repo();
     let base = fake_github(repo.clone()).await;
-    let github = github_tools(&base, "wrong");
+    let github = github_executor(&base, "wrong");
     let provider = Arc::new(ScriptedProvider::new("scripted").with_text(plan().to_string()));
     let err = spec_to_github(
         provider,
@@ -481,7 +449,7 @@ async fn a_bad_token_is_reported_with_githubs_message() {
     .unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.contains("github.issues_list_labels_for_repo") && msg.contains("Bad credentials"),
+        msg.contains("`github_labels_list`") && msg.contains("HTTP 401: Bad credentials"),
         "{msg}"
     );
     assert!(!err.is_retryable());
@@ -489,10 +457,34 @@ async fn a_bad_token_is_reported_with_githubs_message() {
 }
 
 #[tokio::test]
+async fn a_spent_rate_limit_is_retryable_and_says_when_it_resets() {
+    let repo = seeded_repo();
+    repo.lock().unwrap().rate_limited = true;
+    let base = fake_github(repo.clone()).await;
+    let github = github_executor(&base, TOKEN);
+    let plan = serde_json::from_value(plan()).unwrap();
+    let err = apply_plan(
+        &github,
+        &plan,
+        &SpecToGithub::new("acme", "cal", "m"),
+        &CallContext::new("r"),
+    )
+    .await
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("HTTP 403: API rate limit exceeded") && msg.contains("1700000000"),
+        "{msg}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(repo.lock().unwrap().writes.len(), 0);
+}
+
+#[tokio::test]
 async fn an_empty_spec_or_a_plan_that_never_conforms_stops_before_github() {
     let repo = seeded_repo();
     let base = fake_github(repo.clone()).await;
-    let github = github_tools(&base, TOKEN);
+    let github = github_executor(&base, TOKEN);
     let options = SpecToGithub::new("acme", "cal", "m");
     let provider = Arc::new(ScriptedProvider::new("scripted"));
     let err = spec_to_github(provider, &github, "  \n", &options, &CallContext::new("r"))
@@ -519,7 +511,7 @@ async fn titles_that_differ_only_in_punctuation_are_rejected_before_github() {
     use toolplane_pipeline::spec_to_github::{IssuePlan, SpecToGithubError, plan_issues};
     let repo = seeded_repo();
     let base = fake_github(repo.clone()).await;
-    let github = github_tools(&base, TOKEN);
+    let github = github_executor(&base, TOKEN);
     let options = SpecToGithub::new("acme", "cal", "m");
     let mut colliding = plan();
     colliding["issues"][1]["title"] = json!("Add OAuth login");

@@ -1,14 +1,11 @@
 //! Applying a plan to a repository: list first, create only what is missing.
 
 use serde_json::{Value, json};
-use toolplane_core::{CallContext, ToolCall, Usage};
+use toolplane_core::{CallContext, Usage};
 
-use super::{BodyStyle, GithubLink, IssuePlan, PlannedIssue, SpecToGithub, SpecToGithubError, SpecToGithubReport};
+use super::calls::GithubCalls;
+use super::{GithubLink, IssuePlan, PlannedIssue, SpecToGithub, SpecToGithubError, SpecToGithubReport};
 use crate::ToolExecutor;
-
-/// The most list pages read per resource (100 items a page).
-const MAX_PAGES: u32 = 50;
-const PER_PAGE: u32 = 100;
 
 /// Creates the plan's labels, milestone and issues that the repository does
 /// not have yet, and returns every one with its link.
@@ -27,7 +24,7 @@ pub async fn apply_plan(
     let names = &options.tools;
 
     // Labels: GitHub compares label names case-insensitively.
-    let existing = api.list_all(&names.list_labels, json!({})).await?;
+    let existing = api.list_all(&names.list_labels, &json!({})).await?;
     let mut have: Vec<(String, String)> = existing
         .iter()
         .filter_map(|l| Some((l["name"].as_str()?.to_string(), str_field(l, "url"))))
@@ -70,7 +67,7 @@ pub async fn apply_plan(
         .milestone_title
         .clone()
         .unwrap_or_else(|| plan.milestone.title.clone());
-    let milestones = api.list_all(&names.list_milestones, json!({"state": "all"})).await?;
+    let milestones = api.list_all(&names.list_milestones, &json!({"state": "all"})).await?;
     let milestone = match milestones.iter().find(|m| m["title"].as_str() == Some(title.as_str())) {
         Some(m) => GithubLink {
             title: title.clone(),
@@ -101,7 +98,7 @@ pub async fn apply_plan(
 
     // Issues, by marker or exact title; pull requests share the endpoint and are skipped.
     let existing: Vec<Value> = api
-        .list_all(&names.list_issues, json!({"state": "all"}))
+        .list_all(&names.list_issues, &json!({"state": "all"}))
         .await?
         .into_iter()
         .filter(|i| i.get("pull_request").is_none())
@@ -212,98 +209,6 @@ fn str_field(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_string()
 }
 
-struct GithubCalls<'a> {
-    github: &'a dyn ToolExecutor,
-    options: &'a SpecToGithub,
-    ctx: &'a CallContext,
-}
-
-impl GithubCalls<'_> {
-    async fn call(&self, tool: &str, params: Value, body: Value) -> Result<Value, SpecToGithubError> {
-        let mut args = json!({"owner": self.options.owner, "repo": self.options.repo});
-        if let (Value::Object(a), Value::Object(p)) = (&mut args, params) {
-            a.extend(p);
-        }
-        if !body.as_object().is_some_and(serde_json::Map::is_empty) {
-            match (&self.options.body_style, &mut args) {
-                (BodyStyle::Nested(key), Value::Object(a)) => {
-                    a.insert(key.clone(), body);
-                }
-                (BodyStyle::Flattened, Value::Object(a)) => {
-                    if let Value::Object(b) = body {
-                        a.extend(b);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let id = format!("spec-to-github-{tool}");
-        let out = self
-            .github
-            .execute(&ToolCall::from_value(id, tool, &args), self.ctx)
-            .await
-            .map_err(|e| SpecToGithubError::Github {
-                tool: tool.to_string(),
-                message: e.to_string(),
-                retryable: e.is_retryable(),
-            })?;
-        if out.is_error {
-            return Err(SpecToGithubError::Github {
-                tool: tool.to_string(),
-                message: out.to_model_text(),
-                retryable: false,
-            });
-        }
-        Ok(response_json(out.content))
-    }
-
-    /// Reads every page of a list endpoint.
-    async fn list_all(&self, tool: &str, params: Value) -> Result<Vec<Value>, SpecToGithubError> {
-        let mut all = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let mut p = params.clone();
-            if let Value::Object(m) = &mut p {
-                m.insert("per_page".into(), json!(PER_PAGE));
-                m.insert("page".into(), json!(page));
-            }
-            let items = match self.call(tool, p, json!({})).await? {
-                Value::Array(items) => items,
-                other => {
-                    return Err(SpecToGithubError::Github {
-                        tool: tool.to_string(),
-                        message: format!("expected a list, got {}", truncate(&other.to_string(), 200)),
-                        retryable: false,
-                    });
-                }
-            };
-            let n = items.len();
-            all.extend(items);
-            if n < PER_PAGE as usize {
-                break;
-            }
-        }
-        Ok(all)
-    }
-}
-
-/// The JSON a GitHub tool returned: a body wrapped with its status, JSON text, or the value itself.
-fn response_json(content: Value) -> Value {
-    match content {
-        Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
-        Value::Object(mut o) if o.contains_key("status") && o.contains_key("body") => {
-            response_json(o.remove("body").unwrap_or(Value::Null))
-        }
-        other => other,
-    }
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,12 +228,5 @@ mod tests {
             acceptance_criteria: vec!["works".into()],
         });
         assert!(body.contains("- [ ] works") && body.contains("toolplane-spec-item: t"));
-    }
-
-    #[test]
-    fn unwraps_tool_responses() {
-        assert_eq!(response_json(json!({"status": 200, "body": [1]})), json!([1]));
-        assert_eq!(response_json(json!("[2]")), json!([2]));
-        assert_eq!(response_json(json!({"number": 3})), json!({"number": 3}));
     }
 }

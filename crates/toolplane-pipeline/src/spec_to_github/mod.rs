@@ -8,21 +8,31 @@
 //! ```
 //!
 //! Every GitHub call goes through a [`ToolExecutor`] holding the GitHub tool
-//! set (`github.issues_*`), so the host's interceptors (permissions, rate
-//! limits, audit) apply. Running twice creates nothing twice: an issue is
-//! recognised by a marker in its body (`<!-- toolplane-spec-item: slug -->`)
-//! or by its exact title; labels by name (case-insensitive); the milestone by title.
+//! set — by default the `toolplane-github` tools (`github_labels_list`,
+//! `github_issues_create`, ...; see [`GithubToolNames`]) — so the host's
+//! validation and interceptors (permissions, rate limits, audit) apply.
+//! Lists are read page by page (`pagination.next_page` from GitHub's `Link`
+//! header). Running twice creates nothing twice: an issue is recognised by a
+//! marker in its body (`<!-- toolplane-spec-item: slug -->`) or by its exact
+//! title; labels by name (case-insensitive); the milestone by title.
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use toolplane_core::{CallContext, ChatProvider};
-//! use toolplane_pipeline::ToolExecutor;
+//! use toolplane_core::CallContext;
+//! use toolplane_github::{GithubConfig, github_tools};
 //! use toolplane_pipeline::spec_to_github::{SpecToGithub, spec_to_github};
+//! use toolplane_registry::{Executor, ToolRegistry};
 //!
-//! # async fn demo(model: Arc<dyn ChatProvider>, github: Arc<dyn ToolExecutor>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! // GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise Server); OPENAI_API_KEY.
+//! let mut registry = ToolRegistry::new();
+//! registry.register_all(github_tools(&GithubConfig::from_env().require_token()?)?)?;
+//! let github = Executor::new(registry);
+//! let model = toolplane_providers::provider_from_name("openai", "gpt-4o-mini", None)?;
+//!
 //! let spec = std::fs::read_to_string("docs/spec.md")?;
 //! let options = SpecToGithub::new("acme", "calendar", "gpt-4o-mini");
-//! let report = spec_to_github(model, github.as_ref(), &spec, &options, &CallContext::new("spec-1")).await?;
+//! let report = spec_to_github(model, &github, &spec, &options, &CallContext::new("spec-1")).await?;
 //! for issue in &report.issues {
 //!     println!("{} {}", if issue.created { "created" } else { "exists " }, issue.url);
 //! }
@@ -40,11 +50,22 @@ use crate::structured::{StructuredError, structured_answer};
 use crate::{AgentLoop, LoopConfig, RunState, ToolBox, ToolExecutor};
 
 mod apply;
+mod calls;
 
 pub use apply::{apply_plan, issue_body};
 
-/// The names of the GitHub tools used. The defaults follow the GitHub tool
-/// set's naming (`github.` + the OpenAPI operation id in snake case).
+/// The names of the six GitHub tools [`apply_plan`] calls.
+///
+/// The default is [`GithubToolNames::toolplane_github`] with the
+/// `toolplane-github` crate's default prefix (`github_`), the tool set a host
+/// gets from `toolplane_github::github_tools`.
+///
+/// ```
+/// use toolplane_pipeline::spec_to_github::GithubToolNames;
+/// assert_eq!(GithubToolNames::default().create_issue, "github_issues_create");
+/// assert_eq!(GithubToolNames::toolplane_github("gh_").list_labels, "gh_labels_list");
+/// assert_eq!(GithubToolNames::openapi_converted("").list_labels, "issues_list_labels_for_repo");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GithubToolNames {
     /// `GET /repos/{owner}/{repo}/labels`.
@@ -61,33 +82,55 @@ pub struct GithubToolNames {
     pub create_issue: String,
 }
 
-impl Default for GithubToolNames {
-    fn default() -> Self {
+impl GithubToolNames {
+    /// The names of the `toolplane-github` tool set built with `prefix`
+    /// (`GithubConfig::with_prefix`; its default is `github_`):
+    /// `{prefix}labels_list`, `{prefix}labels_create`, `{prefix}milestones_list`,
+    /// `{prefix}milestones_create`, `{prefix}issues_list`, `{prefix}issues_create`.
+    pub fn toolplane_github(prefix: &str) -> Self {
         Self {
-            list_labels: "github.issues_list_labels_for_repo".into(),
-            create_label: "github.issues_create_label".into(),
-            list_milestones: "github.issues_list_milestones".into(),
-            create_milestone: "github.issues_create_milestone".into(),
-            list_issues: "github.issues_list_for_repo".into(),
-            create_issue: "github.issues_create".into(),
+            list_labels: format!("{prefix}labels_list"),
+            create_label: format!("{prefix}labels_create"),
+            list_milestones: format!("{prefix}milestones_list"),
+            create_milestone: format!("{prefix}milestones_create"),
+            list_issues: format!("{prefix}issues_list"),
+            create_issue: format!("{prefix}issues_create"),
+        }
+    }
+
+    /// The names `toolplane-openapi`'s converter gives these operations when
+    /// it converts GitHub's own OpenAPI description (the operationIds
+    /// `issues/list-labels-for-repo` and so on, sanitized), after `prefix`.
+    /// Those tools take flat arguments too, so [`BodyStyle::Flattened`] applies.
+    pub fn openapi_converted(prefix: &str) -> Self {
+        Self {
+            list_labels: format!("{prefix}issues_list_labels_for_repo"),
+            create_label: format!("{prefix}issues_create_label"),
+            list_milestones: format!("{prefix}issues_list_milestones"),
+            create_milestone: format!("{prefix}issues_create_milestone"),
+            list_issues: format!("{prefix}issues_list_for_repo"),
+            create_issue: format!("{prefix}issues_create"),
         }
     }
 }
 
-/// Where the request body goes in a GitHub tool's arguments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BodyStyle {
-    /// Under one key, beside the path and query parameters (`{"owner":..,"body":{..}}`).
-    Nested(String),
-    /// Merged with the path and query parameters.
-    Flattened,
+impl Default for GithubToolNames {
+    fn default() -> Self {
+        Self::toolplane_github("github_")
+    }
 }
 
-impl Default for BodyStyle {
-    fn default() -> Self {
-        Self::Nested("body".into())
-    }
+/// Where the request body goes in a GitHub tool's arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyStyle {
+    /// Merged with the path and query parameters (`{"owner":..,"repo":..,"title":..}`):
+    /// the `toolplane-github` tools and any tool `toolplane-openapi` builds. The default.
+    #[default]
+    Flattened,
+    /// Under one key, beside the path and query parameters
+    /// (`{"owner":..,"body":{"title":..}}`), for hand-written tool sets that take it so.
+    Nested(String),
 }
 
 /// Options of [`spec_to_github`].
