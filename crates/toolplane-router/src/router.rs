@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) experts: Vec<Expert>,
     /// What selection reads about each expert, packed.
     pub(crate) hot: Vec<Hot>,
+    /// Whether any expert has a budget (selection then runs the full checks).
+    pub(crate) any_budget: bool,
     pub(crate) states: Vec<ExpertState>,
     /// Per task, per expert (`task * experts + expert`), so one task's cells are contiguous.
     pub(crate) cells: Vec<TaskCell>,
@@ -276,6 +278,7 @@ impl RouterBuilder {
             .collect();
         let inner = Inner {
             hot: self.experts.iter().map(Hot::new).collect(),
+            any_budget: self.experts.iter().any(|e| e.budget_usd.is_some_and(f64::is_finite)),
             states: self.experts.iter().map(|_| ExpertState::default()).collect(),
             cells,
             experts: self.experts,

@@ -62,9 +62,18 @@ impl<'a> LazyNow<'a> {
     }
 }
 
+/// Buffers a selection reuses on its thread, so the hot path does not allocate them.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// Candidate indexes.
+    cand: Vec<u32>,
+    /// The weighted strategy's raw figures per candidate (`NaN`: missing).
+    figs: Vec<[f64; 4]>,
+}
+
 thread_local! {
-    /// Candidate indexes of the selection running on this thread.
-    static SCRATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    /// The scratch of the selection running on this thread.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// Where ranked candidates go: only the best `k`, or all of them (explain).
@@ -83,8 +92,29 @@ impl Sink {
         }
     }
 
+    /// The key a candidate of tier 0 must beat to enter, once the sink is full.
+    #[inline]
+    fn floor(&self) -> Option<f64> {
+        match self.items.last() {
+            Some(last) if self.items.len() >= self.k && last.tier == 0 => Some(last.key),
+            _ => None,
+        }
+    }
+
     #[inline]
     fn push(&mut self, r: Ranked) {
+        if self.items.len() >= self.k {
+            if let Some(last) = self.items.last() {
+                // Fast reject: strictly worse than the last kept (ties go the slow way).
+                if r.tier < last.tier || (r.tier == last.tier && r.key < last.key) {
+                    return;
+                }
+            }
+        }
+        self.insert(r);
+    }
+
+    fn insert(&mut self, r: Ranked) {
         if self.k == usize::MAX {
             self.items.push(r);
             return;
@@ -312,21 +342,44 @@ impl Inner {
     pub(crate) fn select(&self, q: &Query, top: usize, keep_all: bool, exclude: &[usize]) -> Selection {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => self.select_with(q, top, keep_all, exclude, &mut scratch),
-            Err(_) => self.select_with(q, top, keep_all, exclude, &mut Vec::new()),
+            Err(_) => self.select_with(q, top, keep_all, exclude, &mut Scratch::default()),
         })
     }
 
-    fn select_with(&self, q: &Query, top: usize, keep_all: bool, exclude: &[usize], cand: &mut Vec<u32>) -> Selection {
+    fn select_with(
+        &self,
+        q: &Query,
+        top: usize,
+        keep_all: bool,
+        exclude: &[usize],
+        scratch: &mut Scratch,
+    ) -> Selection {
         let n = self.experts.len();
         let now = LazyNow::new(&self.clock);
         let router_left = self
             .budget_usd
             .map(|b| (b - self.spent_nano_usd.load(Ordering::Relaxed) as f64 / 1e9).max(0.0));
+        let Scratch { cand, figs } = scratch;
         cand.clear();
         let mut removed = Vec::new();
+        // Without rules or budgets, a candidate that passes the cheap checks
+        // needs nothing more; the full check runs only to say why one fails.
+        let simple = self.allowed[q.task].is_none() && !self.any_budget && router_left.is_none();
+        let need = q.input_tokens + q.max_output.unwrap_or(0);
         for idx in 0..n {
-            if exclude.contains(&idx) {
+            if !exclude.is_empty() && exclude.contains(&idx) {
                 continue;
+            }
+            if simple {
+                let h = &self.hot[idx];
+                if (h.tools || !q.tools)
+                    && (h.streaming || !q.stream)
+                    && need <= h.max_context
+                    && self.states[idx].breaker.is_closed()
+                {
+                    cand.push(idx as u32);
+                    continue;
+                }
             }
             match self.constraint(idx, q, &now, router_left) {
                 None => cand.push(idx as u32),
@@ -337,7 +390,14 @@ impl Inner {
         let mut sink = Sink::new(top.max(1), keep_all, cand.len());
         let mut draw = Draw::None;
         if !cand.is_empty() {
-            draw = self.score(&self.policies[q.task].strategy, q.task, cand, &mut sink, &mut stream);
+            draw = self.score(
+                &self.policies[q.task].strategy,
+                q.task,
+                cand,
+                figs,
+                &mut sink,
+                &mut stream,
+            );
         }
         Selection {
             ranked: sink.finish(),
@@ -358,7 +418,15 @@ impl Inner {
         Draws::new(next_seed(&mut guard.0))
     }
 
-    fn score(&self, strategy: &Strategy, task: usize, cand: &[u32], sink: &mut Sink, stream: &mut u64) -> Draw {
+    fn score(
+        &self,
+        strategy: &Strategy,
+        task: usize,
+        cand: &[u32],
+        figs: &mut Vec<[f64; 4]>,
+        sink: &mut Sink,
+        stream: &mut u64,
+    ) -> Draw {
         let n = self.experts.len();
         let cells = &self.cells[task * n..(task + 1) * n];
         let push = |sink: &mut Sink, idx: usize, tier: u8, key: f64| sink.push(Ranked { idx, tier, key });
@@ -371,7 +439,7 @@ impl Inner {
                 Draw::None
             }
             Strategy::Weighted { weights } => {
-                self.weighted(weights, task, cand, sink);
+                self.weighted(weights, task, cand, figs, sink);
                 Draw::None
             }
             Strategy::Thompson { .. } => {
@@ -443,15 +511,40 @@ impl Inner {
         }
     }
 
-    fn weighted(&self, w: &Weights, task: usize, cand: &[u32], sink: &mut Sink) {
-        let (lat, cost) = self.ranges(task, cand.iter().map(|&i| i as usize));
-        let total = (w.latency + w.success + w.cost + w.win_rate).max(f64::MIN_POSITIVE);
+    /// One pass reads each candidate's figures into `figs` and tracks the
+    /// ranges; a second pass over that packed buffer scores.
+    fn weighted(&self, w: &Weights, task: usize, cand: &[u32], figs: &mut Vec<[f64; 4]>, sink: &mut Sink) {
+        let (mut lat, mut cost) = ((f64::INFINITY, f64::NEG_INFINITY), (f64::INFINITY, f64::NEG_INFINITY));
+        figs.clear();
         for &i in cand {
             let f = self.figures(i as usize, task);
-            let key = (w.latency * lower_better(f.latency_ms, lat)
-                + w.success * f.success.map_or(0.5, |s| s.clamp(0.0, 1.0))
-                + w.cost * lower_better(f.cost_1k, cost)
-                + w.win_rate * f.win_rate.map_or(0.5, |s| s.clamp(0.0, 1.0)))
+            let l = f.latency_ms.unwrap_or(f64::NAN);
+            let c = f.cost_1k.unwrap_or(f64::NAN);
+            if !l.is_nan() {
+                lat = (lat.0.min(l), lat.1.max(l));
+            }
+            if !c.is_nan() {
+                cost = (cost.0.min(c), cost.1.max(c));
+            }
+            figs.push([
+                l,
+                f.success.map_or(0.5, |s| s.clamp(0.0, 1.0)),
+                c,
+                f.win_rate.map_or(0.5, |s| s.clamp(0.0, 1.0)),
+            ]);
+        }
+        let total = (w.latency + w.success + w.cost + w.win_rate).max(f64::MIN_POSITIVE);
+        let norm = |v: f64, (lo, hi): (f64, f64)| {
+            if v.is_nan() {
+                0.5
+            } else if hi <= lo {
+                1.0
+            } else {
+                (hi - v) / (hi - lo)
+            }
+        };
+        for (&i, f) in cand.iter().zip(figs.iter()) {
+            let key = (w.latency * norm(f[0], lat) + w.success * f[1] + w.cost * norm(f[2], cost) + w.win_rate * f[3])
                 / total;
             sink.push(Ranked {
                 idx: i as usize,
