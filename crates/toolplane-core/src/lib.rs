@@ -70,7 +70,7 @@ pub use message::{ContentPart, ImageSource, Message, Role, ToolResult};
 pub use provider::{
     ChatProvider, ChatStream, ProviderCapabilities, ProviderError, ProviderErrorKind, RateLimitSnapshot,
 };
-pub use scripted::ScriptedProvider;
+pub use scripted::{EchoTool, ScriptedProvider};
 pub use stats::{ExpertKey, ExpertStats, Feedback, ProviderStatsSource, StaticStats, Verdict};
 pub use stream::{EventStream, StreamAccumulator, StreamEvent, response_to_events};
 pub use tool::{Tool, ToolAnnotations, ToolCall, ToolInvocation, ToolOutput, ToolSpec};

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::{
     CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ProviderCapabilities, ProviderError,
-    ProviderErrorKind, StopReason, ToolCall, Usage,
+    ProviderErrorKind, StopReason, Tool, ToolCall, ToolError, ToolOutput, ToolSpec, Usage,
 };
 
 /// A [`ChatProvider`] that answers from a script, in order, and records the
@@ -140,5 +140,39 @@ impl ChatProvider for ScriptedProvider {
                 "the script has no more answers",
             )),
         }
+    }
+}
+
+/// A tool that answers with its own arguments: the in-memory [`Tool`] for
+/// tests, doctests and wiring checks, as [`ScriptedProvider`] is for providers.
+///
+/// ```
+/// use serde_json::json;
+/// use toolplane_core::{CallContext, EchoTool, Tool, ToolSpec};
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let echo = EchoTool::new(ToolSpec::new("echo", "Returns its arguments."));
+/// let out = echo.call(&json!({"x": 1}), &CallContext::default()).await.unwrap();
+/// assert_eq!(out.content, json!({"x": 1}));
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct EchoTool(pub ToolSpec);
+
+impl EchoTool {
+    /// An echo tool with this definition (name, description, input schema).
+    pub fn new(spec: ToolSpec) -> Self {
+        Self(spec)
+    }
+}
+
+#[async_trait]
+impl Tool for EchoTool {
+    fn spec(&self) -> &ToolSpec {
+        &self.0
+    }
+
+    async fn call(&self, args: &serde_json::Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        Ok(ToolOutput::json(args.clone()))
     }
 }

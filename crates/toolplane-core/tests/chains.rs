@@ -5,21 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use toolplane_core::*;
-
-#[derive(Debug)]
-struct Echo(ToolSpec);
-
-#[async_trait]
-impl Tool for Echo {
-    fn spec(&self) -> &ToolSpec {
-        &self.0
-    }
-    async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        Ok(ToolOutput::json(args.clone()))
-    }
-}
 
 #[derive(Debug)]
 struct Log(&'static str, Arc<Mutex<Vec<String>>>);
@@ -60,7 +47,7 @@ impl ToolInterceptor for Deny {
 #[tokio::test]
 async fn tool_chain_runs_in_order_and_can_stop() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let tool = Echo(ToolSpec::new("echo", "echo"));
+    let tool = EchoTool::new(ToolSpec::new("echo", "echo"));
     let call = ToolCall::new("c1", "echo", r#"{"a":1}"#);
     let args = call.arguments_value().unwrap();
     let inv = ToolInvocation {

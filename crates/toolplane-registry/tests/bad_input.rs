@@ -4,26 +4,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use serde_json::{Value, json};
-use toolplane_core::{CallContext, Tool, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolSpec};
+use serde_json::json;
+use toolplane_core::{CallContext, EchoTool, Tool, ToolCall, ToolErrorKind, ToolSpec};
 use toolplane_registry::{Executor, ExecutorConfig, ToolRegistry};
 
-#[derive(Debug)]
-struct Echo(ToolSpec);
-
-#[async_trait]
-impl Tool for Echo {
-    fn spec(&self) -> &ToolSpec {
-        &self.0
-    }
-    async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        Ok(ToolOutput::json(args.clone()))
-    }
-}
-
 fn weather() -> Arc<dyn Tool> {
-    Arc::new(Echo(
+    Arc::new(EchoTool::new(
         ToolSpec::new("weather.forecast", "Forecast for a city.").with_input_schema(json!({
             "type": "object",
             "properties": {
