@@ -355,6 +355,10 @@ async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
     let reqs = provider.requests();
     assert!(reqs[0].messages[1].text().contains("Team calendar"));
     assert_eq!(reqs[0].metadata.task_type.as_deref(), Some("planning"));
+    assert_eq!(
+        reqs[0].max_tokens,
+        Some(toolplane_pipeline::spec_to_github::PLAN_MAX_TOKENS)
+    );
     assert!(reqs[1].messages.last().unwrap().text().contains("acceptance_criteria"));
 
     {

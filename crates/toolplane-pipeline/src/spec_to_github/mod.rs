@@ -156,6 +156,9 @@ pub struct SpecToGithub {
     pub body_style: BodyStyle,
 }
 
+/// The most tokens a plan may take (`max_tokens` of the planning request).
+pub const PLAN_MAX_TOKENS: u32 = 8192;
+
 fn default_repairs() -> u32 {
     2
 }
@@ -417,7 +420,9 @@ pub async fn plan_issues(
             )),
         ],
     )
-    .with_task_type("planning");
+    .with_task_type("planning")
+    // Room for 50 issues; Anthropic's adapter would otherwise cap an answer at 4096 tokens.
+    .with_max_tokens(PLAN_MAX_TOKENS);
     let agent = AgentLoop::new(provider, Arc::new(ToolBox::new())).with_config(LoopConfig {
         max_steps: 4,
         ..LoopConfig::default()
