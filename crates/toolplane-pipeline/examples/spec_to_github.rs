@@ -13,7 +13,8 @@
 //! - A provider key: `OPENAI_API_KEY` (provider `openai`, model `gpt-4o-mini`),
 //!   else `ANTHROPIC_API_KEY` (provider `anthropic`, model `claude-haiku-4-5`).
 //!   `PROVIDER` picks another name `provider_from_name` knows (`mistral`,
-//!   `groq`, `ollama`, ...), `MODEL` another model; `OPENAI_BASE_URL`,
+//!   `groq`, `ollama`, ...; all but `openai`, `anthropic` and `mistral` need
+//!   `MODEL`), `MODEL` another model; `OPENAI_BASE_URL`,
 //!   `ANTHROPIC_BASE_URL` and the like are read by the provider.
 //! - `PLAN_FILE`: when the file exists its plan is applied as it is (no
 //!   provider key needed); otherwise the model's plan is saved there, so a
@@ -42,7 +43,7 @@ fn fail(code: i32, message: impl std::fmt::Display) -> ! {
     exit(code)
 }
 
-/// The provider name and its default model, from the environment.
+/// The provider name and its model, from the environment.
 fn provider_choice() -> Option<(String, String)> {
     let name = env("PROVIDER").or_else(|| {
         if env("OPENAI_API_KEY").is_some() {
@@ -53,14 +54,15 @@ fn provider_choice() -> Option<(String, String)> {
             None
         }
     })?;
-    let model = env("MODEL").unwrap_or_else(|| {
-        match name.as_str() {
-            "anthropic" => "claude-haiku-4-5",
-            "mistral" => "mistral-small-latest",
-            _ => "gpt-4o-mini",
-        }
-        .into()
-    });
+    let default = match name.as_str() {
+        "openai" | "openai-responses" => Some("gpt-4o-mini"),
+        "anthropic" => Some("claude-haiku-4-5"),
+        "mistral" => Some("mistral-small-latest"),
+        _ => None,
+    };
+    let model = env("MODEL")
+        .or_else(|| default.map(str::to_string))
+        .unwrap_or_else(|| fail(2, format!("set MODEL: provider `{name}` has no default model here")));
     Some((name, model))
 }
 

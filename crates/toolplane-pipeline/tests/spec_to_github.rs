@@ -436,6 +436,31 @@ async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
     assert_eq!(repo.lock().unwrap().writes.len(), 5);
 }
 
+#[test]
+fn the_default_tool_names_are_the_toolplane_github_tools() {
+    use toolplane_pipeline::spec_to_github::GithubToolNames;
+    for (names, config) in [
+        (GithubToolNames::default(), GithubConfig::new()),
+        (
+            GithubToolNames::toolplane_github("gh_"),
+            GithubConfig::new().with_prefix("gh_"),
+        ),
+    ] {
+        let tools = github_tools(&config).unwrap();
+        let have: Vec<&str> = tools.iter().map(|t| t.spec().name.as_str()).collect();
+        for name in [
+            &names.list_labels,
+            &names.create_label,
+            &names.list_milestones,
+            &names.create_milestone,
+            &names.list_issues,
+            &names.create_issue,
+        ] {
+            assert!(have.contains(&name.as_str()), "{name} is not among {have:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_bad_token_is_reported_with_githubs_message() {
     let repo = seeded_repo();
