@@ -7,6 +7,7 @@
 //!                              dup keys, i64)      with its pointer)   limit)         limits)          panics)      marker)
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::panic::AssertUnwindSafe;
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use toolplane_core::{CallContext, Tool, ToolCall, ToolError, ToolErrorKind, ToolInterceptor, ToolInvocation};
 use toolplane_core::{ToolNext, ToolOutput, ToolSpec};
+use toolplane_schema::{Profile, ProfiledSchema, profiled_tool};
 
 use crate::args::{ArgumentLimits, arguments_from_bytes, parse_arguments};
 use crate::builtin::discovery::{CallTool, SearchTools};
@@ -53,6 +55,12 @@ pub struct ExecutorConfig {
     /// properties nullable: drop a `null` the internal schema does not accept
     /// before validating (default `false`). Valid arguments are never touched.
     pub strict_nulls: bool,
+    /// The schema profile the tools were exported with, when it rewrites
+    /// arguments: a model's arguments are turned back into the internal form
+    /// before validation (Gemini's safe property names renamed back; strict
+    /// mode's forced `null`s dropped). `None` (default): arguments arrive in
+    /// the internal form.
+    pub arguments_profile: Option<Profile>,
 }
 
 impl Default for ExecutorConfig {
@@ -64,6 +72,7 @@ impl Default for ExecutorConfig {
             max_output_bytes: 64 * 1024,
             max_violations: 20,
             strict_nulls: false,
+            arguments_profile: None,
         }
     }
 }
@@ -75,6 +84,8 @@ pub(crate) struct Inner {
     interceptors: Vec<Arc<dyn ToolInterceptor>>,
     semaphore: Semaphore,
     config: ExecutorConfig,
+    /// Per tool, the rewrite of `config.arguments_profile` (computed on first use).
+    profiled: Mutex<HashMap<String, Arc<ProfiledSchema>>>,
 }
 
 /// Runs tool calls from a model against a [`ToolRegistry`], validating every
@@ -174,6 +185,7 @@ impl ExecutorBuilder {
                 interceptors: self.interceptors,
                 semaphore: Semaphore::new(permits),
                 config: self.config,
+                profiled: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -211,6 +223,7 @@ impl Executor {
     pub fn register(&self, tool: Arc<dyn Tool>) -> Result<(), RegistryError> {
         self.inner.registry.write().register(tool)?;
         *self.inner.specs.lock() = None;
+        self.inner.profiled.lock().clear();
         Ok(())
     }
 
@@ -218,6 +231,7 @@ impl Executor {
     pub fn unregister(&self, name: &str) -> Option<Arc<dyn Tool>> {
         let removed = self.inner.registry.write().unregister(name);
         *self.inner.specs.lock() = None;
+        self.inner.profiled.lock().clear();
         removed
     }
 
@@ -291,6 +305,17 @@ impl Executor {
         join_all(calls.iter().map(|c| self.run(c, ctx, false))).await
     }
 
+    /// `spec`'s schema as `profile` rewrote it for export, cached per tool.
+    fn profiled(&self, spec: &ToolSpec, profile: Profile) -> Arc<ProfiledSchema> {
+        let mut cache = self.inner.profiled.lock();
+        if let Some(p) = cache.get(&spec.name) {
+            return Arc::clone(p);
+        }
+        let p = Arc::new(profiled_tool(spec, profile).schema);
+        cache.insert(spec.name.clone(), Arc::clone(&p));
+        p
+    }
+
     /// `nested`: run from inside `call_tool`, which already holds a permit.
     pub(crate) async fn run(&self, call: &ToolCall, ctx: &CallContext, nested: bool) -> Result<ToolOutput, ToolError> {
         if ctx.cancel.is_cancelled() {
@@ -310,6 +335,9 @@ impl Executor {
         let cfg = &self.inner.config;
         let mut args = parse_arguments(&call.arguments, &cfg.arguments)
             .map_err(|e| ToolError::invalid_arguments(format!("`{}`: {}", spec.name, e.message())))?;
+        if let Some(profile) = cfg.arguments_profile {
+            args = self.profiled(spec, profile).restore_arguments(&spec.input_schema, args);
+        }
         if cfg.strict_nulls && !validator.is_valid(&args) {
             args = drop_forced_nulls(spec, args);
         }

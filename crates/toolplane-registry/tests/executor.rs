@@ -345,3 +345,44 @@ async fn executor_futures_can_be_spawned() {
     });
     assert_eq!(tokio::spawn(task).await.unwrap(), (true, 1));
 }
+
+/// A tool exported with the `gemini` schema profile (as `toolplane-openapi`'s
+/// `tools_field` does) gets safe property names; with the executor told which
+/// profile the model saw, the model's arguments reach the tool under the
+/// original names and validate against the internal schema.
+#[tokio::test]
+async fn arguments_written_against_a_gemini_export_are_restored_before_validation() {
+    let odata = || {
+        let spec = ToolSpec::new("odata_query", "Queries with OData options.").with_input_schema(json!({
+            "type": "object",
+            "properties": {"$filter": {"type": "string"}, "$top": {"type": "integer"}},
+            "required": ["$filter"],
+            "additionalProperties": false
+        }));
+        let mut registry = ToolRegistry::new();
+        registry
+            .register(Arc::new(toolplane_core::EchoTool::new(spec)))
+            .unwrap();
+        registry
+    };
+    let registry = odata();
+    let exported = toolplane_schema::tools_field(&registry.specs(), toolplane_schema::Profile::Gemini);
+    let text = exported.to_string();
+    assert!(!text.contains("$filter"), "Gemini must not see `$filter`: {text}");
+
+    // The model answers with the names it was shown.
+    let call = ToolCall::new("c1", "odata_query", r#"{"filter": "age gt 3", "top": 2}"#);
+    let ctx = CallContext::new("r1");
+
+    let plain = Executor::new(odata());
+    let err = plain.execute(&call, &ctx).await.unwrap_err();
+    assert_eq!(err.kind(), ToolErrorKind::InvalidArguments);
+
+    let config = ExecutorConfig {
+        arguments_profile: Some(toolplane_schema::Profile::Gemini),
+        ..Default::default()
+    };
+    let restoring = Executor::builder(registry).config(config).build().unwrap();
+    let out = restoring.execute(&call, &ctx).await.unwrap();
+    assert_eq!(out.content, json!({"$filter": "age gt 3", "$top": 2}));
+}
