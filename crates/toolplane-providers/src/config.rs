@@ -290,3 +290,34 @@ impl ProviderConfig {
         }
     }
 }
+
+/// Where one vendor's key and base URL come from in the environment. The
+/// vendors' `from_env` constructors and
+/// [`provider_from_name`](crate::provider_from_name) read the same constant,
+/// so the two cannot drift apart.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VendorEnv {
+    /// The provider name a missing key is reported under.
+    pub(crate) provider: &'static str,
+    /// The variable holding the key.
+    pub(crate) key: &'static str,
+    /// The variable that overrides the base URL, if the vendor has one.
+    pub(crate) base_url: Option<&'static str>,
+    /// The base URL when the variable is unset.
+    pub(crate) default_base_url: &'static str,
+    /// Whether a missing key is an error.
+    pub(crate) key_required: bool,
+}
+
+impl VendorEnv {
+    /// The configuration these variables give ([`ProviderConfig::from_env`]).
+    pub(crate) fn config(&self) -> Result<ProviderConfig, ConfigError> {
+        ProviderConfig::from_env(
+            self.provider,
+            self.key,
+            self.base_url,
+            self.default_base_url,
+            self.key_required,
+        )
+    }
+}

@@ -146,6 +146,25 @@ impl PendingCall {
     }
 }
 
+/// Adds the next tool call: emits its `ToolCallStart`, and a `ToolCallDelta`
+/// when arguments came with the start. Returns its index in `calls`.
+pub(crate) fn open_call(calls: &mut Vec<PendingCall>, call: PendingCall, out: &mut Vec<DecodedItem>) -> usize {
+    let index = calls.len();
+    out.push(Ok(StreamEvent::ToolCallStart {
+        index,
+        id: call.id.clone(),
+        name: call.name.clone(),
+    }));
+    if !call.arguments.is_empty() {
+        out.push(Ok(StreamEvent::ToolCallDelta {
+            index,
+            fragment: call.arguments.clone(),
+        }));
+    }
+    calls.push(call);
+    index
+}
+
 /// Ends the calls not yet ended and emits the stop, or the incomplete error
 /// when the output limit cut a call's arguments short.
 pub(crate) fn finish_calls(provider: &str, calls: &mut [PendingCall], reason: StopReason, out: &mut Vec<DecodedItem>) {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use toolplane_core::ChatProvider;
 
-use crate::config::{ConfigError, ProviderConfig};
+use crate::config::{ConfigError, ProviderConfig, VendorEnv};
 
 /// The names [`provider_from_name`] knows in this build.
 pub const KNOWN_PROVIDERS: &[&str] = &[
@@ -29,6 +29,44 @@ pub const KNOWN_PROVIDERS: &[&str] = &[
     #[cfg(feature = "cohere")]
     "cohere",
 ];
+
+/// Groq: the key is required, the base URL fixed.
+#[cfg(feature = "openai")]
+const GROQ_ENV: VendorEnv = VendorEnv {
+    provider: "groq",
+    key: "GROQ_API_KEY",
+    base_url: None,
+    default_base_url: "https://api.groq.com/openai/v1",
+    key_required: true,
+};
+/// A local Ollama server: no key needed.
+#[cfg(feature = "openai")]
+const OLLAMA_ENV: VendorEnv = VendorEnv {
+    provider: "ollama",
+    key: "OLLAMA_API_KEY",
+    base_url: None,
+    default_base_url: "http://localhost:11434/v1",
+    key_required: false,
+};
+/// A local vLLM server: the key is optional.
+#[cfg(feature = "openai")]
+const VLLM_ENV: VendorEnv = VendorEnv {
+    provider: "vllm",
+    key: "VLLM_API_KEY",
+    base_url: None,
+    default_base_url: "http://localhost:8000/v1",
+    key_required: false,
+};
+/// Any other OpenAI-compatible server: no default base URL, so `base_url`
+/// must be given; the key is optional.
+#[cfg(feature = "openai")]
+const OPENAI_COMPATIBLE_ENV: VendorEnv = VendorEnv {
+    provider: "openai-compatible",
+    key: "OPENAI_API_KEY",
+    base_url: None,
+    default_base_url: "",
+    key_required: false,
+};
 
 /// A provider by name, configured from the environment, with `model` as the
 /// default model (used when a request leaves `model` empty) and `base_url`
@@ -67,32 +105,19 @@ pub fn provider_from_name(
         }
         cfg
     };
-    let env = |provider: &str, key: &str, url_env: Option<&str>, default: &str, required: bool| {
-        ProviderConfig::from_env(provider, key, url_env, default, required).map(finish)
+    let env = |vendor: VendorEnv| vendor.config().map(finish);
+    #[cfg(feature = "openai")]
+    let compatible = |vendor: VendorEnv| -> Result<Arc<dyn ChatProvider>, ConfigError> {
+        Ok(Arc::new(crate::OpenAiProvider::compatible(
+            vendor.provider,
+            env(vendor)?,
+        )?))
     };
     let p: Arc<dyn ChatProvider> = match name {
         #[cfg(feature = "openai")]
-        "openai" => {
-            let cfg = env(
-                "openai",
-                "OPENAI_API_KEY",
-                Some("OPENAI_BASE_URL"),
-                crate::openai::OPENAI_BASE_URL,
-                true,
-            )?;
-            Arc::new(crate::OpenAiProvider::new(cfg)?)
-        }
+        "openai" => Arc::new(crate::OpenAiProvider::new(env(crate::openai::OPENAI_ENV)?)?),
         #[cfg(feature = "openai")]
-        "openai-responses" => {
-            let cfg = env(
-                "openai",
-                "OPENAI_API_KEY",
-                Some("OPENAI_BASE_URL"),
-                crate::openai::OPENAI_BASE_URL,
-                true,
-            )?;
-            Arc::new(crate::OpenAiResponsesProvider::new(cfg)?)
-        }
+        "openai-responses" => Arc::new(crate::OpenAiResponsesProvider::new(env(crate::openai::OPENAI_ENV)?)?),
         #[cfg(feature = "openai")]
         "azure" => {
             let endpoint = base_url
@@ -107,58 +132,19 @@ pub fn provider_from_name(
             Arc::new(crate::OpenAiProvider::azure(&endpoint, model, &version, &key)?)
         }
         #[cfg(feature = "openai")]
-        "groq" => {
-            let cfg = env("groq", "GROQ_API_KEY", None, "https://api.groq.com/openai/v1", true)?;
-            Arc::new(crate::OpenAiProvider::compatible("groq", cfg)?)
-        }
+        "groq" => compatible(GROQ_ENV)?,
         #[cfg(feature = "openai")]
-        "ollama" => {
-            let cfg = env("ollama", "OLLAMA_API_KEY", None, "http://localhost:11434/v1", false)?;
-            Arc::new(crate::OpenAiProvider::compatible("ollama", cfg)?)
-        }
+        "ollama" => compatible(OLLAMA_ENV)?,
         #[cfg(feature = "openai")]
-        "vllm" => {
-            let cfg = env("vllm", "VLLM_API_KEY", None, "http://localhost:8000/v1", false)?;
-            Arc::new(crate::OpenAiProvider::compatible("vllm", cfg)?)
-        }
+        "vllm" => compatible(VLLM_ENV)?,
         #[cfg(feature = "openai")]
-        "openai-compatible" => {
-            let cfg = env("openai-compatible", "OPENAI_API_KEY", None, "", false)?;
-            Arc::new(crate::OpenAiProvider::compatible("openai-compatible", cfg)?)
-        }
+        "openai-compatible" => compatible(OPENAI_COMPATIBLE_ENV)?,
         #[cfg(feature = "anthropic")]
-        "anthropic" => {
-            let cfg = env(
-                "anthropic",
-                "ANTHROPIC_API_KEY",
-                Some("ANTHROPIC_BASE_URL"),
-                crate::anthropic::ANTHROPIC_BASE_URL,
-                true,
-            )?;
-            Arc::new(crate::AnthropicProvider::new(cfg)?)
-        }
+        "anthropic" => Arc::new(crate::AnthropicProvider::new(env(crate::anthropic::ANTHROPIC_ENV)?)?),
         #[cfg(feature = "mistral")]
-        "mistral" => {
-            let cfg = env(
-                "mistral",
-                "MISTRAL_API_KEY",
-                Some("MISTRAL_BASE_URL"),
-                crate::mistral::MISTRAL_BASE_URL,
-                true,
-            )?;
-            Arc::new(crate::MistralProvider::new(cfg)?)
-        }
+        "mistral" => Arc::new(crate::MistralProvider::new(env(crate::mistral::MISTRAL_ENV)?)?),
         #[cfg(feature = "cohere")]
-        "cohere" => {
-            let cfg = env(
-                "cohere",
-                "CO_API_KEY",
-                Some("CO_API_URL"),
-                crate::cohere::COHERE_BASE_URL,
-                true,
-            )?;
-            Arc::new(crate::CohereProvider::new(cfg)?)
-        }
+        "cohere" => Arc::new(crate::CohereProvider::new(env(crate::cohere::COHERE_ENV)?)?),
         other => {
             return Err(ConfigError::UnknownProvider(
                 other.to_owned(),

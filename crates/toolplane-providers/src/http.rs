@@ -11,7 +11,9 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use serde_json::Value;
-use toolplane_core::{CallContext, CancelFlag, ChatStream, ProviderError, ProviderErrorKind, RateLimitSnapshot};
+use toolplane_core::{
+    CallContext, CancelFlag, ChatResponse, ChatStream, ProviderError, ProviderErrorKind, RateLimitSnapshot,
+};
 
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, RequestOptions};
 use crate::decode::{DecodedItem, Decoding, StreamDecoder};
@@ -231,6 +233,23 @@ impl HttpClient {
             }
             attempt += 1;
         }
+    }
+
+    /// POSTs a chat request (as [`post_json`](Self::post_json)), reads the
+    /// answer with `parse`, and stamps it with the response's request id and
+    /// rate-limit snapshot.
+    pub(crate) async fn post_chat(
+        &self,
+        path: &str,
+        body: &Value,
+        ctx: &CallContext,
+        parse: impl FnOnce(&[u8]) -> Result<ChatResponse, ProviderError>,
+    ) -> Result<ChatResponse, ProviderError> {
+        let (bytes, meta) = self.post_json(path, body, ctx).await?;
+        let mut resp = parse(&bytes)?;
+        resp.request_id = meta.request_id;
+        resp.rate_limit = meta.rate_limit;
+        Ok(resp)
     }
 
     /// POSTs JSON and streams the answer through a decoder. Retries (as the

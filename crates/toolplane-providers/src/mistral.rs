@@ -11,13 +11,22 @@ use toolplane_core::{
     RateLimitSnapshot,
 };
 
-use crate::config::{ConfigError, ProviderConfig};
+use crate::config::{ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
 use crate::openai::ChatChunkDecoder;
 use crate::openai::wire::{self, Dialect};
 
 /// Mistral's API root.
 pub const MISTRAL_BASE_URL: &str = "https://api.mistral.ai/v1";
+
+/// `MISTRAL_API_KEY` (required) and `MISTRAL_BASE_URL`.
+pub(crate) const MISTRAL_ENV: VendorEnv = VendorEnv {
+    provider: "mistral",
+    key: "MISTRAL_API_KEY",
+    base_url: Some("MISTRAL_BASE_URL"),
+    default_base_url: MISTRAL_BASE_URL,
+    key_required: true,
+};
 
 const DIALECT: Dialect = Dialect {
     max_completion_tokens: false,
@@ -48,13 +57,7 @@ impl MistralProvider {
 
     /// `MISTRAL_API_KEY` (and `MISTRAL_BASE_URL` when set).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(ProviderConfig::from_env(
-            "mistral",
-            "MISTRAL_API_KEY",
-            Some("MISTRAL_BASE_URL"),
-            MISTRAL_BASE_URL,
-            true,
-        )?)
+        Self::new(MISTRAL_ENV.config()?)
     }
 
     /// The last rate-limit headers any response carried.
@@ -84,11 +87,11 @@ impl ChatProvider for MistralProvider {
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
         let body = wire::request_body(DIALECT, request, &model, false);
-        let (bytes, meta) = self.http.post_json("/chat/completions", &body, ctx).await?;
-        let mut resp = wire::parse_response(self.name(), &model, &bytes)?;
-        resp.request_id = meta.request_id;
-        resp.rate_limit = meta.rate_limit;
-        Ok(resp)
+        self.http
+            .post_chat("/chat/completions", &body, ctx, |b| {
+                wire::parse_response(self.name(), &model, b)
+            })
+            .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {

@@ -11,7 +11,7 @@ use toolplane_core::{
 
 pub use stream::MessagesDecoder;
 
-use crate::config::{AuthStyle, ConfigError, ProviderConfig};
+use crate::config::{AuthStyle, ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
 
 /// Anthropic's API root (paths add `/v1/...`).
@@ -19,6 +19,15 @@ pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 
 /// The `anthropic-version` header sent unless the configuration sets one.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// `ANTHROPIC_API_KEY` (required) and `ANTHROPIC_BASE_URL`.
+pub(crate) const ANTHROPIC_ENV: VendorEnv = VendorEnv {
+    provider: "anthropic",
+    key: "ANTHROPIC_API_KEY",
+    base_url: Some("ANTHROPIC_BASE_URL"),
+    default_base_url: ANTHROPIC_BASE_URL,
+    key_required: true,
+};
 
 /// A Messages API client. The key goes in `x-api-key`; `anthropic-version`
 /// is set; a request without `max_tokens` gets 4096.
@@ -54,13 +63,7 @@ impl AnthropicProvider {
 
     /// `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` (default `https://api.anthropic.com`).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(ProviderConfig::from_env(
-            "anthropic",
-            "ANTHROPIC_API_KEY",
-            Some("ANTHROPIC_BASE_URL"),
-            ANTHROPIC_BASE_URL,
-            true,
-        )?)
+        Self::new(ANTHROPIC_ENV.config()?)
     }
 
     /// The last rate-limit headers any response carried.
@@ -90,11 +93,11 @@ impl ChatProvider for AnthropicProvider {
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
         let body = wire::request_body(request, &model, false);
-        let (bytes, meta) = self.http.post_json("/v1/messages", &body, ctx).await?;
-        let mut resp = wire::parse_response(self.name(), &model, &bytes)?;
-        resp.request_id = meta.request_id;
-        resp.rate_limit = meta.rate_limit;
-        Ok(resp)
+        self.http
+            .post_chat("/v1/messages", &body, ctx, |b| {
+                wire::parse_response(self.name(), &model, b)
+            })
+            .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {

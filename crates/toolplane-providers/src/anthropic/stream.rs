@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use toolplane_core::{StopReason, StreamEvent, Usage};
 
-use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete};
+use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call};
 use crate::errors;
 use crate::sse::SseEvent;
 
@@ -167,28 +167,20 @@ impl MessagesDecoder {
                 match block.kind.as_str() {
                     "tool_use" | "server_tool_use" => {
                         let index = self.calls.len();
-                        let id = block.id.unwrap_or_else(|| format!("toolu_{index}"));
-                        let name = block.name.unwrap_or_default();
-                        out.push(Ok(StreamEvent::ToolCallStart {
-                            index,
-                            id: id.clone(),
-                            name: name.clone(),
-                        }));
-                        let mut call = PendingCall {
-                            key: bi,
-                            id,
-                            name,
-                            ..PendingCall::default()
-                        };
                         // Non-streaming proxies may send the whole input up front.
-                        if let Some(input) = block.input.filter(|v| v.as_object().is_some_and(|o| !o.is_empty())) {
-                            call.arguments = input.to_string();
-                            out.push(Ok(StreamEvent::ToolCallDelta {
-                                index,
-                                fragment: call.arguments.clone(),
-                            }));
-                        }
-                        self.calls.push(call);
+                        let arguments = block
+                            .input
+                            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+                            .map(|input| input.to_string())
+                            .unwrap_or_default();
+                        let call = PendingCall {
+                            key: bi,
+                            id: block.id.unwrap_or_else(|| format!("toolu_{index}")),
+                            name: block.name.unwrap_or_default(),
+                            arguments,
+                            ended: false,
+                        };
+                        open_call(&mut self.calls, call, out);
                     }
                     "text" => {
                         if let Some(t) = block.text.filter(|t| !t.is_empty()) {

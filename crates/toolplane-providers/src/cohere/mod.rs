@@ -9,11 +9,20 @@ use toolplane_core::{
 
 pub use wire::CohereDecoder;
 
-use crate::config::{ConfigError, ProviderConfig};
+use crate::config::{ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
 
 /// Cohere's API root (paths add `/v2/...`).
 pub const COHERE_BASE_URL: &str = "https://api.cohere.com";
+
+/// `CO_API_KEY` (required) and `CO_API_URL`.
+pub(crate) const COHERE_ENV: VendorEnv = VendorEnv {
+    provider: "cohere",
+    key: "CO_API_KEY",
+    base_url: Some("CO_API_URL"),
+    default_base_url: COHERE_BASE_URL,
+    key_required: true,
+};
 
 /// A Cohere v2 chat client (Bearer auth). Usage counts come from `tokens`,
 /// falling back to `billed_units`.
@@ -39,13 +48,7 @@ impl CohereProvider {
 
     /// `CO_API_KEY` (and `CO_API_URL` when set).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(ProviderConfig::from_env(
-            "cohere",
-            "CO_API_KEY",
-            Some("CO_API_URL"),
-            COHERE_BASE_URL,
-            true,
-        )?)
+        Self::new(COHERE_ENV.config()?)
     }
 
     /// The last rate-limit headers any response carried.
@@ -68,11 +71,9 @@ impl ChatProvider for CohereProvider {
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
         let body = wire::request_body(request, &model, false);
-        let (bytes, meta) = self.http.post_json("/v2/chat", &body, ctx).await?;
-        let mut resp = wire::parse_response(self.name(), &model, &bytes)?;
-        resp.request_id = meta.request_id;
-        resp.rate_limit = meta.rate_limit;
-        Ok(resp)
+        self.http
+            .post_chat("/v2/chat", &body, ctx, |b| wire::parse_response(self.name(), &model, b))
+            .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {

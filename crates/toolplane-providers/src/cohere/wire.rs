@@ -7,7 +7,7 @@ use toolplane_core::{
     StopReason, StreamEvent, ToolCall, ToolChoice, Usage,
 };
 
-use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete};
+use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call};
 use crate::errors;
 use crate::sse::SseEvent;
 
@@ -342,27 +342,17 @@ impl CohereDecoder {
                 let call = msg.and_then(DeltaMessage::call);
                 let call = call.as_ref();
                 let index = self.calls.len();
-                let id = call
-                    .and_then(|c| c.id.clone())
-                    .unwrap_or_else(|| format!("call_{index}"));
                 let f = call.and_then(|c| c.function.as_ref());
-                let name = f.and_then(|f| f.name.clone()).unwrap_or_default();
-                out.push(Ok(StreamEvent::ToolCallStart {
-                    index,
-                    id: id.clone(),
-                    name: name.clone(),
-                }));
-                let mut pending = PendingCall {
+                let pending = PendingCall {
                     key,
-                    id,
-                    name,
-                    ..PendingCall::default()
+                    id: call
+                        .and_then(|c| c.id.clone())
+                        .unwrap_or_else(|| format!("call_{index}")),
+                    name: f.and_then(|f| f.name.clone()).unwrap_or_default(),
+                    arguments: f.and_then(|f| f.arguments.clone()).unwrap_or_default(),
+                    ended: false,
                 };
-                if let Some(a) = f.and_then(|f| f.arguments.clone()).filter(|a| !a.is_empty()) {
-                    pending.arguments.push_str(&a);
-                    out.push(Ok(StreamEvent::ToolCallDelta { index, fragment: a }));
-                }
-                self.calls.push(pending);
+                open_call(&mut self.calls, pending, out);
             }
             "tool-call-delta" => {
                 let key = ev.index.unwrap_or(0);

@@ -14,12 +14,22 @@ use toolplane_core::{
 pub use responses::{OpenAiResponsesProvider, ResponsesDecoder};
 pub use stream::ChatChunkDecoder;
 
-use crate::config::{AuthStyle, ConfigError, ProviderConfig};
+use crate::config::{AuthStyle, ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
 use wire::Dialect;
 
 /// OpenAI's API root.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// `OPENAI_API_KEY` (required) and `OPENAI_BASE_URL`, for Chat Completions
+/// and the Responses API alike.
+pub(crate) const OPENAI_ENV: VendorEnv = VendorEnv {
+    provider: "openai",
+    key: "OPENAI_API_KEY",
+    base_url: Some("OPENAI_BASE_URL"),
+    default_base_url: OPENAI_BASE_URL,
+    key_required: true,
+};
 
 /// A Chat Completions client: `POST {base_url}/chat/completions`.
 ///
@@ -49,13 +59,7 @@ impl OpenAiProvider {
 
     /// `OPENAI_API_KEY` and `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(ProviderConfig::from_env(
-            "openai",
-            "OPENAI_API_KEY",
-            Some("OPENAI_BASE_URL"),
-            OPENAI_BASE_URL,
-            true,
-        )?)
+        Self::new(OPENAI_ENV.config()?)
     }
 
     /// Any server that speaks Chat Completions, named `name` in metrics and
@@ -131,11 +135,11 @@ impl ChatProvider for OpenAiProvider {
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
         let body = wire::request_body(self.dialect, request, &model, false);
-        let (bytes, meta) = self.http.post_json("/chat/completions", &body, ctx).await?;
-        let mut resp = wire::parse_response(&self.name, &model, &bytes)?;
-        resp.request_id = meta.request_id;
-        resp.rate_limit = meta.rate_limit;
-        Ok(resp)
+        self.http
+            .post_chat("/chat/completions", &body, ctx, |b| {
+                wire::parse_response(&self.name, &model, b)
+            })
+            .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {

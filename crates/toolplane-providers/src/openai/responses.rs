@@ -10,7 +10,7 @@ use toolplane_core::{
 };
 
 use crate::config::{ConfigError, ProviderConfig};
-use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete};
+use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call};
 use crate::errors;
 use crate::http::HttpClient;
 use crate::sse::SseEvent;
@@ -343,24 +343,14 @@ impl ResponsesDecoder {
                     return;
                 };
                 let index = self.calls.len();
-                let id = item.call_id.unwrap_or_else(|| format!("call_{index}"));
-                let name = item.name.unwrap_or_default();
-                out.push(Ok(StreamEvent::ToolCallStart {
-                    index,
-                    id: id.clone(),
-                    name: name.clone(),
-                }));
-                let mut c = PendingCall {
+                let c = PendingCall {
                     key: ev.output_index.unwrap_or(usize::MAX - index),
-                    id,
-                    name,
-                    ..PendingCall::default()
+                    id: item.call_id.unwrap_or_else(|| format!("call_{index}")),
+                    name: item.name.unwrap_or_default(),
+                    arguments: item.arguments.unwrap_or_default(),
+                    ended: false,
                 };
-                if let Some(a) = item.arguments.filter(|a| !a.is_empty()) {
-                    c.arguments.push_str(&a);
-                    out.push(Ok(StreamEvent::ToolCallDelta { index, fragment: a }));
-                }
-                self.calls.push(c);
+                open_call(&mut self.calls, c, out);
             }
             "response.function_call_arguments.delta" => {
                 let (Some(index), Some(f)) = (self.call(ev.output_index), ev.delta.filter(|d| !d.is_empty())) else {
@@ -478,13 +468,7 @@ impl OpenAiResponsesProvider {
 
     /// `OPENAI_API_KEY` and `OPENAI_BASE_URL`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(ProviderConfig::from_env(
-            "openai",
-            "OPENAI_API_KEY",
-            Some("OPENAI_BASE_URL"),
-            super::OPENAI_BASE_URL,
-            true,
-        )?)
+        Self::new(super::OPENAI_ENV.config()?)
     }
 
     /// The last rate-limit headers any response carried.
@@ -506,14 +490,10 @@ impl ChatProvider for OpenAiResponsesProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let (bytes, meta) = self
-            .http
-            .post_json("/responses", &request_body(request, &model, false), ctx)
-            .await?;
-        let mut resp = parse_response(self.name(), &model, &bytes)?;
-        resp.request_id = meta.request_id;
-        resp.rate_limit = meta.rate_limit;
-        Ok(resp)
+        let body = request_body(request, &model, false);
+        self.http
+            .post_chat("/responses", &body, ctx, |b| parse_response(self.name(), &model, b))
+            .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use toolplane_core::{StopReason, StreamEvent, Usage};
 
-use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete};
+use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call};
 use crate::errors;
 use crate::sse::SseEvent;
 
@@ -175,13 +175,7 @@ impl ChatChunkDecoder {
                     name: name.clone().unwrap_or_default(),
                     ..PendingCall::default()
                 };
-                out.push(Ok(StreamEvent::ToolCallStart {
-                    index,
-                    id: call.id.clone(),
-                    name: call.name.clone(),
-                }));
-                self.calls.push(call);
-                index
+                open_call(&mut self.calls, call, out)
             }
         };
         let call = &mut self.calls[index];
