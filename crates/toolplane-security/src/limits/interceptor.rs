@@ -54,6 +54,19 @@ impl RateLimitInterceptor {
         self.cost = cost;
         self
     }
+
+    /// Charges one chat call to `provider`, refusing it with a provider error.
+    async fn admit_chat(&self, ctx: &CallContext, provider: &str) -> Result<(), ProviderError> {
+        let key = RateKey {
+            principal: self.by_principal.then(|| ctx.principal_id()),
+            tool: None,
+            provider: self.by_name.then_some(provider),
+        };
+        self.limiter
+            .check(&key, self.cost)
+            .await
+            .map_err(|e| e.to_provider_error(provider))
+    }
 }
 
 #[async_trait]
@@ -85,16 +98,7 @@ impl ChatInterceptor for RateLimitInterceptor {
         ctx: &CallContext,
         next: ChatNext<'_>,
     ) -> Result<ChatResponse, ProviderError> {
-        let provider = next.provider().name().to_string();
-        let key = RateKey {
-            principal: self.by_principal.then(|| ctx.principal_id()),
-            tool: None,
-            provider: self.by_name.then_some(provider.as_str()),
-        };
-        self.limiter
-            .check(&key, self.cost)
-            .await
-            .map_err(|e| e.to_provider_error(&provider))?;
+        self.admit_chat(ctx, next.provider().name()).await?;
         next.chat(req, ctx).await
     }
 
@@ -104,16 +108,7 @@ impl ChatInterceptor for RateLimitInterceptor {
         ctx: &CallContext,
         next: ChatNext<'_>,
     ) -> Result<ChatStream, ProviderError> {
-        let provider = next.provider().name().to_string();
-        let key = RateKey {
-            principal: self.by_principal.then(|| ctx.principal_id()),
-            tool: None,
-            provider: self.by_name.then_some(provider.as_str()),
-        };
-        self.limiter
-            .check(&key, self.cost)
-            .await
-            .map_err(|e| e.to_provider_error(&provider))?;
+        self.admit_chat(ctx, next.provider().name()).await?;
         next.chat_stream(req, ctx).await
     }
 }

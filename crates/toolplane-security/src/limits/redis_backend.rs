@@ -129,6 +129,16 @@ struct Health {
 }
 
 impl Health {
+    /// Up, failing closed, with no audit log until one is set.
+    fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            policy: DownPolicy::FailClosed,
+            down: AtomicBool::new(false),
+            audit: None,
+        }
+    }
+
     async fn report(&self, err: Option<&redis::RedisError>) {
         let now_down = err.is_some();
         if self.down.swap(now_down, Ordering::SeqCst) == now_down {
@@ -185,12 +195,7 @@ impl RedisRateLimiter {
             prefix: prefix.to_string(),
             script: Script::new(GCRA),
             fallback: None,
-            health: Health {
-                what: "redis rate limit",
-                policy: DownPolicy::FailClosed,
-                down: AtomicBool::new(false),
-                audit: None,
-            },
+            health: Health::new("redis rate limit"),
         })
     }
 
@@ -283,12 +288,7 @@ impl RedisBudget {
             finish: Script::new(FINISH),
             fallback: None,
             local_ids: Mutex::new(HashSet::new()),
-            health: Health {
-                what: "redis budget",
-                policy: DownPolicy::FailClosed,
-                down: AtomicBool::new(false),
-                audit: None,
-            },
+            health: Health::new("redis budget"),
         })
     }
 
