@@ -129,6 +129,25 @@ pub(crate) fn decode_error(provider: &str, what: &str, err: &serde_json::Error) 
     )
 }
 
+/// Reads one event's JSON as `E`. Malformed JSON ends the stream: `done` is
+/// set and the [`ProviderErrorKind::Decode`] error naming `what` is emitted.
+pub(crate) fn read_event<'a, E: serde::Deserialize<'a>>(
+    provider: &str,
+    what: &str,
+    data: &'a str,
+    done: &mut bool,
+    out: &mut Vec<DecodedItem>,
+) -> Option<E> {
+    match serde_json::from_str(data) {
+        Ok(ev) => Some(ev),
+        Err(e) => {
+            *done = true;
+            out.push(Err(decode_error(provider, what, &e)));
+            None
+        }
+    }
+}
+
 /// A tool call being assembled from fragments.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct PendingCall {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use server::{Reply, TestServer, accumulate, drain, own_fixture};
-use toolplane_core::{CallContext, ChatProvider, ChatRequest, Message, ProviderErrorKind};
+use toolplane_core::{CallContext, ChatProvider, ChatRequest, Message, ProviderError, ProviderErrorKind, StreamEvent};
 use toolplane_providers::{
     AnthropicProvider, ConfigError, OpenAiProvider, ProviderConfig, RequestOptions, RetryPolicy, Timeouts,
     provider_from_name,
@@ -100,28 +100,23 @@ async fn a_stream_is_retried_before_its_first_event_but_never_after() {
     )
     .unwrap_or_else(|_| own_fixture("anthropic-unknown-events.sse"));
     // An overload event right after the 200, before any content: retried.
-    let server = TestServer::start(vec![
-        Reply::sse(own_fixture("anthropic-overloaded-event.sse"), 32),
-        Reply::sse(&good, 32),
-    ])
-    .await;
-    let p = AnthropicProvider::new(
-        ProviderConfig::new(&server.url)
-            .with_api_key(KEY)
-            .with_retry(fast_retries(2)),
-    )
-    .unwrap();
-    let (events, err) = drain(p.chat_stream(&req(), &CallContext::new("t")).await.unwrap()).await;
+    let (events, err, requests) = anthropic_stream_then(own_fixture("anthropic-overloaded-event.sse"), &good).await;
     assert!(err.is_none(), "{err:?}");
     assert!(accumulate("anthropic", &events).finish().is_ok());
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(requests, 2);
 
     // The same error after text reached the caller: returned, not retried.
-    let server = TestServer::start(vec![
-        Reply::sse(own_fixture("anthropic-error-after-content.sse"), 32),
-        Reply::sse(&good, 32),
-    ])
-    .await;
+    let (events, err, requests) = anthropic_stream_then(own_fixture("anthropic-error-after-content.sse"), &good).await;
+    assert_eq!(err.unwrap().kind(), ProviderErrorKind::Overloaded);
+    assert!(!events.is_empty());
+    assert_eq!(requests, 1);
+}
+
+/// Streams from an Anthropic provider allowed two retries, against a server
+/// that answers `first` and then `good`: what the caller saw, and how many
+/// requests the server got.
+async fn anthropic_stream_then(first: Vec<u8>, good: &[u8]) -> (Vec<StreamEvent>, Option<ProviderError>, usize) {
+    let server = TestServer::start(vec![Reply::sse(first, 32), Reply::sse(good, 32)]).await;
     let p = AnthropicProvider::new(
         ProviderConfig::new(&server.url)
             .with_api_key(KEY)
@@ -129,9 +124,7 @@ async fn a_stream_is_retried_before_its_first_event_but_never_after() {
     )
     .unwrap();
     let (events, err) = drain(p.chat_stream(&req(), &CallContext::new("t")).await.unwrap()).await;
-    assert_eq!(err.unwrap().kind(), ProviderErrorKind::Overloaded);
-    assert!(!events.is_empty());
-    assert_eq!(server.requests().len(), 1);
+    (events, err, server.requests().len())
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use toolplane_core::{StopReason, StreamEvent, Usage};
 
-use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call};
+use crate::decode::{DecodedItem, PendingCall, StreamDecoder, finish_calls, incomplete, open_call, read_event};
 use crate::errors;
 use crate::sse::SseEvent;
 
@@ -274,18 +274,14 @@ impl StreamDecoder for MessagesDecoder {
         if self.done || event.event == "ping" || event.data.is_empty() {
             return;
         }
-        match serde_json::from_str::<Event>(&event.data) {
-            Ok(mut ev) => {
-                if ev.kind.is_none() && !event.event.is_empty() {
-                    ev.kind = Some(Cow::Borrowed(event.event.as_str()));
-                }
-                self.handle(ev, &event.data, out);
-            }
-            Err(e) => {
-                self.done = true;
-                out.push(Err(decode_error(&self.provider, "a stream event", &e)));
-            }
+        let Some(mut ev) = read_event::<Event>(&self.provider, "a stream event", &event.data, &mut self.done, out)
+        else {
+            return;
+        };
+        if ev.kind.is_none() && !event.event.is_empty() {
+            ev.kind = Some(Cow::Borrowed(event.event.as_str()));
         }
+        self.handle(ev, &event.data, out);
     }
 
     fn end(&mut self, out: &mut Vec<DecodedItem>) {

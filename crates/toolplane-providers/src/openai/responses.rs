@@ -10,7 +10,9 @@ use toolplane_core::{
 };
 
 use crate::config::{ConfigError, ProviderConfig};
-use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call};
+use crate::decode::{
+    DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call, read_event,
+};
 use crate::errors;
 use crate::http::HttpClient;
 use crate::sse::SseEvent;
@@ -411,18 +413,13 @@ impl StreamDecoder for ResponsesDecoder {
         if self.done || data.is_empty() || data == "[DONE]" {
             return;
         }
-        match serde_json::from_str::<Event>(data) {
-            Ok(mut ev) => {
-                if ev.kind.is_none() && !event.event.is_empty() {
-                    ev.kind = Some(event.event.clone());
-                }
-                self.handle(ev, data, out);
-            }
-            Err(e) => {
-                self.done = true;
-                out.push(Err(decode_error(&self.provider, "a stream event", &e)));
-            }
+        let Some(mut ev) = read_event::<Event>(&self.provider, "a stream event", data, &mut self.done, out) else {
+            return;
+        };
+        if ev.kind.is_none() && !event.event.is_empty() {
+            ev.kind = Some(event.event.clone());
         }
+        self.handle(ev, data, out);
     }
 
     fn end(&mut self, out: &mut Vec<DecodedItem>) {

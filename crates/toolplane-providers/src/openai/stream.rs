@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use toolplane_core::{StopReason, StreamEvent, Usage};
 
-use crate::decode::{DecodedItem, PendingCall, StreamDecoder, decode_error, finish_calls, incomplete, open_call};
+use crate::decode::{DecodedItem, PendingCall, StreamDecoder, finish_calls, incomplete, open_call, read_event};
 use crate::errors;
 use crate::sse::SseEvent;
 
@@ -225,13 +225,8 @@ impl StreamDecoder for ChatChunkDecoder {
         if data.is_empty() {
             return;
         }
-        let chunk: Chunk = match serde_json::from_str(data) {
-            Ok(c) => c,
-            Err(e) => {
-                self.done = true;
-                out.push(Err(decode_error(&self.provider, "a stream chunk", &e)));
-                return;
-            }
+        let Some(chunk) = read_event::<Chunk>(&self.provider, "a stream chunk", data, &mut self.done, out) else {
+            return;
         };
         if let Some(err) = chunk.error.filter(|e| !e.is_null()) {
             self.done = true;
