@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use server::{Reply, TestServer, accumulate, drain, own_fixture};
-use toolplane_core::{CallContext, ChatProvider, ChatRequest, Message, ProviderError, ProviderErrorKind, StreamEvent};
+use toolplane_core::{
+    CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ProviderError, ProviderErrorKind, StreamEvent,
+};
 use toolplane_providers::{
     AnthropicProvider, ConfigError, OpenAiProvider, ProviderConfig, RequestOptions, RetryPolicy, Timeouts,
     provider_from_name,
@@ -36,6 +38,11 @@ fn openai(url: &str, retry: RetryPolicy) -> OpenAiProvider {
     OpenAiProvider::new(ProviderConfig::new(url).with_api_key(KEY).with_retry(retry)).unwrap()
 }
 
+/// One `chat` call of [`openai`] with a fresh context.
+async fn openai_chat(url: &str, retry: RetryPolicy) -> Result<ChatResponse, ProviderError> {
+    openai(url, retry).chat(&req(), &CallContext::new("t")).await
+}
+
 #[tokio::test]
 async fn retryable_statuses_are_retried_and_others_are_not() {
     let server = TestServer::start(vec![
@@ -48,10 +55,7 @@ async fn retryable_statuses_are_retried_and_others_are_not() {
         Reply::json(200, &ok_body()),
     ])
     .await;
-    let resp = openai(&server.url, fast_retries(3))
-        .chat(&req(), &CallContext::new("t"))
-        .await
-        .unwrap();
+    let resp = openai_chat(&server.url, fast_retries(3)).await.unwrap();
     assert_eq!(resp.text(), "ok");
     assert_eq!(server.requests().len(), 3);
 
@@ -60,18 +64,12 @@ async fn retryable_statuses_are_retried_and_others_are_not() {
         Reply::json(200, &ok_body()),
     ])
     .await;
-    let err = openai(&server.url, fast_retries(3))
-        .chat(&req(), &CallContext::new("t"))
-        .await
-        .unwrap_err();
+    let err = openai_chat(&server.url, fast_retries(3)).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::InvalidRequest);
     assert_eq!(server.requests().len(), 1, "a 400 is never retried");
 
     let server = TestServer::start(vec![Reply::json(500, &json!({})), Reply::json(500, &json!({}))]).await;
-    let err = openai(&server.url, fast_retries(1))
-        .chat(&req(), &CallContext::new("t"))
-        .await
-        .unwrap_err();
+    let err = openai_chat(&server.url, fast_retries(1)).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Server);
     assert_eq!(server.requests().len(), 2, "one try plus one retry");
 }
@@ -84,10 +82,7 @@ async fn a_retry_after_longer_than_the_cap_is_not_waited_for() {
         Reply::json(200, &ok_body()),
     ])
     .await;
-    let err = openai(&server.url, fast_retries(3))
-        .chat(&req(), &CallContext::new("t"))
-        .await
-        .unwrap_err();
+    let err = openai_chat(&server.url, fast_retries(3)).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert_eq!(server.requests().len(), 1);
@@ -176,8 +171,7 @@ async fn timeouts_and_connection_failures_are_typed() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let err = openai(&format!("http://{closed}"), RetryPolicy::none())
-        .chat(&req(), &CallContext::new("t"))
+    let err = openai_chat(&format!("http://{closed}"), RetryPolicy::none())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Transport, "{err}");
