@@ -29,16 +29,6 @@
 //! use toolplane_security::{ApprovalStore, PermissionInterceptor, audit::{AuditInterceptor, MemorySink}};
 //! use toolplane_security::policy::{Layer, PolicyStore};
 //!
-//! #[derive(Debug)]
-//! struct Echo(ToolSpec);
-//! #[async_trait]
-//! impl Tool for Echo {
-//!     fn spec(&self) -> &ToolSpec { &self.0 }
-//!     async fn call(&self, args: &serde_json::Value, _: &CallContext) -> Result<ToolOutput, ToolError> {
-//!         Ok(ToolOutput::json(args.clone()))
-//!     }
-//! }
-//!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let policy = Arc::new(PolicyStore::new());
 //! policy.load_str(Layer::Project, "policy.toml", r#"
@@ -52,7 +42,7 @@
 //!     Arc::new(AuditInterceptor::new(sink.clone())),
 //!     Arc::new(PermissionInterceptor::new(policy, Arc::new(ApprovalStore::new()))),
 //! ];
-//! let tool = Echo(ToolSpec::new("echo", "Echoes."));
+//! let tool = EchoTool::new(ToolSpec::new("echo", "Echoes."));
 //! let call = ToolCall::new("c1", "echo", r#"{"api_key":"sk-live-0123456789abcdef"}"#);
 //! let args = call.arguments_value().unwrap();
 //! let inv = ToolInvocation { call: &call, args: &args, spec: tool.spec() };

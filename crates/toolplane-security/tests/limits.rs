@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use toolplane_core::*;
 use toolplane_security::limits::{
     Amount, Budget, BudgetInterceptor, BudgetRule, LimitError, LocalBudget, LocalRateLimiter, Period, Pricing, RateKey,
@@ -287,24 +287,11 @@ async fn team_cost_budgets_are_shared_by_members() {
     p.chat(&request(1000), &ctx("hal", Some("blue"))).await.unwrap();
 }
 
-#[derive(Debug)]
-struct Echo(ToolSpec);
-
-#[async_trait]
-impl Tool for Echo {
-    fn spec(&self) -> &ToolSpec {
-        &self.0
-    }
-    async fn call(&self, args: &Value, _: &CallContext) -> Result<ToolOutput, ToolError> {
-        Ok(ToolOutput::json(args.clone()))
-    }
-}
-
 #[tokio::test]
 async fn tool_rate_limits_give_retry_after_and_refuse_costs_above_the_burst() {
     let limiter = Arc::new(LocalRateLimiter::new(RateQuota::per_minute(3), 10_000).unwrap());
     let chain: Vec<Arc<dyn ToolInterceptor>> = vec![Arc::new(RateLimitInterceptor::new(limiter.clone()))];
-    let tool = Echo(ToolSpec::new("search", ""));
+    let tool = EchoTool::new(ToolSpec::new("search", ""));
     let call = ToolCall::new("c", "search", "{}");
     let args = json!({});
     let inv = ToolInvocation {
