@@ -154,18 +154,22 @@ fn check(validator: &jsonschema::Validator, body: &Value, what: &str) {
     assert!(errors.is_empty(), "{what}: {body}\n{}", errors.join("\n"));
 }
 
+/// Every sample request, streamed and not, as `body` builds it, matches the schema.
+fn check_every_request(validator: &jsonschema::Validator, body: impl Fn(&ChatRequest, bool) -> Value) {
+    for (i, r) in requests().iter().enumerate() {
+        for stream in [false, true] {
+            check(validator, &body(r, stream), &format!("request {i}, stream {stream}"));
+        }
+    }
+}
+
 #[test]
 fn openai_request_bodies_match_the_official_schema() {
     let Some(v) = validator("providers/openai/openapi.yaml", "CreateChatCompletionRequest") else {
         return;
     };
     let p = OpenAiProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k")).unwrap();
-    for (i, r) in requests().iter().enumerate() {
-        for stream in [false, true] {
-            let body = p.request_body(r, stream);
-            check(&v, &body, &format!("request {i}, stream {stream}"));
-        }
-    }
+    check_every_request(&v, |r, stream| p.request_body(r, stream));
     // The validator is not vacuous: a wrong tool choice and a tool message without its id fail.
     let mut bad = p.request_body(&requests()[0], true);
     bad["tool_choice"] = json!("sometimes");
@@ -181,12 +185,7 @@ fn mistral_request_bodies_match_the_official_schema() {
         return;
     };
     let p = MistralProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k")).unwrap();
-    for (i, r) in requests().iter().enumerate() {
-        for stream in [false, true] {
-            let body = p.request_body(r, stream);
-            check(&v, &body, &format!("request {i}, stream {stream}"));
-        }
-    }
+    check_every_request(&v, |r, stream| p.request_body(r, stream));
     let body = p.request_body(&requests()[0], false);
     // Call ids rewritten to 9 alphanumerics, the same in the call and its result.
     let call_id = body["messages"][2]["tool_calls"][0]["id"].as_str().unwrap();
@@ -212,12 +211,7 @@ fn responses_request_bodies_match_the_official_schema() {
     let p =
         toolplane_providers::OpenAiResponsesProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k"))
             .unwrap();
-    for (i, r) in requests().iter().enumerate() {
-        for stream in [false, true] {
-            let body = p.request_body(r, stream);
-            check(&v, &body, &format!("request {i}, stream {stream}"));
-        }
-    }
+    check_every_request(&v, |r, stream| p.request_body(r, stream));
     let mut bad = p.request_body(&requests()[0], false);
     bad["input"][2]["type"] = json!("function_call_outputs");
     assert!(!v.is_valid(&bad));

@@ -23,31 +23,28 @@ use toolplane_providers::{
 
 type RateLimitFn = Box<dyn Fn() -> Option<RateLimitSnapshot>>;
 
+/// The provider, and its (inherent, vendor-specific) `rate_limit` as a closure.
+fn paired<P: ChatProvider + 'static>(
+    provider: P,
+    rate_limit: fn(&P) -> Option<RateLimitSnapshot>,
+) -> (Arc<dyn ChatProvider>, RateLimitFn) {
+    let p = Arc::new(provider);
+    (p.clone(), Box::new(move || rate_limit(&p)))
+}
+
 fn make(vendor: &str, url: &str) -> (Arc<dyn ChatProvider>, RateLimitFn) {
     let cfg = ProviderConfig::new(url)
         .with_api_key("sk-test-secret-key-0123456789")
         .with_retry(RetryPolicy::none());
     match vendor {
-        "openai" => {
-            let p = Arc::new(OpenAiProvider::new(cfg).unwrap());
-            (p.clone(), Box::new(move || p.rate_limit()))
-        }
-        "anthropic" => {
-            let p = Arc::new(AnthropicProvider::new(cfg).unwrap());
-            (p.clone(), Box::new(move || p.rate_limit()))
-        }
-        "mistral" => {
-            let p = Arc::new(MistralProvider::new(cfg).unwrap());
-            (p.clone(), Box::new(move || p.rate_limit()))
-        }
-        "cohere" => {
-            let p = Arc::new(CohereProvider::new(cfg).unwrap());
-            (p.clone(), Box::new(move || p.rate_limit()))
-        }
-        "responses" => {
-            let p = Arc::new(OpenAiResponsesProvider::new(cfg).unwrap());
-            (p.clone(), Box::new(move || p.rate_limit()))
-        }
+        "openai" => paired(OpenAiProvider::new(cfg).unwrap(), OpenAiProvider::rate_limit),
+        "anthropic" => paired(AnthropicProvider::new(cfg).unwrap(), AnthropicProvider::rate_limit),
+        "mistral" => paired(MistralProvider::new(cfg).unwrap(), MistralProvider::rate_limit),
+        "cohere" => paired(CohereProvider::new(cfg).unwrap(), CohereProvider::rate_limit),
+        "responses" => paired(
+            OpenAiResponsesProvider::new(cfg).unwrap(),
+            OpenAiResponsesProvider::rate_limit,
+        ),
         other => panic!("unknown vendor {other}"),
     }
 }
