@@ -443,12 +443,34 @@ impl Inner {
                 Draw::None
             }
             Strategy::Thompson { .. } => {
+                // Pruning, exact: an expert with a bound `q` below the
+                // current k-th best draw `t` is drawn as a mixture — with
+                // probability `delta = P(X > q)` from its tail above `q`,
+                // otherwise it lies below `q < t` and cannot enter the top
+                // k, so its value is not needed. The farthest bound below
+                // `t` (the smallest `delta`) is used.
                 let mut d = self.draws(stream);
                 for &i in cand {
-                    let cell = &cells[i as usize];
-                    let (a, b) = cell.posterior.get();
-                    let (ca, cb) = cell.mt.get();
-                    push(sink, i as usize, 0, d.beta_c(a, b, ca, cb));
+                    let snap = cells[i as usize].read();
+                    let ((a, b), (ca, cb)) = (snap.ab, snap.mt);
+                    let key = match sink.floor() {
+                        Some(t) if snap.bounds[2].0 < t => {
+                            let [far, mid, near] = snap.bounds;
+                            let (q, delta) = if far.0 < t {
+                                far
+                            } else if mid.0 < t {
+                                mid
+                            } else {
+                                near
+                            };
+                            if d.uniform() >= delta {
+                                continue;
+                            }
+                            d.beta_tail(a, b, q)
+                        }
+                        _ => d.beta_c(a, b, ca, cb),
+                    };
+                    push(sink, i as usize, 0, key);
                 }
                 Draw::Samples
             }

@@ -2,7 +2,7 @@
 //! and selection reads.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -224,12 +224,20 @@ impl Breaker {
 
 /// The router's state about one expert for one task type: its win-rate
 /// posterior and the figures last read from the stats source.
+///
+/// The posterior, its Marsaglia-Tsang constants and its pruning bound are
+/// written together under a sequence lock (`seq` odd while a verdict writes),
+/// so a reader can tell whether the three belong to one posterior.
 #[derive(Debug)]
 pub(crate) struct TaskCell {
+    pub(crate) seq: AtomicU32,
     pub(crate) posterior: Posterior,
     /// Marsaglia-Tsang constants for the posterior's alpha and beta, kept
     /// up to date by verdicts and checked by the sampler.
     pub(crate) mt: Posterior,
+    /// The pruning bounds `(q, P(X > q))` of the posterior, farthest first
+    /// (see `sample::tail_bound`).
+    pub(crate) bounds: [Posterior; 3],
     pub(crate) src_p95_ms: AtomicF64,
     pub(crate) src_success: AtomicF64,
     pub(crate) src_cost_1k: AtomicF64,
@@ -238,9 +246,16 @@ pub(crate) struct TaskCell {
 
 impl TaskCell {
     pub(crate) fn new(prior: (f64, f64)) -> Self {
+        let (a, b) = unpack(pack(prior.0, prior.1));
+        let bound = |z: f64| {
+            let (q, delta) = crate::sample::tail_bound(a, b, z);
+            Posterior::new(q, delta)
+        };
         Self {
+            seq: AtomicU32::new(0),
             posterior: Posterior::new(prior.0, prior.1),
             mt: Posterior::new(crate::sample::mt_c(prior.0), crate::sample::mt_c(prior.1)),
+            bounds: crate::sample::TAIL_Z.map(bound),
             src_p95_ms: AtomicF64::missing(),
             src_success: AtomicF64::missing(),
             src_cost_1k: AtomicF64::missing(),
@@ -248,11 +263,66 @@ impl TaskCell {
         }
     }
 
-    /// Records a verdict.
+    /// Records a verdict: the posterior, its constants and its bound, under the lock.
     pub(crate) fn observe(&self, reward: f64, gamma: f64, prior: (f64, f64)) {
+        let seq = self.lock();
         let (a, b) = self.posterior.observe(reward, gamma, prior);
         self.mt.store(crate::sample::mt_c(a), crate::sample::mt_c(b));
+        for (cell, z) in self.bounds.iter().zip(crate::sample::TAIL_Z) {
+            let (q, delta) = crate::sample::tail_bound(a, b, z);
+            cell.store(q, delta);
+        }
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
+
+    /// Takes the writer side of the sequence lock; returns the even value it held.
+    fn lock(&self) -> u32 {
+        loop {
+            let seq = self.seq.load(Ordering::Relaxed);
+            if seq & 1 == 0
+                && self
+                    .seq
+                    .compare_exchange_weak(seq, seq.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                fence(Ordering::Release);
+                return seq;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// The posterior with its Marsaglia-Tsang constants and pruning bounds;
+    /// the bounds are [`NO_BOUND`](crate::sample::NO_BOUND)
+    /// when a verdict was writing meanwhile (the posterior itself is always
+    /// one consistent pair).
+    #[inline]
+    pub(crate) fn read(&self) -> Snapshot {
+        let s1 = self.seq.load(Ordering::Acquire);
+        let ab = self.posterior.get();
+        let mt = self.mt.get();
+        let bounds = [self.bounds[0].get(), self.bounds[1].get(), self.bounds[2].get()];
+        fence(Ordering::Acquire);
+        let s2 = self.seq.load(Ordering::Relaxed);
+        if s1 == s2 && s1 & 1 == 0 {
+            Snapshot { ab, mt, bounds }
+        } else {
+            Snapshot {
+                ab,
+                mt,
+                bounds: [crate::sample::NO_BOUND; 3],
+            }
+        }
+    }
+}
+
+/// One consistent read of a [`TaskCell`]'s posterior: `(alpha, beta)`, the
+/// Marsaglia-Tsang constants, and the bounds `(q, P(X > q))`, farthest first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Snapshot {
+    pub(crate) ab: (f64, f64),
+    pub(crate) mt: (f64, f64),
+    pub(crate) bounds: [(f64, f64); 3],
 }
 
 /// What the router knows about one expert across task types, updated in place.
