@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use toolplane_core::ChatRequest;
 
 use crate::router::Inner;
-use crate::select::{Draw, Figures, Query, lower_better};
+use crate::select::{Draw, Query};
 use crate::strategy::Strategy;
+use crate::weighted::{Figures, lower_better};
 
 /// Where the task type came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -82,6 +82,7 @@ mod sample;
 mod select;
 mod state;
 mod strategy;
+mod weighted;
 
 pub use classify::{KeywordClassifier, TaskClassifier, tasks};
 pub use config::{ConfigError, ExpertConfig, RouterConfig};

@@ -18,6 +18,7 @@ use crate::expert::Expert;
 use crate::select::{Hot, Query};
 use crate::state::{BreakerConfig, Clock, ExpertState, ManualClock, TaskCell, add_spend};
 use crate::strategy::TaskPolicy;
+use crate::weighted::Packed;
 
 /// Request ids remembered for feedback.
 const PENDING_CAPACITY: usize = 65_536;
@@ -46,6 +47,8 @@ pub(crate) struct Inner {
     pub(crate) states: Vec<ExpertState>,
     /// Per task, per expert (`task * experts + expert`), so one task's cells are contiguous.
     pub(crate) cells: Vec<TaskCell>,
+    /// The weighted strategy's resolved figures, laid out like `cells`.
+    pub(crate) packed: Vec<Packed>,
     /// Task slots; 0 is [`DEFAULT_TASK`].
     pub(crate) tasks: Vec<String>,
     pub(crate) policies: Vec<TaskPolicy>,
@@ -280,6 +283,7 @@ impl RouterBuilder {
             hot: self.experts.iter().map(Hot::new).collect(),
             any_budget: self.experts.iter().any(|e| e.budget_usd.is_some_and(f64::is_finite)),
             states: self.experts.iter().map(|_| ExpertState::default()).collect(),
+            packed: (0..cells.len()).map(|_| Packed::default()).collect(),
             cells,
             experts: self.experts,
             tasks,
@@ -304,6 +308,9 @@ impl RouterBuilder {
             pending: Mutex::new(Pending::default()),
         };
         let router = Router { inner: Arc::new(inner) };
+        for i in 0..n {
+            router.inner.refigure_expert(i);
+        }
         router.refresh_stats();
         Ok(router)
     }
@@ -412,6 +419,7 @@ impl Router {
                 cell.src_success.set_opt(s.success_rate);
                 cell.src_cost_1k.set_opt(s.cost_per_1k_tokens);
                 cell.src_win.set_opt(s.win_rate());
+                self.inner.refigure(i, ti);
             }
         }
     }
@@ -522,6 +530,7 @@ impl Inner {
             .filter(|_| expert < self.experts.len())
         {
             cell.observe(reward, decay, prior);
+            self.refigure(expert, task);
         }
     }
 
@@ -533,6 +542,7 @@ impl Inner {
         st.ewma_latency_ms
             .ewma(latency.as_secs_f64() * 1000.0, self.latency_weight);
         st.ewma_success.ewma(1.0, 0.05);
+        self.refigure_expert(expert);
         let cost = e
             .pricing
             .estimate(response.usage.input_tokens, response.usage.output_tokens);
@@ -557,6 +567,7 @@ impl Inner {
         match failure_class(error.kind()) {
             FailureClass::ExpertFault => {
                 st.ewma_success.ewma(0.0, 0.05);
+                self.refigure_expert(expert);
                 let force = error.kind() == ProviderErrorKind::RateLimited && self.breaker.open_on_rate_limit;
                 st.breaker
                     .on_failure(self.clock.now(), &self.breaker, force, error.retry_after());

@@ -11,7 +11,7 @@ use crate::expert::Expert;
 use crate::router::Inner;
 use crate::sample::{Draws, next_seed};
 use crate::state::{Clock, Health};
-use crate::strategy::{QualityMetric, Strategy, Weights};
+use crate::strategy::Strategy;
 
 /// What the constraints read about an expert, packed together.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +22,7 @@ pub(crate) struct Hot {
     budget: f64,
     input_per_1k: f64,
     output_per_1k: f64,
-    blended_per_1k: f64,
+    pub(crate) blended_per_1k: f64,
 }
 
 impl Hot {
@@ -78,7 +78,7 @@ thread_local! {
 
 /// Where ranked candidates go: only the best `k`, or all of them (explain).
 #[derive(Debug)]
-struct Sink {
+pub(crate) struct Sink {
     k: usize,
     items: Vec<Ranked>,
 }
@@ -102,7 +102,7 @@ impl Sink {
     }
 
     #[inline]
-    fn push(&mut self, r: Ranked) {
+    pub(crate) fn push(&mut self, r: Ranked) {
         if self.items.len() >= self.k {
             if let Some(last) = self.items.last() {
                 // Fast reject: strictly worse than the last kept (ties go the slow way).
@@ -247,45 +247,7 @@ pub(crate) struct Selection {
     pub(crate) draw: Draw,
 }
 
-/// The four figures of the weighted strategy, raw.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Figures {
-    pub(crate) latency_ms: Option<f64>,
-    pub(crate) success: Option<f64>,
-    pub(crate) cost_1k: Option<f64>,
-    pub(crate) win_rate: Option<f64>,
-}
-
 impl Inner {
-    /// The four figures of an expert for a task: stats source first, the
-    /// router's own measurements (latency EWMA, success average, posterior
-    /// mean) where the source has nothing, configured prices for cost.
-    pub(crate) fn figures(&self, idx: usize, task: usize) -> Figures {
-        let st = &self.states[idx];
-        let cell = self.cell(idx, task);
-        Figures {
-            latency_ms: cell.src_p95_ms.get().or_else(|| st.ewma_latency_ms.get()),
-            success: cell.src_success.get().or_else(|| st.ewma_success.get()),
-            cost_1k: Some(cell.src_cost_1k.get().unwrap_or(self.hot[idx].blended_per_1k)),
-            win_rate: cell.src_win.get().or_else(|| self.posterior_mean(idx, task)),
-        }
-    }
-
-    /// The posterior mean once it holds evidence beyond the prior.
-    pub(crate) fn posterior_mean(&self, idx: usize, task: usize) -> Option<f64> {
-        let (a, b) = self.cell(idx, task).posterior.get();
-        let (pa, pb) = self.priors[task];
-        (a + b > pa + pb + 0.5).then(|| a / (a + b))
-    }
-
-    pub(crate) fn quality(&self, idx: usize, task: usize, metric: QualityMetric) -> Option<f64> {
-        let f = self.figures(idx, task);
-        match metric {
-            QualityMetric::WinRate => f.win_rate,
-            QualityMetric::SuccessRate => f.success,
-        }
-    }
-
     /// The hard constraints for one expert; `None` when it may take the request.
     pub(crate) fn constraint(
         &self,
@@ -531,72 +493,5 @@ impl Inner {
                 if any { Draw::None } else { Draw::FloorUnmet }
             }
         }
-    }
-
-    /// One pass reads each candidate's figures into `figs` and tracks the
-    /// ranges; a second pass over that packed buffer scores.
-    fn weighted(&self, w: &Weights, task: usize, cand: &[u32], figs: &mut Vec<[f64; 4]>, sink: &mut Sink) {
-        let (mut lat, mut cost) = ((f64::INFINITY, f64::NEG_INFINITY), (f64::INFINITY, f64::NEG_INFINITY));
-        figs.clear();
-        for &i in cand {
-            let f = self.figures(i as usize, task);
-            let l = f.latency_ms.unwrap_or(f64::NAN);
-            let c = f.cost_1k.unwrap_or(f64::NAN);
-            if !l.is_nan() {
-                lat = (lat.0.min(l), lat.1.max(l));
-            }
-            if !c.is_nan() {
-                cost = (cost.0.min(c), cost.1.max(c));
-            }
-            figs.push([
-                l,
-                f.success.map_or(0.5, |s| s.clamp(0.0, 1.0)),
-                c,
-                f.win_rate.map_or(0.5, |s| s.clamp(0.0, 1.0)),
-            ]);
-        }
-        let total = (w.latency + w.success + w.cost + w.win_rate).max(f64::MIN_POSITIVE);
-        let norm = |v: f64, (lo, hi): (f64, f64)| {
-            if v.is_nan() {
-                0.5
-            } else if hi <= lo {
-                1.0
-            } else {
-                (hi - v) / (hi - lo)
-            }
-        };
-        for (&i, f) in cand.iter().zip(figs.iter()) {
-            let key = (w.latency * norm(f[0], lat) + w.success * f[1] + w.cost * norm(f[2], cost) + w.win_rate * f[3])
-                / total;
-            sink.push(Ranked {
-                idx: i as usize,
-                tier: 0,
-                key,
-            });
-        }
-    }
-
-    /// The normalization ranges of the weighted strategy over the candidates of a selection.
-    pub(crate) fn ranges(&self, task: usize, idxs: impl Iterator<Item = usize>) -> ((f64, f64), (f64, f64)) {
-        let (mut lat, mut cost) = ((f64::INFINITY, f64::NEG_INFINITY), (f64::INFINITY, f64::NEG_INFINITY));
-        for i in idxs {
-            let f = self.figures(i, task);
-            if let Some(v) = f.latency_ms {
-                lat = (lat.0.min(v), lat.1.max(v));
-            }
-            if let Some(v) = f.cost_1k {
-                cost = (cost.0.min(v), cost.1.max(v));
-            }
-        }
-        (lat, cost)
-    }
-}
-
-/// Min-max normalization where lower is better; 0.5 when missing, 1 when all equal.
-pub(crate) fn lower_better(v: Option<f64>, (lo, hi): (f64, f64)) -> f64 {
-    match v {
-        None => 0.5,
-        Some(_) if hi <= lo => 1.0,
-        Some(v) => (hi - v) / (hi - lo),
     }
 }
