@@ -62,6 +62,10 @@ impl<'a> LazyNow<'a> {
     }
 }
 
+/// Up to this many candidates, Thompson sampling draws the k best posterior
+/// means first (an O(k n) pass that pays for itself in skipped draws).
+const PRESORT_MAX: usize = 32;
+
 /// Buffers a selection reuses on its thread, so the hot path does not allocate them.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -384,7 +388,7 @@ impl Inner {
         &self,
         strategy: &Strategy,
         task: usize,
-        cand: &[u32],
+        cand: &mut [u32],
         figs: &mut Vec<[f64; 4]>,
         sink: &mut Sink,
         stream: &mut u64,
@@ -395,7 +399,7 @@ impl Inner {
         match strategy {
             Strategy::Static { .. } => {
                 let rank = &self.static_rank[task];
-                for &i in cand {
+                for &i in cand.iter() {
                     push(sink, i as usize, 0, -f64::from(rank[i as usize]));
                 }
                 Draw::None
@@ -411,8 +415,27 @@ impl Inner {
                 // otherwise it lies below `q < t` and cannot enter the top
                 // k, so its value is not needed. The farthest bound below
                 // `t` (the smallest `delta`) is used.
+                if cand.len() > sink.k && cand.len() <= PRESORT_MAX {
+                    // The experts with the highest posterior means go first,
+                    // so the k-th best draw is high early and the bounds skip
+                    // more of the rest (order does not change the result).
+                    for slot in 0..sink.k {
+                        let mean = |j: usize| {
+                            let (a, b) = cells[cand[j] as usize].posterior.get();
+                            (a, a + b)
+                        };
+                        let (mut best, (mut ba, mut bs)) = (slot, mean(slot));
+                        for j in slot + 1..cand.len() {
+                            let (a, s) = mean(j);
+                            if a * bs > ba * s {
+                                (best, ba, bs) = (j, a, s);
+                            }
+                        }
+                        cand.swap(slot, best);
+                    }
+                }
                 let mut d = self.draws(stream);
-                for &i in cand {
+                for &i in cand.iter() {
                     let snap = cells[i as usize].read();
                     let ((a, b), (ca, cb)) = (snap.ab, snap.mt);
                     let key = match sink.floor() {
@@ -472,7 +495,7 @@ impl Inner {
                 } else {
                     (i, j)
                 };
-                for &c in cand {
+                for &c in cand.iter() {
                     let c = c as usize;
                     push(sink, c, u8::from(c == w), -lat(c));
                 }
@@ -480,7 +503,7 @@ impl Inner {
             }
             Strategy::Cheapest { quality_floor, quality } => {
                 let mut any = false;
-                for &i in cand {
+                for &i in cand.iter() {
                     let i = i as usize;
                     match self.quality(i, task, *quality) {
                         Some(q) if q >= *quality_floor => {
