@@ -1,5 +1,7 @@
 //! Selection: hard constraints, then the task's strategy ranks what is left.
-//! Reads atomics only; allocates the candidate list and nothing else.
+//! Reads atomics only; candidate and figure buffers are thread-local, so a
+//! selection allocates only the short ranking it returns (and the list of
+//! removed experts when a constraint removes one).
 
 use std::cell::RefCell;
 use std::cmp::Ordering as CmpOrdering;
