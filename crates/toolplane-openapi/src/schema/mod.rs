@@ -536,4 +536,3 @@ impl<'s> SchemaCx<'s> {
         }
     }
 }
-
