@@ -12,6 +12,7 @@ use toolplane_core::{
     ProviderErrorKind, StreamEvent, Usage,
 };
 
+use crate::dispatch_log::Recorder;
 use crate::router::RANK_BATCH;
 use crate::router::{FailureClass, Inner, Router, failure_class};
 use crate::select::{Query, Selection};
@@ -115,6 +116,13 @@ impl<'a> Attempts<'a> {
         Ok(())
     }
 
+    /// A dispatch record for this request, when the router keeps a log.
+    fn recorder(&self, request_id: &str, task: usize, streamed: bool) -> Option<Recorder> {
+        let sel = self.first.as_ref()?;
+        self.inner.dispatch_log.as_ref()?;
+        Some(Recorder::start(self.inner, request_id, task, streamed, sel))
+    }
+
     /// The error when no attempt succeeded.
     fn exhausted(mut self) -> ProviderError {
         if let Some(e) = self.last.take() {
@@ -154,21 +162,37 @@ impl ChatProvider for Router {
         let (task, _) = inner.task_of(request, Some(ctx));
         let q = Query::new(inner, request, task, false);
         let mut attempts = Attempts::new(inner, &q);
-        while let Some(idx) = attempts.next(ctx)? {
-            let expert = &inner.experts[idx];
-            let mut req = request.clone();
-            req.model.clone_from(&expert.key.model);
-            let started = Instant::now();
-            match expert.provider.chat(&req, ctx).await {
-                Ok(resp) => {
-                    inner.record_success(idx, started.elapsed(), &resp);
-                    inner.remember(Inner::request_id(request, ctx), idx, task);
-                    return Ok(resp);
+        let mut log = attempts.recorder(Inner::request_id(request, ctx), task, false);
+        let result = async {
+            while let Some(idx) = attempts.next(ctx)? {
+                let expert = &inner.experts[idx];
+                let mut req = request.clone();
+                req.model.clone_from(&expert.key.model);
+                let started = Instant::now();
+                match expert.provider.chat(&req, ctx).await {
+                    Ok(resp) => {
+                        inner.record_success(idx, started.elapsed(), &resp);
+                        inner.remember(Inner::request_id(request, ctx), idx, task);
+                        if let Some(log) = log.as_mut() {
+                            log.attempt(inner, idx, started.elapsed(), Ok(()));
+                        }
+                        return Ok(resp);
+                    }
+                    Err(e) => {
+                        if let Some(log) = log.as_mut() {
+                            log.attempt(inner, idx, started.elapsed(), Err(&e));
+                        }
+                        attempts.failed(idx, e)?
+                    }
                 }
-                Err(e) => attempts.failed(idx, e)?,
             }
+            Err(attempts.exhausted())
         }
-        Err(attempts.exhausted())
+        .await;
+        if let (Some(log), Some(sink)) = (log, inner.dispatch_log.as_ref()) {
+            log.finish(sink);
+        }
+        result
     }
 
     /// Falls back while opening the stream; once events flow, errors pass
@@ -178,7 +202,21 @@ impl ChatProvider for Router {
         let (task, _) = inner.task_of(request, Some(ctx));
         let q = Query::new(inner, request, task, true);
         let mut attempts = Attempts::new(inner, &q);
-        while let Some(idx) = attempts.next(ctx)? {
+        let mut log = attempts.recorder(Inner::request_id(request, ctx), task, true);
+        let finish = |log: Option<Recorder>| {
+            if let (Some(log), Some(sink)) = (log, inner.dispatch_log.as_ref()) {
+                log.finish(sink);
+            }
+        };
+        loop {
+            let idx = match attempts.next(ctx) {
+                Ok(Some(idx)) => idx,
+                Ok(None) => break,
+                Err(e) => {
+                    finish(log);
+                    return Err(e);
+                }
+            };
             let expert = &inner.experts[idx];
             let mut req = request.clone();
             req.model.clone_from(&expert.key.model);
@@ -186,6 +224,10 @@ impl ChatProvider for Router {
             match expert.provider.chat_stream(&req, ctx).await {
                 Ok(stream) => {
                     inner.remember(Inner::request_id(request, ctx), idx, task);
+                    if let Some(l) = log.as_mut() {
+                        l.attempt(inner, idx, started.elapsed(), Ok(()));
+                    }
+                    finish(log);
                     return Ok(Box::pin(Recording {
                         inner: Arc::clone(&self.inner),
                         stream,
@@ -195,9 +237,18 @@ impl ChatProvider for Router {
                         done: false,
                     }));
                 }
-                Err(e) => attempts.failed(idx, e)?,
+                Err(e) => {
+                    if let Some(l) = log.as_mut() {
+                        l.attempt(inner, idx, started.elapsed(), Err(&e));
+                    }
+                    if let Err(e) = attempts.failed(idx, e) {
+                        finish(log);
+                        return Err(e);
+                    }
+                }
             }
         }
+        finish(log);
         Err(attempts.exhausted())
     }
 }

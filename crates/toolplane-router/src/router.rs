@@ -13,6 +13,7 @@ use toolplane_core::{
 
 use crate::classify::{KeywordClassifier, TaskClassifier};
 use crate::decision::{Decision, TaskSource};
+use crate::dispatch_log::{DispatchLog, DispatchRecord};
 use crate::error::RouterError;
 use crate::expert::Expert;
 use crate::select::{Hot, Query};
@@ -71,6 +72,8 @@ pub(crate) struct Inner {
     pub(crate) default_output_tokens: u64,
     pub(crate) latency_weight: f64,
     pending: Mutex<Pending>,
+    /// What dispatch did with recent requests (`None`: not kept).
+    pub(crate) dispatch_log: Option<DispatchLog>,
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +97,7 @@ pub struct RouterBuilder {
     max_attempts: usize,
     default_output_tokens: u64,
     latency_weight: f64,
+    dispatch_log: usize,
 }
 
 impl Default for RouterBuilder {
@@ -111,6 +115,7 @@ impl Default for RouterBuilder {
             max_attempts: usize::MAX,
             default_output_tokens: 512,
             latency_weight: 0.2,
+            dispatch_log: 0,
         }
     }
 }
@@ -191,6 +196,15 @@ impl RouterBuilder {
     /// Weight of a new latency sample in the EWMA, in `(0, 1]` (default 0.2).
     pub fn latency_ewma_weight(mut self, w: f64) -> Self {
         self.latency_weight = w.clamp(1e-6, 1.0);
+        self
+    }
+
+    /// Keeps a record of what dispatch did with the last `capacity` requests
+    /// (the ranking it used, removed experts, every attempt and its outcome);
+    /// read it with [`Router::recent_dispatches`]. Off (0) by default: the
+    /// record costs an allocation or two per request.
+    pub fn dispatch_log(mut self, capacity: usize) -> Self {
+        self.dispatch_log = capacity;
         self
     }
 
@@ -306,6 +320,7 @@ impl RouterBuilder {
             default_output_tokens: self.default_output_tokens,
             latency_weight: self.latency_weight,
             pending: Mutex::new(Pending::default()),
+            dispatch_log: (self.dispatch_log > 0).then(|| DispatchLog::new(self.dispatch_log)),
         };
         let router = Router { inner: Arc::new(inner) };
         for i in 0..n {
@@ -465,6 +480,18 @@ impl Router {
             }
             None => false,
         }
+    }
+
+    /// What dispatch did with the most recent requests, oldest first: empty
+    /// unless the builder's [`dispatch_log`](RouterBuilder::dispatch_log) is on.
+    /// Unlike [`Router::explain`], which ranks afresh, this is the ranking and
+    /// the draw the calls actually used.
+    pub fn recent_dispatches(&self) -> Vec<DispatchRecord> {
+        self.inner
+            .dispatch_log
+            .as_ref()
+            .map(DispatchLog::snapshot)
+            .unwrap_or_default()
     }
 
     /// USD spent through this router so far (from usage and prices).
