@@ -117,17 +117,21 @@ async fn main() -> Result<(), Box<dyn Error>> {
         agent,
         audit,
         metrics,
-        explain,
         router,
         ..
     } = stack;
     drop(agent);
     let _ = printer.await;
-    let log = explain.log.lock().map(|l| l.clone()).unwrap_or_default();
-    println!("Router decisions ({}):", log.len());
-    for (i, d) in log.iter().enumerate() {
-        println!("--- call {} ---\n{d}", i + 1);
+    let dispatches = router.recent_dispatches();
+    println!("What the router did with each of its {} calls:", dispatches.len());
+    for d in &dispatches {
+        println!("{d}");
     }
+    let next = ChatRequest::new("", vec![Message::user("next request")]).with_task_type("tool_use");
+    println!(
+        "\nHow it would route the next tool_use request, and why:\n{}",
+        router.explain(&next)
+    );
     println!("The router spent ${:.6} in all.", router.spent_usd());
     let report = metrics.snapshot(&MetricsQuery::last(Duration::from_secs(3600)))?;
     println!("\nMetrics:\n{report}");

@@ -4,13 +4,10 @@
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use toolplane::core::{
-    CallContext, ChatInterceptor, ChatNext, ChatProvider, ChatRequest, ChatResponse, InterceptedProvider, ProviderError,
-};
+use toolplane::core::{ChatProvider, InterceptedProvider};
 use toolplane::metrics::{
     MetricsConfig, MetricsInterceptor, ModelPrice, PricingTable, ProviderMetricsCollector, SystemClock,
 };
@@ -53,34 +50,6 @@ const SCRIPTED_PRICES: [(&str, &str, f64, f64); 2] = [
 
 pub(crate) fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/data")
-}
-
-/// Prints what the router would decide for each call, before it is dispatched.
-#[derive(Debug)]
-pub(crate) struct ExplainEachCall {
-    router: Arc<Router>,
-    pub(crate) log: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl ChatInterceptor for ExplainEachCall {
-    async fn chat(
-        &self,
-        request: &ChatRequest,
-        ctx: &CallContext,
-        next: ChatNext<'_>,
-    ) -> Result<ChatResponse, ProviderError> {
-        let decision = self.router.explain(request);
-        let result = next.chat(request, ctx).await;
-        let answered = match &result {
-            Ok(r) => format!("answered by {} / {}", r.provider, r.model),
-            Err(e) => format!("failed: {e}"),
-        };
-        if let Ok(mut log) = self.log.lock() {
-            log.push(format!("{decision}=> {answered}"));
-        }
-        result
-    }
 }
 
 /// The router's experts, each measured by the metrics interceptor: real
@@ -128,7 +97,6 @@ pub(crate) struct Stack {
     pub(crate) audit: Arc<FileSink>,
     pub(crate) metrics: Arc<ProviderMetricsCollector>,
     pub(crate) router: Arc<Router>,
-    pub(crate) explain: Arc<ExplainEachCall>,
     pub(crate) real_providers: bool,
 }
 
@@ -177,26 +145,23 @@ pub(crate) fn build(
         .interceptor(Arc::new(RateLimitInterceptor::new(Arc::new(limiter))))
         .build()?;
 
-    // The router over the (measured) experts, explained, behind a token budget.
+    // The router over the (measured) experts, keeping a log of its dispatches, behind a token budget.
     let (experts, real_providers) = experts;
     let mut builder = Router::builder()
         .stats_source(metrics.clone())
         .default_policy(TaskPolicy::new(Strategy::Weighted {
             weights: Default::default(),
         }))
+        .dispatch_log(64)
         .seed(7);
     for e in experts {
         builder = builder.expert(e);
     }
     let router = Arc::new(builder.build()?);
-    let explain = Arc::new(ExplainEachCall {
-        router: router.clone(),
-        log: Mutex::new(Vec::new()),
-    });
     let budget = LocalBudget::new(vec![BudgetRule::tokens_per_principal(Period::Day, 200_000)]);
     let provider = Arc::new(InterceptedProvider::new(
         router.clone(),
-        vec![explain.clone(), Arc::new(BudgetInterceptor::new(Arc::new(budget)))],
+        vec![Arc::new(BudgetInterceptor::new(Arc::new(budget)))],
     ));
 
     let mut agent = AgentLoop::new(provider, Arc::new(executor.clone())).with_config(LoopConfig {
@@ -214,7 +179,6 @@ pub(crate) fn build(
         audit,
         metrics,
         router,
-        explain,
         real_providers,
     })
 }
