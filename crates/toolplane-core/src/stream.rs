@@ -43,6 +43,13 @@ pub enum StreamEvent {
         /// The text.
         text: String,
     },
+    /// The signature of the reasoning (Anthropic's `signature_delta`): it must
+    /// go back unchanged with the reasoning in the next turn, so accumulators
+    /// keep it on the [`ContentPart::Thinking`] part.
+    ThinkingSignature {
+        /// The signature.
+        signature: String,
+    },
     /// A tool call began.
     ToolCallStart {
         /// The call's position in the answer.
@@ -115,7 +122,14 @@ pub fn response_to_events(response: &ChatResponse) -> Vec<StreamEvent> {
         match part {
             ContentPart::Text { text } => events.push(StreamEvent::TextDelta { text: text.clone() }),
             ContentPart::Refusal { text } => events.push(StreamEvent::RefusalDelta { text: text.clone() }),
-            ContentPart::Thinking { text, .. } => events.push(StreamEvent::ThinkingDelta { text: text.clone() }),
+            ContentPart::Thinking { text, signature } => {
+                events.push(StreamEvent::ThinkingDelta { text: text.clone() });
+                if let Some(signature) = signature {
+                    events.push(StreamEvent::ThinkingSignature {
+                        signature: signature.clone(),
+                    });
+                }
+            }
             ContentPart::ToolCall(call) => {
                 events.push(StreamEvent::ToolCallStart {
                     index,
@@ -175,6 +189,7 @@ pub struct StreamAccumulator {
     text: String,
     refusal: String,
     thinking: String,
+    thinking_signature: Option<String>,
     calls: BTreeMap<usize, PartialCall>,
     usage: Usage,
     stop: Option<StopReason>,
@@ -190,6 +205,7 @@ impl StreamAccumulator {
             text: String::new(),
             refusal: String::new(),
             thinking: String::new(),
+            thinking_signature: None,
             calls: BTreeMap::new(),
             usage: Usage::default(),
             stop: None,
@@ -210,6 +226,7 @@ impl StreamAccumulator {
             StreamEvent::TextDelta { text } => self.text.push_str(text),
             StreamEvent::RefusalDelta { text } => self.refusal.push_str(text),
             StreamEvent::ThinkingDelta { text } => self.thinking.push_str(text),
+            StreamEvent::ThinkingSignature { signature } => self.thinking_signature = Some(signature.clone()),
             StreamEvent::ToolCallStart { index, id, name } => {
                 let c = self.calls.entry(*index).or_default();
                 c.id.clone_from(id);
@@ -261,10 +278,10 @@ impl StreamAccumulator {
 
     fn build(self, stop: StopReason) -> ChatResponse {
         let mut content = Vec::new();
-        if !self.thinking.is_empty() {
+        if !self.thinking.is_empty() || self.thinking_signature.is_some() {
             content.push(ContentPart::Thinking {
                 text: self.thinking,
-                signature: None,
+                signature: self.thinking_signature,
             });
         }
         if !self.text.is_empty() {

@@ -230,6 +230,24 @@ async fn anthropic_thinking_unknown_events_split_escape_and_cache_usage() {
     assert!(
         matches!(&resp.message.content[0], ContentPart::Thinking { text, .. } if text == "The user wants weather.")
     );
+    // The signature arrives in a `signature_delta` and is kept: Anthropic refuses
+    // a follow-up turn whose thinking block lost it.
+    assert!(
+        matches!(&resp.message.content[0], ContentPart::Thinking { signature: Some(s), .. } if s == "EqQBCgIYAhIM"),
+        "{:?}",
+        resp.message.content[0]
+    );
+    let provider = toolplane_providers::AnthropicProvider::new(
+        toolplane_providers::ProviderConfig::new("http://127.0.0.1:9").with_api_key("k"),
+    )
+    .unwrap();
+    let next = toolplane_core::ChatRequest::new(
+        "claude-sonnet-4-5",
+        vec![toolplane_core::Message::user("Weather?"), resp.message.clone()],
+    );
+    let body = provider.request_body(&next, false);
+    assert_eq!(body["messages"][1]["content"][0]["type"], "thinking");
+    assert_eq!(body["messages"][1]["content"][0]["signature"], "EqQBCgIYAhIM");
     assert_eq!(resp.stop_reason, StopReason::ToolUse);
     // input 20 + cache read 1000 + cache write 200; output cumulative 42.
     assert_eq!(

@@ -91,6 +91,7 @@ struct Block {
     name: Option<String>,
     text: Option<String>,
     thinking: Option<String>,
+    signature: Option<String>,
     input: Option<Value>,
 }
 
@@ -104,6 +105,8 @@ struct Delta<'a> {
     partial_json: Option<Cow<'a, str>>,
     #[serde(borrow)]
     thinking: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    signature: Option<Cow<'a, str>>,
     #[serde(borrow)]
     stop_reason: Option<Cow<'a, str>>,
 }
@@ -191,6 +194,9 @@ impl MessagesDecoder {
                         if let Some(t) = block.thinking.filter(|t| !t.is_empty()) {
                             out.push(Ok(StreamEvent::ThinkingDelta { text: t }));
                         }
+                        if let Some(signature) = block.signature.filter(|s| !s.is_empty()) {
+                            out.push(Ok(StreamEvent::ThinkingSignature { signature }));
+                        }
                     }
                     _ => {}
                 }
@@ -206,6 +212,13 @@ impl MessagesDecoder {
                     "thinking_delta" => {
                         if let Some(t) = delta.thinking.filter(|t| !t.is_empty()) {
                             out.push(Ok(StreamEvent::ThinkingDelta { text: t.into_owned() }));
+                        }
+                    }
+                    "signature_delta" => {
+                        if let Some(signature) = delta.signature.filter(|s| !s.is_empty()) {
+                            out.push(Ok(StreamEvent::ThinkingSignature {
+                                signature: signature.into_owned(),
+                            }));
                         }
                     }
                     "input_json_delta" => {
