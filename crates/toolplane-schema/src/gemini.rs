@@ -1,5 +1,6 @@
 //! Gemini's schema subset (an OpenAPI 3.0 Schema subset) and safe property names.
 
+use crate::profile::note_keyword;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -112,19 +113,6 @@ fn any_value() -> Value {
         {"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "object"},
         {"type": "array", "items": {"type": "string"}}
     ]})
-}
-
-fn push_note(notes: &mut Vec<String>, key: &str, v: &Value) {
-    let mut text = v.to_string();
-    if text.len() > 160 {
-        let mut end = 157;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str("...");
-    }
-    notes.push(format!("{key}: {text}"));
 }
 
 fn convert(node: &Value, tree: &mut RenameTree) -> Value {
@@ -251,17 +239,17 @@ fn convert(node: &Value, tree: &mut RenameTree) -> Value {
             "additionalProperties" if v == &Value::Bool(false) => {}
             "exclusiveMinimum" if v.is_number() => {
                 out.insert("minimum".into(), v.clone());
-                push_note(&mut notes, "exclusive minimum", v);
+                note_keyword(&mut notes, "exclusive minimum", v);
             }
             "exclusiveMaximum" if v.is_number() => {
                 out.insert("maximum".into(), v.clone());
-                push_note(&mut notes, "exclusive maximum", v);
+                note_keyword(&mut notes, "exclusive maximum", v);
             }
             _ if KEEP.contains(&k.as_str()) => {
                 out.insert(k.clone(), v.clone());
             }
             _ if k.starts_with("x-") || k.starts_with('$') => {}
-            _ => push_note(&mut notes, k, v),
+            _ => note_keyword(&mut notes, k, v),
         }
     }
     let values = match (m.get("enum"), m.get("const")) {
@@ -273,7 +261,7 @@ fn convert(node: &Value, tree: &mut RenameTree) -> Value {
         if ty == "string" && values.iter().all(Value::is_string) {
             out.insert("enum".into(), Value::Array(values));
         } else {
-            push_note(&mut notes, "one of", &Value::Array(values));
+            note_keyword(&mut notes, "one of", &Value::Array(values));
         }
     }
     if let Some(Value::String(f)) = m.get("format") {
@@ -286,7 +274,7 @@ fn convert(node: &Value, tree: &mut RenameTree) -> Value {
         if ok {
             out.insert("format".into(), Value::String(f.clone()));
         } else {
-            push_note(&mut notes, "format", &Value::String(f.clone()));
+            note_keyword(&mut notes, "format", &Value::String(f.clone()));
         }
     }
     if ty == "object" {

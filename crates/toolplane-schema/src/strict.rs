@@ -10,6 +10,7 @@
 //! schemas, a budget exceeded) is an error naming the place; callers then fall
 //! back to non-strict.
 
+use crate::profile::note_keyword;
 use serde_json::{Map, Value, json};
 
 /// OpenAI's size limits for a strict schema.
@@ -126,19 +127,6 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-fn note(notes: &mut Vec<String>, key: &str, v: &Value) {
-    let mut text = v.to_string();
-    if text.len() > 160 {
-        let mut end = 157;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str("...");
-    }
-    notes.push(format!("{key}: {text}"));
-}
-
 fn strictify(node: &Value, at: &str) -> Result<Value, String> {
     if at.len() > 4096 || at.bytes().filter(|b| *b == b'/').count() > 128 {
         return Err(format!("{}: nested too deeply", place(at)));
@@ -187,7 +175,7 @@ fn strictify(node: &Value, at: &str) -> Result<Value, String> {
                 "anyOf" | "oneOf" | "description" | "title" | "discriminator" | "$defs" | "$schema" | "$id"
             );
             if !skip && !k.starts_with("x-") {
-                note(&mut notes, k, v);
+                note_keyword(&mut notes, k, v);
             }
         }
         set_description(&mut out, m, &notes);
@@ -235,7 +223,7 @@ fn strictify(node: &Value, at: &str) -> Result<Value, String> {
             "format" if v.as_str().is_some_and(|f| STRICT_FORMATS.contains(&f)) => {
                 out.insert(k.clone(), v.clone());
             }
-            _ => note(&mut notes, k, v),
+            _ => note_keyword(&mut notes, k, v),
         }
     }
     if has("object") {
