@@ -5,10 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use futures_util::StreamExt;
-use toolplane_core::{CallContext, ChatRequest, Message, StreamAccumulator, StreamEvent};
+use toolplane_core::{CallContext, ChatRequest, Message, StreamEvent};
 use toolplane_openapi::{ConvertOptions, Converter, OpenApiSpec};
-use toolplane_providers::{KNOWN_PROVIDERS, NormalizedResponse, provider_from_name};
+use toolplane_providers::{KNOWN_PROVIDERS, NormalizedResponse, chat_streamed, provider_from_name};
 
 use crate::CliError;
 
@@ -68,20 +67,21 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
     }
     let ctx = CallContext::new("toolplane-cli");
     let response = if args.stream {
-        let mut stream = provider
-            .chat_stream(&request, &ctx)
-            .await
-            .map_err(|e| CliError::Failed(e.to_string()))?;
-        let mut acc = StreamAccumulator::new(provider.name(), args.model.as_str());
-        while let Some(event) = stream.next().await {
-            let event = event.map_err(|e| CliError::Failed(e.to_string()))?;
-            if let (StreamEvent::TextDelta { text }, false) = (&event, args.json) {
-                write!(out, "{text}")?;
-                out.flush()?;
+        // Text goes out as it arrives; the first write error is kept and reported after the stream.
+        let mut write_error = None;
+        let response = chat_streamed(provider.as_ref(), &request, &ctx, |event| {
+            if let (StreamEvent::TextDelta { text }, false, None) = (event, args.json, &write_error) {
+                if let Err(e) = write!(out, "{text}").and_then(|()| out.flush()) {
+                    write_error = Some(e);
+                }
             }
-            acc.push(&event);
+        })
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+        if let Some(e) = write_error {
+            return Err(CliError::Io(e));
         }
-        acc.finish().map_err(|e| CliError::Failed(e.to_string()))?
+        response
     } else {
         provider
             .chat(&request, &ctx)
