@@ -52,7 +52,6 @@ fn results_by_tool(messages: &[Message]) -> Vec<(String, String, bool)> {
     }
     messages
         .iter()
-        .filter(|m| m.role == Role::Tool || m.tool_results_iter().next().is_some())
         .flat_map(|m| m.tool_results_iter())
         .map(|r| {
             (
