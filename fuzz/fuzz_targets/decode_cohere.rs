@@ -4,8 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use toolplane_core::StreamEvent;
-use toolplane_providers::decode::{DecodedItem, Decoding, decode_all};
 use toolplane_providers::cohere::CohereDecoder as Decoder;
+use toolplane_providers::decode::{DecodedItem, Decoding, decode_all};
 
 fn check(items: &[DecodedItem]) {
     let terminal = items
@@ -14,7 +14,10 @@ fn check(items: &[DecodedItem]) {
         .count();
     assert_eq!(terminal, 1, "exactly one terminal item: {items:?}");
     let last = items.last().expect("at least the terminal item");
-    assert!(last.is_err() || matches!(last, Ok(StreamEvent::Stop { .. })), "terminal item last");
+    assert!(
+        last.is_err() || matches!(last, Ok(StreamEvent::Stop { .. })),
+        "terminal item last"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -14,7 +14,10 @@ fn check(items: &[DecodedItem]) {
         .count();
     assert_eq!(terminal, 1, "exactly one terminal item: {items:?}");
     let last = items.last().expect("at least the terminal item");
-    assert!(last.is_err() || matches!(last, Ok(StreamEvent::Stop { .. })), "terminal item last");
+    assert!(
+        last.is_err() || matches!(last, Ok(StreamEvent::Stop { .. })),
+        "terminal item last"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -23,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
         max_depth: 16,
     };
     if let Ok(value) = parse_arguments(text, &limits) {
-        assert!(depth(&value) <= limits.max_depth + 1, "accepted nesting deeper than the limit");
+        assert!(
+            depth(&value) <= limits.max_depth + 1,
+            "accepted nesting deeper than the limit"
+        );
     }
 });
