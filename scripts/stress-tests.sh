@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The flaky-test guard: runs again, STRESS_COUNT times (default 4), every test
+# The flaky-test guard: runs again, STRESS_COUNT times (default 8), every test
 # binary that exercises concurrency (it starts threads or tasks, or uses a
 # multi-thread runtime), found by reading crates/*/tests, so a new concurrent
 # test is covered without editing this list. Binaries that start other programs
@@ -10,7 +10,7 @@
 #   STRESS_COUNT=20 bash scripts/stress-tests.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=${STRESS_COUNT:-4}
+count=${STRESS_COUNT:-8}
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 
 filter=""
