@@ -15,8 +15,9 @@ use super::template::render_str;
 use crate::structured::{StructuredError, structured_answer, structured_answer_after};
 use crate::{
     AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, PendingApproval, RunError, RunOutcome, RunResult,
-    RunState, SkillExecutor, StopCause, ToolBox, ToolExecutor,
+    RunState, SkillExecutor, StopCause, ToolExecutor,
 };
+use toolplane_registry::{Executor, ToolRegistry};
 use toolplane_skills::{ACTIVATE_TOOL, SkillSession};
 
 /// A prompt step's loop, its context, its skill session, and the guard that
@@ -41,7 +42,7 @@ impl Exec<'_> {
         };
         let provider = provider.ok_or_else(|| Failure::new(StepStatus::Failed, "no provider for this step"))?;
         let mut executor: Arc<dyn ToolExecutor> = if p.tools.is_empty() {
-            Arc::new(ToolBox::new())
+            Arc::new(Executor::new(ToolRegistry::new()))
         } else {
             Arc::new(FilteredExecutor::new(Arc::clone(&runtime.executor), p.tools.clone()))
         };
