@@ -246,18 +246,28 @@ impl Drop for Cancelled {
 /// use toolplane_core::{CallContext, Principal};
 /// let ctx = CallContext::new("req-42")
 ///     .with_principal(Principal::new("alice"))
-///     .with_task_type("code")
 ///     .with_timeout(Duration::from_secs(30));
 /// assert_eq!(ctx.principal_id(), "alice");
 /// assert!(ctx.remaining().unwrap() <= Duration::from_secs(30));
 /// ```
+///
+/// The request id lives here (it correlates a chat call with every tool call
+/// and audit record it sets off); the task type lives in the request
+/// (`ChatRequest::metadata.task_type`), see
+/// [`RequestMetadata`](crate::RequestMetadata) for why.
 #[derive(Debug, Clone, Default)]
+#[allow(deprecated)] // the derives touch the deprecated field
 pub struct CallContext {
-    /// Correlates logs, audit records, metrics and feedback.
+    /// Correlates logs, audit records, metrics and feedback: the one home of
+    /// a call's request id.
     pub request_id: String,
     /// Who the call is made for; `None` means anonymous.
     pub principal: Option<Principal>,
-    /// The kind of task, when known.
+    /// Deprecated: the task type lives in `ChatRequest::metadata.task_type`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "the task type lives in `ChatRequest::metadata.task_type` (`ChatRequest::with_task_type`); see `RequestMetadata`'s docs"
+    )]
     pub task_type: Option<String>,
     /// When the work must be done.
     pub deadline: Option<Instant>,
@@ -282,7 +292,12 @@ impl CallContext {
         self
     }
 
-    /// Sets the task type.
+    /// Sets the deprecated context task type.
+    #[deprecated(
+        since = "0.1.0",
+        note = "set the task type on the request: `ChatRequest::with_task_type`"
+    )]
+    #[allow(deprecated)]
     pub fn with_task_type(mut self, task_type: impl Into<String>) -> Self {
         self.task_type = Some(task_type.into());
         self

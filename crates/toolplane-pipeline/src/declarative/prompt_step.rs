@@ -87,10 +87,8 @@ impl Exec<'_> {
         if let Some(cost) = &runtime.cost {
             agent = agent.with_cost_model(Arc::clone(cost));
         }
-        let mut ctx = self.ctx.clone();
-        if p.task_type.is_some() {
-            ctx.task_type.clone_from(&p.task_type);
-        }
+        // The step's task type goes on the request (its one home), below.
+        let ctx = self.ctx.clone();
         Ok((agent, ctx, session, SettleOnDrop(meter)))
     }
 
