@@ -47,13 +47,32 @@ pub enum ResponseFormat {
 
 /// Facts about a request that are not sent to the model but steer routing,
 /// limits and metrics.
+///
+/// # Where the task type and the request id live
+///
+/// Each has one home. The **task type** describes the request (what kind of
+/// work this prompt is), so it lives here, in `task_type`: it travels with
+/// the request through the router to the expert and into the metrics, a
+/// classifier that derives it from the messages writes it here, and it is
+/// saved with a paused run's request. The **request id** correlates
+/// everything one call sets off (the chat call, every tool call, audit
+/// records, feedback), and tool calls have no `ChatRequest`, so it lives in
+/// [`CallContext::request_id`](crate::CallContext::request_id). The other
+/// two places (`CallContext::task_type`, `RequestMetadata::request_id`) are
+/// deprecated and kept only so existing code compiles.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[allow(deprecated)] // the derives touch the deprecated field
 pub struct RequestMetadata {
-    /// The kind of task (`code`, `summarization`, ...), used by the router and metrics.
+    /// The kind of task (`code`, `summarization`, ...), used by the router
+    /// and metrics: the one home of a call's task type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
-    /// The caller's id for this request, for correlating feedback and audit records.
+    /// Deprecated: the request id lives in [`CallContext::request_id`](crate::CallContext::request_id).
+    #[deprecated(
+        since = "0.1.0",
+        note = "the request id lives in `CallContext::request_id`; see `RequestMetadata`'s docs"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// An end-user id, passed to providers that accept one.
@@ -164,10 +183,22 @@ impl ChatRequest {
         self
     }
 
-    /// Sets the task type.
+    /// Sets the task type (`metadata.task_type`, its one home).
     pub fn with_task_type(mut self, task_type: impl Into<String>) -> Self {
         self.metadata.task_type = Some(task_type.into());
         self
+    }
+
+    /// The task type, when set and not blank.
+    ///
+    /// ```
+    /// use toolplane_core::{ChatRequest, Message};
+    /// let req = ChatRequest::new("m", vec![Message::user("fix this bug")]).with_task_type("code");
+    /// assert_eq!(req.task_type(), Some("code"));
+    /// assert_eq!(ChatRequest::new("m", vec![]).with_task_type(" ").task_type(), None);
+    /// ```
+    pub fn task_type(&self) -> Option<&str> {
+        self.metadata.task_type.as_deref().filter(|t| !t.trim().is_empty())
     }
 
     /// A rough count of the input tokens (about four bytes a token), for

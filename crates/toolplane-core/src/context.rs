@@ -3,8 +3,11 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -95,6 +98,12 @@ impl fmt::Debug for Extensions {
 /// A flag a host sets to cancel work in flight. Cheap to clone; all clones
 /// share one flag.
 ///
+/// Work notices a cancel in one of two ways: by checking
+/// [`CancelFlag::is_cancelled`] between steps, or by awaiting
+/// [`CancelFlag::cancelled`], which completes as soon as any clone calls
+/// [`CancelFlag::cancel`] (no timer, no polling: the waiting tasks' wakers
+/// are woken by the cancel itself). Works on any executor; std only.
+///
 /// ```
 /// use toolplane_core::CancelFlag;
 /// let flag = CancelFlag::new();
@@ -102,8 +111,47 @@ impl fmt::Debug for Extensions {
 /// flag.cancel();
 /// assert!(seen_by_worker.is_cancelled());
 /// ```
+///
+/// Racing work against a cancel:
+///
+/// ```
+/// use toolplane_core::CancelFlag;
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// # rt.block_on(async {
+/// let flag = CancelFlag::new();
+/// let host = flag.clone();
+/// tokio::spawn(async move { host.cancel() });
+/// let outcome = tokio::select! {
+///     () = flag.cancelled() => "cancelled",
+///     () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => "finished",
+/// };
+/// assert_eq!(outcome, "cancelled");
+/// # });
+/// ```
 #[derive(Debug, Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
+pub struct CancelFlag(Arc<CancelShared>);
+
+#[derive(Debug, Default)]
+struct CancelShared {
+    set: AtomicBool,
+    waiters: Mutex<Waiters>,
+}
+
+/// The tasks waiting in [`CancelFlag::cancelled`], each under a key so a
+/// dropped wait removes its own waker.
+#[derive(Debug, Default)]
+struct Waiters {
+    next_key: u64,
+    wakers: Vec<(u64, Waker)>,
+}
+
+impl CancelShared {
+    fn waiters(&self) -> MutexGuard<'_, Waiters> {
+        // A panic while holding this lock cannot leave the list inconsistent
+        // (each operation is one push, retain or take), so poisoning is ignored.
+        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 impl CancelFlag {
     /// A flag not yet set.
@@ -111,14 +159,82 @@ impl CancelFlag {
         Self::default()
     }
 
-    /// Sets the flag.
+    /// Sets the flag and wakes every task awaiting [`CancelFlag::cancelled`].
+    /// Setting it again does nothing.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::Release);
+        if self.0.set.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let wakers = std::mem::take(&mut self.0.waiters().wakers);
+        for (_, waker) in wakers {
+            waker.wake();
+        }
     }
 
     /// True once set.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.set.load(Ordering::Acquire)
+    }
+
+    /// A future that completes once the flag is set (at once if it already
+    /// is). It holds a clone of the flag, so it may outlive `self`; dropping
+    /// it unregisters it.
+    pub fn cancelled(&self) -> Cancelled {
+        Cancelled {
+            flag: self.clone(),
+            key: None,
+        }
+    }
+}
+
+/// The future returned by [`CancelFlag::cancelled`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Cancelled {
+    flag: CancelFlag,
+    key: Option<u64>,
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let shared = Arc::clone(&self.flag.0);
+        if shared.set.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        let mut waiters = shared.waiters();
+        // Checked again under the lock: `cancel` sets the flag before it takes
+        // the list, so a waker stored after this check is always woken.
+        if shared.set.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        match self.key {
+            Some(key) => match waiters.wakers.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, w)) => {
+                    if !w.will_wake(cx.waker()) {
+                        w.clone_from(cx.waker());
+                    }
+                }
+                None => waiters.wakers.push((key, cx.waker().clone())),
+            },
+            None => {
+                let key = waiters.next_key;
+                waiters.next_key += 1;
+                waiters.wakers.push((key, cx.waker().clone()));
+                drop(waiters);
+                self.key = Some(key);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.flag.0.waiters().wakers.retain(|(k, _)| *k != key);
+        }
     }
 }
 
@@ -130,18 +246,28 @@ impl CancelFlag {
 /// use toolplane_core::{CallContext, Principal};
 /// let ctx = CallContext::new("req-42")
 ///     .with_principal(Principal::new("alice"))
-///     .with_task_type("code")
 ///     .with_timeout(Duration::from_secs(30));
 /// assert_eq!(ctx.principal_id(), "alice");
 /// assert!(ctx.remaining().unwrap() <= Duration::from_secs(30));
 /// ```
+///
+/// The request id lives here (it correlates a chat call with every tool call
+/// and audit record it sets off); the task type lives in the request
+/// (`ChatRequest::metadata.task_type`), see
+/// [`RequestMetadata`](crate::RequestMetadata) for why.
 #[derive(Debug, Clone, Default)]
+#[allow(deprecated)] // the derives touch the deprecated field
 pub struct CallContext {
-    /// Correlates logs, audit records, metrics and feedback.
+    /// Correlates logs, audit records, metrics and feedback: the one home of
+    /// a call's request id.
     pub request_id: String,
     /// Who the call is made for; `None` means anonymous.
     pub principal: Option<Principal>,
-    /// The kind of task, when known.
+    /// Deprecated: the task type lives in `ChatRequest::metadata.task_type`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "the task type lives in `ChatRequest::metadata.task_type` (`ChatRequest::with_task_type`); see `RequestMetadata`'s docs"
+    )]
     pub task_type: Option<String>,
     /// When the work must be done.
     pub deadline: Option<Instant>,
@@ -166,7 +292,12 @@ impl CallContext {
         self
     }
 
-    /// Sets the task type.
+    /// Sets the deprecated context task type.
+    #[deprecated(
+        since = "0.1.0",
+        note = "set the task type on the request: `ChatRequest::with_task_type`"
+    )]
+    #[allow(deprecated)]
     pub fn with_task_type(mut self, task_type: impl Into<String>) -> Self {
         self.task_type = Some(task_type.into());
         self
@@ -221,3 +352,62 @@ impl CallContext {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ApprovalToken(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll_once(fut: &mut Cancelled, waker: &Arc<CountingWaker>) -> Poll<()> {
+        let waker = Waker::from(Arc::clone(waker));
+        Pin::new(fut).poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_waiting_task_is_woken_once_by_the_cancel_and_then_ready() {
+        let flag = CancelFlag::new();
+        let waker = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let mut wait = flag.cancelled();
+        assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+        assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+        assert_eq!(flag.0.waiters().wakers.len(), 1, "a re-poll does not register twice");
+        flag.clone().cancel();
+        flag.cancel();
+        assert_eq!(waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll_once(&mut wait, &waker), Poll::Ready(()));
+        let mut late = flag.cancelled();
+        assert_eq!(poll_once(&mut late, &waker), Poll::Ready(()));
+    }
+
+    #[test]
+    fn a_dropped_wait_leaves_no_waker_behind() {
+        let flag = CancelFlag::new();
+        let waker = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        for _ in 0..100 {
+            let mut wait = flag.cancelled();
+            assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+        }
+        assert!(flag.0.waiters().wakers.is_empty());
+        flag.cancel();
+        assert_eq!(waker.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_cancel_from_another_thread_ends_the_wait() {
+        let flag = CancelFlag::new();
+        let remote = flag.clone();
+        let thread = std::thread::spawn(move || remote.cancel());
+        flag.cancelled().await;
+        assert!(flag.is_cancelled());
+        thread.join().unwrap();
+    }
+}

@@ -15,6 +15,7 @@
 //! | area | types |
 //! | --- | --- |
 //! | tools | [`ToolSpec`], [`ToolAnnotations`], [`Tool`], [`ToolCall`], [`ToolOutput`], [`ToolError`] |
+//! | running calls | [`ToolExecutor`] (the registry's `Executor` implements it; filters and limits wrap it) |
 //! | typed tools (`schemars`) | `tool_fn`, `tool_fn_with_context`, `input_schema_for` |
 //! | chat | [`Message`], [`ContentPart`], [`ChatRequest`], [`ChatResponse`], [`StopReason`], [`Usage`] |
 //! | streaming | [`StreamEvent`], [`ChatStream`], [`StreamAccumulator`] |
@@ -52,6 +53,7 @@
 
 mod chat;
 mod context;
+mod executor;
 pub mod intercept;
 mod message;
 mod provider;
@@ -64,7 +66,8 @@ mod tool_error;
 mod typed;
 
 pub use chat::{ChatRequest, ChatResponse, RequestMetadata, ResponseFormat, StopReason, ToolChoice, Usage};
-pub use context::{ApprovalToken, CallContext, CancelFlag, Extensions, Principal};
+pub use context::{ApprovalToken, CallContext, CancelFlag, Cancelled, Extensions, Principal};
+pub use executor::ToolExecutor;
 pub use intercept::{ChatInterceptor, ChatNext, InterceptedProvider, ToolInterceptor, ToolNext};
 pub use message::{ContentPart, ImageSource, Message, Role, ToolResult};
 pub use provider::{

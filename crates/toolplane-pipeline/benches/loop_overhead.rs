@@ -4,8 +4,9 @@
 //! Both sides run the same 10-step conversation (9 tool-call turns, then an
 //! answer) against a `ScriptedProvider` and a no-op tool:
 //! - `bare`: a hand-written loop calling `provider.chat` and `tool.call` directly;
-//! - `agent_loop`: `AgentLoop::run` with a `ToolBox` (argument parsing, schema
-//!   validation, interceptor chain, limits, cancellation race, state bookkeeping).
+//! - `agent_loop`: `AgentLoop::run` with the registry's `Executor` (argument
+//!   parsing, schema validation, interceptor chain, limits, cancellation race,
+//!   state bookkeeping).
 //!
 //! The difference divided by 10 is the loop's overhead per step. Two shapes:
 //! one tool and one call per step; twenty tools and three parallel calls per
@@ -22,7 +23,8 @@ use toolplane_core::{
     CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ScriptedProvider, Tool, ToolCall, ToolError,
     ToolOutput, ToolResult, ToolSpec, async_trait,
 };
-use toolplane_pipeline::{AgentLoop, LoopConfig, RunState, ToolBox};
+use toolplane_pipeline::{AgentLoop, LoopConfig, RunState};
+use toolplane_registry::Executor;
 
 const STEPS: usize = 10;
 
@@ -118,7 +120,7 @@ async fn agent(agent: &AgentLoop, ctx: &CallContext) {
     black_box(result);
 }
 
-fn agent_over(provider: Arc<ScriptedProvider>, tools: &Arc<ToolBox>) -> AgentLoop {
+fn agent_over(provider: Arc<ScriptedProvider>, tools: &Arc<Executor>) -> AgentLoop {
     AgentLoop::new(provider, tools.clone()).with_config(LoopConfig {
         max_steps: 64,
         ..LoopConfig::default()
@@ -127,12 +129,8 @@ fn agent_over(provider: Arc<ScriptedProvider>, tools: &Arc<ToolBox>) -> AgentLoo
 
 const SHAPES: [Shape; 2] = [Shape { tools: 1, calls: 1 }, Shape { tools: 20, calls: 3 }];
 
-fn toolbox(tools: &[Arc<Noop>]) -> Arc<ToolBox> {
-    Arc::new(
-        ToolBox::new()
-            .with_tools(tools.iter().map(|t| t.clone() as Arc<dyn Tool>))
-            .unwrap(),
-    )
+fn toolbox(tools: &[Arc<Noop>]) -> Arc<Executor> {
+    Arc::new(Executor::from_tools(tools.iter().map(|t| t.clone() as Arc<dyn Tool>)).unwrap())
 }
 
 fn bench(c: &mut Criterion) {

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use toolplane_core::{CallContext, ScriptedProvider, Tool, ToolError, ToolOutput, ToolSpec, async_trait};
-use toolplane_pipeline::{Pipeline, PipelineDef, PipelineRuntime, ToolBox};
+use toolplane_pipeline::{Pipeline, PipelineDef, PipelineRuntime};
+use toolplane_registry::Executor;
 
 /// An issue tracker kept in memory.
 #[derive(Debug)]
@@ -61,20 +62,22 @@ async fn main() {
             )
             .with_text("Two new bugs: a crash on saving drafts and a login loop on Safari."),
     );
-    let runtime = PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(tracker.clone()).unwrap()))
-        .with_default_provider(model)
-        .with_default_model("gpt-4o-mini")
-        .with_function("only_bugs", |reports| {
-            Ok(Value::Array(
-                reports
-                    .as_array()
-                    .ok_or("expected a list of reports")?
-                    .iter()
-                    .filter(|r| r["kind"] == "bug")
-                    .cloned()
-                    .collect(),
-            ))
-        });
+    let runtime = PipelineRuntime::new(Arc::new(
+        Executor::from_tools([tracker.clone() as Arc<dyn Tool>]).unwrap(),
+    ))
+    .with_default_provider(model)
+    .with_default_model("gpt-4o-mini")
+    .with_function("only_bugs", |reports| {
+        Ok(Value::Array(
+            reports
+                .as_array()
+                .ok_or("expected a list of reports")?
+                .iter()
+                .filter(|r| r["kind"] == "bug")
+                .cloned()
+                .collect(),
+        ))
+    });
     let pipeline = Pipeline::new(def, runtime).unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(1)

@@ -7,10 +7,11 @@
 //! order), feeds the results back and repeats until the model answers or a
 //! limit stops it. It composes the other toolplane crates through core
 //! traits: any [`ChatProvider`](toolplane_core::ChatProvider) (one provider,
-//! an intercepted one, or the router), any [`ToolExecutor`] ([`ToolBox`],
-//! [`FilteredExecutor`] and [`SkillExecutor`] here, the registry's validating
-//! [`Executor`](toolplane_registry::Executor), or your own), tool interceptors (permissions
-//! from toolplane-security pause the run for approval), and skills.
+//! an intercepted one, or the router), any [`ToolExecutor`] (the registry's
+//! validating [`Executor`](toolplane_registry::Executor), usually; wrapped by
+//! [`FilteredExecutor`] to limit a step to some tools and by
+//! [`SkillExecutor`] to add skills; or your own), tool interceptors
+//! (permissions from toolplane-security pause the run for approval), and skills.
 //!
 //! - [`AgentLoop`]: the loop, with step/token/cost limits, a repair budget for
 //!   invalid arguments, deadline and cancellation, run events, and approvals
@@ -30,9 +31,10 @@
 //! use std::collections::HashMap;
 //! use std::sync::Arc;
 //! use toolplane_core::{ApprovalToken, CallContext, ChatRequest, Message, ScriptedProvider};
-//! use toolplane_pipeline::{AgentLoop, ApprovalDecision, RunOutcome, RunState, ToolBox};
+//! use toolplane_pipeline::{AgentLoop, ApprovalDecision, RunOutcome, RunState};
+//! use toolplane_registry::Executor;
 //!
-//! # async fn demo(tools: ToolBox) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo(tools: Executor) -> Result<(), Box<dyn std::error::Error>> {
 //! let agent = AgentLoop::new(Arc::new(ScriptedProvider::new("demo")), Arc::new(tools));
 //! let state = RunState::new("run-1", ChatRequest::new("gpt-4o-mini", vec![Message::user("Close issue 7")]));
 //! let ctx = CallContext::new("req-1");
@@ -55,11 +57,11 @@
 
 mod agent;
 mod declarative;
-mod executor;
-mod registry_executor;
+mod filtered;
 mod skilled;
 pub mod spec_to_github;
 mod structured;
+mod toolbox;
 
 pub use agent::{
     AgentLoop, ApprovalDecision, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval, PendingTurn,
@@ -70,6 +72,11 @@ pub use declarative::{
     PromptStep, RunReport, StepDef, StepKind, StepOptions, StepReport, StepStatus, ToolStep, TransformFn,
     TransformStep,
 };
-pub use executor::{DEFAULT_MAX_ARGUMENT_BYTES, FilteredExecutor, ToolBox, ToolBoxError, ToolExecutor};
+pub use filtered::FilteredExecutor;
 pub use skilled::SkillExecutor;
 pub use structured::{StructuredError, extract_json, structured_answer, structured_answer_after};
+#[allow(deprecated)]
+pub use toolbox::{DEFAULT_MAX_ARGUMENT_BYTES, ToolBox, ToolBoxError};
+/// The contract the loop runs tools through; defined in toolplane-core
+/// (re-exported here, where it used to live).
+pub use toolplane_core::ToolExecutor;

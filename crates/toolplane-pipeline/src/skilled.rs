@@ -3,22 +3,22 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use toolplane_core::{CallContext, ToolCall, ToolError, ToolOutput, ToolSpec};
+use toolplane_core::{CallContext, ToolCall, ToolError, ToolExecutor, ToolOutput, ToolSpec};
+use toolplane_registry::{Executor, RegistryError, ToolRegistry};
 use toolplane_skills::{ACTIVATE_TOOL, READ_RESOURCE_TOOL, SkillSession};
 
-use crate::{ToolBox, ToolBoxError, ToolExecutor};
-
-/// Adds a skill session to any executor (the registry's, a [`ToolBox`], a
-/// filtered view): the model also gets `skills.activate` and
+/// Adds a skill session to any executor (the registry's, a filtered view,
+/// your own): the model also gets `skills.activate` and
 /// `skills.read_resource`, the offered tools narrow to what the active skills
 /// allow, and calls outside them are refused with `permission_denied`.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use toolplane_pipeline::{SkillExecutor, ToolBox, ToolExecutor};
+/// use toolplane_pipeline::{SkillExecutor, ToolExecutor};
+/// use toolplane_registry::{Executor, ToolRegistry};
 /// use toolplane_skills::{SkillSession, SkillSet};
 /// let session = SkillSession::new(Arc::new(SkillSet::new()));
-/// let tools = SkillExecutor::new(Arc::new(ToolBox::new()), session).unwrap();
+/// let tools = SkillExecutor::new(Arc::new(Executor::new(ToolRegistry::new())), session).unwrap();
 /// let names: Vec<String> = tools.specs().iter().map(|s| s.name.clone()).collect();
 /// assert_eq!(names, ["skills.activate", "skills.read_resource"]);
 /// ```
@@ -26,16 +26,16 @@ use crate::{ToolBox, ToolBoxError, ToolExecutor};
 pub struct SkillExecutor {
     inner: Arc<dyn ToolExecutor>,
     session: Arc<SkillSession>,
-    skill_tools: ToolBox,
+    skill_tools: Executor,
 }
 
 impl SkillExecutor {
     /// Wraps `inner` with `session`.
     ///
     /// # Errors
-    /// Only if the skill tools' schemas failed to compile, which they do not.
-    pub fn new(inner: Arc<dyn ToolExecutor>, session: Arc<SkillSession>) -> Result<Self, ToolBoxError> {
-        let skill_tools = ToolBox::new().with_tools(session.tools())?;
+    /// Only if the registry refused the skill tools, which it does not.
+    pub fn new(inner: Arc<dyn ToolExecutor>, session: Arc<SkillSession>) -> Result<Self, RegistryError> {
+        let skill_tools = Executor::new(ToolRegistry::from_tools(session.tools())?);
         Ok(Self {
             inner,
             session,

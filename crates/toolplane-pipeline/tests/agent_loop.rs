@@ -15,8 +15,9 @@ use toolplane_core::{
     ToolSpec, async_trait,
 };
 use toolplane_pipeline::{
-    AgentLoop, ApprovalDecision, FlatPricing, LoopConfig, RunEvent, RunOutcome, RunState, StopCause, ToolBox,
+    AgentLoop, ApprovalDecision, FlatPricing, LoopConfig, RunEvent, RunOutcome, RunState, StopCause,
 };
+use toolplane_registry::{Executor, ToolRegistry};
 
 /// Echoes `text`; records every call it runs.
 #[derive(Debug)]
@@ -154,7 +155,7 @@ async fn several_steps_then_an_answer() {
             .with_tool_calls(vec![ToolCall::new("c2", "echo", r#"{"text":"two"}"#)])
             .with_text("Both echoed."),
     );
-    let tools = ToolBox::new().with_tool(echo.clone()).unwrap();
+    let tools = Executor::from_tools([echo.clone() as Arc<dyn toolplane_core::Tool>]).unwrap();
     let agent = AgentLoop::new(provider.clone(), Arc::new(tools));
     let result = agent.run(state("echo twice"), &CallContext::new("r")).await.unwrap();
 
@@ -194,7 +195,10 @@ async fn parallel_calls_run_together_and_results_keep_call_order() {
             ])
             .with_text("met"),
     );
-    let agent = AgentLoop::new(provider.clone(), Arc::new(ToolBox::new().with_tool(tool).unwrap()));
+    let agent = AgentLoop::new(
+        provider.clone(),
+        Arc::new(Executor::from_tools([tool as Arc<dyn Tool>]).unwrap()),
+    );
     // Sequential execution would wait on the three-party barrier forever.
     let result = tokio::time::timeout(
         Duration::from_secs(10),
@@ -223,11 +227,14 @@ async fn bounded_parallelism_of_one_runs_calls_in_sequence() {
             ])
             .with_text("ok"),
     );
-    let agent =
-        AgentLoop::new(provider, Arc::new(ToolBox::new().with_tool(echo.clone()).unwrap())).with_config(LoopConfig {
-            max_parallel_tools: 1,
-            ..LoopConfig::default()
-        });
+    let agent = AgentLoop::new(
+        provider,
+        Arc::new(Executor::from_tools([echo.clone() as Arc<dyn Tool>]).unwrap()),
+    )
+    .with_config(LoopConfig {
+        max_parallel_tools: 1,
+        ..LoopConfig::default()
+    });
     agent.run(state("go"), &CallContext::new("r")).await.unwrap();
     assert_eq!(*echo.seen.lock().unwrap(), [json!({"text": "x"}), json!({"text": "y"})]);
 }
@@ -244,7 +251,7 @@ async fn invalid_arguments_go_back_to_the_model_which_repairs_them() {
     );
     let agent = AgentLoop::new(
         provider.clone(),
-        Arc::new(ToolBox::new().with_tool(echo.clone()).unwrap()),
+        Arc::new(Executor::from_tools([echo.clone() as Arc<dyn Tool>]).unwrap()),
     );
     let result = agent.run(state("echo hi"), &CallContext::new("r")).await.unwrap();
     assert_eq!(result.answer().as_deref(), Some("fixed"));
@@ -280,7 +287,7 @@ async fn the_repair_budget_stops_a_model_that_keeps_erring() {
     );
     let agent = AgentLoop::new(
         provider.clone(),
-        Arc::new(ToolBox::new().with_tool(Echo::new("echo")).unwrap()),
+        Arc::new(Executor::from_tools([Echo::new("echo") as Arc<dyn Tool>]).unwrap()),
     )
     .with_config(LoopConfig {
         repair_budget: 1,
@@ -293,10 +300,10 @@ async fn the_repair_budget_stops_a_model_that_keeps_erring() {
     let (_, text, _) = &last_tool_results(&result.state.request)[0];
     assert!(text.contains("required"), "{text}");
     let first = &provider.requests()[1];
+    let bad_json = &last_tool_results(first)[0].1;
     assert!(
-        last_tool_results(first)[0]
-            .1
-            .contains("not valid JSON (line 1, column 2)")
+        bad_json.contains("not valid JSON") && bad_json.contains("line 1 column"),
+        "{bad_json}"
     );
 }
 
@@ -322,7 +329,7 @@ async fn the_step_limit_stops_the_loop() {
     let provider = endless_tool_calls(10);
     let agent = AgentLoop::new(
         provider.clone(),
-        Arc::new(ToolBox::new().with_tool(Echo::new("echo")).unwrap()),
+        Arc::new(Executor::from_tools([Echo::new("echo") as Arc<dyn Tool>]).unwrap()),
     )
     .with_config(LoopConfig {
         max_steps: 3,
@@ -347,7 +354,7 @@ async fn the_step_limit_stops_the_loop() {
 #[tokio::test]
 async fn token_and_cost_budgets_stop_before_the_next_call() {
     let provider = endless_tool_calls(10);
-    let tools = Arc::new(ToolBox::new().with_tool(Echo::new("echo")).unwrap());
+    let tools = Arc::new(Executor::from_tools([Echo::new("echo") as Arc<dyn Tool>]).unwrap());
     let agent = AgentLoop::new(provider.clone(), tools.clone()).with_config(LoopConfig {
         max_total_tokens: Some(400),
         ..LoopConfig::default()
@@ -384,7 +391,10 @@ async fn cancellation_stops_a_running_tool_and_keeps_the_conversation_valid() {
     let started = Arc::new(AtomicUsize::new(0));
     let slow = Arc::new(Slow(ToolSpec::new("slow", "Takes forever."), started.clone()));
     let provider = Arc::new(ScriptedProvider::new("scripted").with_tool_calls(vec![ToolCall::new("s1", "slow", "{}")]));
-    let agent = AgentLoop::new(provider, Arc::new(ToolBox::new().with_tool(slow).unwrap()));
+    let agent = AgentLoop::new(
+        provider,
+        Arc::new(Executor::from_tools([slow as Arc<dyn Tool>]).unwrap()),
+    );
     let ctx = CallContext::new("r");
     let flag = ctx.cancel.clone();
     let canceller = tokio::spawn({
@@ -408,7 +418,7 @@ async fn cancellation_stops_a_running_tool_and_keeps_the_conversation_valid() {
 
     // A cancelled context stops before calling the provider at all.
     let provider = Arc::new(ScriptedProvider::new("scripted").with_text("unused"));
-    let agent = AgentLoop::new(provider.clone(), Arc::new(ToolBox::new()));
+    let agent = AgentLoop::new(provider.clone(), Arc::new(Executor::new(ToolRegistry::new())));
     let ctx = CallContext::new("r");
     ctx.cancel.cancel();
     let result = agent.run(state("x"), &ctx).await.unwrap();
@@ -420,7 +430,10 @@ async fn cancellation_stops_a_running_tool_and_keeps_the_conversation_valid() {
 async fn the_deadline_stops_the_run() {
     let slow = Arc::new(Slow(ToolSpec::new("slow", "Takes forever."), Arc::default()));
     let provider = Arc::new(ScriptedProvider::new("scripted").with_tool_calls(vec![ToolCall::new("s1", "slow", "{}")]));
-    let agent = AgentLoop::new(provider, Arc::new(ToolBox::new().with_tool(slow).unwrap()));
+    let agent = AgentLoop::new(
+        provider,
+        Arc::new(Executor::from_tools([slow as Arc<dyn Tool>]).unwrap()),
+    );
     let ctx = CallContext::new("r").with_timeout(Duration::from_millis(50));
     let result = tokio::time::timeout(Duration::from_secs(10), agent.run(state("wait"), &ctx))
         .await
@@ -448,7 +461,7 @@ async fn provider_errors_return_the_state_to_retry() {
         Message::assistant("after the retry"),
         toolplane_core::StopReason::EndTurn,
     )));
-    let agent = AgentLoop::new(provider, Arc::new(ToolBox::new()));
+    let agent = AgentLoop::new(provider, Arc::new(Executor::new(ToolRegistry::new())));
     let err = agent.run(state("x"), &CallContext::new("r")).await.unwrap_err();
     assert!(err.is_retryable());
     assert!(err.to_string().contains("step 1"), "{err}");
@@ -468,12 +481,14 @@ async fn events_stream_text_tool_calls_usage_and_steps() {
             ])
             .with_text("All done."),
     );
-    let agent = AgentLoop::new(provider, Arc::new(ToolBox::new().with_tool(Echo::new("echo")).unwrap())).with_config(
-        LoopConfig {
-            stream: true,
-            ..LoopConfig::default()
-        },
-    );
+    let agent = AgentLoop::new(
+        provider,
+        Arc::new(Executor::from_tools([Echo::new("echo") as Arc<dyn Tool>]).unwrap()),
+    )
+    .with_config(LoopConfig {
+        stream: true,
+        ..LoopConfig::default()
+    });
     let mut handle = agent.spawn(state("go"), CallContext::new("r"));
     let mut events = Vec::new();
     while let Some(e) = handle.next_event().await {
@@ -519,12 +534,12 @@ async fn approval_pauses_and_resumes_after_a_simulated_restart() {
     {
         // Process one: the model wants to delete two things and read one.
         let policy = Arc::new(AskForDestructive::default());
-        let tools = ToolBox::new()
-            .with_tool(destructive_echo("delete"))
-            .unwrap()
-            .with_tool(Echo::new("read"))
-            .unwrap()
-            .with_interceptor(policy.clone());
+        let tools = Executor::builder(
+            ToolRegistry::from_tools([destructive_echo("delete") as Arc<dyn Tool>, Echo::new("read")]).unwrap(),
+        )
+        .interceptor(policy.clone())
+        .build()
+        .unwrap();
         let provider = Arc::new(ScriptedProvider::new("scripted").with_tool_calls(vec![
             ToolCall::new("d1", "delete", r#"{"text":"branch-1"}"#),
             ToolCall::new("r1", "read", r#"{"text":"log"}"#),
@@ -547,12 +562,10 @@ async fn approval_pauses_and_resumes_after_a_simulated_restart() {
     // Process two: new tools, new policy, a provider that continues the conversation.
     let delete = destructive_echo("delete");
     let read = Echo::new("read");
-    let tools = ToolBox::new()
-        .with_tool(delete.clone())
-        .unwrap()
-        .with_tool(read.clone())
-        .unwrap()
-        .with_interceptor(Arc::new(AskForDestructive::default()));
+    let tools = Executor::builder(ToolRegistry::from_tools([delete.clone() as Arc<dyn Tool>, read.clone()]).unwrap())
+        .interceptor(Arc::new(AskForDestructive::default()))
+        .build()
+        .unwrap();
     let provider = Arc::new(ScriptedProvider::new("scripted").with_text("Deleted branch-1; branch-2 kept."));
     let agent = AgentLoop::new(provider.clone(), Arc::new(tools));
     let state = RunState::from_json(&saved_json).unwrap();
@@ -612,10 +625,10 @@ async fn approval_pauses_and_resumes_after_a_simulated_restart() {
 
 #[tokio::test]
 async fn a_wrong_token_pauses_again() {
-    let tools = ToolBox::new()
-        .with_tool(destructive_echo("delete"))
-        .unwrap()
-        .with_interceptor(Arc::new(AskForDestructive::default()));
+    let tools = Executor::builder(ToolRegistry::from_tools([destructive_echo("delete") as Arc<dyn Tool>]).unwrap())
+        .interceptor(Arc::new(AskForDestructive::default()))
+        .build()
+        .unwrap();
     let provider = Arc::new(ScriptedProvider::new("scripted").with_tool_calls(vec![ToolCall::new(
         "d1",
         "delete",
@@ -661,13 +674,8 @@ async fn an_activated_skill_narrows_the_tools_of_the_next_step() {
     .unwrap();
     let session = SkillSession::new(Arc::new(SkillSet::from_skills([skill]).unwrap()));
     let delete = Echo::new("delete");
-    let tools = ToolBox::new()
-        .with_tool(Echo::new("read"))
-        .unwrap()
-        .with_tool(delete.clone())
-        .unwrap()
-        .with_skills(session.clone())
-        .unwrap();
+    let all = Executor::from_tools([Echo::new("read") as Arc<dyn Tool>, delete.clone()]).unwrap();
+    let tools = toolplane_pipeline::SkillExecutor::new(Arc::new(all), session.clone()).unwrap();
     let provider = Arc::new(
         ScriptedProvider::new("scripted")
             .with_tool_calls(vec![ToolCall::new("a", "skills.activate", r#"{"name":"triage"}"#)])
@@ -681,7 +689,7 @@ async fn an_activated_skill_narrows_the_tools_of_the_next_step() {
     let offered = |i: usize| -> Vec<String> { provider.requests()[i].tools.iter().map(|t| t.name.clone()).collect() };
     assert_eq!(
         offered(0),
-        ["read", "delete", "skills.activate", "skills.read_resource"]
+        ["delete", "read", "skills.activate", "skills.read_resource"]
     );
     assert_eq!(offered(1), ["read", "skills.activate", "skills.read_resource"]);
     let activated = &last_tool_results(&provider.requests()[1])[0].1;
@@ -722,7 +730,7 @@ async fn chat_interceptors_wrap_every_provider_call() {
     let counter = Arc::new(CountingChat::default());
     let agent = AgentLoop::new(
         endless_tool_calls(5),
-        Arc::new(ToolBox::new().with_tool(Echo::new("echo")).unwrap()),
+        Arc::new(Executor::from_tools([Echo::new("echo") as Arc<dyn Tool>]).unwrap()),
     )
     .with_chat_interceptors(vec![counter.clone()]);
     let err = agent.run(state("go"), &CallContext::new("r")).await.unwrap_err();

@@ -11,8 +11,9 @@ use toolplane_core::{
     Usage, async_trait,
 };
 use toolplane_pipeline::{
-    Budget, Condition, Pipeline, PipelineDef, PipelineError, PipelineRuntime, PromptStep, StepDef, StepStatus, ToolBox,
+    Budget, Condition, Pipeline, PipelineDef, PipelineError, PipelineRuntime, PromptStep, StepDef, StepStatus,
 };
+use toolplane_registry::Executor;
 
 #[derive(Debug)]
 struct Echo(ToolSpec);
@@ -78,9 +79,7 @@ fn plain(name: &str) -> StepDef {
 }
 
 fn runtime(provider: Arc<ScriptedProvider>) -> PipelineRuntime {
-    let tools = ToolBox::new()
-        .with_tool(Arc::new(Echo(ToolSpec::new("echo", "Echoes."))))
-        .unwrap();
+    let tools = Executor::from_tools([Arc::new(Echo(ToolSpec::new("echo", "Echoes."))) as Arc<dyn Tool>]).unwrap();
     PipelineRuntime::new(Arc::new(tools)).with_default_provider(provider)
 }
 

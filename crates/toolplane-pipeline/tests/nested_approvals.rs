@@ -13,8 +13,8 @@ use toolplane_core::{
 };
 use toolplane_pipeline::{
     ApprovalDecision, Condition, Pipeline, PipelineDef, PipelineRun, PipelineRuntime, PromptStep, StepDef, StepStatus,
-    ToolBox,
 };
+use toolplane_registry::Executor;
 
 /// Deletes `tmp-*` freely; anything else needs a token naming the exact arguments.
 #[derive(Debug)]
@@ -99,7 +99,9 @@ async fn a_map_of_tool_steps_waits_per_item_and_resumes_item_by_item() {
             StepDef::transform("done", json!("{{steps.delete_all}}"), None),
         ],
     );
-    let runtime = PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(delete.clone()).unwrap()));
+    let runtime = PipelineRuntime::new(Arc::new(
+        Executor::from_tools([delete.clone() as Arc<dyn Tool>]).unwrap(),
+    ));
     let pipeline = Pipeline::new(def, runtime).unwrap();
     let input = json!({"targets": ["tmp-1", "prod-a", "prod-b"]});
 
@@ -174,7 +176,9 @@ async fn a_branch_waits_for_its_nested_step_and_resumes_after_a_restart() {
             StepDef::transform("done", json!("{{steps.maybe_delete}}"), None),
         ],
     );
-    let runtime = PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(delete.clone()).unwrap()));
+    let runtime = PipelineRuntime::new(Arc::new(
+        Executor::from_tools([delete.clone() as Arc<dyn Tool>]).unwrap(),
+    ));
     let pipeline = Pipeline::new(def, runtime).unwrap();
     let input = json!({"really": true, "name": "main-old"});
 
@@ -254,8 +258,10 @@ async fn prompt_steps_in_map_items_get_distinct_call_ids_and_resume() {
             ),
         )],
     );
-    let runtime = PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(delete.clone()).unwrap()))
-        .with_default_provider(provider.clone());
+    let runtime = PipelineRuntime::new(Arc::new(
+        Executor::from_tools([delete.clone() as Arc<dyn Tool>]).unwrap(),
+    ))
+    .with_default_provider(provider.clone());
     let pipeline = Pipeline::new(def, runtime).unwrap();
     let input = json!({"targets": ["prod-a", "prod-b"]});
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use serde_json::json;
 use toolplane_core::CallContext;
-use toolplane_pipeline::{Pipeline, PipelineDef, PipelineRuntime, StepDef, ToolBox, extract_json};
+use toolplane_pipeline::{Pipeline, PipelineDef, PipelineRuntime, StepDef, extract_json};
+use toolplane_registry::{Executor, ToolRegistry};
 
 proptest! {
     #[test]
@@ -23,7 +24,7 @@ proptest! {
     #[test]
     fn templates_render_or_fail_cleanly(template in "[a-z.{} 0-9]{0,60}") {
         let def = PipelineDef::new("p", vec![StepDef::transform("t", json!(template), None)]);
-        if let Ok(pipeline) = Pipeline::new(def, PipelineRuntime::new(Arc::new(ToolBox::new()))) {
+        if let Ok(pipeline) = Pipeline::new(def, PipelineRuntime::new(Arc::new(Executor::new(ToolRegistry::new())))) {
             let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
             let run = rt.block_on(pipeline.run(json!({"a": {"b": [1, 2]}}), &CallContext::new("r")));
             let status = run.report.status;

@@ -12,8 +12,9 @@ use toolplane_core::{
     ToolSpec, Usage, async_trait,
 };
 use toolplane_pipeline::{
-    Condition, FlatPricing, Pipeline, PipelineDef, PipelineError, PipelineRuntime, StepDef, StepStatus, ToolBox,
+    Condition, FlatPricing, Pipeline, PipelineDef, PipelineError, PipelineRuntime, StepDef, StepStatus,
 };
+use toolplane_registry::{Executor, ToolRegistry};
 
 /// Records calls; fails the first `fail_first` calls; sleeps `delay_ms`; tracks concurrency.
 #[derive(Debug)]
@@ -185,7 +186,7 @@ tool = { name = "tracker.create", args = { title = "should not run" } }
 "#;
 
 fn runtime(tracker: Arc<Recorder>, planner: Arc<ScriptedProvider>, default: Arc<ScriptedProvider>) -> PipelineRuntime {
-    PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(tracker).unwrap()))
+    PipelineRuntime::new(Arc::new(Executor::from_tools([tracker as Arc<dyn Tool>]).unwrap()))
         .with_provider("planner", planner)
         .with_default_provider(default)
         .with_default_model("test-model")
@@ -304,7 +305,7 @@ async fn the_else_branch_and_a_json_report() {
 #[tokio::test]
 async fn a_failing_step_is_retried_and_a_persistent_failure_stops_the_run() {
     let flaky = Recorder::new("tracker.create", 1, 0);
-    let tools = Arc::new(ToolBox::new().with_tool(flaky.clone()).unwrap());
+    let tools = Arc::new(Executor::from_tools([flaky.clone() as Arc<dyn Tool>]).unwrap());
     let def = PipelineDef::new(
         "retry",
         vec![StepDef::tool("create", "tracker.create", json!({"title": "{{input.t}}"})).with_retries(2, 1)],
@@ -318,7 +319,7 @@ async fn a_failing_step_is_retried_and_a_persistent_failure_stops_the_run() {
     assert_eq!(run.outputs["create"]["number"], 2);
 
     let broken = Recorder::new("tracker.create", usize::MAX, 0);
-    let tools = Arc::new(ToolBox::new().with_tool(broken.clone()).unwrap());
+    let tools = Arc::new(Executor::from_tools([broken.clone() as Arc<dyn Tool>]).unwrap());
     let def = PipelineDef::new(
         "retry",
         vec![
@@ -341,7 +342,7 @@ async fn a_failing_step_is_retried_and_a_persistent_failure_stops_the_run() {
 #[tokio::test]
 async fn a_step_that_runs_too_long_times_out() {
     let slow = Recorder::new("tracker.create", 0, 10_000);
-    let tools = Arc::new(ToolBox::new().with_tool(slow).unwrap());
+    let tools = Arc::new(Executor::from_tools([slow as Arc<dyn Tool>]).unwrap());
     let def = PipelineDef::new(
         "slow",
         vec![
@@ -395,7 +396,7 @@ async fn the_pipeline_budget_stops_the_next_prompt_step() {
     def.budget.max_tokens = Some(30);
     let run = Pipeline::new(
         def,
-        PipelineRuntime::new(Arc::new(ToolBox::new())).with_default_provider(p.clone()),
+        PipelineRuntime::new(Arc::new(Executor::new(ToolRegistry::new()))).with_default_provider(p.clone()),
     )
     .unwrap()
     .run(json!({}), &CallContext::new("r"))
@@ -428,8 +429,7 @@ impl Tool for NeedsApproval {
 #[tokio::test]
 async fn approvals_and_cancellation_end_steps_with_their_own_status() {
     let tools = Arc::new(
-        ToolBox::new()
-            .with_tool(Arc::new(NeedsApproval(ToolSpec::new("repo.delete", "Deletes."))))
+        Executor::from_tools([Arc::new(NeedsApproval(ToolSpec::new("repo.delete", "Deletes."))) as Arc<dyn Tool>])
             .unwrap(),
     );
     let def = PipelineDef::new(
@@ -471,7 +471,9 @@ async fn when_conditions_built_in_code_skip_steps() {
     );
     let pipeline = Pipeline::new(
         def,
-        PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(tracker.clone()).unwrap())),
+        PipelineRuntime::new(Arc::new(
+            Executor::from_tools([tracker.clone() as Arc<dyn Tool>]).unwrap(),
+        )),
     )
     .unwrap();
     let run = pipeline
@@ -519,7 +521,7 @@ fn bad_definitions_get_errors_naming_the_place() {
     .unwrap_err();
     assert!(e.to_string().contains("concurrency"), "{e}");
 
-    let runtime = PipelineRuntime::new(Arc::new(ToolBox::new()));
+    let runtime = PipelineRuntime::new(Arc::new(Executor::new(ToolRegistry::new())));
     let e = Pipeline::new(
         PipelineDef::new("x", vec![StepDef::tool("a", "nope", json!({}))]),
         runtime.clone(),
@@ -625,8 +627,10 @@ async fn a_pipeline_waiting_for_approvals_resumes_after_a_restart() {
                 ),
             ],
         );
-        let runtime = PipelineRuntime::new(Arc::new(ToolBox::new().with_tool(delete.clone()).unwrap()))
-            .with_default_provider(provider);
+        let runtime = PipelineRuntime::new(Arc::new(
+            Executor::from_tools([delete.clone() as Arc<dyn Tool>]).unwrap(),
+        ))
+        .with_default_provider(provider);
         (Pipeline::new(def, runtime).unwrap(), delete)
     };
 
@@ -739,11 +743,7 @@ async fn a_prompt_step_offers_the_best_skills_and_narrows_tools_once_one_is_acti
     .unwrap();
     let list = Recorder::new("tracker.list", 0, 0);
     let create = Recorder::new("tracker.create", 0, 0);
-    let tools = ToolBox::new()
-        .with_tool(list.clone())
-        .unwrap()
-        .with_tool(create.clone())
-        .unwrap();
+    let tools = Executor::from_tools([list.clone() as Arc<dyn Tool>, create.clone()]).unwrap();
     let provider = Arc::new(
         ScriptedProvider::new("p")
             .with_tool_calls(vec![ToolCall::new(
@@ -791,9 +791,10 @@ async fn a_prompt_step_offers_the_best_skills_and_narrows_tools_once_one_is_acti
     let offered = |i: usize| -> Vec<String> { reqs[i].tools.iter().map(|t| t.name.clone()).collect() };
     assert_eq!(
         offered(0),
+        // The registry offers its tools sorted by name.
         [
-            "tracker.list",
             "tracker.create",
+            "tracker.list",
             "skills.activate",
             "skills.read_resource"
         ]

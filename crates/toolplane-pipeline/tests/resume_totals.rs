@@ -11,9 +11,9 @@ use toolplane_core::{
     ToolOutput, ToolSpec, Usage, async_trait,
 };
 use toolplane_pipeline::{
-    ApprovalDecision, FlatPricing, Pipeline, PipelineDef, PipelineRun, PipelineRuntime, PromptStep, StepDef,
-    StepStatus, ToolBox,
+    ApprovalDecision, FlatPricing, Pipeline, PipelineDef, PipelineRun, PipelineRuntime, PromptStep, StepDef, StepStatus,
 };
+use toolplane_registry::Executor;
 
 #[derive(Debug)]
 struct Guarded(ToolSpec);
@@ -66,9 +66,8 @@ fn pipeline(provider: Arc<ScriptedProvider>) -> Pipeline {
         ],
     );
     def.budget.max_tokens = Some(25);
-    let tools = ToolBox::new()
-        .with_tool(Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))))
-        .unwrap();
+    let tools =
+        Executor::from_tools([Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))) as Arc<dyn Tool>]).unwrap();
     let runtime = PipelineRuntime::new(Arc::new(tools))
         .with_default_provider(provider)
         .with_cost_model(Arc::new(FlatPricing {
@@ -156,9 +155,9 @@ async fn a_paused_prompt_step_keeps_its_own_budget_across_the_resume() {
                 }),
             ],
         );
-        let tools = ToolBox::new()
-            .with_tool(Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))))
-            .unwrap();
+        let tools =
+            Executor::from_tools([Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))) as Arc<dyn Tool>])
+                .unwrap();
         Pipeline::new(
             def,
             PipelineRuntime::new(Arc::new(tools)).with_default_provider(provider),
@@ -220,9 +219,9 @@ impl Tool for SlowOnceApproved {
 
 #[tokio::test]
 async fn a_continued_step_keeps_its_timeout() {
-    let tools = ToolBox::new()
-        .with_tool(Arc::new(SlowOnceApproved(ToolSpec::new("repo.migrate", "Migrates."))))
-        .unwrap();
+    let tools =
+        Executor::from_tools([Arc::new(SlowOnceApproved(ToolSpec::new("repo.migrate", "Migrates."))) as Arc<dyn Tool>])
+            .unwrap();
     let def = PipelineDef::new(
         "migrate",
         vec![StepDef::tool("migrate", "repo.migrate", json!({})).with_timeout_ms(100)],

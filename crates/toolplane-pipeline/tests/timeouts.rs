@@ -11,9 +11,8 @@ use toolplane_core::{
     CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ProviderError, StopReason, Tool, ToolCall,
     ToolError, ToolOutput, ToolSpec, Usage, async_trait,
 };
-use toolplane_pipeline::{
-    FlatPricing, Pipeline, PipelineDef, PipelineRuntime, PromptStep, StepDef, StepStatus, ToolBox,
-};
+use toolplane_pipeline::{FlatPricing, Pipeline, PipelineDef, PipelineRuntime, PromptStep, StepDef, StepStatus};
+use toolplane_registry::Executor;
 
 /// Answers the first call with a tool call, then never answers again.
 #[derive(Debug, Default)]
@@ -82,9 +81,7 @@ async fn a_timed_out_prompt_attempt_is_charged_to_the_report_and_the_budget() {
         ],
     );
     def.budget.max_steps = Some(2);
-    let tools = ToolBox::new()
-        .with_tool(Arc::new(Echo(ToolSpec::new("echo", "Echoes."))))
-        .unwrap();
+    let tools = Executor::from_tools([Arc::new(Echo(ToolSpec::new("echo", "Echoes."))) as Arc<dyn Tool>]).unwrap();
     let runtime = PipelineRuntime::new(Arc::new(tools))
         .with_default_provider(provider.clone())
         .with_cost_model(Arc::new(FlatPricing {

@@ -310,7 +310,7 @@ impl HttpClient {
     }
 }
 
-/// How often a wait looks at the caller's cancel flag.
+/// Slack added to a retry sleep's limit, so the sleep (not the limit) ends the wait.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
 
 enum Waited {
@@ -318,24 +318,21 @@ enum Waited {
     Cancelled,
 }
 
-/// Waits for `fut` at most `limit`, giving up early when `cancel` is set.
+/// Waits for `fut` at most `limit`, giving up as soon as `cancel` is set
+/// (the cancel wakes the wait; nothing polls the flag on a timer).
 async fn wait_or_cancel<F: Future + Unpin>(
     fut: &mut F,
     limit: Duration,
     cancel: &CancelFlag,
 ) -> Result<F::Output, Waited> {
-    let end = Instant::now() + limit;
-    loop {
-        if cancel.is_cancelled() {
-            return Err(Waited::Cancelled);
-        }
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Waited::TimedOut);
-        }
-        if let Ok(v) = tokio::time::timeout(left.min(CANCEL_POLL), &mut *fut).await {
-            return Ok(v);
-        }
+    if cancel.is_cancelled() {
+        return Err(Waited::Cancelled);
+    }
+    let raced = futures_util::future::select(&mut *fut, cancel.cancelled());
+    match tokio::time::timeout(limit, raced).await {
+        Err(_) => Err(Waited::TimedOut),
+        Ok(futures_util::future::Either::Left((v, _))) => Ok(v),
+        Ok(futures_util::future::Either::Right(((), _))) => Err(Waited::Cancelled),
     }
 }
 

@@ -1,31 +1,36 @@
-//! [`Executor`]: every call resolved, bounded, parsed, validated, intercepted
-//! and run under limits.
+//! [`Executor`]: the validating [`ToolExecutor`]: every call resolved,
+//! bounded, parsed, validated and intercepted, under the limit decorators.
 //!
 //! ```text
-//!  ToolCall ─► resolve name ─► parse_arguments ─► cached validator ─► [permit] ─► interceptors ─► tool.call ─► output cap
-//!             (did you mean?)  (size, depth,       (every violation    (concurrency  (policy, audit,   (timeout,    (truncation
-//!                              dup keys, i64)      with its pointer)   limit)         limits)          panics)      marker)
+//!  OutputCap ─► Timeout ─► ConcurrencyLimit ─► Validated: resolve name ─► parse_arguments ─► cached validator ─► interceptors ─► tool.call
+//!  (truncation   (config,    (permit; a cancel              (did you mean?)  (size, depth,       (every violation    (policy, audit,   (panics
+//!   marker)       deadline)   while waiting ends it)                         dup keys, i64)      with its pointer)   limits)           caught)
 //! ```
+//!
+//! `call_tool` runs its inner call on `Validated` directly: the outer call
+//! already holds a permit and is already under the timeout and the cap.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 use parking_lot::{Mutex, RwLock};
-use serde_json::{Value, json};
-use tokio::sync::Semaphore;
-use toolplane_core::{CallContext, Tool, ToolCall, ToolError, ToolErrorKind, ToolInterceptor, ToolInvocation};
-use toolplane_core::{ToolNext, ToolOutput, ToolSpec};
+use serde_json::json;
+use toolplane_core::{CallContext, Tool, ToolCall, ToolError, ToolErrorKind, ToolExecutor, ToolInterceptor};
+use toolplane_core::{ToolInvocation, ToolNext, ToolOutput, ToolSpec};
 use toolplane_schema::{Profile, ProfiledSchema, profiled_tool};
 
 use crate::args::{ArgumentLimits, arguments_from_bytes, parse_arguments};
-use crate::builtin::discovery::{CallTool, SearchTools};
+use crate::concurrency_limit::ConcurrencyLimit;
+use crate::names::SEARCH_TOOLS;
+use crate::output_cap::OutputCap;
 use crate::registry::{RegistryError, ToolRegistry};
+use crate::timeout::Timeout;
 use crate::validation::check_arguments;
 
 /// Limits an [`Executor`] enforces on every call.
@@ -38,28 +43,28 @@ use crate::validation::check_arguments;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorConfig {
-    /// Longest a call may take once validated: waiting for a concurrency
-    /// permit, interceptors and the tool (default 30 s). The context's
-    /// deadline, when sooner, wins.
+    /// Longest a call may take, waiting for a concurrency permit included
+    /// (default 30 s; the [`Timeout`] decorator). The context's deadline,
+    /// when sooner, wins; `None` leaves only the deadline.
     pub timeout: Option<Duration>,
-    /// Calls running at once across all batches (default 16).
+    /// Calls running at once across all batches and clones (default 16; the
+    /// [`ConcurrencyLimit`] decorator).
     pub max_concurrency: usize,
     /// Size and depth limits on argument text.
     pub arguments: ArgumentLimits,
     /// Largest output given to the model, in bytes of its model text
-    /// (default 64 KiB); longer output is cut and marked `truncated`.
+    /// (default 64 KiB; the [`OutputCap`] decorator); longer output is cut
+    /// and marked `truncated`, longer error messages are cut.
     pub max_output_bytes: usize,
     /// Violations listed in one error (default 20; the total is still counted).
     pub max_violations: usize,
-    /// The tools were exported with OpenAI strict mode, which makes optional
-    /// properties nullable: drop a `null` the internal schema does not accept
-    /// before validating (default `false`). Valid arguments are never touched.
-    pub strict_nulls: bool,
     /// The schema profile the tools were exported with, when it rewrites
     /// arguments: a model's arguments are turned back into the internal form
-    /// before validation (Gemini's safe property names renamed back; strict
-    /// mode's forced `null`s dropped). `None` (default): arguments arrive in
-    /// the internal form.
+    /// before validation. `Some(Profile::OpenAiStrict)`: the `null`s strict
+    /// mode forces on optional properties are dropped where the internal
+    /// schema does not accept `null`; `Some(Profile::Gemini)`: safe property
+    /// names are renamed back. `None` (default): arguments arrive in the
+    /// internal form. Arguments valid in the internal form are never changed.
     pub arguments_profile: Option<Profile>,
 }
 
@@ -71,7 +76,6 @@ impl Default for ExecutorConfig {
             arguments: ArgumentLimits::default(),
             max_output_bytes: 64 * 1024,
             max_violations: 20,
-            strict_nulls: false,
             arguments_profile: None,
         }
     }
@@ -82,27 +86,49 @@ pub(crate) struct Inner {
     specs: Mutex<Option<Arc<[ToolSpec]>>>,
     offered: RwLock<Option<Vec<String>>>,
     interceptors: Vec<Arc<dyn ToolInterceptor>>,
-    semaphore: Semaphore,
     config: ExecutorConfig,
     /// Per tool, the rewrite of `config.arguments_profile` (computed on first use).
     profiled: Mutex<HashMap<String, Arc<ProfiledSchema>>>,
 }
 
-/// Runs tool calls from a model against a [`ToolRegistry`], validating every
-/// call before it runs. Cheap to clone (all clones share one registry and one
-/// concurrency limit).
+/// The validating [`ToolExecutor`]: runs tool calls from a model against a
+/// [`ToolRegistry`], validating every call before it runs, under the limits
+/// of its [`ExecutorConfig`] (the [`OutputCap`], [`Timeout`] and
+/// [`ConcurrencyLimit`] decorators, outermost first). Cheap to clone (all
+/// clones share one registry and one concurrency limit).
 ///
 /// Needs a tokio runtime with the time driver enabled (`enable_time` or
 /// `enable_all`) when a timeout or deadline applies.
 ///
+/// A quick set of tools, in one line:
+///
+/// ```
+/// use std::sync::Arc;
+/// use toolplane_core::{CallContext, EchoTool, ToolCall, ToolSpec};
+/// use toolplane_registry::Executor;
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// # rt.block_on(async {
+/// let tools = Executor::from_tools([Arc::new(EchoTool::new(ToolSpec::new("echo", "Returns its arguments."))) as _])?;
+/// let out = tools.execute(&ToolCall::new("1", "echo", r#"{"text":"hi"}"#), &CallContext::new("r1")).await?;
+/// assert_eq!(out.content["text"], "hi");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+///
+/// With interceptors, limits and the discovery tools:
+///
 /// ```
 /// use toolplane_core::{CallContext, ToolCall, ToolErrorKind};
-/// use toolplane_registry::{Executor, ToolRegistry, builtin};
+/// use toolplane_registry::{Executor, ExecutorConfig, ToolRegistry, builtin};
 /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// # rt.block_on(async {
 /// let mut registry = ToolRegistry::new();
 /// registry.register_all(builtin::builtin_tools()).unwrap();
-/// let exec = Executor::builder(registry).with_discovery_tools().build().unwrap();
+/// let exec = Executor::builder(registry)
+///     .config(ExecutorConfig { max_concurrency: 4, ..ExecutorConfig::default() })
+///     .with_discovery_tools()
+///     .build()
+///     .unwrap();
 /// let ctx = CallContext::new("req-1");
 /// let calls = [
 ///     ToolCall::new("1", "json_query", r#"{"data": {"a": [1, 2]}, "query": "a[1]"}"#),
@@ -118,6 +144,7 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct Executor {
     inner: Arc<Inner>,
+    limited: OutputCap<Timeout<ConcurrencyLimit<Validated>>>,
 }
 
 impl fmt::Debug for Executor {
@@ -130,6 +157,10 @@ impl fmt::Debug for Executor {
     }
 }
 
+/// What runs after `with_discovery_tools` and similar options once the
+/// executor exists (tools that call back into it need its handle).
+pub(crate) type Installer = fn(&Executor) -> Result<(), RegistryError>;
+
 /// Builds an [`Executor`]: the registry, limits, interceptors and whether to
 /// add the `search_tools` / `call_tool` pair.
 #[derive(Debug)]
@@ -137,7 +168,7 @@ pub struct ExecutorBuilder {
     registry: ToolRegistry,
     config: ExecutorConfig,
     interceptors: Vec<Arc<dyn ToolInterceptor>>,
-    discovery: bool,
+    pub(crate) installers: Vec<Installer>,
 }
 
 impl ExecutorBuilder {
@@ -153,10 +184,9 @@ impl ExecutorBuilder {
         self
     }
 
-    /// Registers `search_tools` and `call_tool`, which let a model find and
-    /// run any registered tool without every definition in the request.
-    pub fn with_discovery_tools(mut self) -> Self {
-        self.discovery = true;
+    /// Appends several interceptors, in order.
+    pub fn interceptors(mut self, interceptors: impl IntoIterator<Item = Arc<dyn ToolInterceptor>>) -> Self {
+        self.interceptors.extend(interceptors);
         self
     }
 
@@ -164,29 +194,34 @@ impl ExecutorBuilder {
     ///
     /// # Errors
     /// [`RegistryError`] when the discovery tools' names are taken.
-    pub fn build(self) -> Result<Executor, RegistryError> {
-        let discovery = self.discovery;
+    pub fn build(mut self) -> Result<Executor, RegistryError> {
+        let installers = std::mem::take(&mut self.installers);
         let exec = self.assemble();
-        if discovery {
-            let weak = Arc::downgrade(&exec.inner);
-            exec.register(Arc::new(SearchTools::new(weak.clone())))?;
-            exec.register(Arc::new(CallTool::new(weak)))?;
+        for install in installers {
+            install(&exec)?;
         }
         Ok(exec)
     }
 
     fn assemble(self) -> Executor {
-        let permits = self.config.max_concurrency.clamp(1, Semaphore::MAX_PERMITS);
+        let config = self.config;
+        let inner = Arc::new(Inner {
+            registry: RwLock::new(self.registry),
+            specs: Mutex::new(None),
+            offered: RwLock::new(None),
+            interceptors: self.interceptors,
+            profiled: Mutex::new(HashMap::new()),
+            config: config.clone(),
+        });
+        let validated = Validated(Arc::clone(&inner));
+        let limited = ConcurrencyLimit::new(validated, config.max_concurrency);
+        let limited = match config.timeout {
+            Some(t) => Timeout::new(limited, t),
+            None => Timeout::deadline_only(limited),
+        };
         Executor {
-            inner: Arc::new(Inner {
-                registry: RwLock::new(self.registry),
-                specs: Mutex::new(None),
-                offered: RwLock::new(None),
-                interceptors: self.interceptors,
-                semaphore: Semaphore::new(permits),
-                config: self.config,
-                profiled: Mutex::new(HashMap::new()),
-            }),
+            inner,
+            limited: OutputCap::new(limited, config.max_output_bytes),
         }
     }
 }
@@ -197,18 +232,28 @@ impl Executor {
         Self::builder(registry).assemble()
     }
 
+    /// An executor over a fresh registry holding `tools`, with default
+    /// limits and no interceptors: the quick way to hand a few tools to a loop.
+    ///
+    /// # Errors
+    /// As [`ToolRegistry::register`] (a bad name, a duplicate, a schema that
+    /// does not compile).
+    pub fn from_tools(tools: impl IntoIterator<Item = Arc<dyn Tool>>) -> Result<Self, RegistryError> {
+        Ok(Self::new(ToolRegistry::from_tools(tools)?))
+    }
+
     /// Starts building an executor over `registry`.
     pub fn builder(registry: ToolRegistry) -> ExecutorBuilder {
         ExecutorBuilder {
             registry,
             config: ExecutorConfig::default(),
             interceptors: Vec::new(),
-            discovery: false,
+            installers: Vec::new(),
         }
     }
 
-    pub(crate) fn from_weak(weak: &Weak<Inner>) -> Option<Self> {
-        weak.upgrade().map(|inner| Self { inner })
+    pub(crate) fn downgrade(&self) -> WeakExecutor {
+        WeakExecutor(Arc::downgrade(&self.inner))
     }
 
     /// The limits in force.
@@ -262,27 +307,13 @@ impl Executor {
     /// offered set in its given order. The same `Arc` is returned until the
     /// registry or the offered set changes.
     pub fn specs(&self) -> Arc<[ToolSpec]> {
-        let mut cache = self.inner.specs.lock();
-        if let Some(specs) = &*cache {
-            return Arc::clone(specs);
-        }
-        let reg = self.inner.registry.read();
-        let specs: Arc<[ToolSpec]> = match &*self.inner.offered.read() {
-            None => reg.specs().into(),
-            Some(names) => names
-                .iter()
-                .filter_map(|n| reg.get(n))
-                .map(|t| t.spec().clone())
-                .collect(),
-        };
-        *cache = Some(Arc::clone(&specs));
-        specs
+        self.inner.specs()
     }
 
     /// Runs one call. Every failure is a [`ToolError`] whose
     /// [`ToolError::to_model_text`] can go straight back to the model.
     pub async fn execute(&self, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        self.run(call, ctx, false).await
+        self.limited.execute(call, ctx).await
     }
 
     /// Runs a call whose argument bytes may not be UTF-8 (as read off a wire).
@@ -302,12 +333,80 @@ impl Executor {
     /// limit) and returns their results in call order; one failing or
     /// panicking call never stops the others.
     pub async fn execute_batch(&self, calls: &[ToolCall], ctx: &CallContext) -> Vec<Result<ToolOutput, ToolError>> {
-        join_all(calls.iter().map(|c| self.run(c, ctx, false))).await
+        join_all(calls.iter().map(|c| self.execute(c, ctx))).await
+    }
+}
+
+#[async_trait]
+impl ToolExecutor for Executor {
+    fn specs(&self) -> Arc<[ToolSpec]> {
+        Executor::specs(self)
+    }
+
+    async fn execute(&self, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        Executor::execute(self, call, ctx).await
+    }
+}
+
+/// A handle that does not keep an [`Executor`] alive (the discovery tools
+/// live inside the registry they search, so a strong handle would leak it).
+#[derive(Clone)]
+pub(crate) struct WeakExecutor(Weak<Inner>);
+
+impl WeakExecutor {
+    pub(crate) fn upgrade(&self) -> Option<UnlimitedExecutor> {
+        self.0.upgrade().map(|inner| UnlimitedExecutor(Validated(inner)))
+    }
+}
+
+/// The executor without its limit decorators, for a call made from inside a
+/// call that is already under them (`call_tool`).
+pub(crate) struct UnlimitedExecutor(Validated);
+
+impl UnlimitedExecutor {
+    pub(crate) async fn execute(&self, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        self.0.run(call, ctx).await
+    }
+
+    pub(crate) fn with_registry<R>(&self, f: impl FnOnce(&ToolRegistry) -> R) -> R {
+        f(&self.0.0.registry.read())
+    }
+}
+
+/// The validating core: resolve, parse, restore the export profile's
+/// rewrites, validate, then the interceptor chain and the tool, with a
+/// panic in either turned into an `internal` error.
+#[derive(Clone)]
+struct Validated(Arc<Inner>);
+
+impl fmt::Debug for Validated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Validated")
+    }
+}
+
+impl Inner {
+    fn specs(&self) -> Arc<[ToolSpec]> {
+        let mut cache = self.specs.lock();
+        if let Some(specs) = &*cache {
+            return Arc::clone(specs);
+        }
+        let reg = self.registry.read();
+        let specs: Arc<[ToolSpec]> = match &*self.offered.read() {
+            None => reg.specs().into(),
+            Some(names) => names
+                .iter()
+                .filter_map(|n| reg.get(n))
+                .map(|t| t.spec().clone())
+                .collect(),
+        };
+        *cache = Some(Arc::clone(&specs));
+        specs
     }
 
     /// `spec`'s schema as `profile` rewrote it for export, cached per tool.
     fn profiled(&self, spec: &ToolSpec, profile: Profile) -> Arc<ProfiledSchema> {
-        let mut cache = self.inner.profiled.lock();
+        let mut cache = self.profiled.lock();
         if let Some(p) = cache.get(&spec.name) {
             return Arc::clone(p);
         }
@@ -315,31 +414,32 @@ impl Executor {
         cache.insert(spec.name.clone(), Arc::clone(&p));
         p
     }
+}
 
-    /// `nested`: run from inside `call_tool`, which already holds a permit.
-    pub(crate) async fn run(&self, call: &ToolCall, ctx: &CallContext, nested: bool) -> Result<ToolOutput, ToolError> {
+impl Validated {
+    async fn run(&self, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
         if ctx.cancel.is_cancelled() {
             return Err(ToolError::new(
                 ToolErrorKind::Cancelled,
                 format!("`{}` was cancelled", call.name),
             ));
         }
+        let inner = &self.0;
         let found = {
-            let reg = self.inner.registry.read();
+            let reg = inner.registry.read();
             reg.entry(&call.name)
                 .map(|e| (Arc::clone(&e.tool), Arc::clone(&e.validator)))
                 .ok_or_else(|| unknown_tool(&reg, &call.name))
         };
         let (tool, validator) = found?;
         let spec = tool.spec();
-        let cfg = &self.inner.config;
+        let cfg = &inner.config;
         let mut args = parse_arguments(&call.arguments, &cfg.arguments)
             .map_err(|e| ToolError::invalid_arguments(format!("`{}`: {}", spec.name, e.message())))?;
         if let Some(profile) = cfg.arguments_profile {
-            args = self.profiled(spec, profile).restore_arguments(&spec.input_schema, args);
-        }
-        if cfg.strict_nulls && !validator.is_valid(&args) {
-            args = drop_forced_nulls(spec, args);
+            args = inner
+                .profiled(spec, profile)
+                .restore_arguments(&spec.input_schema, args);
         }
         check_arguments(&validator, spec, &args, cfg.max_violations)?;
         let inv = ToolInvocation {
@@ -347,67 +447,23 @@ impl Executor {
             args: &args,
             spec,
         };
-        let work = async {
-            let _permit = if nested {
-                None
-            } else {
-                Some(
-                    self.inner
-                        .semaphore
-                        .acquire()
-                        .await
-                        .map_err(|_| ToolError::internal("the executor is shutting down"))?,
-                )
-            };
-            if ctx.cancel.is_cancelled() {
-                return Err(ToolError::new(
-                    ToolErrorKind::Cancelled,
-                    format!("`{}` was cancelled", spec.name),
-                ));
-            }
-            let chain = ToolNext::new(&self.inner.interceptors, tool.as_ref()).run(&inv, ctx);
-            AssertUnwindSafe(chain)
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| Err(panicked(&spec.name, panic.as_ref())))
-        };
-        let limit = match (cfg.timeout, ctx.remaining()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let out = match limit {
-            None => work.await,
-            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-                Err(ToolError::timeout(format!(
-                    "`{}` did not finish within {} ms",
-                    spec.name,
-                    limit.as_millis()
-                )))
-            }),
-        }
-        .map_err(|e| cap_error(e, cfg.max_output_bytes))?;
-        Ok(cap_output(out, cfg.max_output_bytes))
-    }
-
-    pub(crate) fn is_discovery_tool(&self, name: &str) -> bool {
-        self.inner.registry.read().get(name).is_some_and(|t| {
-            let n = t.spec().name.as_str();
-            n == crate::builtin::discovery::SEARCH_TOOLS || n == crate::builtin::discovery::CALL_TOOL
-        })
+        let chain = ToolNext::new(&inner.interceptors, tool.as_ref()).run(&inv, ctx);
+        AssertUnwindSafe(chain)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(panicked(&spec.name, panic.as_ref())))
     }
 }
 
-/// Undoes what OpenAI strict mode forces on optional properties (`null`
-/// where the internal schema has no `null`), with toolplane-schema's rule.
-fn drop_forced_nulls(spec: &ToolSpec, args: Value) -> Value {
-    let strict = toolplane_schema::ProfiledSchema {
-        profile: toolplane_schema::Profile::OpenAiStrict,
-        schema: Value::Null,
-        strict: true,
-        renames: toolplane_schema::RenameTree::default(),
-        notes: Vec::new(),
-    };
-    strict.restore_arguments(&spec.input_schema, args)
+#[async_trait]
+impl ToolExecutor for Validated {
+    fn specs(&self) -> Arc<[ToolSpec]> {
+        self.0.specs()
+    }
+
+    async fn execute(&self, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
+        self.run(call, ctx).await
+    }
 }
 
 fn unknown_tool(reg: &ToolRegistry, name: &str) -> ToolError {
@@ -421,7 +477,7 @@ fn unknown_tool(reg: &ToolRegistry, name: &str) -> ToolError {
                 .with_details(json!({"tool": shown, "suggestion": flat}))
         }
         None => {
-            let hint = if reg.get(crate::builtin::SEARCH_TOOLS).is_some() {
+            let hint = if reg.get(SEARCH_TOOLS).is_some() {
                 "; search_tools can find one"
             } else {
                 ""
@@ -439,109 +495,4 @@ fn panicked(name: &str, panic: &(dyn std::any::Any + Send)) -> ToolError {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "no message".into());
     ToolError::internal(format!("`{name}` panicked: {what}"))
-}
-
-/// Cuts output whose model text exceeds `max` bytes, at a character boundary,
-/// and appends a marker saying how much was kept.
-pub(crate) fn cap_output(mut out: ToolOutput, max: usize) -> ToolOutput {
-    let fits = match &out.content {
-        Value::String(s) => s.len() <= max,
-        other => serde_json::to_writer(LimitWriter { left: max }, other).is_ok(),
-    };
-    if fits {
-        return out;
-    }
-    let text = out.to_model_text();
-    let mut cut = max.min(text.len());
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut kept = text[..cut].to_string();
-    kept.push_str(&format!(
-        "\n[truncated: showing the first {cut} of {} bytes; ask for less data]",
-        text.len()
-    ));
-    out.content = Value::String(kept);
-    out.truncated = true;
-    out
-}
-
-/// Cuts an error message longer than `max` bytes (an upstream body pasted
-/// into it, say); kind, details and retry-after are kept.
-fn cap_error(e: ToolError, max: usize) -> ToolError {
-    if e.message().len() <= max {
-        return e;
-    }
-    let text = e.message();
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut capped = ToolError::new(
-        e.kind(),
-        format!(
-            "{} [truncated: showing the first {cut} of {} bytes]",
-            &text[..cut],
-            text.len()
-        ),
-    );
-    if let Some(d) = e.details() {
-        capped = capped.with_details(d.clone());
-    }
-    if let Some(after) = e.retry_after() {
-        capped = capped.with_retry_after(after);
-    }
-    capped.with_source(e)
-}
-
-/// A sink that fails once more than `left` bytes are written: measures JSON
-/// size without building the text.
-struct LimitWriter {
-    left: usize,
-}
-
-impl io::Write for LimitWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf.len() > self.left {
-            return Err(io::Error::other("output limit"));
-        }
-        self.left -= buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cap_error_keeps_kind_and_retry_after() {
-        let e = ToolError::upstream("x".repeat(500)).with_retry_after(Duration::from_secs(3));
-        let c = cap_error(e, 100);
-        assert_eq!(c.kind(), ToolErrorKind::Upstream);
-        assert_eq!(c.retry_after(), Some(Duration::from_secs(3)));
-        assert!(c.message().ends_with("[truncated: showing the first 100 of 500 bytes]"));
-        assert!(std::error::Error::source(&c).is_some());
-        let small = cap_error(ToolError::internal("short"), 100);
-        assert_eq!(small.message(), "short");
-    }
-
-    #[test]
-    fn cap_output_cuts_at_char_boundaries_and_marks() {
-        let out = cap_output(ToolOutput::text("ééééé"), 3);
-        assert!(out.truncated);
-        let text = out.to_model_text();
-        assert!(
-            text.starts_with("é\n[truncated: showing the first 2 of 10 bytes"),
-            "{text}"
-        );
-        let small = cap_output(ToolOutput::json(json!({"a": 1})), 100);
-        assert!(!small.truncated);
-        let big = cap_output(ToolOutput::json(json!({"a": "x".repeat(200)})), 100);
-        assert!(big.truncated);
-        assert!(big.to_model_text().starts_with("{\"a\":\"xxx"));
-    }
 }

@@ -162,8 +162,9 @@ pub trait SchemaAdapter: Send + Sync + fmt::Debug {
 /// | Gemini | `anthropic` (full JSON Schema, sent as `parametersJsonSchema`, so no property renames) |
 ///
 /// Strict mode makes optional properties nullable; run such calls through an
-/// executor with [`ExecutorConfig::strict_nulls`](crate::ExecutorConfig::strict_nulls)
-/// so the `null`s the model must send are dropped before validation.
+/// executor with [`ExecutorConfig::arguments_profile`](crate::ExecutorConfig::arguments_profile)
+/// set to `Profile::OpenAiStrict`, so the `null`s the model must send are
+/// dropped before validation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProfileAdapter;
 

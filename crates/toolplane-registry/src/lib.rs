@@ -47,21 +47,32 @@
 
 mod args;
 pub mod builtin;
+mod concurrency_limit;
+mod discovery;
 mod executor;
 mod export;
 mod names;
 mod nearest;
+mod output_cap;
 mod registry;
 mod search;
 #[cfg(test)]
 mod test_tools;
+mod timeout;
 mod validation;
 
 pub use args::{ArgumentLimits, arguments_from_bytes, parse_arguments};
+pub use concurrency_limit::ConcurrencyLimit;
 pub use executor::{Executor, ExecutorBuilder, ExecutorConfig};
 pub use export::{
     AdaptedSchema, ExportError, ExportOptions, ProfileAdapter, ProviderFormat, ProviderLimits, SchemaAdapter,
     export_specs,
 };
-pub use names::{FLAT_SEPARATOR, NAMESPACE_SEPARATOR, NamePolicy, flatten, namespace_of, skeleton};
+pub use names::{
+    CALL_TOOL, FLAT_SEPARATOR, NAMESPACE_SEPARATOR, NamePolicy, SEARCH_TOOLS, flatten, namespace_of, skeleton,
+};
+pub use output_cap::OutputCap;
 pub use registry::{RegistryError, SearchHit, ToolFilter, ToolRegistry};
+pub use timeout::Timeout;
+/// The contract [`Executor`] implements, defined in toolplane-core.
+pub use toolplane_core::ToolExecutor;

@@ -10,6 +10,11 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+/// The name of the discovery search tool ([`ExecutorBuilder::with_discovery_tools`](crate::ExecutorBuilder::with_discovery_tools)).
+pub const SEARCH_TOOLS: &str = "search_tools";
+/// The name of the discovery call tool ([`ExecutorBuilder::with_discovery_tools`](crate::ExecutorBuilder::with_discovery_tools)).
+pub const CALL_TOOL: &str = "call_tool";
+
 /// Separates a namespace from the rest of a name (`github.issues_create`).
 pub const NAMESPACE_SEPARATOR: char = '.';
 

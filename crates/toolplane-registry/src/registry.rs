@@ -194,6 +194,25 @@ impl ToolRegistry {
         }
     }
 
+    /// A registry with the default [`NamePolicy`] holding `tools`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use toolplane_core::{EchoTool, ToolSpec};
+    /// use toolplane_registry::ToolRegistry;
+    /// let reg = ToolRegistry::from_tools([Arc::new(EchoTool::new(ToolSpec::new("echo", "Echoes."))) as _])?;
+    /// assert_eq!(reg.names(), ["echo"]);
+    /// # Ok::<(), toolplane_registry::RegistryError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ToolRegistry::register`], for the first tool that fails.
+    pub fn from_tools(tools: impl IntoIterator<Item = Arc<dyn Tool>>) -> Result<Self, RegistryError> {
+        let mut reg = Self::new();
+        reg.register_all(tools)?;
+        Ok(reg)
+    }
+
     /// Adds a tool.
     ///
     /// # Errors

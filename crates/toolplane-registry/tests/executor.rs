@@ -316,7 +316,7 @@ async fn strict_exports_round_trip_through_the_executor() {
     let call = ToolCall::new("s", "current_time", r#"{"time_zone":"Asia/Tokyo","at":null}"#);
     let lenient = Executor::builder(registry())
         .config(ExecutorConfig {
-            strict_nulls: true,
+            arguments_profile: Some(toolplane_schema::Profile::OpenAiStrict),
             ..ExecutorConfig::default()
         })
         .build()
@@ -324,7 +324,7 @@ async fn strict_exports_round_trip_through_the_executor() {
     let out = lenient.execute(&call, &CallContext::new("s")).await.unwrap();
     assert_eq!(out.content["time_zone"], "Asia/Tokyo");
     let plain = Executor::new(registry());
-    assert!(!plain.config().strict_nulls);
+    assert!(plain.config().arguments_profile.is_none());
     let err = plain.execute(&call, &CallContext::new("s")).await.unwrap_err();
     assert!(err.message().contains("/at"), "{}", err.message());
 }

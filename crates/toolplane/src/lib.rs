@@ -45,7 +45,7 @@
 //! # rt.block_on(async {
 //! // A Rust function becomes a tool with a derived JSON Schema.
 //! let add = tool_fn("add", "Adds two integers.", |x: Add| async move { Ok::<_, ToolError>(x.a + x.b) });
-//! let tools = ToolBox::new().with_tool(Arc::new(add))?;
+//! let tools = Executor::from_tools([Arc::new(add) as Arc<dyn Tool>])?;
 //!
 //! // A model that asks for the tool, then answers (a real provider or the router goes here).
 //! let model = ScriptedProvider::new("scripted")
@@ -95,9 +95,10 @@ pub mod prelude {
     #[cfg(feature = "schemars")]
     pub use toolplane_core::{tool_fn, tool_fn_with_context};
     #[cfg(feature = "pipeline")]
-    pub use toolplane_pipeline::{AgentLoop, RunOutcome, RunState, ToolBox, ToolExecutor};
+    pub use toolplane_pipeline::{AgentLoop, RunOutcome, RunState};
+    /// The one validating executor, and the trait every executor implements.
     #[cfg(feature = "registry")]
-    pub use toolplane_registry::{Executor, ToolRegistry};
+    pub use toolplane_registry::{Executor, ExecutorConfig, ToolExecutor, ToolRegistry};
 }
 
 /// The README's code, compiled and run as a doctest so it stays true.

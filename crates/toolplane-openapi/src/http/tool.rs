@@ -463,11 +463,8 @@ impl HttpTool {
             let read = read_limited(&mut resp, self.runtime.config.max_response_bytes).await?;
             Ok::<_, reqwest::Error>((status, to_output(status, headers, &ct, read)))
         };
-        let cancelled = async {
-            while !ctx.cancel.is_cancelled() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
+        // Woken by the cancel itself (no polling timer).
+        let cancelled = ctx.cancel.cancelled();
         tokio::select! {
             r = send => r.map_err(|e| self.transport_error(&e, &auth)),
             () = cancelled => Err(ToolError::new(ToolErrorKind::Cancelled, "the call was cancelled")),

@@ -2,15 +2,11 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::time::Duration;
 
 use futures_util::future::{Either, select};
 use toolplane_core::CallContext;
 
 use super::StopCause;
-
-/// How often a waiting run looks at the cancel flag and the deadline.
-const INTERRUPT_POLL: Duration = Duration::from_millis(5);
 
 /// Runs `work` unless the context is cancelled or its deadline passes first.
 /// `work` is polled first, so work that is ready never starts a timer.
@@ -21,16 +17,18 @@ pub(super) async fn race<T>(work: impl Future<Output = T>, ctx: &CallContext) ->
     }
 }
 
+/// Completes when the cancel flag is set (woken by the cancel itself) or the
+/// deadline passes (one timer for the deadline, none without one). A flag
+/// already set wins over a deadline already passed.
 async fn interrupted(ctx: &CallContext) -> StopCause {
-    loop {
-        if ctx.cancel.is_cancelled() {
-            return StopCause::Cancelled;
-        }
-        let wait = match ctx.remaining() {
-            Some(Duration::ZERO) => return StopCause::Deadline,
-            Some(left) => left.min(INTERRUPT_POLL),
-            None => INTERRUPT_POLL,
-        };
-        tokio::time::sleep(wait).await;
+    let cancelled = pin!(ctx.cancel.cancelled());
+    let Some(deadline) = ctx.deadline else {
+        cancelled.await;
+        return StopCause::Cancelled;
+    };
+    let expired = pin!(tokio::time::sleep_until(deadline.into()));
+    match select(cancelled, expired).await {
+        Either::Left(_) => StopCause::Cancelled,
+        Either::Right(_) => StopCause::Deadline,
     }
 }

@@ -85,7 +85,8 @@ impl Default for LoopConfig {
 /// ```
 /// use std::sync::Arc;
 /// use toolplane_core::{CallContext, ChatRequest, Message, ScriptedProvider, ToolCall};
-/// use toolplane_pipeline::{AgentLoop, RunOutcome, RunState, ToolBox};
+/// use toolplane_pipeline::{AgentLoop, RunOutcome, RunState};
+/// use toolplane_registry::Executor;
 /// # #[derive(Debug)] struct Now(toolplane_core::ToolSpec);
 /// # #[toolplane_core::async_trait]
 /// # impl toolplane_core::Tool for Now {
@@ -98,7 +99,7 @@ impl Default for LoopConfig {
 /// let provider = Arc::new(ScriptedProvider::new("scripted")
 ///     .with_tool_calls(vec![ToolCall::new("c1", "now", "{}")])
 ///     .with_text("It is 12:00."));
-/// let tools = ToolBox::new().with_tool(Arc::new(Now(toolplane_core::ToolSpec::new("now", "The time."))))?;
+/// let tools = Executor::from_tools([Arc::new(Now(toolplane_core::ToolSpec::new("now", "The time."))) as _])?;
 /// let agent = AgentLoop::new(provider, Arc::new(tools));
 /// let state = RunState::new("run-1", ChatRequest::new("any-model", vec![Message::user("Time?")]));
 /// let result = agent.run(state, &CallContext::new("req-1")).await?;

@@ -166,7 +166,8 @@ impl PipelineRuntime {
 /// use std::sync::Arc;
 /// use serde_json::json;
 /// use toolplane_core::{CallContext, ScriptedProvider};
-/// use toolplane_pipeline::{Pipeline, PipelineDef, PipelineRuntime, StepStatus, ToolBox};
+/// use toolplane_pipeline::{Pipeline, PipelineDef, PipelineRuntime, StepStatus};
+/// use toolplane_registry::{Executor, ToolRegistry};
 /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
 /// # rt.block_on(async {
 /// let def = PipelineDef::from_toml_str(r#"
@@ -178,7 +179,7 @@ impl PipelineRuntime {
 /// name = "shout"
 /// transform = { input = "{{steps.hello}}", function = "upper" }
 /// "#).unwrap();
-/// let runtime = PipelineRuntime::new(Arc::new(ToolBox::new()))
+/// let runtime = PipelineRuntime::new(Arc::new(Executor::new(ToolRegistry::new())))
 ///     .with_default_provider(Arc::new(ScriptedProvider::new("p").with_text("Hello, Ada.")))
 ///     .with_function("upper", |v| Ok(json!(v.as_str().unwrap_or_default().to_uppercase())));
 /// let pipeline = Pipeline::new(def, runtime).unwrap();

@@ -15,8 +15,9 @@ use super::template::render_str;
 use crate::structured::{StructuredError, structured_answer, structured_answer_after};
 use crate::{
     AgentLoop, ApprovalDecision, FilteredExecutor, LoopConfig, PendingApproval, RunError, RunOutcome, RunResult,
-    RunState, SkillExecutor, StopCause, ToolBox, ToolExecutor,
+    RunState, SkillExecutor, StopCause, ToolExecutor,
 };
+use toolplane_registry::{Executor, ToolRegistry};
 use toolplane_skills::{ACTIVATE_TOOL, SkillSession};
 
 /// A prompt step's loop, its context, its skill session, and the guard that
@@ -41,7 +42,7 @@ impl Exec<'_> {
         };
         let provider = provider.ok_or_else(|| Failure::new(StepStatus::Failed, "no provider for this step"))?;
         let mut executor: Arc<dyn ToolExecutor> = if p.tools.is_empty() {
-            Arc::new(ToolBox::new())
+            Arc::new(Executor::new(ToolRegistry::new()))
         } else {
             Arc::new(FilteredExecutor::new(Arc::clone(&runtime.executor), p.tools.clone()))
         };
@@ -86,10 +87,8 @@ impl Exec<'_> {
         if let Some(cost) = &runtime.cost {
             agent = agent.with_cost_model(Arc::clone(cost));
         }
-        let mut ctx = self.ctx.clone();
-        if p.task_type.is_some() {
-            ctx.task_type.clone_from(&p.task_type);
-        }
+        // The step's task type goes on the request (its one home), below.
+        let ctx = self.ctx.clone();
         Ok((agent, ctx, session, SettleOnDrop(meter)))
     }
 

@@ -47,7 +47,8 @@ use serde_json::{Value, json};
 use toolplane_core::{CallContext, ChatProvider, ChatRequest, Message, Usage};
 
 use crate::structured::{StructuredError, structured_answer};
-use crate::{AgentLoop, LoopConfig, RunState, ToolBox, ToolExecutor};
+use crate::{AgentLoop, LoopConfig, RunState, ToolExecutor};
+use toolplane_registry::{Executor, ToolRegistry};
 
 mod apply;
 mod calls;
@@ -423,7 +424,7 @@ pub async fn plan_issues(
     .with_task_type("planning")
     // Room for 50 issues; Anthropic's adapter would otherwise cap an answer at 4096 tokens.
     .with_max_tokens(PLAN_MAX_TOKENS);
-    let agent = AgentLoop::new(provider, Arc::new(ToolBox::new())).with_config(LoopConfig {
+    let agent = AgentLoop::new(provider, Arc::new(Executor::new(ToolRegistry::new()))).with_config(LoopConfig {
         max_steps: 4,
         ..LoopConfig::default()
     });

@@ -1,20 +1,47 @@
 //! `search_tools` and `call_tool`: a model works with a registry far larger
 //! than one request may carry by searching it, then calling what it found.
+//! [`ExecutorBuilder::with_discovery_tools`] adds the pair.
 
 use std::fmt;
-use std::sync::Weak;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use toolplane_core::{CallContext, Tool, ToolAnnotations, ToolCall, ToolError, ToolOutput, ToolSpec};
 
-use crate::executor::{Executor, Inner};
-use crate::registry::ToolFilter;
+use crate::executor::{Executor, ExecutorBuilder, WeakExecutor};
+use crate::names::{CALL_TOOL, SEARCH_TOOLS};
+use crate::registry::{RegistryError, ToolFilter};
 
-/// The name of the search tool.
-pub const SEARCH_TOOLS: &str = "search_tools";
-/// The name of the call tool.
-pub const CALL_TOOL: &str = "call_tool";
+impl ExecutorBuilder {
+    /// Registers `search_tools` and `call_tool`, which let a model find and
+    /// run any registered tool without every definition in the request.
+    /// `call_tool` runs its target with the same validation and interceptors
+    /// as a direct call, inside the limits of the `call_tool` call itself.
+    pub fn with_discovery_tools(mut self) -> Self {
+        self.installers.push(install);
+        self
+    }
+}
+
+fn install(exec: &Executor) -> Result<(), RegistryError> {
+    let weak = exec.downgrade();
+    exec.register(Arc::new(SearchTools::new(weak.clone())))?;
+    exec.register(Arc::new(CallTool::new(weak)))
+}
+
+/// True when `name` resolves to one of the discovery tools of `reg`.
+fn is_discovery_tool(reg: &crate::ToolRegistry, name: &str) -> bool {
+    reg.get(name).is_some_and(|t| {
+        let n = t.spec().name.as_str();
+        n == SEARCH_TOOLS || n == CALL_TOOL
+    })
+}
+
+/// The definitions of `search_tools` and `call_tool`.
+pub(crate) fn discovery_specs() -> [ToolSpec; 2] {
+    [search_spec(), call_spec()]
+}
 
 fn gone() -> ToolError {
     ToolError::internal("the executor behind this tool has been dropped")
@@ -22,9 +49,9 @@ fn gone() -> ToolError {
 
 /// Finds registered tools by keywords (BM25 over names and descriptions) and
 /// returns their definitions, so the model can call them with `call_tool`.
-pub(crate) struct SearchTools {
+struct SearchTools {
     spec: ToolSpec,
-    exec: Weak<Inner>,
+    exec: WeakExecutor,
 }
 
 impl fmt::Debug for SearchTools {
@@ -34,7 +61,7 @@ impl fmt::Debug for SearchTools {
 }
 
 impl SearchTools {
-    pub(crate) fn new(exec: Weak<Inner>) -> Self {
+    fn new(exec: WeakExecutor) -> Self {
         Self {
             spec: search_spec(),
             exec,
@@ -42,7 +69,7 @@ impl SearchTools {
     }
 }
 
-pub(crate) fn search_spec() -> ToolSpec {
+fn search_spec() -> ToolSpec {
     ToolSpec::new(
         SEARCH_TOOLS,
         "Search the catalogue of available tools by keywords and get the best matches with their input \
@@ -76,7 +103,7 @@ impl Tool for SearchTools {
     }
 
     async fn call(&self, args: &Value, _ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        let exec = Executor::from_weak(&self.exec).ok_or_else(gone)?;
+        let exec = self.exec.upgrade().ok_or_else(gone)?;
         let query = args["query"].as_str().unwrap_or_default();
         let limit = args["limit"].as_u64().unwrap_or(5).clamp(1, 50) as usize;
         let mut filter = ToolFilter::default();
@@ -100,9 +127,9 @@ impl Tool for SearchTools {
 
 /// Runs any registered tool by name, with the same validation, interceptors
 /// and limits as a direct call.
-pub(crate) struct CallTool {
+struct CallTool {
     spec: ToolSpec,
-    exec: Weak<Inner>,
+    exec: WeakExecutor,
 }
 
 impl fmt::Debug for CallTool {
@@ -112,7 +139,7 @@ impl fmt::Debug for CallTool {
 }
 
 impl CallTool {
-    pub(crate) fn new(exec: Weak<Inner>) -> Self {
+    fn new(exec: WeakExecutor) -> Self {
         Self {
             spec: call_spec(),
             exec,
@@ -120,7 +147,7 @@ impl CallTool {
     }
 }
 
-pub(crate) fn call_spec() -> ToolSpec {
+fn call_spec() -> ToolSpec {
     ToolSpec::new(
         CALL_TOOL,
         "Call a tool found with search_tools by its name, with arguments that match its input schema.",
@@ -147,9 +174,9 @@ impl Tool for CallTool {
     }
 
     async fn call(&self, args: &Value, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        let exec = Executor::from_weak(&self.exec).ok_or_else(gone)?;
+        let exec = self.exec.upgrade().ok_or_else(gone)?;
         let name = args["name"].as_str().unwrap_or_default();
-        if exec.is_discovery_tool(name) {
+        if exec.with_registry(|reg| is_discovery_tool(reg, name)) {
             return Err(ToolError::invalid_arguments(format!(
                 "call `{name}` directly, not through {CALL_TOOL}"
             )));
@@ -157,6 +184,6 @@ impl Tool for CallTool {
         let empty = Value::Object(Default::default());
         let arguments = args.get("arguments").unwrap_or(&empty);
         let call = ToolCall::from_value(format!("{CALL_TOOL}:{name}"), name, arguments);
-        Box::pin(exec.run(&call, ctx, true)).await
+        Box::pin(exec.execute(&call, ctx)).await
     }
 }
