@@ -21,6 +21,7 @@
 //! | providers | [`ChatProvider`], [`ProviderError`], [`ProviderErrorKind`], [`RateLimitSnapshot`], [`ScriptedProvider`] |
 //! | context | [`CallContext`], [`Principal`], [`CancelFlag`] |
 //! | interception | [`ToolInterceptor`], [`ToolNext`], [`ChatInterceptor`], [`ChatNext`], [`InterceptedProvider`] |
+//! | prices | [`Price`] (USD per million tokens, cache-aware), [`PriceBook`], [`StaticPrices`] |
 //! | statistics | [`ProviderStatsSource`], [`ExpertStats`], [`ExpertKey`], [`Feedback`], [`StaticStats`] |
 //!
 //! # Example
@@ -54,6 +55,7 @@ mod chat;
 mod context;
 pub mod intercept;
 mod message;
+mod price;
 mod provider;
 mod scripted;
 mod stats;
@@ -67,6 +69,7 @@ pub use chat::{ChatRequest, ChatResponse, RequestMetadata, ResponseFormat, StopR
 pub use context::{ApprovalToken, CallContext, CancelFlag, Extensions, Principal};
 pub use intercept::{ChatInterceptor, ChatNext, InterceptedProvider, ToolInterceptor, ToolNext};
 pub use message::{ContentPart, ImageSource, Message, Role, ToolResult};
+pub use price::{CacheTtl, InvalidPrice, Price, PriceBook, StaticPrices};
 pub use provider::{
     ChatProvider, ChatStream, ProviderCapabilities, ProviderError, ProviderErrorKind, RateLimitSnapshot,
 };
