@@ -22,6 +22,7 @@
 //! | providers | [`ChatProvider`], [`ProviderError`], [`ProviderErrorKind`], [`RateLimitSnapshot`], [`ScriptedProvider`] |
 //! | context | [`CallContext`], [`Principal`], [`CancelFlag`] |
 //! | interception | [`ToolInterceptor`], [`ToolNext`], [`ChatInterceptor`], [`ChatNext`], [`InterceptedProvider`] |
+//! | prices | [`Price`] (USD per million tokens, cache-aware), [`PriceBook`], [`StaticPrices`] |
 //! | statistics | [`ProviderStatsSource`], [`ExpertStats`], [`ExpertKey`], [`Feedback`], [`StaticStats`] |
 //!
 //! # Example
@@ -56,6 +57,7 @@ mod context;
 mod executor;
 pub mod intercept;
 mod message;
+mod price;
 mod provider;
 mod scripted;
 mod stats;
@@ -70,6 +72,7 @@ pub use context::{ApprovalToken, CallContext, CancelFlag, Cancelled, Extensions,
 pub use executor::ToolExecutor;
 pub use intercept::{ChatInterceptor, ChatNext, InterceptedProvider, ToolInterceptor, ToolNext};
 pub use message::{ContentPart, ImageSource, Message, Role, ToolResult};
+pub use price::{CacheTtl, InvalidPrice, Price, PriceBook, StaticPrices};
 pub use provider::{
     ChatProvider, ChatStream, ProviderCapabilities, ProviderError, ProviderErrorKind, RateLimitSnapshot,
 };

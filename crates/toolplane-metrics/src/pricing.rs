@@ -6,15 +6,18 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use toolplane_core::Usage;
+use toolplane_core::{Price, PriceBook, Usage};
 
 use crate::MetricsError;
 
 /// The day the built-in prices were checked against the providers' pages.
 pub const BUILTIN_PRICES_CHECKED: &str = "2026-11-25";
 
-/// The price of one model, in USD per token.
+/// The price of one model, in USD per token, as LiteLLM's files give it.
 ///
+/// This is the storage and file form; everything that charges a call uses
+/// the core [`Price`] (USD per million tokens), and [`ModelPrice::cost`] is
+/// [`Price::cost`], so a call costs the same in the metrics and in a budget.
 /// Missing cache prices fall back to the input price and a missing reasoning
 /// price to the output price, which is how the providers bill when they do
 /// not publish a separate rate.
@@ -27,9 +30,12 @@ pub struct ModelPrice {
     /// Input tokens read from a prompt cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_per_token: Option<f64>,
-    /// Input tokens written to a prompt cache.
+    /// Input tokens written to a prompt cache (the 5-minute cache).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_per_token: Option<f64>,
+    /// Input tokens written to a 1-hour prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h_per_token: Option<f64>,
     /// Output tokens spent on reasoning, when billed differently from output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_per_token: Option<f64>,
@@ -43,6 +49,7 @@ impl ModelPrice {
             output_per_token: output / 1e6,
             cache_read_per_token: None,
             cache_write_per_token: None,
+            cache_write_1h_per_token: None,
             reasoning_per_token: None,
         }
     }
@@ -72,7 +79,7 @@ impl ModelPrice {
     /// [`Usage`] convention), so each token is charged exactly once:
     ///
     /// ```
-    /// use toolplane_core::Usage;
+    /// use toolplane_core::{Price, PriceBook, Usage};
     /// use toolplane_metrics::ModelPrice;
     /// let p = ModelPrice::per_million(3.0, 15.0).with_cache_read(0.30).with_cache_write(3.75);
     /// let u = Usage { input_tokens: 1_000_000, cache_read_tokens: 600_000, cache_write_tokens: 100_000,
@@ -81,16 +88,20 @@ impl ModelPrice {
     /// assert!((p.cost(&u) - (0.9 + 0.18 + 0.375 + 0.15)).abs() < 1e-9);
     /// ```
     pub fn cost(&self, usage: &Usage) -> f64 {
-        let uncached = usage.uncached_input_tokens() as f64;
-        let read = usage.cache_read_tokens as f64;
-        let write = usage.cache_write_tokens as f64;
-        let reasoning = usage.reasoning_tokens.min(usage.output_tokens);
-        let plain_out = (usage.output_tokens - reasoning) as f64;
-        uncached * self.input_per_token
-            + read * self.cache_read_per_token.unwrap_or(self.input_per_token)
-            + write * self.cache_write_per_token.unwrap_or(self.input_per_token)
-            + plain_out * self.output_per_token
-            + reasoning as f64 * self.reasoning_per_token.unwrap_or(self.output_per_token)
+        self.to_price().cost(usage)
+    }
+
+    /// The same price in the core unit, USD per million tokens.
+    pub fn to_price(&self) -> Price {
+        let m = |v: f64| v * 1e6;
+        Price {
+            input: m(self.input_per_token),
+            output: m(self.output_per_token),
+            cache_read: self.cache_read_per_token.map(m),
+            cache_write_5m: self.cache_write_per_token.map(m),
+            cache_write_1h: self.cache_write_1h_per_token.map(m),
+            reasoning: self.reasoning_per_token.map(m),
+        }
     }
 
     fn validate(&self, what: &str) -> Result<(), MetricsError> {
@@ -99,6 +110,7 @@ impl ModelPrice {
             Some(self.output_per_token),
             self.cache_read_per_token,
             self.cache_write_per_token,
+            self.cache_write_1h_per_token,
             self.reasoning_per_token,
         ];
         for v in all.into_iter().flatten() {
@@ -120,7 +132,7 @@ impl ModelPrice {
 /// as a router) that report a first-party model under their own name.
 ///
 /// ```
-/// use toolplane_core::Usage;
+/// use toolplane_core::{Price, PriceBook, Usage};
 /// use toolplane_metrics::PricingTable;
 /// let table = PricingTable::builtin();
 /// let u = Usage { input_tokens: 1000, output_tokens: 1000, ..Default::default() };
@@ -153,8 +165,9 @@ impl PricingTable {
         t
     }
 
-    /// Adds or replaces one price.
-    pub fn insert(&mut self, provider: &str, model: &str, price: ModelPrice) -> Result<(), MetricsError> {
+    /// Adds or replaces one price (a [`ModelPrice`] or a core [`Price`]).
+    pub fn insert(&mut self, provider: &str, model: &str, price: impl Into<ModelPrice>) -> Result<(), MetricsError> {
+        let price = price.into();
         price.validate(&format!("{provider}/{model}"))?;
         self.insert_unchecked(provider, model, price);
         Ok(())
@@ -219,6 +232,7 @@ impl PricingTable {
                 output_per_token: output,
                 cache_read_per_token: num(v, "cache_read_input_token_cost"),
                 cache_write_per_token: num(v, "cache_creation_input_token_cost"),
+                cache_write_1h_per_token: num(v, "cache_creation_input_token_cost_above_1hr"),
                 reasoning_per_token: num(v, "output_cost_per_reasoning_token"),
             };
             if price.validate(key).is_err() {
@@ -274,6 +288,43 @@ impl PricingTable {
     /// Entries skipped while loading (no token prices, or invalid ones).
     pub fn skipped(&self) -> usize {
         self.skipped
+    }
+}
+
+impl From<Price> for ModelPrice {
+    fn from(p: Price) -> Self {
+        let t = |v: f64| v / 1e6;
+        Self {
+            input_per_token: t(p.input),
+            output_per_token: t(p.output),
+            cache_read_per_token: p.cache_read.map(t),
+            cache_write_per_token: p.cache_write_5m.map(t),
+            cache_write_1h_per_token: p.cache_write_1h.map(t),
+            reasoning_per_token: p.reasoning.map(t),
+        }
+    }
+}
+
+impl From<ModelPrice> for Price {
+    fn from(p: ModelPrice) -> Self {
+        p.to_price()
+    }
+}
+
+/// The table is the workspace's price book: budgets, the router and the
+/// loop's cost limit read the same prices the metrics charge.
+///
+/// ```
+/// use toolplane_core::PriceBook;
+/// use toolplane_metrics::PricingTable;
+/// let book = PricingTable::builtin();
+/// let p = book.price("anthropic", "claude-sonnet-4-5-20250929").unwrap();
+/// assert!(p.input > 0.0); // USD per million tokens
+/// assert!(book.price("acme", "mystery-model").is_none());
+/// ```
+impl PriceBook for PricingTable {
+    fn price(&self, provider: &str, model: &str) -> Option<Price> {
+        self.lookup(provider, model).map(ModelPrice::to_price)
     }
 }
 

@@ -17,6 +17,7 @@ const fn p(input: f64, output: f64, cache_read: Option<f64>, cache_write: Option
             Some(v) => Some(v / 1e6),
             None => None,
         },
+        cache_write_1h_per_token: None,
         reasoning_per_token: None,
     }
 }

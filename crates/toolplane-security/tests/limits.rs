@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use serde_json::json;
 use toolplane_core::*;
 use toolplane_security::limits::{
-    Amount, Budget, BudgetInterceptor, BudgetRule, LimitError, LocalBudget, LocalRateLimiter, Period, Pricing, RateKey,
-    RateLimitInterceptor, RateQuota, ReserveOutcome, Settlement,
+    Amount, Budget, BudgetDecision, BudgetInterceptor, BudgetRule, LimitError, LocalBudget, LocalRateLimiter, Period,
+    PriceSource, RateKey, RateLimitInterceptor, RateQuota, ReserveOutcome, Settlement,
 };
 
 /// Answers after a pause with a fixed usage; can fail on demand.
@@ -262,10 +262,7 @@ async fn streams_settle_at_the_end_and_release_when_dropped() {
 #[tokio::test]
 async fn team_cost_budgets_are_shared_by_members() {
     let budget = Arc::new(LocalBudget::new(vec![BudgetRule::cost_per_team(Period::Month, 30_000)]));
-    let price = Pricing {
-        input_per_mtok: 3.0,
-        output_per_mtok: 15.0,
-    };
+    let price = Price::per_million(3.0, 15.0);
     let p = InterceptedProvider::new(
         Arc::new(Slow::new(1, 1000)),
         vec![Arc::new(BudgetInterceptor::new(budget.clone()).with_price("m1", price))],
@@ -360,4 +357,239 @@ async fn chat_rate_limits_key_by_provider() {
     assert_eq!(e.kind(), ProviderErrorKind::RateLimited);
     assert!(e.message().contains("provider=s"), "{e}");
     assert!(e.retry_after().is_some());
+}
+
+/// Waits (bounded) until `f` holds; the settle after a stream runs on a spawned task.
+async fn eventually(mut f: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_interceptors_sharing_a_request_id_cannot_bypass_the_budget() {
+    // One budget of 1,500 tokens; each call reserves ~1,000 and uses ~1,003.
+    let budget = Arc::new(LocalBudget::new(vec![BudgetRule::tokens_per_principal(
+        Period::Hour,
+        1500,
+    )]));
+    let mk = || {
+        InterceptedProvider::new(
+            Arc::new(Slow::new(1, 1000)),
+            vec![Arc::new(BudgetInterceptor::new(budget.clone()))],
+        )
+    };
+    let (a, b) = (mk(), mk());
+    let same = || CallContext::new("shared-request").with_principal(Principal::new("zed"));
+    a.chat(&request(1000), &same()).await.unwrap();
+    let used = budget.used(0, "zed", None).unwrap().tokens;
+    assert!(used > 1000, "{used}");
+    // Before: B's id was `shared-request#0` too, the budget answered
+    // AlreadyFinished and B was admitted without reserving.
+    let e = b.chat(&request(1000), &same()).await.unwrap_err();
+    assert_eq!(e.kind(), ProviderErrorKind::QuotaExceeded, "{e}");
+    assert!(e.message().contains("principal:zed"), "{e}");
+    // And the same interceptor twice with one request id.
+    let e = a.chat(&request(1000), &same()).await.unwrap_err();
+    assert_eq!(e.kind(), ProviderErrorKind::QuotaExceeded, "{e}");
+    assert_eq!(budget.used(0, "zed", None).unwrap().tokens, used);
+}
+
+#[tokio::test]
+async fn a_reservation_that_is_not_fresh_refuses_the_call() {
+    /// A backend that claims every id was finished before.
+    #[derive(Debug)]
+    struct Replaying;
+    #[async_trait]
+    impl Budget for Replaying {
+        async fn reserve(&self, _: &str, _: &str, _: Option<&str>, _: Amount) -> Result<ReserveOutcome, LimitError> {
+            Ok(ReserveOutcome::AlreadyFinished)
+        }
+        async fn settle(&self, _: &str, _: Amount) -> Result<Settlement, LimitError> {
+            Ok(Settlement::AlreadyFinished)
+        }
+        async fn release(&self, _: &str) -> Result<Settlement, LimitError> {
+            Ok(Settlement::AlreadyFinished)
+        }
+        fn counts_cost(&self) -> bool {
+            false
+        }
+    }
+    let slow = Arc::new(Slow::new(1, 10));
+    let p = InterceptedProvider::new(
+        slow.clone(),
+        vec![Arc::new(BudgetInterceptor::new(Arc::new(Replaying)))],
+    );
+    let e = p.chat(&request(100), &ctx("yan", None)).await.unwrap_err();
+    assert!(e.message().contains("was not made"), "{e}");
+    assert_eq!(slow.calls.load(Ordering::SeqCst), 0, "the provider was never called");
+}
+
+#[tokio::test]
+async fn unpriced_models_are_refused_or_charged_the_default_and_say_which() {
+    let cost_budget = || {
+        Arc::new(LocalBudget::new(vec![BudgetRule::cost_per_team(
+            Period::Day,
+            1_000_000,
+        )]))
+    };
+    let decisions: Arc<parking_lot::Mutex<Vec<BudgetDecision>>> = Arc::default();
+    let record = |d: &Arc<parking_lot::Mutex<Vec<BudgetDecision>>>| {
+        let d = d.clone();
+        move |x: &BudgetDecision| d.lock().push(x.clone())
+    };
+    let book = Arc::new(StaticPrices::new().with("slow", "priced", Price::per_million(1.0, 2.0)));
+
+    // No price, no default, a cost limit: refused, never charged $0.
+    let budget = cost_budget();
+    let slow = Arc::new(Slow::new(1, 10));
+    let p = InterceptedProvider::new(
+        slow.clone(),
+        vec![Arc::new(
+            BudgetInterceptor::new(budget.clone())
+                .with_prices(book.clone())
+                .on_decision(record(&decisions)),
+        )],
+    );
+    let e = p.chat(&request(100), &ctx("ann", Some("t"))).await.unwrap_err();
+    assert_eq!(e.kind(), ProviderErrorKind::QuotaExceeded);
+    assert!(e.message().contains("\"m1\" of provider \"slow\" has no price"), "{e}");
+    assert!(e.retry_after().is_none(), "waiting does not help: {e}");
+    assert_eq!(slow.calls.load(Ordering::SeqCst), 0);
+    // A priced model passes and says where its price came from.
+    let priced = ChatRequest::new("priced", vec![Message::user("hi")]).with_max_tokens(100);
+    p.chat(&priced, &ctx("ann", Some("t"))).await.unwrap();
+    let d = decisions.lock().pop().unwrap();
+    assert_eq!(d.price_source, PriceSource::PriceBook);
+    assert_eq!(d.price, Some(Price::per_million(1.0, 2.0)));
+    assert!(d.reserved.cost_micros >= 200, "{d:?}");
+    assert!(d.reservation_id.starts_with("req-ann#"), "{d:?}");
+
+    // With a default price, the unpriced model is charged that, and the decision says so.
+    let budget = cost_budget();
+    let p = InterceptedProvider::new(
+        Arc::new(Slow::new(1, 1000)),
+        vec![Arc::new(
+            BudgetInterceptor::new(budget.clone())
+                .with_prices(book.clone())
+                .with_default_price(Price::per_million(10.0, 100.0))
+                .on_decision(record(&decisions)),
+        )],
+    );
+    p.chat(&request(1000), &ctx("bob", Some("t"))).await.unwrap();
+    let d = decisions.lock().pop().unwrap();
+    assert_eq!(d.price_source, PriceSource::DefaultPrice);
+    // 1000 output tokens at $100/M = 100,000 micro-USD, plus the input.
+    let used = budget.used(0, "bob", Some("t")).unwrap().cost_micros;
+    assert!(used >= 100_000, "{used}");
+
+    // A token-only budget counts tokens for unpriced models and says so.
+    let budget = Arc::new(LocalBudget::new(vec![BudgetRule::tokens_per_principal(
+        Period::Day,
+        10_000,
+    )]));
+    let p = InterceptedProvider::new(
+        Arc::new(Slow::new(1, 10)),
+        vec![Arc::new(
+            BudgetInterceptor::new(budget.clone()).on_decision(record(&decisions)),
+        )],
+    );
+    p.chat(&request(100), &ctx("cy", None)).await.unwrap();
+    assert_eq!(decisions.lock().pop().unwrap().price_source, PriceSource::TokensOnly);
+    assert!(budget.used(0, "cy", None).unwrap().tokens > 10);
+}
+
+/// Streams three text deltas of 400 bytes each, then fails; optionally
+/// reports usage before failing.
+#[derive(Debug)]
+struct FailsMidStream {
+    usage: Option<Usage>,
+    deltas: usize,
+}
+
+#[async_trait]
+impl ChatProvider for FailsMidStream {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    async fn chat(&self, _: &ChatRequest, _: &CallContext) -> Result<ChatResponse, ProviderError> {
+        Err(ProviderError::new(ProviderErrorKind::Server, "slow", "stream only"))
+    }
+    async fn chat_stream(&self, _: &ChatRequest, _: &CallContext) -> Result<ChatStream, ProviderError> {
+        let mut events: Vec<Result<StreamEvent, ProviderError>> = (0..self.deltas)
+            .map(|_| Ok(StreamEvent::TextDelta { text: "x".repeat(400) }))
+            .collect();
+        if let Some(usage) = self.usage {
+            events.push(Ok(StreamEvent::Usage { usage }));
+        }
+        events.push(Err(ProviderError::new(
+            ProviderErrorKind::Transport,
+            "slow",
+            "connection reset",
+        )));
+        Ok(Box::pin(futures_util::stream::iter(events)))
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_after_output_is_charged_for_what_was_delivered() {
+    let price = Price::per_million(1.0, 1.0); // a micro-USD a token
+    let run = |provider: FailsMidStream, who: &'static str| {
+        let budget = Arc::new(LocalBudget::new(vec![BudgetRule::cost_per_team(
+            Period::Day,
+            100_000_000,
+        )]));
+        let p = InterceptedProvider::new(
+            Arc::new(provider),
+            vec![Arc::new(BudgetInterceptor::new(budget.clone()).with_price("m1", price))],
+        );
+        async move {
+            let mut s = p.chat_stream(&request(4000), &ctx(who, Some(who))).await.unwrap();
+            let mut failed = false;
+            while let Some(e) = s.next().await {
+                failed |= e.is_err();
+            }
+            assert!(failed);
+            let reserved = 4000 + request(4000).estimated_input_tokens();
+            // Settled (or released) once the reservation leaves the reserved figure.
+            eventually(|| budget.used(0, who, Some(who)).unwrap().cost_micros != reserved).await;
+            budget.used(0, who, Some(who)).unwrap()
+        }
+    };
+    // Reported usage wins.
+    let used = run(
+        FailsMidStream {
+            usage: Some(Usage {
+                input_tokens: 20,
+                output_tokens: 290,
+                ..Usage::default()
+            }),
+            deltas: 3,
+        },
+        "u1",
+    )
+    .await;
+    assert_eq!(
+        used,
+        Amount {
+            tokens: 310,
+            cost_micros: 310
+        }
+    );
+    // Without usage: the estimated input plus 1,200 bytes / 4 = 300 output tokens.
+    let used = run(FailsMidStream { usage: None, deltas: 3 }, "u2").await;
+    let input = request(4000).estimated_input_tokens();
+    assert_eq!(
+        used,
+        Amount {
+            tokens: input + 300,
+            cost_micros: input + 300
+        }
+    );
+    // Nothing delivered: released.
+    let used = run(FailsMidStream { usage: None, deltas: 0 }, "u3").await;
+    assert_eq!(used, Amount::default());
 }

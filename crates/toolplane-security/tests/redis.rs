@@ -337,3 +337,28 @@ async fn redis_killed_mid_test_fails_closed_or_falls_back_and_is_audited() {
             .any(|r| r.event == "limit_backend" && r.status == "up")
     );
 }
+
+#[tokio::test]
+async fn two_redis_instances_sharing_a_request_id_cannot_bypass_the_budget() {
+    let Some(url) = toolplane_testkit::redis_url() else {
+        return;
+    };
+    let p = prefix("shared-id");
+    let rules = vec![BudgetRule::tokens_per_principal(Period::Hour, 1500)];
+    // Two processes (or one after a restart): separate budgets and interceptors on one Redis.
+    let mk = || {
+        let budget = Arc::new(RedisBudget::new(&url, &p, rules.clone()).unwrap());
+        InterceptedProvider::new(Arc::new(Fixed), vec![Arc::new(BudgetInterceptor::new(budget))])
+    };
+    let (one, two) = (mk(), mk());
+    let same = || CallContext::new("shared-request").with_principal(Principal::new("zed"));
+    let req = ChatRequest::new("m", vec![Message::user("hi")]).with_max_tokens(1000);
+    one.chat(&req, &same()).await.unwrap();
+    // Before: the second instance's id was `shared-request#0` as well, Redis
+    // answered "already finished" and the call passed without reserving.
+    let e = two.chat(&req, &same()).await.unwrap_err();
+    assert_eq!(e.kind(), ProviderErrorKind::QuotaExceeded, "{e}");
+    assert!(e.message().contains("principal:zed"), "{e}");
+    let e = mk().chat(&req, &same()).await.unwrap_err();
+    assert_eq!(e.kind(), ProviderErrorKind::QuotaExceeded, "after a restart: {e}");
+}

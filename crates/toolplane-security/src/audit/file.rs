@@ -12,9 +12,8 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use super::format::{
-    CheckpointBody, KIND_CHECKPOINT, KIND_RECORD, KIND_START, Merkle, Read, StartBody, encode, read_at,
-};
+use super::format::{CheckpointBody, KIND_CHECKPOINT, KIND_RECORD, KIND_START, Merkle, StartBody, encode};
+use super::segment::{Next, SegmentReader};
 use super::{AuditError, AuditRecord, AuditSink};
 use crate::approval::hex;
 use crate::redact::Redacted;
@@ -249,23 +248,23 @@ impl Writer {
             return Ok(("new", 0));
         };
         self.next_index = index + 1;
-        let data = fs::read(&path).map_err(|e| io_err(&path, "read", &e))?;
-        let mut off = 0;
+        let mut reader = SegmentReader::open(&path)?;
         let mut last = None;
         let mut sealed = false;
-        let cut = loop {
-            match read_at(&data, off) {
-                Read::End => break 0,
-                Read::Frame(f) => {
+        let (off, cut) = loop {
+            let off = reader.offset();
+            let len = reader.len();
+            match reader.next_frame()? {
+                Next::End => break (off, 0),
+                Next::Frame(f) => {
                     last = Some((f.seq, f.hash));
                     sealed = f.kind == KIND_CHECKPOINT
                         && serde_json::from_slice::<CheckpointBody>(f.body).is_ok_and(|c| c.seal);
-                    off = f.end;
                 }
-                Read::Torn { .. } => break data.len() - off,
-                Read::Corrupt { why, end } => {
-                    if end >= data.len() {
-                        break data.len() - off;
+                Next::Torn { .. } => break (off, len - off),
+                Next::Corrupt { why, end } => {
+                    if end >= len {
+                        break (off, len - off);
                     }
                     return Err(AuditError::Corrupt {
                         path: path.display().to_string(),
@@ -274,12 +273,13 @@ impl Writer {
                 }
             }
         };
+        drop(reader);
         if cut > 0 {
             let f = OpenOptions::new()
                 .write(true)
                 .open(&path)
                 .map_err(|e| io_err(&path, "open", &e))?;
-            f.set_len(off as u64).map_err(|e| io_err(&path, "truncate", &e))?;
+            f.set_len(off).map_err(|e| io_err(&path, "truncate", &e))?;
             f.sync_all().map_err(|e| io_err(&path, "fsync", &e))?;
         }
         match last {
@@ -288,7 +288,7 @@ impl Writer {
                 self.prev = hash;
                 self.acked = Some((seq, hash));
                 let reason = if sealed && cut == 0 { "reopen" } else { "recovered" };
-                Ok((reason, cut as u64))
+                Ok((reason, cut))
             }
             None => {
                 // An empty or torn-only last segment: remove it and look again.
@@ -297,7 +297,7 @@ impl Writer {
                     self.next_index = index;
                     return Ok(("new", 0));
                 }
-                self.recover().map(|(_, c)| ("recovered", c + cut as u64))
+                self.recover().map(|(_, c)| ("recovered", c + cut))
             }
         }
     }

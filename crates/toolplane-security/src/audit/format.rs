@@ -42,83 +42,6 @@ pub(crate) fn encode(kind: u8, seq: u64, prev: &[u8; 32], body: &[u8], out: &mut
     hash
 }
 
-/// One decoded frame.
-#[derive(Debug, Clone)]
-pub(crate) struct Frame<'a> {
-    pub(crate) kind: u8,
-    pub(crate) seq: u64,
-    pub(crate) prev: [u8; 32],
-    pub(crate) body: &'a [u8],
-    pub(crate) hash: [u8; 32],
-    /// Offset just past the frame.
-    pub(crate) end: usize,
-}
-
-/// What is at an offset.
-#[derive(Debug)]
-pub(crate) enum Read<'a> {
-    Frame(Frame<'a>),
-    End,
-    /// The frame runs past the end of the data.
-    Torn {
-        needed: usize,
-        have: usize,
-    },
-    /// The checksum does not match, or the length is impossible.
-    Corrupt {
-        why: &'static str,
-        end: usize,
-    },
-}
-
-/// Reads the frame at `off`.
-pub(crate) fn read_at(buf: &[u8], off: usize) -> Read<'_> {
-    let rest = &buf[off.min(buf.len())..];
-    if rest.is_empty() {
-        return Read::End;
-    }
-    if rest.len() < HEADER {
-        return Read::Torn {
-            needed: HEADER,
-            have: rest.len(),
-        };
-    }
-    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
-    if !(PREFIX..=MAX_PAYLOAD).contains(&len) {
-        return Read::Corrupt {
-            why: "impossible length field",
-            end: buf.len(),
-        };
-    }
-    if rest.len() < HEADER + len {
-        return Read::Torn {
-            needed: HEADER + len,
-            have: rest.len(),
-        };
-    }
-    let payload = &rest[HEADER..HEADER + len];
-    let end = off + HEADER + len;
-    if crc32fast::hash(payload) != crc {
-        return Read::Corrupt {
-            why: "checksum mismatch",
-            end,
-        };
-    }
-    let mut seq = [0u8; 8];
-    seq.copy_from_slice(&payload[1..9]);
-    let mut prev = [0u8; 32];
-    prev.copy_from_slice(&payload[9..41]);
-    Read::Frame(Frame {
-        kind: payload[0],
-        seq: u64::from_le_bytes(seq),
-        prev,
-        body: &payload[PREFIX..],
-        hash: Sha256::digest(payload).into(),
-        end,
-    })
-}
-
 /// RFC 9162 (RFC 6962) Merkle tree hash, kept incrementally as the roots of
 /// perfect subtrees (O(log n) memory). The leaves of a segment's tree are the
 /// SHA-256 hashes of its audit records' payloads.
@@ -231,23 +154,5 @@ mod tests {
             m.push(&i.to_le_bytes());
             assert_eq!(m.root(), mth(&leaves), "size {}", i + 1);
         }
-    }
-
-    #[test]
-    fn frames_round_trip_and_detect_flips() {
-        let mut buf = Vec::new();
-        let h = encode(KIND_RECORD, 7, &[9; 32], b"{\"a\":1}", &mut buf);
-        match read_at(&buf, 0) {
-            Read::Frame(f) => {
-                assert_eq!(
-                    (f.kind, f.seq, f.prev, f.body, f.hash),
-                    (KIND_RECORD, 7, [9; 32], &b"{\"a\":1}"[..], h)
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        buf[20] ^= 1;
-        assert!(matches!(read_at(&buf, 0), Read::Corrupt { .. }));
-        assert!(matches!(read_at(&buf[..buf.len() - 1], 0), Read::Torn { .. }));
     }
 }

@@ -10,6 +10,7 @@
 mod file;
 mod format;
 mod interceptor;
+mod segment;
 mod verify;
 
 use std::time::{SystemTime, UNIX_EPOCH};

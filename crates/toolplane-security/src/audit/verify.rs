@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use super::AuditError;
 use super::AuditRecord;
 use super::file::list_segments;
-use super::format::{CheckpointBody, KIND_CHECKPOINT, KIND_RECORD, KIND_START, Merkle, Read, StartBody, read_at};
+use super::format::{CheckpointBody, KIND_CHECKPOINT, KIND_RECORD, KIND_START, Merkle, StartBody};
+use super::segment::{Next, SegmentReader};
 use crate::approval::hex;
 
 /// The first problem found.
@@ -101,6 +102,61 @@ pub fn read_dir(dir: &Path) -> Result<(Vec<(u64, AuditRecord)>, VerifyReport), A
     Ok((out, report))
 }
 
+/// Record counts and bodies, with what an fsync-error hand-over rolls back.
+struct Kept<'a> {
+    records: u64,
+    /// For each seq an fsync-error segment resumes after: records counted
+    /// with a higher seq (what a resume there takes back).
+    since: HashMap<u64, u64>,
+    bodies: Option<Vec<(u64, Vec<u8>)>>,
+    on_record: &'a mut dyn FnMut(u64, &[u8]),
+}
+
+impl Kept<'_> {
+    fn push(&mut self, seq: u64, body: &[u8]) {
+        self.records += 1;
+        for (r, n) in &mut self.since {
+            if seq > *r {
+                *n += 1;
+            }
+        }
+        if let Some(b) = &mut self.bodies {
+            b.push((seq, body.to_vec()));
+        }
+    }
+
+    /// Drops every record after `rs`.
+    fn roll_back_to(&mut self, rs: u64) {
+        let dropped = self.since.get(&rs).copied().unwrap_or(0);
+        self.records -= dropped.min(self.records);
+        for (r, n) in &mut self.since {
+            *n = if *r < rs { n.saturating_sub(dropped) } else { 0 };
+        }
+        if let Some(b) = &mut self.bodies {
+            b.retain(|(s, _)| *s <= rs);
+        }
+    }
+
+    fn finish(self, mut rep: VerifyReport) -> VerifyReport {
+        rep.records = self.records;
+        if let Some(b) = self.bodies {
+            for (s, body) in &b {
+                (self.on_record)(*s, body);
+            }
+        }
+        rep
+    }
+}
+
+/// The start record of a segment, read without reading the rest.
+fn peek_start(path: &Path) -> Result<Option<StartBody>, AuditError> {
+    let mut r = SegmentReader::open(path)?;
+    Ok(match r.next_frame()? {
+        Next::Frame(f) if f.kind == KIND_START => serde_json::from_slice::<StartBody>(f.body).ok(),
+        _ => None,
+    })
+}
+
 fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result<VerifyReport, AuditError> {
     let segs = list_segments(dir)?;
     if segs.is_empty() {
@@ -109,66 +165,84 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
             message: "no audit segments (seg-*.tpa) in this folder".into(),
         });
     }
+    // Every segment's start record first (one frame each): which segments
+    // hand over after an fsync error, and to which record. Only those
+    // records' hashes are kept, so memory does not grow with the log.
+    let mut starts = Vec::with_capacity(segs.len());
+    for (_, path) in &segs {
+        starts.push(peek_start(path)?);
+    }
+    let is_fsync_error = |i: usize| {
+        starts
+            .get(i)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| s.reason == "fsync_error")
+    };
+    let resume_points: Vec<u64> = starts
+        .iter()
+        .flatten()
+        .filter(|s| s.reason == "fsync_error")
+        .filter_map(|s| s.resume_seq)
+        .collect();
+    let mut kept = Kept {
+        records: 0,
+        since: resume_points.iter().map(|r| (*r, 0)).collect(),
+        bodies: keep.then(Vec::new),
+        on_record,
+    };
     let mut rep = VerifyReport::default();
     let mut expected: u64 = 0;
     let mut prev = [0u8; 32];
-    // Hashes of the previous and current segment, for fsync-error hand-overs.
-    let mut prev_hashes: HashMap<u64, [u8; 32]> = HashMap::new();
+    let mut hashes: HashMap<u64, [u8; 32]> = HashMap::new();
     let mut last_sealed = false;
-    let mut prev_floor = 0u64;
-    let mut pending: Vec<(u64, Option<Vec<u8>>)> = Vec::new();
     for (si, (_, path)) in segs.iter().enumerate() {
-        let data = std::fs::read(path).map_err(|e| AuditError::Io {
-            path: path.display().to_string(),
-            op: "read",
-            message: e.to_string(),
-        })?;
+        let mut reader = SegmentReader::open(path)?;
         rep.segments += 1;
-        let mut hashes: HashMap<u64, [u8; 32]> = HashMap::new();
         let mut merkle = Merkle::default();
-        let mut off = 0;
         let mut first = true;
-        let fail = |rep: &mut VerifyReport, seq: u64, off: usize, reason: String| {
+        let fail = |rep: &mut VerifyReport, seq: u64, off: u64, reason: String| {
             rep.failure = Some(VerifyFailure {
                 seq,
                 segment: path.clone(),
-                offset: off,
+                offset: usize::try_from(off).unwrap_or(usize::MAX),
                 reason,
             });
         };
         loop {
-            let read = read_at(&data, off);
+            let off = reader.offset();
+            let file_len = reader.len();
+            let read = reader.next_frame()?;
             // A torn or bad last frame of a segment abandoned after an fsync
             // error was never acknowledged: the next segment says so.
             let tail = match &read {
-                Read::Torn { .. } => true,
-                Read::Corrupt { end, .. } => *end >= data.len(),
+                Next::Torn { .. } => true,
+                Next::Corrupt { end, .. } => *end >= file_len,
                 _ => false,
             };
-            if tail && next_is_fsync_error(&segs, si) {
+            if tail && is_fsync_error(si + 1) {
                 break;
             }
             let f = match read {
-                Read::End => break,
-                Read::Torn { needed, have } => {
+                Next::End => break,
+                Next::Torn { needed, have } => {
                     fail(
                         &mut rep,
                         expected,
                         off,
                         format!("record truncated: the frame needs {needed} bytes but only {have} remain"),
                     );
-                    return Ok(flush(rep, pending, on_record));
+                    return Ok(kept.finish(rep));
                 }
-                Read::Corrupt { why, .. } => {
+                Next::Corrupt { why, .. } => {
                     fail(
                         &mut rep,
                         expected,
                         off,
                         format!("{why}: bytes of this record were changed"),
                     );
-                    return Ok(flush(rep, pending, on_record));
+                    return Ok(kept.finish(rep));
                 }
-                Read::Frame(f) => f,
+                Next::Frame(f) => f,
             };
             let at_start = first;
             if first {
@@ -180,43 +254,41 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                         off,
                         "segment does not begin with a start record".into(),
                     );
-                    return Ok(flush(rep, pending, on_record));
+                    return Ok(kept.finish(rep));
                 }
                 let Ok(start) = serde_json::from_slice::<StartBody>(f.body) else {
                     fail(&mut rep, expected, off, "unreadable start record".into());
-                    return Ok(flush(rep, pending, on_record));
+                    return Ok(kept.finish(rep));
                 };
-                if let Err(why) = hand_over(&start, si, expected, &prev, &prev_hashes, last_sealed) {
+                if let Err(why) = hand_over(&start, si, expected, &prev, &hashes, last_sealed) {
                     fail(&mut rep, expected, off, why);
-                    return Ok(flush(rep, pending, on_record));
+                    return Ok(kept.finish(rep));
                 }
                 if let (Some(rs), Some(rh)) = (start.resume_seq, &start.resume_hash) {
                     if rs + 1 < expected {
                         rep.unacknowledged += expected - rs - 1;
-                        pending.retain(|(s, _)| *s <= rs);
+                        kept.roll_back_to(rs);
                         expected = rs + 1;
-                        prev = prev_hashes.get(&rs).copied().unwrap_or(prev);
+                        prev = hashes.get(&rs).copied().unwrap_or(prev);
                         if hex(&prev) != *rh {
                             fail(&mut rep, expected, off, "resume hash does not match".into());
-                            return Ok(flush(rep, pending, on_record));
+                            return Ok(kept.finish(rep));
                         }
                     }
                 }
                 rep.recovered_bytes += start.truncated_bytes;
             }
             if f.seq != expected {
-                let why = if f.seq < expected {
-                    format!(
-                        "found record {} where {expected} belongs: records reordered or duplicated",
-                        f.seq
-                    )
-                } else if later_has(&data, f.end, expected) {
-                    format!("found record {} where {expected} belongs: records reordered", f.seq)
+                let (fseq, fend) = (f.seq, f.end);
+                let why = if fseq < expected {
+                    format!("found record {fseq} where {expected} belongs: records reordered or duplicated")
+                } else if later_has(path, fend, expected)? {
+                    format!("found record {fseq} where {expected} belongs: records reordered")
                 } else {
-                    format!("record {expected} is missing (deleted); the next record is {}", f.seq)
+                    format!("record {expected} is missing (deleted); the next record is {fseq}")
                 };
                 fail(&mut rep, expected, off, why);
-                return Ok(flush(rep, pending, on_record));
+                return Ok(kept.finish(rep));
             }
             if f.prev != prev {
                 let why = if expected == 0 {
@@ -225,12 +297,12 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                     format!("hash chain broken: record {} was altered or replaced", expected - 1)
                 };
                 fail(&mut rep, expected, off, why);
-                return Ok(flush(rep, pending, on_record));
+                return Ok(kept.finish(rep));
             }
             match f.kind {
                 KIND_RECORD => {
                     merkle.push(&f.hash);
-                    pending.push((f.seq, keep.then(|| f.body.to_vec())));
+                    kept.push(f.seq, f.body);
                 }
                 KIND_CHECKPOINT => {
                     let ok = serde_json::from_slice::<CheckpointBody>(f.body)
@@ -248,42 +320,35 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                                 off,
                                 "checkpoint Merkle root does not match the records before it".into(),
                             );
-                            return Ok(flush(rep, pending, on_record));
+                            return Ok(kept.finish(rep));
                         }
                     }
                 }
                 KIND_START if at_start => {}
                 KIND_START => {
                     fail(&mut rep, expected, off, "a start record inside a segment".into());
-                    return Ok(flush(rep, pending, on_record));
+                    return Ok(kept.finish(rep));
                 }
                 k => {
                     fail(&mut rep, expected, off, format!("unknown record kind {k}"));
-                    return Ok(flush(rep, pending, on_record));
+                    return Ok(kept.finish(rep));
                 }
             }
             if f.kind != KIND_CHECKPOINT {
                 last_sealed = false;
             }
-            hashes.insert(f.seq, f.hash);
+            if resume_points.contains(&f.seq) {
+                hashes.insert(f.seq, f.hash);
+            }
             prev = f.hash;
             expected += 1;
-            off = f.end;
         }
         if first {
             fail(&mut rep, expected, 0, "empty segment".into());
-            return Ok(flush(rep, pending, on_record));
+            return Ok(kept.finish(rep));
         }
-        // Keep the last two segments' hashes for fsync-error hand-overs.
-        let mut merged = hashes;
-        let min = merged.keys().min().copied().unwrap_or(0);
-        merged.extend(prev_hashes.into_iter().filter(|(k, _)| *k < min));
-        let keep_from = prev_floor;
-        merged.retain(|k, _| *k >= keep_from);
-        prev_floor = min;
-        prev_hashes = merged;
     }
-    Ok(flush(rep, pending, on_record))
+    Ok(kept.finish(rep))
 }
 
 /// Checks that a segment continues the chain where the last one stopped.
@@ -292,7 +357,7 @@ fn hand_over(
     index: usize,
     expected: u64,
     prev: &[u8; 32],
-    prev_hashes: &HashMap<u64, [u8; 32]>,
+    resume_hashes: &HashMap<u64, [u8; 32]>,
     last_sealed: bool,
 ) -> Result<(), String> {
     let resume = match (s.resume_seq, &s.resume_hash) {
@@ -330,7 +395,7 @@ fn hand_over(
             s.reason
         ));
     }
-    match prev_hashes.get(&resume.0) {
+    match resume_hashes.get(&resume.0) {
         Some(h) if hex(h) == *resume.1 => Ok(()),
         _ => Err(format!(
             "the segment resumes after record {} whose hash does not match",
@@ -339,41 +404,13 @@ fn hand_over(
     }
 }
 
-fn next_is_fsync_error(segs: &[(u64, PathBuf)], si: usize) -> bool {
-    let Some((_, next)) = segs.get(si + 1) else {
-        return false;
-    };
-    let Ok(data) = std::fs::read(next) else {
-        return false;
-    };
-    match read_at(&data, 0) {
-        Read::Frame(f) if f.kind == KIND_START => {
-            serde_json::from_slice::<StartBody>(f.body).is_ok_and(|s| s.reason == "fsync_error")
-        }
-        _ => false,
-    }
-}
-
-fn later_has(data: &[u8], mut off: usize, seq: u64) -> bool {
-    while let Read::Frame(f) = read_at(data, off) {
+/// True when a frame with `seq` follows `offset` in the segment.
+fn later_has(path: &Path, offset: u64, seq: u64) -> Result<bool, AuditError> {
+    let mut r = SegmentReader::open_at(path, offset)?;
+    while let Next::Frame(f) = r.next_frame()? {
         if f.seq == seq {
-            return true;
-        }
-        off = f.end;
-    }
-    false
-}
-
-fn flush(
-    mut rep: VerifyReport,
-    pending: Vec<(u64, Option<Vec<u8>>)>,
-    on_record: &mut dyn FnMut(u64, &[u8]),
-) -> VerifyReport {
-    rep.records = pending.len() as u64;
-    for (s, b) in &pending {
-        if let Some(b) = b {
-            on_record(*s, b);
+            return Ok(true);
         }
     }
-    rep
+    Ok(false)
 }

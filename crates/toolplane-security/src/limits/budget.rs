@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use toolplane_core::Usage;
+use toolplane_core::{Price, Usage};
 
 use super::{Amount, Budget, LimitError, Period};
 
@@ -70,6 +70,10 @@ impl BudgetRule {
 }
 
 /// Prices of one model, USD per million tokens.
+#[deprecated(
+    since = "0.2.0",
+    note = "use toolplane_core::Price (cache-aware, the same unit) and a PriceBook"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Pricing {
     /// Input tokens.
@@ -78,19 +82,26 @@ pub struct Pricing {
     pub output_per_mtok: f64,
 }
 
+#[allow(deprecated)]
 impl Pricing {
     /// Cost in micro-USD, rounded up.
     pub fn cost_micros(&self, input_tokens: u64, output_tokens: u64) -> u64 {
-        let c = input_tokens as f64 * self.input_per_mtok + output_tokens as f64 * self.output_per_mtok;
-        if c.is_finite() && c > 0.0 { c.ceil() as u64 } else { 0 }
+        Price::from(*self).estimate_micros(input_tokens, output_tokens)
     }
 
-    /// The amount of an actual usage.
+    /// The amount of an actual usage (cache reads and writes at the input price).
     pub fn amount(&self, usage: &Usage) -> Amount {
         Amount {
             tokens: usage.total_tokens(),
-            cost_micros: self.cost_micros(usage.input_tokens, usage.output_tokens),
+            cost_micros: Price::from(*self).cost_micros(usage),
         }
+    }
+}
+
+#[allow(deprecated)]
+impl From<Pricing> for Price {
+    fn from(p: Pricing) -> Self {
+        Price::per_million(p.input_per_mtok, p.output_per_mtok)
     }
 }
 
@@ -332,5 +343,9 @@ impl Budget for LocalBudget {
 
     async fn release(&self, id: &str) -> Result<Settlement, LimitError> {
         Ok(self.finish(id, Amount::default()))
+    }
+
+    fn counts_cost(&self) -> bool {
+        self.rules.iter().any(|r| r.max_cost_micros.is_some())
     }
 }

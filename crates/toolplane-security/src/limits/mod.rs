@@ -23,8 +23,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use toolplane_core::{ProviderError, ProviderErrorKind, ToolError, ToolErrorKind};
 
-pub use budget::{BudgetRule, BudgetScope, LocalBudget, Pricing, ReserveOutcome, Settlement};
-pub use interceptor::{BudgetInterceptor, RateLimitInterceptor};
+#[allow(deprecated)]
+pub use budget::Pricing;
+pub use budget::{BudgetRule, BudgetScope, LocalBudget, ReserveOutcome, Settlement};
+pub use interceptor::{BudgetDecision, BudgetInterceptor, PriceSource, RateLimitInterceptor};
 pub use rate::{LocalRateLimiter, RateKey, RateQuota};
 #[cfg(feature = "redis")]
 pub use redis_backend::{DownPolicy, RedisBudget, RedisRateLimiter};
@@ -156,6 +158,18 @@ pub enum LimitError {
         /// What this call would reserve.
         requested: u64,
     },
+    /// The model has no price and the budget limits cost: charging it $0
+    /// would bypass the limit, so the call is refused (set a default price
+    /// to charge unpriced models instead).
+    #[error(
+        "model {model:?} of provider {provider:?} has no price and the budget limits cost; call refused (add its price to the price book or set a default price)"
+    )]
+    Unpriced {
+        /// The provider.
+        provider: String,
+        /// The model.
+        model: String,
+    },
     /// The shared backend is unavailable and the policy is to fail closed.
     #[error("limit backend unavailable, call refused (fail closed): {0}")]
     Unavailable(String),
@@ -173,7 +187,10 @@ impl LimitError {
 
     /// True when retrying cannot help.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, Self::CostExceedsBurst { .. } | Self::RequestTooLarge { .. })
+        matches!(
+            self,
+            Self::CostExceedsBurst { .. } | Self::RequestTooLarge { .. } | Self::Unpriced { .. }
+        )
     }
 
     /// As a tool error: `rate_limited` with a retry-after, or
@@ -243,6 +260,12 @@ pub trait Budget: Send + Sync + fmt::Debug {
 
     /// Gives the reservation back (once; nothing after a settle).
     async fn release(&self, id: &str) -> Result<Settlement, LimitError>;
+
+    /// True when some rule limits cost, so an unpriced call must not pass
+    /// at $0. Defaults to `true` (the safe answer).
+    fn counts_cost(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

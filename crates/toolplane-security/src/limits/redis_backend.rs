@@ -433,4 +433,8 @@ impl Budget for RedisBudget {
     async fn release(&self, id: &str) -> Result<Settlement, LimitError> {
         self.finish_remote(id, Amount::default(), "released").await
     }
+
+    fn counts_cost(&self) -> bool {
+        self.rules.iter().any(|r| r.max_cost_micros.is_some())
+    }
 }
