@@ -10,6 +10,7 @@ use toolplane_openapi::{ConvertOptions, Converter, OpenApiSpec};
 use toolplane_providers::{KNOWN_PROVIDERS, NormalizedResponse, chat_streamed, provider_from_name};
 
 use crate::CliError;
+use crate::terminal::{escape_json, escape_line, escape_text};
 
 /// Arguments of `toolplane chat`.
 #[derive(Debug, Args)]
@@ -71,7 +72,7 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
         let mut write_error = None;
         let response = chat_streamed(provider.as_ref(), &request, &ctx, |event| {
             if let (StreamEvent::TextDelta { text }, false, None) = (event, args.json, &write_error) {
-                if let Err(e) = write!(out, "{text}").and_then(|()| out.flush()) {
+                if let Err(e) = write!(out, "{}", escape_text(text)).and_then(|()| out.flush()) {
                     write_error = Some(e);
                 }
             }
@@ -91,19 +92,30 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let view = NormalizedResponse::from(&response);
     if args.json {
         let text = serde_json::to_string_pretty(&view).map_err(|e| CliError::Failed(e.to_string()))?;
-        writeln!(out, "{text}")?;
+        writeln!(out, "{}", escape_json(&text))?;
         return Ok(());
     }
     if !args.stream {
-        write!(out, "{}", view.text)?;
+        write!(out, "{}", escape_text(&view.text))?;
     }
     writeln!(out)?;
     for call in &view.tool_calls {
-        writeln!(out, "tool call {} {}({})", call.id, call.name, call.arguments)?;
+        let (id, name, arguments) = (&call.id, &call.name, call.arguments.to_string());
+        writeln!(
+            out,
+            "tool call {} {}({})",
+            escape_line(id),
+            escape_line(name),
+            escape_line(&arguments)
+        )?;
     }
     eprintln!(
         "[{} {} · stop: {:?} · {} in / {} out tokens]",
-        view.provider, view.model, view.stop_reason, view.usage.input_tokens, view.usage.output_tokens
+        escape_line(&view.provider),
+        escape_line(&view.model),
+        view.stop_reason,
+        view.usage.input_tokens,
+        view.usage.output_tokens
     );
     Ok(())
 }

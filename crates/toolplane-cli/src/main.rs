@@ -15,6 +15,7 @@ mod audit_cmd;
 mod chat_cmd;
 mod openapi_cmd;
 mod route_cmd;
+mod terminal;
 mod tools_cmd;
 
 /// Tool calling for LLMs: registries, validation, providers and routing.
@@ -72,11 +73,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e @ CliError::Usage(_)) => {
-            eprintln!("toolplane: {e}");
+            eprintln!("toolplane: {}", terminal::escape_text(&e.to_string()));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("toolplane: {e}");
+            eprintln!("toolplane: {}", terminal::escape_text(&e.to_string()));
             ExitCode::FAILURE
         }
     }

@@ -5,9 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use toolplane_openapi::{ConvertOptions, Converter, Filters, HttpMethod, OpenApiSpec, Profile};
+use toolplane_openapi::{
+    ConversionWarning, ConvertOptions, Converter, Filters, HttpMethod, Inspection, LoadOptions, OpenApiSpec, Profile,
+};
 
 use crate::CliError;
+use crate::terminal::{escape_json, escape_line};
 
 /// Arguments of `toolplane openapi`.
 #[derive(Debug, Args)]
@@ -23,6 +26,8 @@ enum OpenApiCommand {
         /// The description (JSON or YAML, OpenAPI 3.0 or 3.1).
         spec: PathBuf,
         #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
         filters: FilterArgs,
     },
     /// Prints the tool definitions as JSON, exactly as the provider's `tools` field accepts them.
@@ -33,8 +38,19 @@ enum OpenApiCommand {
         #[arg(long, default_value = "openai")]
         profile: String,
         #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
         filters: FilterArgs,
     },
+}
+
+/// Where external `$ref`s may lead.
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Let external `$ref`s resolve to files anywhere under this folder
+    /// (default: only inside the description's own folder).
+    #[arg(long = "ref-root", value_name = "DIR")]
+    ref_root: Option<PathBuf>,
 }
 
 /// Which operations become tools (each flag may repeat).
@@ -102,32 +118,68 @@ impl FilterArgs {
     }
 }
 
-fn load(path: &PathBuf) -> Result<OpenApiSpec, CliError> {
-    OpenApiSpec::from_path(path).map_err(|e| CliError::Input(e.to_string()))
+fn load(path: &PathBuf, args: &LoadArgs) -> Result<OpenApiSpec, CliError> {
+    let options = LoadOptions {
+        file_root: args.ref_root.clone(),
+        ..LoadOptions::default()
+    };
+    OpenApiSpec::from_path_with(path, &options).map_err(|e| CliError::Input(escape_line(&e.to_string()).into_owned()))
+}
+
+fn escape_warning(w: &ConversionWarning) -> ConversionWarning {
+    ConversionWarning {
+        pointer: escape_line(&w.pointer).into_owned(),
+        message: escape_line(&w.message).into_owned(),
+    }
+}
+
+/// The inspection with every text from the description escaped for a terminal.
+fn escaped(mut i: Inspection) -> Inspection {
+    let esc = |s: &mut String| *s = escape_line(s).into_owned();
+    esc(&mut i.title);
+    esc(&mut i.api_version);
+    esc(&mut i.openapi);
+    for o in &mut i.operations {
+        esc(&mut o.path);
+        o.operation_id.as_mut().map(esc);
+        o.tool_name.as_mut().map(esc);
+        o.tags.iter_mut().for_each(esc);
+        o.warnings = o.warnings.iter().map(escape_warning).collect();
+    }
+    i.warnings = i.warnings.iter().map(escape_warning).collect();
+    i
 }
 
 /// Runs the subcommand, writing to `out`.
 pub(crate) fn run(args: &OpenApiArgs, out: &mut dyn Write) -> Result<(), CliError> {
     match &args.command {
-        OpenApiCommand::Inspect { spec, filters } => {
+        OpenApiCommand::Inspect { spec, load: l, filters } => {
             let converter = Converter::new(filters.options()?);
-            let inspection = converter.inspect(&load(spec)?);
-            write!(out, "{inspection}")?;
+            let inspection = converter.inspect(&load(spec, l)?);
+            write!(out, "{}", escaped(inspection))?;
         }
-        OpenApiCommand::Convert { spec, profile, filters } => {
-            let profile: Profile = profile
-                .parse()
-                .map_err(|e: toolplane_schema::UnknownProfile| CliError::Usage(e.to_string()))?;
-            let conversion = Converter::new(filters.options()?).convert(&load(spec)?);
+        OpenApiCommand::Convert {
+            spec,
+            profile,
+            load: l,
+            filters,
+        } => {
+            let profile: Profile = profile.parse().map_err(|e: toolplane_schema::UnknownProfile| {
+                CliError::Usage(escape_line(&e.to_string()).into_owned())
+            })?;
+            let conversion = Converter::new(filters.options()?).convert(&load(spec, l)?);
+            // The same warnings `inspect` shows, on stderr, so stdout stays the JSON alone.
             for w in &conversion.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", escape_warning(w));
+            }
+            for tool in &conversion.tools {
+                for w in &tool.warnings {
+                    eprintln!("warning: {}: {}", escape_line(&tool.spec.name), escape_warning(w));
+                }
             }
             let tools = conversion.tools_field(profile);
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&tools).unwrap_or_else(|_| tools.to_string())
-            )?;
+            let text = serde_json::to_string_pretty(&tools).unwrap_or_else(|_| tools.to_string());
+            writeln!(out, "{}", escape_json(&text))?;
         }
     }
     Ok(())

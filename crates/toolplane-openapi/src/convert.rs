@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use toolplane_core::{ToolAnnotations, ToolSpec};
-use toolplane_schema::{DEFAULT_MAX_NAME_LEN, Profile, unique_names};
+use toolplane_schema::{DEFAULT_MAX_NAME_LEN, Profile, sanitize_name, unique_names};
 
 use crate::binding::{ConversionWarning, ConvertedTool, HttpBinding, HttpMethod, ParamBinding, ParamLocation};
 use crate::filter::Filters;
@@ -146,11 +146,31 @@ pub(crate) fn operations(spec: &OpenApiSpec) -> (Vec<RawOp<'_>>, Vec<ConversionW
             message: "webhooks describe calls the API makes, not operations; not converted".into(),
         });
     }
+    let v3_2 = spec.openapi_version().starts_with("3.2");
+    if v3_2 {
+        warnings.push(ConversionWarning {
+            pointer: "/openapi".into(),
+            message: format!(
+                "OpenAPI {} is read as 3.1; its additions are not converted (`query` operations, \
+                 `additionalOperations`, `in: querystring` parameters)",
+                spec.openapi_version()
+            ),
+        });
+    }
     let Some(paths) = root.get("paths").and_then(Value::as_object) else {
         return (ops, warnings);
     };
     for (path, raw_item) in paths {
         let item_pointer = format!("/paths/{}", escape(path));
+        if let Some(problem) = template_problem(path) {
+            warnings.push(ConversionWarning {
+                pointer: item_pointer.clone(),
+                message: format!(
+                    "path template `{path}` has unbalanced braces ({problem}); only well-formed `{{name}}` \
+                     placeholders become arguments"
+                ),
+            });
+        }
         let (item_doc, item) = match spec.deref(0, raw_item) {
             Ok(x) => x,
             Err(e) => {
@@ -163,6 +183,19 @@ pub(crate) fn operations(spec: &OpenApiSpec) -> (Vec<RawOp<'_>>, Vec<ConversionW
         };
         if !item.is_object() {
             continue;
+        }
+        for key in ["query", "additionalOperations"] {
+            if item.get(key).is_some() {
+                let what = if key == "query" {
+                    "a `query` operation (OpenAPI 3.2)"
+                } else {
+                    "`additionalOperations` (OpenAPI 3.2)"
+                };
+                warnings.push(ConversionWarning {
+                    pointer: format!("{item_pointer}/{key}"),
+                    message: format!("{what}: not converted"),
+                });
+            }
         }
         for method in HttpMethod::ALL {
             let Some(op) = item.get(method.key()) else { continue };
@@ -240,8 +273,19 @@ impl Converter {
     /// converted is skipped with a warning naming it.
     pub fn convert(&self, spec: &OpenApiSpec) -> Conversion {
         let (ops, mut warnings) = operations(spec);
+        let seen: Vec<(HttpMethod, &str, Option<&str>, &[String])> = ops
+            .iter()
+            .map(|o| (o.method, o.path.as_str(), o.operation_id.as_deref(), o.tags.as_slice()))
+            .collect();
+        for rule in self.options.filters.unmatched(&seen) {
+            warnings.push(ConversionWarning {
+                pointer: "/paths".into(),
+                message: format!("the filter {rule} matches no operation"),
+            });
+        }
         let kept: Vec<RawOp<'_>> = ops.into_iter().filter(|o| self.keeps(o)).collect();
         let names = tool_names(&kept, self.options.max_name_len);
+        warnings.extend(rename_warnings(&kept, &names, self.options.max_name_len));
         let tools = kept
             .iter()
             .zip(names)
@@ -418,13 +462,72 @@ pub(crate) fn claim(taken: &mut BTreeSet<String>, name: &str, prefix: &str) -> S
     }
 }
 
+/// Warnings for kept operations whose tool name is not the one their
+/// operationId (or method and path) asks for, because another operation's
+/// name came out the same: says which operations and what each got.
+fn rename_warnings(kept: &[RawOp<'_>], names: &[String], max_len: usize) -> Vec<ConversionWarning> {
+    let wanted: Vec<String> = kept
+        .iter()
+        .map(|o| {
+            let c = o
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", o.method.key(), o.path));
+            sanitize_name(&c, max_len)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, o) in kept.iter().enumerate() {
+        if names[i] == wanted[i] {
+            continue;
+        }
+        let others: Vec<String> = (0..kept.len())
+            .filter(|&j| j != i && wanted[j] == wanted[i])
+            .map(|j| format!("{} {} (named `{}`)", kept[j].method, kept[j].path, names[j]))
+            .collect();
+        let id = o.operation_id.as_deref();
+        let duplicate = id.is_some() && kept.iter().filter(|k| k.operation_id.as_deref() == id).count() > 1;
+        let source = match id {
+            Some(id) if duplicate => format!("operationId `{id}` is used more than once"),
+            Some(id) => format!("operationId `{id}` gives the name `{}`", wanted[i]),
+            None => format!("the name `{}`", wanted[i]),
+        };
+        let also = if others.is_empty() {
+            String::new()
+        } else {
+            format!(", as does {}", others.join(", "))
+        };
+        out.push(ConversionWarning {
+            pointer: o.pointer.clone(),
+            message: format!("{source}{also}; this tool is named `{}`", names[i]),
+        });
+    }
+    out
+}
+
+/// Why a path template's braces do not pair up (`/c/{{id}}`, `/a/{id`, `/a/id}`), if they do not.
+fn template_problem(path: &str) -> Option<&'static str> {
+    let mut open = false;
+    for c in path.chars() {
+        match (c, open) {
+            ('{', true) => return Some("a `{` inside a placeholder"),
+            ('{', false) => open = true,
+            ('}', true) => open = false,
+            ('}', false) => return Some("a `}` without its `{`"),
+            _ => {}
+        }
+    }
+    open.then_some("a `{` that is never closed")
+}
+
 fn placeholders(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = path;
     while let Some(start) = rest.find('{') {
         let Some(len) = rest[start..].find('}') else { break };
         let name = &rest[start + 1..start + len];
-        if !name.is_empty() && !out.iter().any(|n: &String| n == name) {
+        let well_formed = !name.is_empty() && !name.contains('{');
+        if well_formed && !out.iter().any(|n: &String| n == name) {
             out.push(name.to_string());
         }
         rest = &rest[start + len + 1..];

@@ -16,12 +16,12 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
-    /// The text is neither JSON nor YAML.
-    #[error("{place}: not valid JSON or YAML: {message}")]
+    /// The text is not valid JSON (when it starts with `{` or `[`) or YAML (otherwise).
+    #[error("{place}: {message}")]
     Parse {
         /// The file (or `<input>`).
         place: String,
-        /// The parser's message (with line and column).
+        /// `not valid JSON: ` or `not valid YAML: ` and the parser's message (with line and column).
         message: String,
     },
     /// A Swagger 2.0 description: not converted, refused.
@@ -70,10 +70,44 @@ pub enum LoadError {
         /// Why.
         message: String,
     },
+    /// A reference to a local file that is not allowed: outside the allowed
+    /// folder, not a regular file (a FIFO, a device, a directory), or too large.
+    #[error("{place}: reference `{reference}` refused: {message}")]
+    FileRefused {
+        /// File and JSON pointer of the `$ref`.
+        place: String,
+        /// The reference.
+        reference: String,
+        /// Why, naming the file and the rule.
+        message: String,
+    },
+    /// The description file itself is larger than [`crate::LoadOptions::max_file_bytes`].
+    #[error("{place}: larger than the limit of {limit} bytes (LoadOptions::max_file_bytes)")]
+    TooLarge {
+        /// The file.
+        place: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The text nests arrays and objects deeper than the parser allows.
+    #[error(
+        "{place}: nested deeper than {limit} levels at line {line}, column {column}; no OpenAPI description needs that many"
+    )]
+    TooDeep {
+        /// The file (or `<input>`).
+        place: String,
+        /// 1-based line where the limit was passed.
+        line: usize,
+        /// 1-based column (in characters) where the limit was passed.
+        column: usize,
+        /// The nesting limit.
+        limit: usize,
+    },
 }
 
 impl LoadError {
-    /// A short machine-readable kind (`io`, `parse`, `swagger2`, `version`, `invalid`, `remote_refused`, `reference`).
+    /// A short machine-readable kind (`io`, `parse`, `swagger2`, `version`, `invalid`, `remote_refused`,
+    /// `reference`, `file_refused`, `too_large`, `too_deep`).
     pub fn kind(&self) -> &'static str {
         match self {
             LoadError::Io { .. } => "io",
@@ -83,6 +117,9 @@ impl LoadError {
             LoadError::Invalid { .. } => "invalid",
             LoadError::RemoteRefused { .. } => "remote_refused",
             LoadError::Reference { .. } => "reference",
+            LoadError::FileRefused { .. } => "file_refused",
+            LoadError::TooLarge { .. } => "too_large",
+            LoadError::TooDeep { .. } => "too_deep",
         }
     }
 }

@@ -95,6 +95,39 @@ impl Filters {
     }
 }
 
+impl Filters {
+    /// Each rule that matches none of `ops` (method, path, operationId, tags),
+    /// as the command-line flag that sets it (`--include-path '/x/**'`): a
+    /// filter that can never match is almost always a typo.
+    pub(crate) fn unmatched(&self, ops: &[(HttpMethod, &str, Option<&str>, &[String])]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |field: &str, flag: &str, list: &[String], hit: &dyn Fn(&str) -> bool| {
+            for rule in list.iter().filter(|r| !hit(r)) {
+                out.push(format!("{field} `{rule}` (--{flag})"));
+            }
+        };
+        let tag = |t: &str| ops.iter().any(|o| o.3.iter().any(|x| x == t));
+        let path = |g: &str| ops.iter().any(|o| glob_match(g, o.1));
+        let id = |g: &str| ops.iter().any(|o| o.2.is_some_and(|i| glob_match(g, i)));
+        check("include_tags", "include-tag", &self.include_tags, &tag);
+        check("exclude_tags", "exclude-tag", &self.exclude_tags, &tag);
+        check("include_paths", "include-path", &self.include_paths, &path);
+        check("exclude_paths", "exclude-path", &self.exclude_paths, &path);
+        check("include_operation_ids", "include-op", &self.include_operation_ids, &id);
+        check("exclude_operation_ids", "exclude-op", &self.exclude_operation_ids, &id);
+        let methods = [
+            ("include_methods", "include-method", &self.include_methods),
+            ("exclude_methods", "exclude-method", &self.exclude_methods),
+        ];
+        for (field, flag, list) in methods {
+            for m in list.iter().filter(|m| !ops.iter().any(|o| o.0 == **m)) {
+                out.push(format!("{field} `{m}` (--{flag})"));
+            }
+        }
+        out
+    }
+}
+
 /// Glob matching: `*` any run without `/`, `**` any run, `?` one character other than `/`.
 ///
 /// ```

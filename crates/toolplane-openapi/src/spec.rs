@@ -8,11 +8,19 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::LoadError;
+use crate::local_file::{BoundedReadError, canonical_root, read_bounded, read_confined};
+use crate::nesting::{MAX_NESTING, TooDeep, check_json, check_yaml};
 
 /// Fetches a remote document (an `http(s)://` reference) and returns its text.
 pub type RemoteFetcher = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
 
 /// How to load a description.
+///
+/// External file references are confined: by default they resolve only to
+/// regular files inside the folder of the root description (after symlinks
+/// are resolved, so `../` and symlinks cannot lead out), of at most
+/// [`LoadOptions::max_file_bytes`] each. [`LoadOptions::file_root`] widens
+/// the folder; nothing turns the file-type and size checks off.
 #[derive(Clone)]
 pub struct LoadOptions {
     /// Fetcher for remote references. `None` (the default): a remote
@@ -20,13 +28,26 @@ pub struct LoadOptions {
     pub remote: Option<RemoteFetcher>,
     /// At most this many documents (the root plus external ones).
     pub max_documents: usize,
+    /// The folder external file references may resolve into. `None` (the
+    /// default): the root description's own folder tree. Descriptions parsed
+    /// from text without a folder ([`OpenApiSpec::from_str`]) may reference
+    /// no file unless this is set.
+    pub file_root: Option<PathBuf>,
+    /// The largest file read, in bytes, the root description included
+    /// (default 64 MiB; GitHub's full description is about 12 MB).
+    pub max_file_bytes: u64,
 }
+
+/// The default for [`LoadOptions::max_file_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             remote: None,
             max_documents: 256,
+            file_root: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -36,6 +57,8 @@ impl fmt::Debug for LoadOptions {
         f.debug_struct("LoadOptions")
             .field("remote", &self.remote.as_ref().map(|_| "<fetcher>"))
             .field("max_documents", &self.max_documents)
+            .field("file_root", &self.file_root)
+            .field("max_file_bytes", &self.max_file_bytes)
             .finish()
     }
 }
@@ -78,6 +101,8 @@ struct Document {
 #[derive(Debug, Clone)]
 pub struct OpenApiSpec {
     docs: Vec<Document>,
+    /// The canonical folder external files must be in (`None`: no file may be read).
+    file_root: Option<PathBuf>,
     index: BTreeMap<String, usize>,
     version: SpecVersion,
     version_string: String,
@@ -85,16 +110,49 @@ pub struct OpenApiSpec {
 
 /// Parses JSON or YAML text into a JSON value (YAML keys that are numbers or
 /// booleans, like response codes, become strings).
+///
+/// Text whose first non-blank character is `{` or `[` is read as JSON (a
+/// YAML flow document such as `{type: string}` is accepted too, and a syntax
+/// error is reported as JSON's); other text is YAML. Either way, nesting
+/// deeper than 128 levels is refused with [`LoadError::TooDeep`] after one
+/// linear scan, before any parser runs, so hostile nesting fails in
+/// milliseconds instead of costing the YAML parser quadratic time.
+///
+/// ```
+/// use toolplane_openapi::parse_text;
+/// let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+/// assert_eq!(parse_text(&deep, "deep.json").unwrap_err().kind(), "too_deep");
+/// assert_eq!(parse_text("a: {b: [1]}", "x.yaml").unwrap()["a"]["b"][0], 1);
+/// ```
 pub fn parse_text(text: &str, place: &str) -> Result<Value, LoadError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let lines_before = text[..text.len() - trimmed.len()].matches('\n').count();
+    let too_deep = |d: TooDeep| LoadError::TooDeep {
+        place: place.to_string(),
+        line: d.line + lines_before,
+        column: d.column,
+        limit: MAX_NESTING,
+    };
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
-            return Ok(v);
-        }
+        // The bound comes first, so nothing deep ever reaches either parser.
+        check_json(trimmed, MAX_NESTING).map_err(too_deep)?;
+        let json_error = match serde_json::from_str::<Value>(trimmed) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        // A YAML flow document (`{type: string}`) also starts with a bracket.
+        return match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(trimmed) {
+            Ok(y) => Ok(yaml_to_json(y)),
+            Err(_) => Err(LoadError::Parse {
+                place: place.to_string(),
+                message: format!("not valid JSON: {json_error}"),
+            }),
+        };
     }
+    check_yaml(trimmed, MAX_NESTING).map_err(too_deep)?;
     let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(trimmed).map_err(|e| LoadError::Parse {
         place: place.to_string(),
-        message: e.to_string(),
+        message: format!("not valid YAML: {e}"),
     })?;
     Ok(yaml_to_json(y))
 }
@@ -146,15 +204,30 @@ impl OpenApiSpec {
     /// [`OpenApiSpec::from_path`] with options.
     pub fn from_path_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, LoadError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        let io = |source| LoadError::Io {
             path: path.to_path_buf(),
             source,
+        };
+        // The root is the file the caller named (it may be a pipe such as
+        // `/dev/stdin`), but it is still read through a bounded reader.
+        let file = std::fs::File::open(path).map_err(io)?;
+        let text = read_bounded(file, options.max_file_bytes).map_err(|e| match e {
+            BoundedReadError::TooLarge => LoadError::TooLarge {
+                place: path.display().to_string(),
+                limit: options.max_file_bytes,
+            },
+            BoundedReadError::Io(source) => io(source),
         })?;
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let abs = normalize(&abs);
         let value = parse_text(&text, &path.display().to_string())?;
         let base = abs.parent().map_or(Base::None, |p| Base::Dir(p.to_path_buf()));
-        Self::build(value, abs.display().to_string(), base, options)
+        let root = match (&options.file_root, abs.parent()) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, Some(dir)) => Some(dir.to_path_buf()),
+            (None, None) => None,
+        };
+        Self::build(value, abs.display().to_string(), base, root.as_deref(), options)
     }
 
     /// Parses text (JSON or YAML). External file references are refused (there
@@ -162,21 +235,35 @@ impl OpenApiSpec {
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str) -> Result<Self, LoadError> {
         let value = parse_text(text, "<input>")?;
-        Self::build(value, "<input>".into(), Base::None, &LoadOptions::default())
+        Self::build(value, "<input>".into(), Base::None, None, &LoadOptions::default())
     }
 
-    /// Parses text whose external file references resolve relative to `base_dir`.
+    /// Parses text whose external file references resolve relative to
+    /// `base_dir` and stay inside it (or inside [`LoadOptions::file_root`] when set).
     pub fn from_str_in(text: &str, base_dir: &Path, options: &LoadOptions) -> Result<Self, LoadError> {
         let value = parse_text(text, "<input>")?;
-        Self::build(value, "<input>".into(), Base::Dir(base_dir.to_path_buf()), options)
+        let root = options.file_root.as_deref().unwrap_or(base_dir);
+        Self::build(
+            value,
+            "<input>".into(),
+            Base::Dir(base_dir.to_path_buf()),
+            Some(root),
+            options,
+        )
     }
 
     /// Uses an already parsed value (external file references are refused).
     pub fn from_value(value: Value) -> Result<Self, LoadError> {
-        Self::build(value, "<input>".into(), Base::None, &LoadOptions::default())
+        Self::build(value, "<input>".into(), Base::None, None, &LoadOptions::default())
     }
 
-    fn build(value: Value, name: String, base: Base, options: &LoadOptions) -> Result<Self, LoadError> {
+    fn build(
+        value: Value,
+        name: String,
+        base: Base,
+        file_root: Option<&Path>,
+        options: &LoadOptions,
+    ) -> Result<Self, LoadError> {
         let Value::Object(root) = &value else {
             return Err(LoadError::Invalid {
                 place: name,
@@ -204,7 +291,15 @@ impl OpenApiSpec {
                 version: version_string,
             });
         };
+        let file_root = match file_root {
+            Some(dir) => Some(canonical_root(dir).map_err(|message| LoadError::Invalid {
+                place: name.clone(),
+                message: format!("the folder for external references: {message}"),
+            })?),
+            None => None,
+        };
         let mut spec = OpenApiSpec {
+            file_root,
             docs: vec![Document {
                 name: name.clone(),
                 base,
@@ -254,12 +349,26 @@ impl OpenApiSpec {
                     let base = key.rfind('/').map_or(Base::None, |i| Base::Url(key[..=i].to_string()));
                     (text, base)
                 } else {
-                    let path = PathBuf::from(&key);
-                    let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Reference {
+                    let refused = |message: String| LoadError::FileRefused {
                         place: place.clone(),
                         reference: reference.clone(),
-                        message: format!("cannot read {}: {e}", path.display()),
-                    })?;
+                        message,
+                    };
+                    if matches!(self.docs[next].base, Base::Url(_)) {
+                        return Err(refused(format!(
+                            "a remote document ({}) may not reference a local file",
+                            self.docs[next].name
+                        )));
+                    }
+                    let Some(root) = &self.file_root else {
+                        return Err(refused(
+                            "no folder is allowed for file references (load the description from a file, \
+                             or set LoadOptions::file_root)"
+                                .into(),
+                        ));
+                    };
+                    let path = PathBuf::from(&key);
+                    let text = read_confined(&path, root, options.max_file_bytes).map_err(refused)?;
                     let base = path.parent().map_or(Base::None, |p| Base::Dir(p.to_path_buf()));
                     (text, base)
                 };
@@ -281,6 +390,11 @@ impl OpenApiSpec {
             return Ok(file.to_string());
         }
         if let Some(rest) = file.strip_prefix("file://") {
+            if !rest.starts_with('/') {
+                return Err(format!(
+                    "`{file}`: only `file:///absolute/path` URLs are understood (no host)"
+                ));
+            }
             return Ok(normalize(Path::new(rest)).display().to_string());
         }
         match &self.docs[from].base {

@@ -1,12 +1,12 @@
 //! Gemini's schema subset (an OpenAPI 3.0 Schema subset) and safe property names.
 
-use crate::profile::note_keyword;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::inline::{DEFAULT_NODE_BUDGET, DEFAULT_RECURSION_DEPTH, inline_refs};
+use crate::keyword_notes::{is_number_format, note_keyword};
 use crate::names::{DEFAULT_MAX_NAME_LEN, is_valid_name, unique_names};
 
 /// Property renames made for a provider, to map the model's arguments back.
@@ -273,7 +273,7 @@ fn convert(node: &Value, tree: &mut RenameTree) -> Value {
         };
         if ok {
             out.insert("format".into(), Value::String(f.clone()));
-        } else {
+        } else if !is_number_format(f) {
             note_keyword(&mut notes, "format", &Value::String(f.clone()));
         }
     }

@@ -39,6 +39,7 @@
 
 pub mod gemini;
 pub mod inline;
+mod keyword_notes;
 pub mod names;
 mod profile;
 pub mod strict;

@@ -309,18 +309,3 @@ pub fn tools_field(specs: &[ToolSpec], profile: Profile) -> Value {
         _ => Value::Array(defs),
     }
 }
-
-/// Records a keyword a profile could not keep (`key: value`, the value cut to
-/// 160 bytes), so it can go into the description instead of being lost.
-pub(crate) fn note_keyword(notes: &mut Vec<String>, key: &str, v: &Value) {
-    let mut text = v.to_string();
-    if text.len() > 160 {
-        let mut end = 157;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str("...");
-    }
-    notes.push(format!("{key}: {text}"));
-}

@@ -4,14 +4,16 @@
 //! of its properties in `required`, optional ones made nullable (type union with
 //! `null`, `null` added to an `enum`, or `anyOf` with `{"type": "null"}`);
 //! `oneOf` becomes `anyOf`; `const` becomes a one-value `enum`; keywords strict
-//! mode rejects (`default`, `minLength`, `examples`, unsupported `format`s, ...)
-//! are moved into the description as text. A schema that cannot be strict
+//! mode rejects (`default`, `minLength`, `examples`, unsupported string
+//! `format`s, ...) are moved into the description as text; number formats
+//! (`double`, `int32`, `uint8`, ...) are dropped, since the type says it. A schema that cannot be strict
 //! (a free-form value or map, an array without `items`, `allOf` of several
 //! schemas, a budget exceeded) is an error naming the place; callers then fall
 //! back to non-strict.
 
-use crate::profile::note_keyword;
 use serde_json::{Map, Value, json};
+
+use crate::keyword_notes::{is_number_format, note_keyword};
 
 /// OpenAI's size limits for a strict schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +90,80 @@ pub fn to_openai_strict(schema: &Value, budget: &StrictBudget) -> Result<Value, 
     if root.get("type") != Some(&json!("object")) {
         return Err("the root is not a plain object schema".into());
     }
-    crate::strict_check::check_budget(&root, budget)?;
+    check_budget(&root, budget)?;
     Ok(root)
+}
+
+/// Checks OpenAI's size limits; the error says which one is exceeded.
+pub fn check_budget(schema: &Value, budget: &StrictBudget) -> Result<(), String> {
+    let mut t = Tally::default();
+    t.walk(schema, 0);
+    if t.properties > budget.max_properties {
+        return Err(format!(
+            "{} properties exceed the budget of {}",
+            t.properties, budget.max_properties
+        ));
+    }
+    if t.depth > budget.max_depth {
+        return Err(format!(
+            "{} levels of nesting exceed the budget of {}",
+            t.depth, budget.max_depth
+        ));
+    }
+    if t.enum_values > budget.max_enum_values {
+        return Err(format!(
+            "{} enum values exceed the budget of {}",
+            t.enum_values, budget.max_enum_values
+        ));
+    }
+    if t.chars > budget.max_string_chars {
+        return Err(format!(
+            "{} characters of names and values exceed the budget of {}",
+            t.chars, budget.max_string_chars
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Tally {
+    properties: usize,
+    depth: usize,
+    enum_values: usize,
+    chars: usize,
+}
+
+impl Tally {
+    fn walk(&mut self, node: &Value, depth: usize) {
+        let Value::Object(m) = node else { return };
+        let depth = if m.contains_key("properties") { depth + 1 } else { depth };
+        self.depth = self.depth.max(depth);
+        if let Some(Value::Object(p)) = m.get("properties") {
+            self.properties += p.len();
+            for (k, v) in p {
+                self.chars += k.len();
+                self.walk(v, depth);
+            }
+        }
+        if let Some(Value::Object(d)) = m.get("$defs") {
+            for (k, v) in d {
+                self.chars += k.len();
+                self.walk(v, 0);
+            }
+        }
+        if let Some(Value::Array(e)) = m.get("enum") {
+            self.enum_values += e.len();
+            self.chars += e.iter().filter_map(Value::as_str).map(str::len).sum::<usize>();
+        }
+        if let Some(items) = m.get("items") {
+            self.walk(items, depth);
+        }
+        if let Some(Value::Array(bs)) = m.get("anyOf") {
+            for b in bs {
+                self.walk(b, depth);
+            }
+        }
+    }
 }
 
 fn types_of(m: &Map<String, Value>) -> Vec<String> {
@@ -223,6 +297,8 @@ fn strictify(node: &Value, at: &str) -> Result<Value, String> {
             "format" if v.as_str().is_some_and(|f| STRICT_FORMATS.contains(&f)) => {
                 out.insert(k.clone(), v.clone());
             }
+            // `double`, `int32`, `uint8`...: the type says it; a note would only lengthen the description.
+            "format" if v.as_str().is_some_and(is_number_format) => {}
             _ => note_keyword(&mut notes, k, v),
         }
     }

@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 use crate::inline::resolve_local;
 use crate::strict::{STRICT_FORMATS, STRICT_KEYWORDS, StrictBudget};
 
+/// The budget check lives with [`StrictBudget`]; this path is kept for callers that used it here.
+pub use crate::strict::check_budget;
+
 /// Every strict-mode rule `schema` breaks, each naming the place (empty when it is fine).
 ///
 /// ```
@@ -123,77 +126,5 @@ fn check_object(root: &Value, m: &Map<String, Value>, at: &str, out: &mut Vec<St
     }
     for (k, v) in props {
         check(root, v, &format!("{at}/properties/{k}"), out);
-    }
-}
-
-/// Checks OpenAI's size limits; the error says which one is exceeded.
-pub fn check_budget(schema: &Value, budget: &StrictBudget) -> Result<(), String> {
-    let mut t = Tally::default();
-    t.walk(schema, 0);
-    if t.properties > budget.max_properties {
-        return Err(format!(
-            "{} properties exceed the budget of {}",
-            t.properties, budget.max_properties
-        ));
-    }
-    if t.depth > budget.max_depth {
-        return Err(format!(
-            "{} levels of nesting exceed the budget of {}",
-            t.depth, budget.max_depth
-        ));
-    }
-    if t.enum_values > budget.max_enum_values {
-        return Err(format!(
-            "{} enum values exceed the budget of {}",
-            t.enum_values, budget.max_enum_values
-        ));
-    }
-    if t.chars > budget.max_string_chars {
-        return Err(format!(
-            "{} characters of names and values exceed the budget of {}",
-            t.chars, budget.max_string_chars
-        ));
-    }
-    Ok(())
-}
-
-#[derive(Default)]
-struct Tally {
-    properties: usize,
-    depth: usize,
-    enum_values: usize,
-    chars: usize,
-}
-
-impl Tally {
-    fn walk(&mut self, node: &Value, depth: usize) {
-        let Value::Object(m) = node else { return };
-        let depth = if m.contains_key("properties") { depth + 1 } else { depth };
-        self.depth = self.depth.max(depth);
-        if let Some(Value::Object(p)) = m.get("properties") {
-            self.properties += p.len();
-            for (k, v) in p {
-                self.chars += k.len();
-                self.walk(v, depth);
-            }
-        }
-        if let Some(Value::Object(d)) = m.get("$defs") {
-            for (k, v) in d {
-                self.chars += k.len();
-                self.walk(v, 0);
-            }
-        }
-        if let Some(Value::Array(e)) = m.get("enum") {
-            self.enum_values += e.len();
-            self.chars += e.iter().filter_map(Value::as_str).map(str::len).sum::<usize>();
-        }
-        if let Some(items) = m.get("items") {
-            self.walk(items, depth);
-        }
-        if let Some(Value::Array(bs)) = m.get("anyOf") {
-            for b in bs {
-                self.walk(b, depth);
-            }
-        }
     }
 }

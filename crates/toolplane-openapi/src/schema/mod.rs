@@ -411,6 +411,19 @@ impl<'s> SchemaCx<'s> {
                 self.stack.pop();
                 self.in_progress.remove(&name);
                 self.defs.insert(name.clone(), converted);
+                if let Some(cycle) = self.ref_only_cycle(&name) {
+                    self.warn(
+                        tdoc,
+                        &pointer,
+                        format!(
+                            "`$ref` cycle with no schema in it ({}); accepted as any value",
+                            cycle.join(" -> ")
+                        ),
+                    );
+                    for n in cycle {
+                        self.defs.insert(n, json!({}));
+                    }
+                }
                 name
             }
         };
@@ -433,6 +446,31 @@ impl<'s> SchemaCx<'s> {
             out = make_nullable(out);
         }
         out
+    }
+
+    /// The definitions of a cycle of bare `$ref`s through `start` (`A -> B -> C -> A`),
+    /// which no value could ever satisfy or be checked against.
+    fn ref_only_cycle(&self, start: &str) -> Option<Vec<String>> {
+        fn bare_ref(v: &Value) -> Option<&str> {
+            match v {
+                Value::Object(m) if m.len() == 1 => m.get("$ref")?.as_str()?.strip_prefix("#/$defs/"),
+                _ => None,
+            }
+        }
+        let mut chain = vec![start.to_string()];
+        let mut cur = start;
+        loop {
+            let next = bare_ref(self.defs.get(cur)?)?;
+            if next == start {
+                chain.push(start.to_string());
+                return Some(chain);
+            }
+            if chain.iter().any(|c| c == next) {
+                return None; // a cycle that does not pass through `start`: reported from its own start
+            }
+            chain.push(next.to_string());
+            cur = self.defs.get_key_value(next)?.0;
+        }
     }
 
     fn merge_all_of(&mut self, doc: usize, own: Value, all: &[Value], at: &str) -> Value {
