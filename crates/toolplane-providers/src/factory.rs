@@ -123,13 +123,14 @@ pub fn provider_from_name(
             let endpoint = base_url
                 .map(str::to_owned)
                 .or_else(|| std::env::var("AZURE_OPENAI_ENDPOINT").ok())
+                .filter(|e| !e.trim().is_empty())
                 .unwrap_or_default();
-            let key = std::env::var("AZURE_OPENAI_API_KEY").map_err(|_| ConfigError::MissingKey {
+            let key = crate::config::env_key("AZURE_OPENAI_API_KEY").ok_or_else(|| ConfigError::MissingKey {
                 provider: "azure-openai".into(),
                 env: "AZURE_OPENAI_API_KEY".into(),
             })?;
             let version = std::env::var("OPENAI_API_VERSION").unwrap_or_else(|_| "2024-10-21".into());
-            Arc::new(crate::OpenAiProvider::azure(&endpoint, model, &version, &key)?)
+            Arc::new(crate::OpenAiProvider::azure(&endpoint, model, &version, key.expose())?)
         }
         #[cfg(feature = "openai")]
         "groq" => compatible(GROQ_ENV)?,

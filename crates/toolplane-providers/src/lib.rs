@@ -19,6 +19,7 @@
 //! | [`sse`] | the one SSE reader (bytes in any chunking to events) |
 //! | [`decode`] | the [`StreamDecoder`](decode::StreamDecoder) trait and the vendor decoders' driver |
 //! | [`errors`] | the one error mapper (statuses and vendor bodies to core error kinds) |
+//! | [`redact`] | the one redaction: the configured key byte for byte, plus secret-shaped words |
 //! | [`ratelimit`] | `retry-after`, `x-ratelimit-*`, `anthropic-ratelimit-*` into a `RateLimitSnapshot` |
 //! | [`RetryPolicy`] | exponential backoff with jitter, capped, honouring `retry-after` |
 //!
@@ -58,6 +59,7 @@ mod collect;
 pub mod decode;
 pub mod errors;
 pub mod ratelimit;
+pub mod redact;
 mod retry;
 pub mod sse;
 mod tools;
@@ -85,7 +87,7 @@ pub use tools::mistral_call_id;
 pub use view::{NormalizedResponse, ToolCallView};
 
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
-pub use config::{ApiKey, AuthStyle, ConfigError, ProviderConfig, RequestOptions, Timeouts};
+pub use config::{ApiKey, AuthStyle, ConfigError, ProviderConfig, RequestOptions, ResponseLimits, Timeouts};
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
 pub use factory::{KNOWN_PROVIDERS, provider_from_name};
 

@@ -16,6 +16,7 @@ pub use stream::ChatChunkDecoder;
 
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
+use crate::tools::OPENAI_TOOLS;
 use wire::Dialect;
 
 /// OpenAI's API root.
@@ -112,9 +113,17 @@ impl OpenAiProvider {
         self.http.last_rate_limit()
     }
 
-    /// The request body this provider sends for `request` (for inspection and tests).
+    /// The request body this provider sends for `request` (for inspection
+    /// and tests), tools shaped as the configuration says.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(self.dialect, request, &self.http.model(request), stream)
+        let tools = self.http.wire_tools(request, None, OPENAI_TOOLS);
+        wire::request_body(
+            self.dialect,
+            &tools.request(request),
+            &tools,
+            &self.http.model(request),
+            stream,
+        )
     }
 }
 
@@ -134,9 +143,10 @@ impl ChatProvider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(self.dialect, request, &model, false);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let body = wire::request_body(self.dialect, &tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/chat/completions", &body, ctx, |b| {
+            .post_chat("/chat/completions", &body, ctx, &tools, |b| {
                 wire::parse_response(&self.name, &model, b)
             })
             .await
@@ -144,10 +154,11 @@ impl ChatProvider for OpenAiProvider {
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(self.dialect, request, &model, true);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let body = wire::request_body(self.dialect, &tools.request(request), &tools, &model, true);
         let name = self.name.clone();
         self.http
-            .post_stream("/chat/completions", &body, ctx, move || {
+            .post_stream("/chat/completions", &body, ctx, tools, move || {
                 ChatChunkDecoder::new(name.clone())
             })
             .await
