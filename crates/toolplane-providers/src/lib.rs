@@ -89,7 +89,7 @@ pub use view::{NormalizedResponse, ToolCallView};
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
 pub use config::{ApiKey, AuthStyle, ConfigError, ProviderConfig, RequestOptions, ResponseLimits, Timeouts};
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
-pub use factory::{KNOWN_PROVIDERS, provider_from_name};
+pub use factory::{KNOWN_PROVIDERS, provider_from_name, provider_from_name_with};
 
 #[cfg(feature = "anthropic")]
 pub use anthropic::AnthropicProvider;

@@ -73,6 +73,17 @@ impl OpenAiProvider {
     /// Azure OpenAI: `{endpoint}/openai/deployments/{deployment}` with the
     /// `api-version` query parameter and the key in the `api-key` header.
     pub fn azure(endpoint: &str, deployment: &str, api_version: &str, api_key: &str) -> Result<Self, ConfigError> {
+        Self::azure_with(endpoint, deployment, api_version, api_key, &|cfg| cfg)
+    }
+
+    /// [`azure`](Self::azure) with `configure` applied to the configuration.
+    pub(crate) fn azure_with(
+        endpoint: &str,
+        deployment: &str,
+        api_version: &str,
+        api_key: &str,
+        configure: &dyn Fn(ProviderConfig) -> ProviderConfig,
+    ) -> Result<Self, ConfigError> {
         let cfg = ProviderConfig::new(format!(
             "{}/openai/deployments/{deployment}",
             endpoint.trim_end_matches('/')
@@ -81,7 +92,7 @@ impl OpenAiProvider {
         .with_auth(AuthStyle::Header("api-key".into()))
         .with_query("api-version", api_version)
         .with_default_model(deployment);
-        Self::build("azure-openai", cfg, true)
+        Self::build("azure-openai", configure(cfg), true)
     }
 
     fn build(name: &str, cfg: ProviderConfig, max_completion_tokens: bool) -> Result<Self, ConfigError> {
