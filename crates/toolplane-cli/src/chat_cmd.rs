@@ -111,13 +111,13 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
         let mut write_error = None;
         let response = chat_streamed(provider.as_ref(), &request, &ctx, |event| {
             if let (StreamEvent::TextDelta { text }, false, None) = (event, args.json, &write_error) {
-                if let Err(e) = write!(out, "{text}").and_then(|()| out.flush()) {
+                if let Err(e) = write!(out, "{}", terminal_safe(text)).and_then(|()| out.flush()) {
                     write_error = Some(e);
                 }
             }
         })
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(|e| CliError::Failed(terminal_safe(&e.to_string()).into_owned()))?;
         if let Some(e) = write_error {
             return Err(CliError::Io(e));
         }
@@ -126,24 +126,84 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
         provider
             .chat(&request, &ctx)
             .await
-            .map_err(|e| CliError::Failed(e.to_string()))?
+            .map_err(|e| CliError::Failed(terminal_safe(&e.to_string()).into_owned()))?
     };
     let view = NormalizedResponse::from(&response);
     if args.json {
-        let text = serde_json::to_string_pretty(&view).map_err(|e| CliError::Failed(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&view)
+            .map_err(|e| CliError::Failed(terminal_safe(&e.to_string()).into_owned()))?;
         writeln!(out, "{text}")?;
         return Ok(());
     }
     if !args.stream {
-        write!(out, "{}", view.text)?;
+        write!(out, "{}", terminal_safe(&view.text))?;
     }
     writeln!(out)?;
     for call in &view.tool_calls {
-        writeln!(out, "tool call {} {}({})", call.id, call.name, call.arguments)?;
+        writeln!(
+            out,
+            "tool call {} {}({})",
+            terminal_safe(&call.id),
+            terminal_safe(&call.name),
+            terminal_safe(&call.arguments.to_string())
+        )?;
     }
     eprintln!(
         "[{} {} · stop: {:?} · {} in / {} out tokens]",
-        view.provider, view.model, view.stop_reason, view.usage.input_tokens, view.usage.output_tokens
+        terminal_safe(&view.provider),
+        terminal_safe(&view.model),
+        view.stop_reason,
+        view.usage.input_tokens,
+        view.usage.output_tokens
     );
     Ok(())
+}
+
+/// `text` with control characters (C0 but newline and tab, DEL, C1) shown
+/// as `\u{..}` escapes, so what a server sends cannot drive the terminal
+/// (ESC and OSC sequences set titles, move the cursor, clear the screen).
+fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_control = |c: char| (c.is_control() && c != '\n' && c != '\t') || c == '\u{7f}';
+    if !text.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_control(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(terminal_safe("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(terminal_safe("\u{1b}]0;pwned\u{7}m"), "\\u{1b}]0;pwned\\u{7}m");
+        assert_eq!(terminal_safe("a\u{9b}2Jb\u{7f}"), "a\\u{9b}2Jb\\u{7f}");
+    }
+
+    #[test]
+    fn timeouts_parse_and_cap_every_wait() {
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["0", "-1", "x", "NaN", "inf", "86401"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+        let t = timeouts(Duration::from_secs(5));
+        assert_eq!(
+            (t.connect, t.first_byte, t.idle, t.total),
+            (
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+                Duration::from_secs(5)
+            )
+        );
+    }
 }

@@ -27,6 +27,8 @@ enum Behaviour {
     RedirectTo(u16),
     /// A 200 answer that records the request.
     Record,
+    /// A 200 answer whose model name and text hold terminal escape sequences.
+    Escapes,
 }
 
 /// Starts a server on its own thread; returns its address and the headers
@@ -79,6 +81,17 @@ fn serve(behaviour: Behaviour) -> (std::net::SocketAddr, Arc<Mutex<Vec<HeaderMap
                                         "role": "assistant", "content": null,
                                         "tool_calls": [{"id": "call_1", "type": "function",
                                             "function": {"name": "listTasks", "arguments": "{}"}}]}}]
+                                })
+                                .to_string(),
+                            ))
+                            .unwrap(),
+                        Behaviour::Escapes => builder
+                            .header("content-type", "application/json")
+                            .body(Body::from(
+                                serde_json::json!({
+                                    "id": "chatcmpl-1", "model": "m\u{1b}]0;pwned\u{7}",
+                                    "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                                        "role": "assistant", "content": "hi\u{1b}[2J\u{9b}31mthere\nnext"}}]
                                 })
                                 .to_string(),
                             ))
@@ -172,4 +185,25 @@ fn a_blank_key_is_no_key() {
             text(&out.stderr)
         );
     }
+}
+
+#[test]
+fn escape_sequences_from_the_server_are_not_printed_raw() {
+    let (addr, _) = serve(Behaviour::Escapes);
+    let out = chat(
+        "openai",
+        &format!("http://{addr}/v1"),
+        &[("OPENAI_API_KEY", "sk-test-not-real")],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    for t in [&stdout, &stderr] {
+        assert!(
+            !t.contains('\u{1b}') && !t.contains('\u{7}') && !t.contains('\u{9b}'),
+            "{t:?}"
+        );
+    }
+    assert!(stdout.contains("hi\\u{1b}[2J\\u{9b}31mthere\nnext"), "{stdout:?}");
+    assert!(stderr.contains("m\\u{1b}]0;pwned\\u{7}"), "{stderr:?}");
 }
