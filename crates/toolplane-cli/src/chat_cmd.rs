@@ -3,11 +3,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use toolplane_core::{CallContext, ChatRequest, Message, StreamEvent};
 use toolplane_openapi::{ConvertOptions, Converter, OpenApiSpec};
-use toolplane_providers::{KNOWN_PROVIDERS, NormalizedResponse, chat_streamed, provider_from_name};
+use toolplane_providers::{KNOWN_PROVIDERS, NormalizedResponse, Timeouts, chat_streamed, provider_from_name_with};
 
 use crate::CliError;
 use crate::terminal::{escape_json, escape_line, escape_text};
@@ -36,6 +37,13 @@ pub(crate) struct ChatArgs {
     /// The most output tokens.
     #[arg(long, default_value_t = 1024)]
     max_tokens: u32,
+    /// Give up after this many seconds in all (retries and the whole stream
+    /// included; decimals allowed). Default: the library's 300 s.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+    /// Ask for strict tool definitions (OpenAI's structured-outputs rules) where the vendor and the schema allow it.
+    #[arg(long)]
+    strict_tools: bool,
     /// The prompt.
     prompt: String,
 }
@@ -49,9 +57,41 @@ pub(crate) fn run(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> 
     runtime.block_on(chat(args, out))
 }
 
+/// A positive number of seconds, at most a day.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+        return Err(format!(
+            "`{text}`: the timeout must be more than 0 and at most 86400 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The library's time limits, with `total` as the whole budget: no single
+/// wait may be longer than it.
+fn timeouts(total: Duration) -> Timeouts {
+    let d = Timeouts::default();
+    Timeouts {
+        connect: d.connect.min(total),
+        first_byte: d.first_byte.min(total),
+        idle: d.idle.min(total),
+        total,
+    }
+}
+
 async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let provider = provider_from_name(&args.provider, &args.model, args.base_url.as_deref())
-        .map_err(|e| CliError::Usage(format!("{e} (known providers: {})", KNOWN_PROVIDERS.join(", "))))?;
+    let provider = provider_from_name_with(&args.provider, &args.model, args.base_url.as_deref(), |cfg| {
+        let cfg = cfg.with_strict_tools(args.strict_tools);
+        match args.timeout {
+            Some(total) => cfg.with_timeouts(timeouts(total)),
+            None => cfg,
+        }
+    })
+    .map_err(|e| CliError::Usage(format!("{e} (known providers: {})", KNOWN_PROVIDERS.join(", "))))?;
     let mut request = ChatRequest::new(args.model.as_str(), vec![Message::user(args.prompt.as_str())])
         .with_max_tokens(args.max_tokens);
     if let Some(path) = &args.tool_spec {
@@ -78,7 +118,7 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
             }
         })
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(|e| CliError::Failed(escape_text(&e.to_string()).into_owned()))?;
         if let Some(e) = write_error {
             return Err(CliError::Io(e));
         }
@@ -87,7 +127,7 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
         provider
             .chat(&request, &ctx)
             .await
-            .map_err(|e| CliError::Failed(e.to_string()))?
+            .map_err(|e| CliError::Failed(escape_text(&e.to_string()).into_owned()))?
     };
     let view = NormalizedResponse::from(&response);
     if args.json {
@@ -118,4 +158,27 @@ async fn chat(args: &ChatArgs, out: &mut dyn Write) -> Result<(), CliError> {
         view.usage.output_tokens
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_and_cap_every_wait() {
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["0", "-1", "x", "NaN", "inf", "86401"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+        let t = timeouts(Duration::from_secs(5));
+        assert_eq!(
+            (t.connect, t.first_byte, t.idle, t.total),
+            (
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+                Duration::from_secs(5)
+            )
+        );
+    }
 }

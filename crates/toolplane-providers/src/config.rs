@@ -50,18 +50,24 @@ pub enum AuthStyle {
     None,
 }
 
-/// Time limits of one call.
+/// Time limits of one call. The defaults suit an interactive call: a person
+/// waits at most five minutes for an answer, and at most a minute and a half
+/// of silence once it has started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// Establishing the connection (TCP and TLS).
+    /// Establishing the connection (TCP and TLS). Default 10 s.
     pub connect: Duration,
-    /// From sending the request to the response headers, and for streams to
-    /// the first event; also the longest silence allowed between stream chunks.
-    /// The default (180 s) leaves room for reasoning models that think
-    /// silently before their first token.
+    /// From sending the request to the response headers, and for streams
+    /// from the headers to the first event. Default 120 s, which leaves room
+    /// for reasoning models that think silently before their first token.
     pub first_byte: Duration,
+    /// The longest silence between two chunks of a response body once it has
+    /// started (a stream after its first event, a body after its first bytes).
+    /// Default 90 s.
+    pub idle: Duration,
     /// The whole call, retries and the full stream included. A
     /// [`CallContext`](toolplane_core::CallContext) deadline shortens it.
+    /// Default 300 s.
     pub total: Duration,
 }
 
@@ -69,8 +75,39 @@ impl Default for Timeouts {
     fn default() -> Self {
         Self {
             connect: Duration::from_secs(10),
-            first_byte: Duration::from_secs(180),
-            total: Duration::from_secs(600),
+            first_byte: Duration::from_secs(120),
+            idle: Duration::from_secs(90),
+            total: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Size limits on what a server may send, so a hostile or broken server
+/// cannot make the client hold unbounded memory. Passing one is a
+/// [`ProviderErrorKind::Decode`](toolplane_core::ProviderErrorKind::Decode)
+/// error that names the limit; it is not retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseLimits {
+    /// The largest complete (non-streamed) response body, in bytes. A
+    /// `content-length` above it is refused before reading; a body without
+    /// one is read until it passes the limit. Default 32 MiB.
+    pub max_body_bytes: usize,
+    /// The longest line of an event stream, and the most `data` one event may
+    /// gather, in bytes. Default 4 MiB. Streams as a whole are bounded by time
+    /// ([`Timeouts::total`]), not size, since each event is handed on as it
+    /// arrives.
+    pub max_sse_line_bytes: usize,
+    /// The most bytes of an error response read for its message; the rest is
+    /// ignored (not an error). Default 64 KiB.
+    pub max_error_body_bytes: usize,
+}
+
+impl Default for ResponseLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 << 20,
+            max_sse_line_bytes: 4 << 20,
+            max_error_body_bytes: 64 << 10,
         }
     }
 }
@@ -91,6 +128,9 @@ pub struct RequestOptions {
     pub headers: Vec<(String, String)>,
     /// Extra query parameters.
     pub query: Vec<(String, String)>,
+    /// Strict tool definitions for this request: `Some(true)` or
+    /// `Some(false)` overrides [`ProviderConfig::strict_tools`].
+    pub strict_tools: Option<bool>,
 }
 
 impl RequestOptions {
@@ -110,6 +150,13 @@ impl RequestOptions {
         self.query.push((name.into(), value.into()));
         self
     }
+
+    /// Asks for strict tool definitions in this request (or not), whatever
+    /// the provider's configuration says ([`ProviderConfig::with_strict_tools`]).
+    pub fn with_strict_tools(mut self, strict: bool) -> Self {
+        self.strict_tools = Some(strict);
+        self
+    }
 }
 
 impl fmt::Debug for RequestOptions {
@@ -118,6 +165,7 @@ impl fmt::Debug for RequestOptions {
         f.debug_struct("RequestOptions")
             .field("headers", &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>())
             .field("query", &self.query.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("strict_tools", &self.strict_tools)
             .finish()
     }
 }
@@ -144,6 +192,12 @@ pub struct ProviderConfig {
     pub retry: RetryPolicy,
     /// The model used when a request leaves `model` empty.
     pub default_model: Option<String>,
+    /// Size limits on responses.
+    pub limits: ResponseLimits,
+    /// Ask for strict tool definitions (OpenAI's structured-outputs rules)
+    /// where the vendor supports it and a tool's schema allows it; see
+    /// [`ProviderConfig::with_strict_tools`].
+    pub strict_tools: bool,
 }
 
 impl fmt::Debug for ProviderConfig {
@@ -157,8 +211,20 @@ impl fmt::Debug for ProviderConfig {
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("default_model", &self.default_model)
+            .field("limits", &self.limits)
+            .field("strict_tools", &self.strict_tools)
             .finish()
     }
+}
+
+/// The key in `var`, trimmed; `None` when unset or blank (empty or only
+/// whitespace), so that `KEY=` in a shell means "no key" everywhere.
+pub(crate) fn env_key(var: &str) -> Option<ApiKey> {
+    std::env::var(var)
+        .ok()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .map(ApiKey::new)
 }
 
 /// A configuration that cannot work.
@@ -201,11 +267,14 @@ impl ProviderConfig {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             default_model: None,
+            limits: ResponseLimits::default(),
+            strict_tools: false,
         }
     }
 
     /// Reads `<KEY_ENV>` and, if set, `<URL_ENV>` over `default_url`.
-    /// A missing key is an error when `key_required`.
+    /// A blank key (empty or only whitespace) counts as no key; a missing key
+    /// is an error when `key_required`.
     pub fn from_env(
         provider: &str,
         key_env: &str,
@@ -218,8 +287,8 @@ impl ProviderConfig {
             .filter(|u| !u.trim().is_empty())
             .unwrap_or_else(|| default_url.to_owned());
         let mut cfg = Self::new(url);
-        match std::env::var(key_env).ok().filter(|k| !k.trim().is_empty()) {
-            Some(k) => cfg.api_key = Some(ApiKey::new(k.trim())),
+        match env_key(key_env) {
+            Some(k) => cfg.api_key = Some(k),
             None if key_required => {
                 return Err(ConfigError::MissingKey {
                     provider: provider.to_owned(),
@@ -231,9 +300,11 @@ impl ProviderConfig {
         Ok(cfg)
     }
 
-    /// Sets the key.
+    /// Sets the key (trimmed); a blank key means no key.
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(ApiKey::new(key));
+        let key = key.into();
+        let key = key.trim();
+        self.api_key = (!key.is_empty()).then(|| ApiKey::new(key));
         self
     }
 
@@ -273,6 +344,26 @@ impl ProviderConfig {
         self
     }
 
+    /// Sets the response size limits.
+    pub fn with_limits(mut self, limits: ResponseLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Asks for strict tool definitions: for OpenAI (Chat Completions and
+    /// the Responses API) each tool whose schema can follow the
+    /// structured-outputs rules is sent with `"strict": true` and the
+    /// rewritten schema (every property required, optional ones nullable);
+    /// a tool whose schema cannot be strict is sent non-strict. The `null`s
+    /// strict mode forces on optional properties are removed from the
+    /// model's arguments before the caller sees them. Other vendors have no
+    /// strict flag for tools and ignore it. A request can ask for it alone
+    /// with [`RequestOptions::with_strict_tools`].
+    pub fn with_strict_tools(mut self, strict: bool) -> Self {
+        self.strict_tools = strict;
+        self
+    }
+
     /// Sets the model used when a request names none.
     pub fn with_default_model(mut self, model: impl Into<String>) -> Self {
         self.default_model = Some(model.into());
@@ -283,9 +374,13 @@ impl ProviderConfig {
         if self.base_url.starts_with("http://") || self.base_url.starts_with("https://") {
             Ok(())
         } else {
+            let mut secrets = crate::redact::Secrets::new();
+            if let Some(k) = &self.api_key {
+                secrets.add(k.expose());
+            }
             Err(ConfigError::BadBaseUrl {
                 provider: provider.to_owned(),
-                url: self.base_url.clone(),
+                url: secrets.redact(&self.base_url),
             })
         }
     }

@@ -62,6 +62,14 @@ impl<D: StreamDecoder> Decoding<D> {
         }
     }
 
+    /// Sets the longest event-stream line (and event `data`) accepted, in
+    /// bytes; past it the stream ends with a
+    /// [`ProviderErrorKind::Decode`] error naming the limit.
+    pub fn with_max_line(mut self, bytes: usize) -> Self {
+        self.reader = SseReader::new().with_max_line(bytes);
+        self
+    }
+
     /// Takes in a chunk of bytes.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<DecodedItem>) {
         if self.finished || self.decoder.is_done() {
@@ -73,6 +81,16 @@ impl<D: StreamDecoder> Decoding<D> {
                 decoder.event(ev, out);
             }
         });
+        if reader.exceeded() && !decoder.is_done() {
+            self.finished = true;
+            out.push(Err(line_too_long(decoder.provider(), reader.max_line())));
+        }
+    }
+
+    /// True once the stream ended: the decoder emitted its last item, or a
+    /// line passed the limit.
+    pub fn is_finished(&self) -> bool {
+        self.finished || self.decoder.is_done()
     }
 
     /// The bytes ended.
@@ -115,6 +133,17 @@ pub fn decode_all<D: StreamDecoder>(decoder: D, body: &[u8]) -> Vec<DecodedItem>
     d.push(body, &mut out);
     d.finish(&mut out);
     out
+}
+
+/// The error for an event-stream line (or event) longer than the limit.
+pub(crate) fn line_too_long(provider: &str, limit: usize) -> ProviderError {
+    ProviderError::new(
+        ProviderErrorKind::Decode,
+        provider,
+        format!(
+            "an event-stream line passed the limit of {limit} bytes (ResponseLimits::max_sse_line_bytes); the stream was dropped"
+        ),
+    )
 }
 
 pub(crate) fn incomplete(provider: &str, what: &str) -> ProviderError {

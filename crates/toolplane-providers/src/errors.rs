@@ -12,7 +12,8 @@
 //! (`context_length_exceeded`, `overloaded_error`, `insufficient_quota`).
 //! The provider's request id (`x-request-id`, `request-id`) and its
 //! `retry-after` are kept on the error. API keys never reach a message: bodies
-//! are quoted only through [`redact`].
+//! are quoted only through [`redact`], and every error the HTTP client
+//! returns passes through [`Secrets::redact_error`](crate::redact::Secrets::redact_error).
 
 use std::time::SystemTime;
 
@@ -59,27 +60,11 @@ pub fn kind_for_code(code: &str) -> Option<ProviderErrorKind> {
     })
 }
 
-/// Replaces anything that looks like an API key with `[redacted]`.
+/// Replaces anything that looks like an API key with `[redacted]` (the
+/// pattern rules of [`crate::redact`]; the client also removes its own
+/// configured key byte for byte, see [`Secrets`](crate::redact::Secrets)).
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, word) in text.split(' ').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
-        let looks_secret = bare.len() >= 20
-            && (bare.starts_with("sk-") || bare.starts_with("sk_") || bare.starts_with("key-"))
-            || (bare.len() >= 32
-                && bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                && bare.chars().any(|c| c.is_ascii_digit())
-                && bare.chars().any(|c| c.is_ascii_uppercase()));
-        if looks_secret {
-            out.push_str(&word.replace(bare, "[redacted]"));
-        } else {
-            out.push_str(word);
-        }
-    }
-    out
+    crate::redact::redact_patterns(text)
 }
 
 /// Reads a vendor error body: `(message, type or code)`.

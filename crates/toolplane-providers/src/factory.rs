@@ -96,6 +96,29 @@ pub fn provider_from_name(
     model: &str,
     base_url: Option<&str>,
 ) -> Result<Arc<dyn ChatProvider>, ConfigError> {
+    provider_from_name_with(name, model, base_url, |cfg| cfg)
+}
+
+/// [`provider_from_name`], with `configure` applied to the configuration
+/// read from the environment before the provider is built: time limits,
+/// size limits, retries, strict tools.
+///
+/// ```
+/// use std::time::Duration;
+/// use toolplane_providers::{Timeouts, provider_from_name_with};
+/// let p = provider_from_name_with("ollama", "llama3.2", None, |cfg| {
+///     cfg.with_timeouts(Timeouts { total: Duration::from_secs(30), ..Timeouts::default() })
+///         .with_strict_tools(true)
+/// })?;
+/// assert_eq!(p.name(), "ollama");
+/// # Ok::<(), toolplane_providers::ConfigError>(())
+/// ```
+pub fn provider_from_name_with(
+    name: &str,
+    model: &str,
+    base_url: Option<&str>,
+    configure: impl Fn(ProviderConfig) -> ProviderConfig,
+) -> Result<Arc<dyn ChatProvider>, ConfigError> {
     let finish = |mut cfg: ProviderConfig| {
         if let Some(url) = base_url {
             cfg = cfg.with_base_url(url);
@@ -103,7 +126,7 @@ pub fn provider_from_name(
         if !model.is_empty() {
             cfg = cfg.with_default_model(model);
         }
-        cfg
+        configure(cfg)
     };
     let env = |vendor: VendorEnv| vendor.config().map(finish);
     #[cfg(feature = "openai")]
@@ -123,13 +146,23 @@ pub fn provider_from_name(
             let endpoint = base_url
                 .map(str::to_owned)
                 .or_else(|| std::env::var("AZURE_OPENAI_ENDPOINT").ok())
+                .filter(|e| !e.trim().is_empty())
                 .unwrap_or_default();
-            let key = std::env::var("AZURE_OPENAI_API_KEY").map_err(|_| ConfigError::MissingKey {
+            let key = crate::config::env_key("AZURE_OPENAI_API_KEY").ok_or_else(|| ConfigError::MissingKey {
                 provider: "azure-openai".into(),
                 env: "AZURE_OPENAI_API_KEY".into(),
             })?;
-            let version = std::env::var("OPENAI_API_VERSION").unwrap_or_else(|_| "2024-10-21".into());
-            Arc::new(crate::OpenAiProvider::azure(&endpoint, model, &version, &key)?)
+            let version = std::env::var("OPENAI_API_VERSION")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "2024-10-21".into());
+            Arc::new(crate::OpenAiProvider::azure_with(
+                &endpoint,
+                model,
+                &version,
+                key.expose(),
+                &configure,
+            )?)
         }
         #[cfg(feature = "openai")]
         "groq" => compatible(GROQ_ENV)?,

@@ -1,6 +1,24 @@
 //! The HTTP side shared by every provider: one reqwest client per provider,
-//! auth, custom headers and query, timeouts, the retry loop, and the stream
-//! pump that feeds response bytes through a decoder.
+//! auth, custom headers and query, timeouts, size limits, the retry loop,
+//! redirects, redaction, and the stream pump that feeds response bytes
+//! through a decoder.
+//!
+//! What a hostile or broken server cannot do:
+//!
+//! - **Take the key elsewhere.** Redirects are followed only within the
+//!   configured origin (scheme, host and port), headers intact; a redirect
+//!   to another origin is refused before anything is sent there.
+//! - **Hold unbounded memory.** A complete body is read up to
+//!   [`ResponseLimits::max_body_bytes`](crate::ResponseLimits), an error
+//!   body up to `max_error_body_bytes`, one event-stream line up to
+//!   `max_sse_line_bytes`.
+//! - **Keep the caller waiting for minutes.** Silence after the response
+//!   headers (a hung body or stream) ends the call and is not retried; only
+//!   failures before the headers (and overload or server errors before the
+//!   first event of a stream) are retried, within the total time.
+//! - **Read the key back.** Every error leaves through
+//!   [`Secrets::redact_error`], which removes the configured key byte for
+//!   byte and secret-shaped words.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -17,6 +35,8 @@ use toolplane_core::{
 
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, RequestOptions};
 use crate::decode::{DecodedItem, Decoding, StreamDecoder};
+use crate::redact::Secrets;
+use crate::tools::{ToolDialect, WireTools};
 use crate::{errors, ratelimit};
 
 /// What the response headers said.
@@ -33,7 +53,76 @@ pub(crate) struct HttpClient {
     client: reqwest::Client,
     pub(crate) cfg: ProviderConfig,
     last_rate_limit: Arc<Mutex<Option<RateLimitSnapshot>>>,
+    /// The key and credential header values, removed from every error.
+    secrets: Secrets,
 }
+
+/// A failed attempt, and whether the retry policy may be asked about it.
+/// Failures after the response headers (silence, a body over its limit) and
+/// refused redirects are final whatever their kind: sending the request
+/// again would only repeat them.
+struct Failed {
+    error: ProviderError,
+    retry: bool,
+}
+
+impl From<ProviderError> for Failed {
+    fn from(error: ProviderError) -> Self {
+        Self { error, retry: true }
+    }
+}
+
+impl Failed {
+    fn last(error: ProviderError) -> Self {
+        Self { error, retry: false }
+    }
+}
+
+/// The scheme, host and port of a URL.
+fn origin(url: &reqwest::Url) -> (String, Option<String>, Option<u16>) {
+    (
+        url.scheme().to_owned(),
+        url.host_str().map(str::to_owned),
+        url.port_or_known_default(),
+    )
+}
+
+/// Follows redirects within one origin (at most 10), refuses the others, so
+/// a key in a custom header (`x-api-key`, `api-key`) never reaches another
+/// host, port or scheme (reqwest only strips `Authorization` and cookies).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .last()
+            .is_some_and(|prev| origin(prev) == origin(attempt.url()));
+        if !same {
+            let (scheme, host, port) = origin(attempt.url());
+            let to = format!(
+                "{scheme}://{}{}",
+                host.unwrap_or_default(),
+                port.map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            attempt.error(CrossOriginRedirect(to))
+        } else if attempt.previous().len() > 10 {
+            attempt.error(CrossOriginRedirect("too many redirects".into()))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// A redirect the client refused to follow.
+#[derive(Debug)]
+struct CrossOriginRedirect(String);
+
+impl std::fmt::Display for CrossOriginRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "redirect to {} refused", self.0)
+    }
+}
+
+impl std::error::Error for CrossOriginRedirect {}
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
@@ -42,14 +131,50 @@ impl HttpClient {
         cfg.check(provider)?;
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.timeouts.connect)
+            .redirect(redirect_policy())
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
+        let mut secrets = Secrets::new();
+        if let Some(key) = &cfg.api_key {
+            secrets.add(key.expose());
+        }
+        for (name, value) in &cfg.headers {
+            secrets.add_header(name, value);
+        }
         Ok(Self {
             provider: provider.to_owned(),
             client,
             cfg,
             last_rate_limit: Arc::default(),
+            secrets,
         })
+    }
+
+    /// The secrets to remove from this call's errors: the client's, plus
+    /// credential headers the call's [`RequestOptions`] add.
+    fn secrets(&self, ctx: &CallContext) -> Secrets {
+        let mut secrets = self.secrets.clone();
+        if let Some(o) = ctx.extensions.get::<RequestOptions>() {
+            for (name, value) in &o.headers {
+                secrets.add_header(name, value);
+            }
+        }
+        secrets
+    }
+
+    /// The request's tools shaped for `dialect`; strict when the call's
+    /// [`RequestOptions`] or else the configuration asks for it.
+    pub(crate) fn wire_tools(
+        &self,
+        req: &toolplane_core::ChatRequest,
+        ctx: Option<&CallContext>,
+        dialect: ToolDialect,
+    ) -> WireTools {
+        let strict = ctx
+            .and_then(|c| c.extensions.get::<RequestOptions>())
+            .and_then(|o| o.strict_tools)
+            .unwrap_or(self.cfg.strict_tools);
+        WireTools::new(&req.tools, dialect, strict)
     }
 
     pub(crate) fn provider(&self) -> &str {
@@ -79,7 +204,20 @@ impl HttpClient {
         ProviderError::new(kind, self.provider.clone(), message)
     }
 
-    fn transport(&self, e: reqwest::Error) -> ProviderError {
+    fn transport(&self, e: reqwest::Error) -> Failed {
+        if e.is_redirect() {
+            let why = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            return Failed::last(self.error(
+                ProviderErrorKind::Transport,
+                format!(
+                    "the server answered with a redirect to another origin ({why}); \
+                     the key is only sent to {}, so the redirect was not followed (set the base URL to where the API lives)",
+                    origin_text(&self.cfg.base_url)
+                ),
+            ));
+        }
         let kind = if e.is_timeout() {
             ProviderErrorKind::Timeout
         } else {
@@ -91,7 +229,7 @@ impl HttpClient {
         } else {
             "the connection failed"
         };
-        self.error(kind, format!("{what}: {e}")).with_source(e)
+        self.error(kind, format!("{what}: {e}")).with_source(e).into()
     }
 
     fn request(&self, path: &str, body: &Value, ctx: &CallContext) -> reqwest::RequestBuilder {
@@ -148,9 +286,11 @@ impl HttpClient {
         body: &Value,
         ctx: &CallContext,
         deadline: Instant,
-    ) -> Result<(reqwest::Response, ResponseMeta), ProviderError> {
+    ) -> Result<(reqwest::Response, ResponseMeta), Failed> {
         if ctx.cancel.is_cancelled() {
-            return Err(self.error(ProviderErrorKind::Cancelled, "the caller cancelled the call"));
+            return Err(self
+                .error(ProviderErrorKind::Cancelled, "the caller cancelled the call")
+                .into());
         }
         let wait = self
             .cfg
@@ -160,13 +300,17 @@ impl HttpClient {
         let mut send = Box::pin(self.request(path, body, ctx).send());
         let resp = match wait_or_cancel(&mut send, wait, &ctx.cancel).await {
             Err(Waited::TimedOut) => {
-                return Err(self.error(
-                    ProviderErrorKind::Timeout,
-                    format!("no response headers within {wait:?}"),
-                ));
+                return Err(self
+                    .error(
+                        ProviderErrorKind::Timeout,
+                        format!("no response headers within {wait:?}"),
+                    )
+                    .into());
             }
             Err(Waited::Cancelled) => {
-                return Err(self.error(ProviderErrorKind::Cancelled, "the caller cancelled the call"));
+                return Err(self
+                    .error(ProviderErrorKind::Cancelled, "the caller cancelled the call")
+                    .into());
             }
             Ok(Err(e)) => return Err(self.transport(e)),
             Ok(Ok(r)) => r,
@@ -177,13 +321,53 @@ impl HttpClient {
             return Ok((resp, meta));
         }
         let headers = resp.headers().clone();
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let body = match tokio::time::timeout(remaining, resp.bytes()).await {
-            Ok(Ok(b)) => b,
-            _ => Bytes::new(),
-        };
+        // Only the start of an error body is read: enough for its message.
+        let mut stream = resp.bytes_stream();
+        let limit = self.cfg.limits.max_error_body_bytes;
+        let body: Vec<u8> = read_limited(&mut stream, limit, true, self.cfg.timeouts.idle, deadline, &ctx.cancel)
+            .await
+            .unwrap_or_default();
         let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-        Err(errors::from_response(&self.provider, status, get, &body))
+        Err(errors::from_response(&self.provider, status, get, &body).into())
+    }
+
+    /// Reads a complete body within the size limit and the time limits.
+    async fn read_body(
+        &self,
+        resp: reqwest::Response,
+        deadline: Instant,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<u8>, Failed> {
+        let limit = self.cfg.limits.max_body_bytes;
+        if let Some(len) = resp.content_length().filter(|&n| n > limit as u64) {
+            return Err(Failed::last(self.too_large(len)));
+        }
+        let mut stream = resp.bytes_stream();
+        match read_limited(&mut stream, limit, false, self.cfg.timeouts.idle, deadline, cancel).await {
+            Ok(b) => Ok(b),
+            Err(BodyError::TooLarge(read)) => Err(Failed::last(self.too_large(read as u64))),
+            Err(BodyError::Silent(wait)) => Err(Failed::last(self.error(
+                ProviderErrorKind::Timeout,
+                format!("the response body was silent for {wait:?} after its headers (Timeouts::idle)"),
+            ))),
+            Err(BodyError::OutOfTime) => Err(Failed::last(
+                self.error(ProviderErrorKind::Timeout, "the call ran out of time reading the body"),
+            )),
+            Err(BodyError::Cancelled) => Err(Failed::last(
+                self.error(ProviderErrorKind::Cancelled, "the caller cancelled the call"),
+            )),
+            Err(BodyError::Broken(e)) => Err(self.transport(e)),
+        }
+    }
+
+    fn too_large(&self, bytes: u64) -> ProviderError {
+        self.error(
+            ProviderErrorKind::Decode,
+            format!(
+                "the response body is larger than the limit of {} bytes (ResponseLimits::max_body_bytes); {bytes} bytes arrived or were announced",
+                self.cfg.limits.max_body_bytes
+            ),
+        )
     }
 
     /// Waits before the next attempt, or returns the error when no retry is due.
@@ -191,10 +375,14 @@ impl HttpClient {
     async fn backoff(
         &self,
         attempt: u32,
-        err: ProviderError,
+        failed: Failed,
         deadline: Instant,
         cancel: &CancelFlag,
     ) -> Result<(), ProviderError> {
+        let Failed { error: err, retry } = failed;
+        if !retry {
+            return Err(err);
+        }
         match self.cfg.retry.delay(attempt, &err) {
             Some(d) if Instant::now() + d < deadline => {
                 let mut sleep = Box::pin(tokio::time::sleep(d));
@@ -213,18 +401,14 @@ impl HttpClient {
         path: &str,
         body: &Value,
         ctx: &CallContext,
-    ) -> Result<(Bytes, ResponseMeta), ProviderError> {
+    ) -> Result<(Vec<u8>, ResponseMeta), ProviderError> {
         let deadline = self.deadline(ctx);
         let mut attempt = 0;
         loop {
             let result = async {
                 let (resp, meta) = self.send_once(path, body, ctx, deadline).await?;
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                match tokio::time::timeout(remaining, resp.bytes()).await {
-                    Err(_) => Err(self.error(ProviderErrorKind::Timeout, "the call ran out of time reading the body")),
-                    Ok(Err(e)) => Err(self.transport(e)),
-                    Ok(Ok(b)) => Ok((b, meta)),
-                }
+                let bytes = self.read_body(resp, deadline, &ctx.cancel).await?;
+                Ok::<_, Failed>((bytes, meta))
             }
             .await;
             match result {
@@ -236,25 +420,59 @@ impl HttpClient {
     }
 
     /// POSTs a chat request (as [`post_json`](Self::post_json)), reads the
-    /// answer with `parse`, and stamps it with the response's request id and
-    /// rate-limit snapshot.
+    /// answer with `parse`, maps its tool calls back to the request's names
+    /// (`tools`), and stamps it with the response's request id and
+    /// rate-limit snapshot. Errors leave redacted.
     pub(crate) async fn post_chat(
         &self,
         path: &str,
         body: &Value,
         ctx: &CallContext,
+        tools: &WireTools,
         parse: impl FnOnce(&[u8]) -> Result<ChatResponse, ProviderError>,
     ) -> Result<ChatResponse, ProviderError> {
-        let (bytes, meta) = self.post_json(path, body, ctx).await?;
-        let mut resp = parse(&bytes)?;
-        resp.request_id = meta.request_id;
-        resp.rate_limit = meta.rate_limit;
-        Ok(resp)
+        let result = async {
+            let (bytes, meta) = self.post_json(path, body, ctx).await?;
+            let mut resp = parse(&bytes)?;
+            tools.restore_response(&mut resp);
+            resp.request_id = meta.request_id;
+            resp.rate_limit = meta.rate_limit;
+            Ok(resp)
+        }
+        .await;
+        result.map_err(|e| self.secrets(ctx).redact_error(e))
     }
 
-    /// POSTs JSON and streams the answer through a decoder. Retries (as the
-    /// policy allows) until the first decoded event, never after.
+    /// POSTs JSON and streams the answer through a decoder, tool calls
+    /// mapped back to the request's names (`tools`) and errors redacted.
+    /// Retries (as the policy allows) until the first decoded event, never
+    /// after; silence after the headers is never retried.
     pub(crate) async fn post_stream<D, F>(
+        &self,
+        path: &str,
+        body: &Value,
+        ctx: &CallContext,
+        tools: WireTools,
+        make_decoder: F,
+    ) -> Result<ChatStream, ProviderError>
+    where
+        D: StreamDecoder + 'static,
+        F: Fn() -> D,
+    {
+        let secrets = self.secrets(ctx);
+        let stream = self
+            .open_stream(path, body, ctx, make_decoder)
+            .await
+            .map_err(|e| secrets.redact_error(e))?;
+        let restore = tools.changes_calls();
+        Ok(Box::pin(stream.map(move |item| match item {
+            Ok(event) if restore => Ok(tools.restore_event(event)),
+            Ok(event) => Ok(event),
+            Err(e) => Err(secrets.redact_error(e)),
+        })))
+    }
+
+    async fn open_stream<D, F>(
         &self,
         path: &str,
         body: &Value,
@@ -272,24 +490,34 @@ impl HttpClient {
                 let (resp, meta) = self.send_once(path, body, ctx, deadline).await?;
                 let mut pump = Pump {
                     body: Box::pin(resp.bytes_stream()),
-                    decoding: Decoding::new(make_decoder()),
+                    decoding: Decoding::new(make_decoder()).with_max_line(self.cfg.limits.max_sse_line_bytes),
                     queue: VecDeque::new(),
                     ended: false,
                     deadline,
-                    idle: self.cfg.timeouts.first_byte,
+                    first_wait: self.cfg.timeouts.first_byte,
+                    idle: self.cfg.timeouts.idle,
+                    started: false,
                     cancel: ctx.cancel.clone(),
                     provider: self.provider.clone(),
                     request_id: meta.request_id.clone(),
                 };
                 // Read until the first item, so that an error before any
                 // content (an overload event after the 200) can be retried.
+                // Silence is not: the server took the request and hung, and
+                // a new attempt would most likely wait as long again.
                 pump.fill().await;
                 match pump.queue.front() {
                     Some(Err(_)) => {
                         let Some(Err(e)) = pump.queue.pop_front() else {
-                            return Err(self.error(ProviderErrorKind::Decode, "the stream produced nothing"));
+                            return Err(self
+                                .error(ProviderErrorKind::Decode, "the stream produced nothing")
+                                .into());
                         };
-                        Err(e)
+                        if matches!(e.kind(), ProviderErrorKind::Timeout | ProviderErrorKind::Decode) {
+                            Err(Failed::last(e))
+                        } else {
+                            Err(e.into())
+                        }
                     }
                     _ => Ok(pump),
                 }
@@ -336,6 +564,76 @@ async fn wait_or_cancel<F: Future + Unpin>(
     }
 }
 
+/// Why [`read_limited`] stopped before the end of the body.
+#[derive(Debug)]
+enum BodyError<E> {
+    /// More than the limit arrived (the bytes read so far, chunk included).
+    TooLarge(usize),
+    /// No chunk came within the idle limit.
+    Silent(Duration),
+    /// The call's deadline passed.
+    OutOfTime,
+    /// The caller cancelled.
+    Cancelled,
+    /// The connection broke.
+    Broken(E),
+}
+
+/// Reads a body of at most `limit` bytes, holding no more than the limit
+/// plus one chunk: past it, an error (or, with `truncate`, the first `limit`
+/// bytes). Each chunk must come within `idle` and before `deadline`.
+async fn read_limited<S, E>(
+    body: &mut S,
+    limit: usize,
+    truncate: bool,
+    idle: Duration,
+    deadline: Instant,
+    cancel: &CancelFlag,
+) -> Result<Vec<u8>, BodyError<E>>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let mut buf = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let wait = idle.min(left);
+        let mut next = body.next();
+        match wait_or_cancel(&mut next, wait, cancel).await {
+            Err(Waited::Cancelled) => return Err(BodyError::Cancelled),
+            Err(Waited::TimedOut) if wait == left => return Err(BodyError::OutOfTime),
+            Err(Waited::TimedOut) => return Err(BodyError::Silent(wait)),
+            Ok(None) => return Ok(buf),
+            Ok(Some(Err(e))) => return Err(BodyError::Broken(e)),
+            Ok(Some(Ok(chunk))) => {
+                if buf.len() + chunk.len() > limit {
+                    if truncate {
+                        let room = limit - buf.len();
+                        buf.extend_from_slice(&chunk[..room]);
+                        return Ok(buf);
+                    }
+                    return Err(BodyError::TooLarge(buf.len() + chunk.len()));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// The scheme, host and port of a base URL, for messages.
+fn origin_text(base_url: &str) -> String {
+    match reqwest::Url::parse(base_url) {
+        Ok(u) => {
+            let (scheme, host, port) = origin(&u);
+            format!(
+                "{scheme}://{}{}",
+                host.unwrap_or_default(),
+                port.map(|p| format!(":{p}")).unwrap_or_default()
+            )
+        }
+        Err(_) => "the configured base URL".into(),
+    }
+}
+
 /// Moves bytes from the response through the decoder.
 struct Pump<D> {
     body: ByteStream,
@@ -343,7 +641,11 @@ struct Pump<D> {
     queue: VecDeque<DecodedItem>,
     ended: bool,
     deadline: Instant,
+    /// The longest wait for the first event after the headers.
+    first_wait: Duration,
+    /// The longest silence once an event has arrived.
     idle: Duration,
+    started: bool,
     cancel: CancelFlag,
     provider: String,
     request_id: Option<String>,
@@ -365,7 +667,7 @@ impl<D: StreamDecoder> Pump<D> {
                 break;
             }
             let left = self.deadline.saturating_duration_since(Instant::now());
-            let wait = self.idle.min(left);
+            let wait = if self.started { self.idle } else { self.first_wait }.min(left);
             let mut next = self.body.next();
             match wait_or_cancel(&mut next, wait, &self.cancel).await {
                 Err(Waited::Cancelled) => {
@@ -377,10 +679,17 @@ impl<D: StreamDecoder> Pump<D> {
                         "the call ran out of time while streaming".into(),
                     );
                 }
-                Err(Waited::TimedOut) => self.fail(
-                    ProviderErrorKind::Timeout,
-                    format!("the stream was silent for {wait:?}"),
-                ),
+                Err(Waited::TimedOut) => {
+                    let which = if self.started {
+                        "Timeouts::idle"
+                    } else {
+                        "Timeouts::first_byte, before its first event"
+                    };
+                    self.fail(
+                        ProviderErrorKind::Timeout,
+                        format!("the stream was silent for {wait:?} ({which})"),
+                    );
+                }
                 Ok(Some(Ok(chunk))) => self.decoding.push(&chunk, &mut out),
                 Ok(Some(Err(e))) => {
                     let e = e.without_url();
@@ -392,8 +701,11 @@ impl<D: StreamDecoder> Pump<D> {
                     self.ended = true;
                 }
             }
-            if self.decoding.is_done() {
+            if self.decoding.is_finished() {
                 self.ended = true;
+            }
+            if !out.is_empty() {
+                self.started = true;
             }
             for item in out.drain(..) {
                 let item = match (item, &self.request_id) {
@@ -415,5 +727,69 @@ impl<D: StreamDecoder> Pump<D> {
             self.ended = true;
         }
         Some(item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// An endless body of `chunk`-byte chunks that counts what was pulled.
+    fn endless(chunk: usize, pulled: Arc<AtomicUsize>) -> impl Stream<Item = Result<Bytes, ()>> + Unpin {
+        let data = Bytes::from(vec![b'x'; chunk]);
+        futures_util::stream::repeat_with(move || {
+            pulled.fetch_add(data.len(), Ordering::SeqCst);
+            Ok(data.clone())
+        })
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_is_dropped_after_the_limit_plus_one_chunk() {
+        const LIMIT: usize = 1 << 20;
+        const CHUNK: usize = 16 << 10;
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let mut body = endless(CHUNK, pulled.clone());
+        let cancel = CancelFlag::new();
+        let err = read_limited(&mut body, LIMIT, false, Duration::from_secs(5), far(), &cancel)
+            .await
+            .unwrap_err();
+        let read = match err {
+            BodyError::TooLarge(n) => n,
+            other => panic!("{other:?}"),
+        };
+        let pulled = pulled.load(Ordering::SeqCst);
+        assert_eq!(read, pulled);
+        assert!(pulled <= LIMIT + CHUNK, "read {pulled} bytes for a limit of {LIMIT}");
+    }
+
+    #[tokio::test]
+    async fn an_error_body_is_cut_at_its_limit() {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let mut body = endless(1000, pulled.clone());
+        let cancel = CancelFlag::new();
+        let got = read_limited(&mut body, 2500, true, Duration::from_secs(5), far(), &cancel)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 2500);
+        assert_eq!(pulled.load(Ordering::SeqCst), 3000);
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert_eq!(
+            origin(&u("https://api.x.com/v1")),
+            origin(&u("https://api.x.com:443/v2"))
+        );
+        assert_ne!(origin(&u("https://api.x.com/v1")), origin(&u("http://api.x.com/v1")));
+        assert_ne!(origin(&u("http://127.0.0.1:1/")), origin(&u("http://127.0.0.1:2/")));
+        assert_eq!(origin_text("http://127.0.0.1:8080/v1?key=sk"), "http://127.0.0.1:8080");
     }
 }

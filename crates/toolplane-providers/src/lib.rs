@@ -19,6 +19,7 @@
 //! | [`sse`] | the one SSE reader (bytes in any chunking to events) |
 //! | [`decode`] | the [`StreamDecoder`](decode::StreamDecoder) trait and the vendor decoders' driver |
 //! | [`errors`] | the one error mapper (statuses and vendor bodies to core error kinds) |
+//! | [`redact`] | the one redaction: the configured key byte for byte, plus secret-shaped words |
 //! | [`ratelimit`] | `retry-after`, `x-ratelimit-*`, `anthropic-ratelimit-*` into a `RateLimitSnapshot` |
 //! | [`RetryPolicy`] | exponential backoff with jitter, capped, honouring `retry-after` |
 //!
@@ -30,8 +31,29 @@
 //! - [`chat_streamed`]: stream an answer, see each event, get the whole response.
 //! - [`NormalizedResponse`]: the serializable view (text, tool calls with parsed
 //!   arguments, stop reason, usage).
-//! - Per-request headers and query parameters: put a `RequestOptions` in the
-//!   call context's extensions.
+//! - Per-request headers, query parameters and strict tools: put a
+//!   `RequestOptions` in the call context's extensions.
+//! - `provider_from_name_with(name, model, base_url, |cfg| ...)`: the same,
+//!   with time limits, size limits, retries or strict tools changed.
+//!
+//! # Tools on the wire
+//!
+//! Every provider shapes the request's tools with its vendor's
+//! `toolplane-schema` profile (the same function the registry's export
+//! uses), sends each under a name the vendor accepts (`github.issues_create`
+//! as `github__issues_create`) and maps the model's calls back to the
+//! request's names, whole and streamed, so a namespaced tool round-trips
+//! through every vendor. Strict definitions are sent where asked for
+//! (`ProviderConfig::with_strict_tools`, `RequestOptions::with_strict_tools`).
+//!
+//! # Hostile servers
+//!
+//! Redirects are followed only within the configured origin (a key in a
+//! custom header never reaches another host); response bodies and
+//! event-stream lines have size limits (`ResponseLimits`); silence after
+//! the headers ends the call without retries (`Timeouts`); and every error
+//! leaves through [`redact`], which removes the configured key byte for
+//! byte wherever it appears.
 //!
 //! # Example
 //!
@@ -58,6 +80,7 @@ mod collect;
 pub mod decode;
 pub mod errors;
 pub mod ratelimit;
+pub mod redact;
 mod retry;
 pub mod sse;
 mod tools;
@@ -85,9 +108,9 @@ pub use tools::mistral_call_id;
 pub use view::{NormalizedResponse, ToolCallView};
 
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
-pub use config::{ApiKey, AuthStyle, ConfigError, ProviderConfig, RequestOptions, Timeouts};
+pub use config::{ApiKey, AuthStyle, ConfigError, ProviderConfig, RequestOptions, ResponseLimits, Timeouts};
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
-pub use factory::{KNOWN_PROVIDERS, provider_from_name};
+pub use factory::{KNOWN_PROVIDERS, provider_from_name, provider_from_name_with};
 
 #[cfg(feature = "anthropic")]
 pub use anthropic::AnthropicProvider;

@@ -15,6 +15,7 @@ use crate::config::{ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
 use crate::openai::ChatChunkDecoder;
 use crate::openai::wire::{self, Dialect};
+use crate::tools::MISTRAL_TOOLS;
 
 /// Mistral's API root.
 pub const MISTRAL_BASE_URL: &str = "https://api.mistral.ai/v1";
@@ -67,7 +68,14 @@ impl MistralProvider {
 
     /// The request body this provider sends for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(DIALECT, request, &self.http.model(request), stream)
+        let tools = self.http.wire_tools(request, None, MISTRAL_TOOLS);
+        wire::request_body(
+            DIALECT,
+            &tools.request(request),
+            &tools,
+            &self.http.model(request),
+            stream,
+        )
     }
 }
 
@@ -86,18 +94,28 @@ impl ChatProvider for MistralProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(DIALECT, request, &model, false);
+        let tools = self.http.wire_tools(request, Some(ctx), MISTRAL_TOOLS);
+        let body = wire::request_body(DIALECT, &tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/chat/completions", &body, ctx, |b| {
+            .post_chat("/chat/completions", &body, ctx, &tools, |b| {
                 wire::parse_response(self.name(), &model, b)
             })
             .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
-        let body = self.request_body(request, true);
+        let tools = self.http.wire_tools(request, Some(ctx), MISTRAL_TOOLS);
+        let body = wire::request_body(
+            DIALECT,
+            &tools.request(request),
+            &tools,
+            &self.http.model(request),
+            true,
+        );
         self.http
-            .post_stream("/chat/completions", &body, ctx, || ChatChunkDecoder::new("mistral"))
+            .post_stream("/chat/completions", &body, ctx, tools, || {
+                ChatChunkDecoder::new("mistral")
+            })
             .await
     }
 }

@@ -8,8 +8,18 @@
 //! chunk may end anywhere, inside a line, between the CR and LF of a CRLF, or
 //! inside a multibyte UTF-8 character: the reader keeps the bytes until the
 //! line is complete. Invalid UTF-8 is replaced, never a panic.
+//!
+//! A line, and the `data` of one event, may hold at most
+//! [`SseReader::max_line`] bytes ([`DEFAULT_MAX_LINE`] unless set with
+//! [`SseReader::with_max_line`]). Past it the reader drops what it buffered,
+//! ignores the rest of the stream and reports [`SseReader::exceeded`], so a
+//! server that never sends a newline cannot grow the buffer beyond the limit
+//! plus one chunk.
 
 use std::time::Duration;
+
+/// The default longest line (and event `data`): 4 MiB.
+pub const DEFAULT_MAX_LINE: usize = 4 << 20;
 
 /// One dispatched event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,7 +45,7 @@ pub struct SseEvent {
 /// assert_eq!(events[0].event, "ping");
 /// assert_eq!(events[0].data, "{\"a\":1}");
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseReader {
     /// Bytes of the line being read.
     line: Vec<u8>,
@@ -45,15 +55,69 @@ pub struct SseReader {
     cur: SseEvent,
     has_data: bool,
     first_line: bool,
+    /// The longest line and event `data` accepted.
+    max_line: usize,
+    /// A line or an event passed `max_line`; the reader reads no more.
+    exceeded: bool,
+}
+
+impl Default for SseReader {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SseReader {
     /// A reader at the start of a stream.
     pub fn new() -> Self {
         Self {
+            line: Vec::new(),
+            skip_lf: false,
+            cur: SseEvent::default(),
+            has_data: false,
             first_line: true,
-            ..Self::default()
+            max_line: DEFAULT_MAX_LINE,
+            exceeded: false,
         }
+    }
+
+    /// Sets the longest line, and the most `data` one event may gather, in
+    /// bytes (at least 1).
+    ///
+    /// ```
+    /// use toolplane_providers::sse::SseReader;
+    /// let mut r = SseReader::new().with_max_line(8);
+    /// assert_eq!(r.push(b"data: 1\n\n").len(), 1);
+    /// assert!(r.push(b"data: 123456789").is_empty());
+    /// assert!(r.exceeded());
+    /// assert!(r.push(b"\n\ndata: 1\n\n").is_empty(), "nothing is read after the limit");
+    /// ```
+    pub fn with_max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes.max(1);
+        self
+    }
+
+    /// The longest line accepted, in bytes.
+    pub fn max_line(&self) -> usize {
+        self.max_line
+    }
+
+    /// True once a line or an event's `data` passed [`max_line`](Self::max_line);
+    /// the reader then ignores all further input.
+    pub fn exceeded(&self) -> bool {
+        self.exceeded
+    }
+
+    /// Bytes held for the line being read (for tests and metrics).
+    pub fn buffered(&self) -> usize {
+        self.line.capacity() + self.cur.data.capacity()
+    }
+
+    fn overflow(&mut self) {
+        self.exceeded = true;
+        self.line = Vec::new();
+        self.cur = SseEvent::default();
+        self.has_data = false;
     }
 
     /// Takes in a chunk and returns the events it completed.
@@ -71,6 +135,9 @@ impl SseReader {
     /// Takes in a chunk and hands each completed event to `f` by reference,
     /// without allocating per event (the fastest way to read a stream).
     pub fn push_each(&mut self, mut chunk: &[u8], mut f: impl FnMut(&SseEvent)) {
+        if self.exceeded {
+            return;
+        }
         if self.skip_lf {
             if let Some(rest) = chunk.strip_prefix(b"\n") {
                 chunk = rest;
@@ -90,6 +157,10 @@ impl SseReader {
                     self.skip_lf = true;
                 }
             }
+            if self.line.len() + head.len() > self.max_line {
+                self.overflow();
+                return;
+            }
             if self.line.is_empty() {
                 self.process_line(head, &mut f);
             } else {
@@ -99,7 +170,14 @@ impl SseReader {
                 line.clear();
                 self.line = line;
             }
+            if self.exceeded {
+                return;
+            }
             chunk = rest;
+        }
+        if self.line.len() + chunk.len() > self.max_line {
+            self.overflow();
+            return;
         }
         self.line.extend_from_slice(chunk);
     }
@@ -108,6 +186,9 @@ impl SseReader {
     /// came is dropped; this returns it instead, so that callers can tell a
     /// stream cut mid-event (`Some`) from a clean end (`None`).
     pub fn finish(&mut self) -> Option<SseEvent> {
+        if self.exceeded {
+            return None;
+        }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             // A non-empty line never dispatches.
@@ -161,6 +242,10 @@ impl SseReader {
         };
         match name {
             b"data" => {
+                if self.cur.data.len() + value.len() + 1 > self.max_line {
+                    self.overflow();
+                    return;
+                }
                 if self.has_data {
                     self.cur.data.push('\n');
                 }
@@ -257,6 +342,40 @@ mod tests {
         let mut clean = SseReader::new();
         assert_eq!(clean.push(b"data: x\n\n").len(), 1);
         assert_eq!(clean.finish(), None);
+    }
+
+    #[test]
+    fn a_line_without_end_holds_at_most_the_limit_plus_one_chunk() {
+        const LIMIT: usize = 64 << 10;
+        const CHUNK: usize = 8 << 10;
+        let chunk = vec![b'a'; CHUNK];
+        let mut r = SseReader::new().with_max_line(LIMIT);
+        r.push(b"data: ");
+        let mut pushed = 6;
+        let mut most = 0;
+        // Four times the limit, as a server that never sends a newline would.
+        while pushed < 4 * LIMIT {
+            assert!(r.push(&chunk).is_empty());
+            pushed += CHUNK;
+            most = most.max(r.buffered());
+            if r.exceeded() {
+                break;
+            }
+        }
+        assert!(r.exceeded(), "the limit was noticed");
+        assert!(pushed <= LIMIT + CHUNK + 6, "noticed after {pushed} bytes");
+        assert!(most <= 2 * (LIMIT + CHUNK), "held {most} bytes");
+        assert_eq!(r.buffered(), 0, "the buffer is released");
+        assert!(r.finish().is_none());
+    }
+
+    #[test]
+    fn many_short_data_lines_of_one_event_count_together() {
+        let mut r = SseReader::new().with_max_line(100);
+        for _ in 0..20 {
+            assert!(r.push(b"data: 0123456789\n").is_empty());
+        }
+        assert!(r.exceeded());
     }
 
     #[test]

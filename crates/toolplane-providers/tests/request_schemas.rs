@@ -216,3 +216,134 @@ fn responses_request_bodies_match_the_official_schema() {
     bad["input"][2]["type"] = json!("function_call_outputs");
     assert!(!v.is_valid(&bad));
 }
+
+/// Namespaced tools (and one whose name no vendor accepts), with a history
+/// that calls one of them and a tool choice naming it.
+fn namespaced_requests() -> Vec<ChatRequest> {
+    let specs = vec![
+        ToolSpec::new("github.issues_create", "Open an issue.").with_input_schema(json!({
+            "type": "object",
+            "properties": {
+                "title": { "type": "string" },
+                "labels": { "type": "array", "items": { "type": "string" } },
+                "milestone": { "$ref": "#/$defs/milestone" },
+            },
+            "required": ["title"],
+            "$defs": { "milestone": { "type": "object", "properties": { "number": { "type": "integer" } } } },
+        })),
+        ToolSpec::new("demo.weather", "The weather.").with_input_schema(json!({
+            "type": "object", "properties": { "city": { "type": "string" } }, "required": ["city"],
+        })),
+        ToolSpec::new("ops/rëstart service!", ""),
+        weather(),
+    ];
+    let history = vec![
+        Message::user("File it."),
+        Message {
+            role: toolplane_core::Role::Assistant,
+            content: vec![toolplane_core::ContentPart::ToolCall(ToolCall::new(
+                "call_1",
+                "github.issues_create",
+                r#"{"title":"a"}"#,
+            ))],
+        },
+        Message::tool_results(vec![ToolResult::ok("call_1", "#1").with_name("github.issues_create")]),
+    ];
+    [
+        None,
+        Some(ToolChoice::Tool {
+            name: "github.issues_create".into(),
+        }),
+    ]
+    .into_iter()
+    .map(|choice| {
+        let mut r = ChatRequest::new("m", history.clone()).with_tools(specs.clone());
+        r.tool_choice = choice;
+        r
+    })
+    .collect()
+}
+
+/// Every tool name in `body` is valid for `rule` and no registry name with a `.` is left.
+fn check_names(body: &Value, identifier: bool, what: &str) {
+    let text = body.to_string();
+    assert!(!text.contains("github.issues_create"), "{what}: {text}");
+    assert!(!text.contains("demo.weather"), "{what}: {text}");
+    for t in body["tools"].as_array().unwrap() {
+        let name = t
+            .pointer("/function/name")
+            .or_else(|| t.get("name"))
+            .and_then(Value::as_str)
+            .unwrap();
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || (!identifier && b == b'-'))
+            && (!identifier || !name.as_bytes()[0].is_ascii_digit());
+        assert!(ok, "{what}: `{name}`");
+    }
+}
+
+#[test]
+fn namespaced_tools_make_valid_openai_mistral_and_responses_bodies() {
+    let url = "http://127.0.0.1:9";
+    let cfg = |strict: bool| {
+        ProviderConfig::new(url)
+            .with_api_key("k-0123456789")
+            .with_strict_tools(strict)
+    };
+    if let Some(v) = validator("providers/openai/openapi.yaml", "CreateChatCompletionRequest") {
+        for strict in [false, true] {
+            let p = OpenAiProvider::new(cfg(strict)).unwrap();
+            for (i, r) in namespaced_requests().iter().enumerate() {
+                let body = p.request_body(r, i == 1);
+                check(&v, &body, &format!("openai strict={strict} {i}"));
+                check_names(&body, false, "openai");
+                assert_eq!(body["tools"][0]["function"]["name"], "github__issues_create");
+                assert_eq!(body["tools"][1]["function"]["name"], "demo__weather");
+                // The profile's rewrite: strict closes the schema and resolves nothing away.
+                assert_eq!(body["tools"][0]["function"].get("strict") == Some(&json!(true)), strict);
+            }
+        }
+    }
+    if let Some(v) = validator("providers/mistral/openapi.yaml", "ChatCompletionRequest") {
+        let p = MistralProvider::new(cfg(false)).unwrap();
+        for (i, r) in namespaced_requests().iter().enumerate() {
+            let body = p.request_body(r, false);
+            check(&v, &body, &format!("mistral {i}"));
+            check_names(&body, false, "mistral");
+            // Mistral's profile inlines `$ref`s.
+            assert!(!body["tools"][0].to_string().contains("$ref"), "{}", body["tools"][0]);
+            assert_eq!(body["messages"][2]["name"], "github__issues_create");
+        }
+    }
+    if let Some(v) = validator("providers/openai/openapi.yaml", "CreateResponse") {
+        for strict in [false, true] {
+            let p = toolplane_providers::OpenAiResponsesProvider::new(cfg(strict)).unwrap();
+            for (i, r) in namespaced_requests().iter().enumerate() {
+                let body = p.request_body(r, false);
+                check(&v, &body, &format!("responses strict={strict} {i}"));
+                check_names(&body, false, "responses");
+                assert_eq!(body["tools"][0]["strict"], strict);
+            }
+        }
+    }
+}
+
+/// Anthropic and Cohere publish no request schema in the fixtures: their
+/// names follow the documented rules and their schemas the profiles.
+#[test]
+fn namespaced_tools_follow_the_anthropic_and_cohere_rules() {
+    let cfg = ProviderConfig::new("http://127.0.0.1:9").with_api_key("k-0123456789");
+    let a = toolplane_providers::AnthropicProvider::new(cfg.clone()).unwrap();
+    let c = toolplane_providers::CohereProvider::new(cfg).unwrap();
+    for r in namespaced_requests() {
+        let body = a.request_body(&r, false);
+        check_names(&body, false, "anthropic");
+        assert_eq!(body["tools"][0]["input_schema"]["type"], "object");
+        let body = c.request_body(&r, false);
+        check_names(&body, true, "cohere");
+        assert!(!body["tools"][0].to_string().contains("$ref"), "{}", body["tools"][0]);
+    }
+}

@@ -13,6 +13,7 @@ pub use stream::MessagesDecoder;
 
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
+use crate::tools::ANTHROPIC_TOOLS;
 
 /// Anthropic's API root (paths add `/v1/...`).
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -73,7 +74,8 @@ impl AnthropicProvider {
 
     /// The request body this provider sends for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(request, &self.http.model(request), stream)
+        let tools = self.http.wire_tools(request, None, ANTHROPIC_TOOLS);
+        wire::request_body(&tools.request(request), &tools, &self.http.model(request), stream)
     }
 }
 
@@ -92,18 +94,20 @@ impl ChatProvider for AnthropicProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(request, &model, false);
+        let tools = self.http.wire_tools(request, Some(ctx), ANTHROPIC_TOOLS);
+        let body = wire::request_body(&tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/v1/messages", &body, ctx, |b| {
+            .post_chat("/v1/messages", &body, ctx, &tools, |b| {
                 wire::parse_response(self.name(), &model, b)
             })
             .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
-        let body = wire::request_body(request, &self.http.model(request), true);
+        let tools = self.http.wire_tools(request, Some(ctx), ANTHROPIC_TOOLS);
+        let body = wire::request_body(&tools.request(request), &tools, &self.http.model(request), true);
         self.http
-            .post_stream("/v1/messages", &body, ctx, || MessagesDecoder::new("anthropic"))
+            .post_stream("/v1/messages", &body, ctx, tools, || MessagesDecoder::new("anthropic"))
             .await
     }
 }

@@ -7,6 +7,7 @@ use toolplane_core::{
 };
 
 use super::stream::{WireUsage, stop_reason};
+use crate::tools::WireTools;
 
 /// The output limit sent when a request sets none (the API requires one).
 pub(crate) const DEFAULT_MAX_TOKENS: u32 = 4096;
@@ -48,7 +49,8 @@ fn block(part: &ContentPart) -> Option<Value> {
 /// The request body for `POST /v1/messages`. System messages go to `system`;
 /// tool results become `tool_result` blocks in a user message; consecutive
 /// messages of one role are merged, as the API wants turns to alternate.
-pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Value {
+/// `req` names its tools as the wire does and `tools` holds their shaped definitions.
+pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, stream: bool) -> Value {
     let mut system = Vec::new();
     let mut messages: Vec<(&'static str, Vec<Value>)> = Vec::new();
     for m in &req.messages {
@@ -89,18 +91,7 @@ pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Valu
         ),
     );
     if !req.tools.is_empty() {
-        let tools = req
-            .tools
-            .iter()
-            .map(|t| {
-                let mut v = json!({ "name": t.name, "input_schema": crate::tools::parameters(&t.input_schema) });
-                if !t.description.is_empty() {
-                    v["description"] = json!(t.description);
-                }
-                v
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
+        body.insert("tools".into(), Value::Array(tools.definitions.clone()));
         let disable_parallel = req.parallel_tool_calls == Some(false);
         let mut choice = match req.tool_choice.as_ref().unwrap_or(&ToolChoice::Auto) {
             ToolChoice::Auto => json!({ "type": "auto" }),

@@ -11,6 +11,7 @@ pub use wire::CohereDecoder;
 
 use crate::config::{ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
+use crate::tools::COHERE_TOOLS;
 
 /// Cohere's API root (paths add `/v2/...`).
 pub const COHERE_BASE_URL: &str = "https://api.cohere.com";
@@ -58,7 +59,8 @@ impl CohereProvider {
 
     /// The request body this provider sends for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(request, &self.http.model(request), stream)
+        let tools = self.http.wire_tools(request, None, COHERE_TOOLS);
+        wire::request_body(&tools.request(request), &tools, &self.http.model(request), stream)
     }
 }
 
@@ -70,16 +72,20 @@ impl ChatProvider for CohereProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(request, &model, false);
+        let tools = self.http.wire_tools(request, Some(ctx), COHERE_TOOLS);
+        let body = wire::request_body(&tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/v2/chat", &body, ctx, |b| wire::parse_response(self.name(), &model, b))
+            .post_chat("/v2/chat", &body, ctx, &tools, |b| {
+                wire::parse_response(self.name(), &model, b)
+            })
             .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
-        let body = self.request_body(request, true);
+        let tools = self.http.wire_tools(request, Some(ctx), COHERE_TOOLS);
+        let body = wire::request_body(&tools.request(request), &tools, &self.http.model(request), true);
         self.http
-            .post_stream("/v2/chat", &body, ctx, || CohereDecoder::new("cohere"))
+            .post_stream("/v2/chat", &body, ctx, tools, || CohereDecoder::new("cohere"))
             .await
     }
 }

@@ -12,13 +12,16 @@ use crate::decode::{
 };
 use crate::errors;
 use crate::sse::SseEvent;
+use crate::tools::WireTools;
 
 /// The request body for `POST /v2/chat`. `tool_choice` is upper case
 /// (`REQUIRED`, `NONE`; auto is the default and is omitted); a named tool
 /// choice sends only that tool with `REQUIRED`. Tool results are `tool`
 /// messages with `tool_call_id`; a thinking part of an assistant turn is sent
 /// back as its `tool_plan`.
-pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Value {
+/// `req` names its tools as the wire does and `tools` holds their shaped
+/// definitions; strict tools set `strict_tools`.
+pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, stream: bool) -> Value {
     let mut messages = Vec::new();
     for m in &req.messages {
         let mut text = String::new();
@@ -72,17 +75,17 @@ pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Valu
             Some(ToolChoice::Tool { name }) => Some(name.as_str()),
             _ => None,
         };
-        let tools = req
+        let definitions = req
             .tools
             .iter()
-            .filter(|t| only.is_none_or(|n| n == t.name))
-            .map(|t| {
-                json!({ "type": "function", "function": {
-                    "name": t.name, "description": t.description, "parameters": crate::tools::parameters(&t.input_schema),
-                }})
-            })
+            .zip(&tools.definitions)
+            .filter(|(t, _)| only.is_none_or(|n| n == t.name))
+            .map(|(_, d)| d.clone())
             .collect();
-        body.insert("tools".into(), Value::Array(tools));
+        body.insert("tools".into(), Value::Array(definitions));
+        if tools.strict_asked {
+            body.insert("strict_tools".into(), json!(true));
+        }
         match &req.tool_choice {
             Some(ToolChoice::Required | ToolChoice::Tool { .. }) => {
                 body.insert("tool_choice".into(), json!("REQUIRED"));

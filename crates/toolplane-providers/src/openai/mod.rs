@@ -16,6 +16,7 @@ pub use stream::ChatChunkDecoder;
 
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
+use crate::tools::OPENAI_TOOLS;
 use wire::Dialect;
 
 /// OpenAI's API root.
@@ -72,6 +73,17 @@ impl OpenAiProvider {
     /// Azure OpenAI: `{endpoint}/openai/deployments/{deployment}` with the
     /// `api-version` query parameter and the key in the `api-key` header.
     pub fn azure(endpoint: &str, deployment: &str, api_version: &str, api_key: &str) -> Result<Self, ConfigError> {
+        Self::azure_with(endpoint, deployment, api_version, api_key, &|cfg| cfg)
+    }
+
+    /// [`azure`](Self::azure) with `configure` applied to the configuration.
+    pub(crate) fn azure_with(
+        endpoint: &str,
+        deployment: &str,
+        api_version: &str,
+        api_key: &str,
+        configure: &dyn Fn(ProviderConfig) -> ProviderConfig,
+    ) -> Result<Self, ConfigError> {
         let cfg = ProviderConfig::new(format!(
             "{}/openai/deployments/{deployment}",
             endpoint.trim_end_matches('/')
@@ -80,7 +92,7 @@ impl OpenAiProvider {
         .with_auth(AuthStyle::Header("api-key".into()))
         .with_query("api-version", api_version)
         .with_default_model(deployment);
-        Self::build("azure-openai", cfg, true)
+        Self::build("azure-openai", configure(cfg), true)
     }
 
     fn build(name: &str, cfg: ProviderConfig, max_completion_tokens: bool) -> Result<Self, ConfigError> {
@@ -112,9 +124,17 @@ impl OpenAiProvider {
         self.http.last_rate_limit()
     }
 
-    /// The request body this provider sends for `request` (for inspection and tests).
+    /// The request body this provider sends for `request` (for inspection
+    /// and tests), tools shaped as the configuration says.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(self.dialect, request, &self.http.model(request), stream)
+        let tools = self.http.wire_tools(request, None, OPENAI_TOOLS);
+        wire::request_body(
+            self.dialect,
+            &tools.request(request),
+            &tools,
+            &self.http.model(request),
+            stream,
+        )
     }
 }
 
@@ -134,9 +154,10 @@ impl ChatProvider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(self.dialect, request, &model, false);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let body = wire::request_body(self.dialect, &tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/chat/completions", &body, ctx, |b| {
+            .post_chat("/chat/completions", &body, ctx, &tools, |b| {
                 wire::parse_response(&self.name, &model, b)
             })
             .await
@@ -144,10 +165,11 @@ impl ChatProvider for OpenAiProvider {
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(self.dialect, request, &model, true);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let body = wire::request_body(self.dialect, &tools.request(request), &tools, &model, true);
         let name = self.name.clone();
         self.http
-            .post_stream("/chat/completions", &body, ctx, move || {
+            .post_stream("/chat/completions", &body, ctx, tools, move || {
                 ChatChunkDecoder::new(name.clone())
             })
             .await

@@ -16,11 +16,14 @@ use crate::decode::{
 use crate::errors;
 use crate::http::HttpClient;
 use crate::sse::SseEvent;
+use crate::tools::{OPENAI_TOOLS, WireTools};
 
 /// The request body for `POST /responses`. System messages become
 /// `instructions`; tool calls are `function_call` items and tool results
 /// `function_call_output` items, joined by `call_id`.
-pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Value {
+/// `req` names its tools as the wire does and `tools` holds their shaped
+/// (Chat Completions) definitions, flattened here into Responses' shape.
+pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, stream: bool) -> Value {
     let mut input = Vec::new();
     let mut instructions = Vec::new();
     for m in &req.messages {
@@ -82,14 +85,19 @@ pub(crate) fn request_body(req: &ChatRequest, model: &str, stream: bool) -> Valu
         body.insert("instructions".into(), json!(instructions.join("\n\n")));
     }
     if !req.tools.is_empty() {
-        let tools = req
-            .tools
+        let tools = tools
+            .definitions
             .iter()
-            .map(|t| {
-                // `strict` is required by the schema; strict mode would also
-                // require closed schemas, which tools do not promise.
-                json!({ "type": "function", "name": t.name, "description": t.description,
-                        "parameters": crate::tools::parameters(&t.input_schema), "strict": false })
+            .map(|d| {
+                let mut flat = Map::new();
+                flat.insert("type".into(), json!("function"));
+                if let Some(f) = d.get("function").and_then(Value::as_object) {
+                    flat.extend(f.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                // The Responses API makes tools strict unless told otherwise;
+                // a schema the profile did not make strict must say so.
+                flat.entry("strict").or_insert(json!(false));
+                Value::Object(flat)
             })
             .collect();
         body.insert("tools".into(), Value::Array(tools));
@@ -475,7 +483,8 @@ impl OpenAiResponsesProvider {
 
     /// The request body this provider sends for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> Value {
-        request_body(request, &self.http.model(request), stream)
+        let tools = self.http.wire_tools(request, None, OPENAI_TOOLS);
+        request_body(&tools.request(request), &tools, &self.http.model(request), stream)
     }
 }
 
@@ -487,16 +496,20 @@ impl ChatProvider for OpenAiResponsesProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let body = request_body(request, &model, false);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let body = request_body(&tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/responses", &body, ctx, |b| parse_response(self.name(), &model, b))
+            .post_chat("/responses", &body, ctx, &tools, |b| {
+                parse_response(self.name(), &model, b)
+            })
             .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
-        let body = self.request_body(request, true);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let body = request_body(&tools.request(request), &tools, &self.http.model(request), true);
         self.http
-            .post_stream("/responses", &body, ctx, || ResponsesDecoder::new("openai"))
+            .post_stream("/responses", &body, ctx, tools, || ResponsesDecoder::new("openai"))
             .await
     }
 }

@@ -8,6 +8,7 @@ use toolplane_core::{
 };
 
 use super::stream::{WireUsage, stop_reason};
+use crate::tools::WireTools;
 
 /// How a dialect of Chat Completions differs from OpenAI's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +104,9 @@ fn push_message(dialect: Dialect, m: &Message, out: &mut Vec<Value>) {
     out.push(Value::Object(msg));
 }
 
-/// The request body for `POST /chat/completions`.
-pub(crate) fn request_body(dialect: Dialect, req: &ChatRequest, model: &str, stream: bool) -> Value {
+/// The request body for `POST /chat/completions`; `req` names its tools
+/// as the wire does and `tools` holds their shaped definitions.
+pub(crate) fn request_body(dialect: Dialect, req: &ChatRequest, tools: &WireTools, model: &str, stream: bool) -> Value {
     let mut messages = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
         push_message(dialect, m, &mut messages);
@@ -113,18 +115,7 @@ pub(crate) fn request_body(dialect: Dialect, req: &ChatRequest, model: &str, str
     body.insert("model".into(), json!(model));
     body.insert("messages".into(), Value::Array(messages));
     if !req.tools.is_empty() {
-        let tools = req
-            .tools
-            .iter()
-            .map(|t| {
-                let mut f = json!({ "name": t.name, "parameters": crate::tools::parameters(&t.input_schema) });
-                if !t.description.is_empty() {
-                    f["description"] = json!(t.description);
-                }
-                json!({ "type": "function", "function": f })
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
+        body.insert("tools".into(), Value::Array(tools.definitions.clone()));
         if let Some(choice) = &req.tool_choice {
             body.insert("tool_choice".into(), tool_choice(dialect, choice));
         }

@@ -22,8 +22,10 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub chunks: Vec<Vec<u8>>,
-    /// Wait this long before each chunk.
+    /// Wait this long before each chunk from `pause_from` on.
     pub pause: Duration,
+    /// The first chunk paused before (0: all of them).
+    pub pause_from: usize,
 }
 
 impl Reply {
@@ -33,6 +35,7 @@ impl Reply {
             headers: Vec::new(),
             chunks: vec![body.as_ref().to_vec()],
             pause: Duration::ZERO,
+            pause_from: 0,
         }
     }
 
@@ -48,6 +51,7 @@ impl Reply {
             headers: vec![("content-type".into(), "text/event-stream".into())],
             chunks,
             pause: Duration::ZERO,
+            pause_from: 0,
         }
     }
 
@@ -59,6 +63,24 @@ impl Reply {
     pub fn pause(mut self, d: Duration) -> Self {
         self.pause = d;
         self
+    }
+
+    /// Sends the first chunk at once, then waits `d` before each other one.
+    pub fn pause_after_first(mut self, d: Duration) -> Self {
+        self.pause = d;
+        self.pause_from = 1;
+        self
+    }
+
+    /// Chunks of the body, sent as given.
+    pub fn chunked(status: u16, content_type: &str, chunks: Vec<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            chunks,
+            pause: Duration::ZERO,
+            pause_from: 0,
+        }
     }
 }
 
@@ -98,6 +120,11 @@ impl TestServer {
         }
     }
 
+    /// Adds replies after the start (when a reply must name the server's own URL).
+    pub fn push(&self, reply: Reply) {
+        self.shared.replies.lock().unwrap().push_back(reply);
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().unwrap().clone()
     }
@@ -127,9 +154,9 @@ async fn handle(State(shared): State<Shared>, req: Request) -> Response {
     for (n, v) in &reply.headers {
         builder = builder.header(n.as_str(), v.as_str());
     }
-    let pause = reply.pause;
-    let stream = futures_util::stream::iter(reply.chunks).then(move |c| async move {
-        if !pause.is_zero() {
+    let (pause, from) = (reply.pause, reply.pause_from);
+    let stream = futures_util::stream::iter(reply.chunks.into_iter().enumerate()).then(move |(i, c)| async move {
+        if !pause.is_zero() && i >= from {
             tokio::time::sleep(pause).await;
         }
         Ok::<_, Infallible>(Bytes::from(c))
