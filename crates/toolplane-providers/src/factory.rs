@@ -28,6 +28,8 @@ pub const KNOWN_PROVIDERS: &[&str] = &[
     "mistral",
     #[cfg(feature = "cohere")]
     "cohere",
+    #[cfg(feature = "gemini")]
+    "gemini",
 ];
 
 /// Groq: the key is required, the base URL fixed.
@@ -84,6 +86,7 @@ const OPENAI_COMPATIBLE_ENV: VendorEnv = VendorEnv {
 /// | `anthropic` | `ANTHROPIC_API_KEY` | `ANTHROPIC_BASE_URL` (`https://api.anthropic.com`) |
 /// | `mistral` | `MISTRAL_API_KEY` | `MISTRAL_BASE_URL` (`https://api.mistral.ai/v1`) |
 /// | `cohere` | `CO_API_KEY` | `CO_API_URL` (`https://api.cohere.com`) |
+/// | `gemini` | `GOOGLE_API_KEY` or `GEMINI_API_KEY` | `GEMINI_BASE_URL` (`https://generativelanguage.googleapis.com/v1beta`) |
 ///
 /// ```
 /// use toolplane_providers::{ConfigError, provider_from_name};
@@ -145,6 +148,10 @@ pub fn provider_from_name(
         "mistral" => Arc::new(crate::MistralProvider::new(env(crate::mistral::MISTRAL_ENV)?)?),
         #[cfg(feature = "cohere")]
         "cohere" => Arc::new(crate::CohereProvider::new(env(crate::cohere::COHERE_ENV)?)?),
+        #[cfg(feature = "gemini")]
+        "gemini" | "google" => Arc::new(crate::GeminiProvider::new(crate::gemini::with_second_key(env(
+            crate::gemini::GEMINI_ENV,
+        )?)?)?),
         other => {
             return Err(ConfigError::UnknownProvider(
                 other.to_owned(),
