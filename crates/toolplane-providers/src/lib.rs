@@ -105,6 +105,8 @@ pub mod gemini;
 pub mod mistral;
 #[cfg(feature = "openai")]
 pub mod openai;
+#[cfg(feature = "openai")]
+pub mod presets;
 
 pub use collect::chat_streamed;
 pub use retry::RetryPolicy;

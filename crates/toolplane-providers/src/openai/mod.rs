@@ -49,6 +49,7 @@ pub struct OpenAiProvider {
     name: String,
     http: HttpClient,
     dialect: Dialect,
+    preset: Option<&'static crate::presets::CompatPreset>,
 }
 
 impl OpenAiProvider {
@@ -92,7 +93,35 @@ impl OpenAiProvider {
                 stream_usage: true,
                 mistral: false,
             },
+            preset: None,
         })
+    }
+
+    /// A server described by a [preset](crate::presets): named after it, with
+    /// `max_tokens`, and every request shaped to what the server accepts.
+    pub fn with_preset(
+        preset: &'static crate::presets::CompatPreset,
+        cfg: ProviderConfig,
+    ) -> Result<Self, ConfigError> {
+        let mut p = Self::build(preset.name, cfg, false)?;
+        p.dialect.stream_usage = preset.rules.stream_options;
+        p.preset = Some(preset);
+        Ok(p)
+    }
+
+    /// [`with_preset`](Self::with_preset) configured from the environment
+    /// ([`CompatPreset::config_from_env`](crate::presets::CompatPreset::config_from_env)).
+    pub fn preset_from_env(preset: &'static crate::presets::CompatPreset) -> Result<Self, ConfigError> {
+        Self::with_preset(preset, preset.config_from_env()?)
+    }
+
+    /// The request body for `request`, shaped by the preset if there is one.
+    fn body(&self, request: &ChatRequest, model: &str, stream: bool) -> serde_json::Value {
+        let mut body = wire::request_body(self.dialect, request, model, stream);
+        if let Some(p) = self.preset {
+            p.shape(&mut body);
+        }
+        body
     }
 
     /// Turns `stream_options.include_usage` off, for servers that reject it.
@@ -114,7 +143,7 @@ impl OpenAiProvider {
 
     /// The request body this provider sends for `request` (for inspection and tests).
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
-        wire::request_body(self.dialect, request, &self.http.model(request), stream)
+        self.body(request, &self.http.model(request), stream)
     }
 }
 
@@ -134,7 +163,7 @@ impl ChatProvider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(self.dialect, request, &model, false);
+        let body = self.body(request, &model, false);
         self.http
             .post_chat("/chat/completions", &body, ctx, |b| {
                 wire::parse_response(&self.name, &model, b)
@@ -144,7 +173,7 @@ impl ChatProvider for OpenAiProvider {
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
         let model = self.http.model(request);
-        let body = wire::request_body(self.dialect, request, &model, true);
+        let body = self.body(request, &model, true);
         let name = self.name.clone();
         self.http
             .post_stream("/chat/completions", &body, ctx, move || {
