@@ -1,4 +1,4 @@
-//! Prices per token, built in for current OpenAI, Anthropic, Mistral and Cohere
+//! Prices per token, built in for current OpenAI, Anthropic, Mistral, Cohere and Gemini
 //! models, or loaded from a LiteLLM `model_prices_and_context_window.json`.
 
 use std::collections::HashMap;

@@ -72,6 +72,18 @@ pub(crate) const BUILTIN: &[(&str, &[(&str, ModelPrice)])] = &[
         ],
     ),
     (
+        "gemini",
+        &[
+            ("gemini-3.5-flash", p(1.50, 9.0, Some(0.15), None)),
+            ("gemini-3.1-pro-preview", p(2.0, 12.0, Some(0.20), None)),
+            ("gemini-3.1-flash-lite", p(0.25, 1.50, Some(0.025), None)),
+            ("gemini-3-flash-preview", p(0.50, 3.0, Some(0.05), None)),
+            ("gemini-2.5-pro", p(1.25, 10.0, Some(0.125), None)),
+            ("gemini-2.5-flash", p(0.30, 2.50, Some(0.03), None)),
+            ("gemini-2.5-flash-lite", p(0.10, 0.40, Some(0.01), None)),
+        ],
+    ),
+    (
         "cohere",
         &[
             ("command-a-03-2025", p(2.50, 10.0, None, None)),

@@ -136,3 +136,41 @@ fn unpriced_calls_are_counted_never_zero_dollars() {
     assert_eq!(acme.cost_per_call_usd, None);
     assert!(r.to_table().contains("unpriced calls (no price for: acme/secret-1)"));
 }
+
+#[test]
+fn gemini_builtin_prices_agree_with_the_litellm_file() {
+    let builtin = PricingTable::builtin();
+    // Thoughts are output tokens; cached content is billed at the cache-read price.
+    let flash = builtin.lookup("gemini", "gemini-2.5-flash").unwrap();
+    let u = toolplane_core::Usage {
+        input_tokens: 1_000_000,
+        cache_read_tokens: 400_000,
+        output_tokens: 100_000,
+        reasoning_tokens: 60_000,
+        ..Default::default()
+    };
+    // 600k * $0.30 + 400k * $0.03 + 100k * $2.50, per million
+    assert!(close(flash.cost(&u), 0.18 + 0.012 + 0.25));
+    let Some(path) = toolplane_testkit::fixture("pricing/litellm-model-prices.json") else {
+        return;
+    };
+    let t = PricingTable::from_litellm_file(&path).unwrap();
+    for m in [
+        "gemini-3.5-flash",
+        "gemini-3.1-pro-preview",
+        "gemini-3.1-flash-lite",
+        "gemini-3-flash-preview",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+    ] {
+        let a = builtin.lookup("gemini", m).unwrap();
+        let b = t.lookup("gemini", m).unwrap();
+        assert!(close(a.input_per_token, b.input_per_token), "{m} input");
+        assert!(close(a.output_per_token, b.output_per_token), "{m} output");
+        assert!(
+            close(a.cache_read_per_token.unwrap(), b.cache_read_per_token.unwrap()),
+            "{m} cache read"
+        );
+    }
+}

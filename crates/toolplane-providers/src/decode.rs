@@ -181,6 +181,10 @@ pub(crate) fn read_event<'a, E: serde::Deserialize<'a>>(
 #[derive(Debug, Default, Clone)]
 pub(crate) struct PendingCall {
     /// The vendor's key for the call (an index or a content block number).
+    #[cfg_attr(
+        not(any(feature = "openai", feature = "anthropic", feature = "cohere")),
+        allow(dead_code)
+    )]
     pub(crate) key: usize,
     pub(crate) id: String,
     pub(crate) name: String,

@@ -7,6 +7,7 @@
 //! | `{"type": "error", "error": {"type", "message"}}` | Anthropic (also as a stream event after a 200) |
 //! | `{"object": "error", "message", "type"}`, `{"detail": ...}` | Mistral (422 validation errors are a bare `detail`) |
 //! | `{"message": ...}` | Cohere, which also uses 498 (invalid token) and 499 (cancelled) |
+//! | `{"error": {"code", "message", "status", "details"}}` | Google (Gemini): `status` is the code, a `RetryInfo` detail's `retryDelay` the retry-after |
 //!
 //! The vendor's error type or code wins over the status where it says more
 //! (`context_length_exceeded`, `overloaded_error`, `insufficient_quota`).
@@ -56,7 +57,8 @@ pub fn kind_for_code(code: &str) -> Option<ProviderErrorKind> {
         "invalid_request_error" | "invalid_prompt" => K::InvalidRequest,
         "api_error" | "server_error" | "internal_server_error" => K::Server,
         "timeout_error" => K::Timeout,
-        _ => return None,
+        // Google's canonical `error.status` names (Gemini).
+        other => return crate::google_status::kind_for_status_name(other),
     })
 }
 
@@ -94,7 +96,8 @@ fn error_fields(v: &Value) -> (Option<String>, Option<String>) {
                 .get("code")
                 .and_then(as_text)
                 .filter(|c| kind_for_code(c).is_some())
-                .or_else(|| obj.get("type").and_then(as_text));
+                .or_else(|| obj.get("type").and_then(as_text))
+                .or_else(|| obj.get("status").and_then(as_text));
             return (message, code);
         }
         if let Some(s) = err.as_str() {
@@ -169,6 +172,10 @@ pub fn from_response<'h>(
         Some(k) if !matches!(k, ProviderErrorKind::InvalidRequest | ProviderErrorKind::Server) => k,
         _ => kind_for_status(status),
     };
+    let json = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    if let Some(k) = crate::google_status::reason_kind(&json) {
+        kind = k;
+    }
     if kind == ProviderErrorKind::InvalidRequest && message.as_deref().is_some_and(mentions_context_window) {
         kind = ProviderErrorKind::ContextTooLong;
     }
@@ -184,7 +191,9 @@ pub fn from_response<'h>(
     if let Some(id) = REQUEST_ID_HEADERS.iter().find_map(|h| get(h)) {
         err = err.with_request_id(id);
     }
-    if let Some(after) = ratelimit::retry_after(&get, SystemTime::now()) {
+    if let Some(after) =
+        ratelimit::retry_after(&get, SystemTime::now()).or_else(|| crate::google_status::retry_delay(&json))
+    {
         err = err.with_retry_after(after);
     }
     err

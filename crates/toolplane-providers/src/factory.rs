@@ -21,6 +21,14 @@ pub const KNOWN_PROVIDERS: &[&str] = &[
     #[cfg(feature = "openai")]
     "vllm",
     #[cfg(feature = "openai")]
+    "llama-cpp",
+    #[cfg(feature = "openai")]
+    "openrouter",
+    #[cfg(feature = "openai")]
+    "together",
+    #[cfg(feature = "openai")]
+    "deepseek",
+    #[cfg(feature = "openai")]
     "openai-compatible",
     #[cfg(feature = "anthropic")]
     "anthropic",
@@ -28,35 +36,10 @@ pub const KNOWN_PROVIDERS: &[&str] = &[
     "mistral",
     #[cfg(feature = "cohere")]
     "cohere",
+    #[cfg(feature = "gemini")]
+    "gemini",
 ];
 
-/// Groq: the key is required, the base URL fixed.
-#[cfg(feature = "openai")]
-const GROQ_ENV: VendorEnv = VendorEnv {
-    provider: "groq",
-    key: "GROQ_API_KEY",
-    base_url: None,
-    default_base_url: "https://api.groq.com/openai/v1",
-    key_required: true,
-};
-/// A local Ollama server: no key needed.
-#[cfg(feature = "openai")]
-const OLLAMA_ENV: VendorEnv = VendorEnv {
-    provider: "ollama",
-    key: "OLLAMA_API_KEY",
-    base_url: None,
-    default_base_url: "http://localhost:11434/v1",
-    key_required: false,
-};
-/// A local vLLM server: the key is optional.
-#[cfg(feature = "openai")]
-const VLLM_ENV: VendorEnv = VendorEnv {
-    provider: "vllm",
-    key: "VLLM_API_KEY",
-    base_url: None,
-    default_base_url: "http://localhost:8000/v1",
-    key_required: false,
-};
 /// Any other OpenAI-compatible server: no default base URL, so `base_url`
 /// must be given; the key is optional.
 #[cfg(feature = "openai")]
@@ -77,13 +60,18 @@ const OPENAI_COMPATIBLE_ENV: VendorEnv = VendorEnv {
 /// | `openai` | `OPENAI_API_KEY` | `OPENAI_BASE_URL` (`https://api.openai.com/v1`) |
 /// | `openai-responses` | `OPENAI_API_KEY` | same, Responses API |
 /// | `azure` | `AZURE_OPENAI_API_KEY` | `AZURE_OPENAI_ENDPOINT` + deployment `model`, `OPENAI_API_VERSION` (`2024-10-21`) |
+/// | `ollama` | none (`OLLAMA_API_KEY` for ollama.com) | `OLLAMA_HOST` + `/v1` (`http://localhost:11434/v1`) |
+/// | `vllm` | `VLLM_API_KEY` (optional) | `VLLM_BASE_URL` (`http://localhost:8000/v1`) |
+/// | `llama-cpp` | `LLAMA_API_KEY` (optional) | `LLAMA_CPP_BASE_URL` (`http://localhost:8080/v1`) |
 /// | `groq` | `GROQ_API_KEY` | `https://api.groq.com/openai/v1` |
-/// | `ollama` | none | `http://localhost:11434/v1` |
-/// | `vllm` | `VLLM_API_KEY` (optional) | `http://localhost:8000/v1` |
+/// | `openrouter` | `OPENROUTER_API_KEY` | `https://openrouter.ai/api/v1` |
+/// | `together` | `TOGETHER_API_KEY` | `https://api.together.xyz/v1` |
+/// | `deepseek` | `DEEPSEEK_API_KEY` | `https://api.deepseek.com/v1` |
 /// | `openai-compatible` | `OPENAI_API_KEY` (optional) | `base_url` (required) |
 /// | `anthropic` | `ANTHROPIC_API_KEY` | `ANTHROPIC_BASE_URL` (`https://api.anthropic.com`) |
 /// | `mistral` | `MISTRAL_API_KEY` | `MISTRAL_BASE_URL` (`https://api.mistral.ai/v1`) |
 /// | `cohere` | `CO_API_KEY` | `CO_API_URL` (`https://api.cohere.com`) |
+/// | `gemini` | `GOOGLE_API_KEY` or `GEMINI_API_KEY` | `GEMINI_BASE_URL` (`https://generativelanguage.googleapis.com/v1beta`) |
 ///
 /// ```
 /// use toolplane_providers::{ConfigError, provider_from_name};
@@ -165,11 +153,14 @@ pub fn provider_from_name_with(
             )?)
         }
         #[cfg(feature = "openai")]
-        "groq" => compatible(GROQ_ENV)?,
-        #[cfg(feature = "openai")]
-        "ollama" => compatible(OLLAMA_ENV)?,
-        #[cfg(feature = "openai")]
-        "vllm" => compatible(VLLM_ENV)?,
+        preset if crate::presets::by_name(preset).is_some() => {
+            let preset = crate::presets::by_name(preset)
+                .ok_or_else(|| ConfigError::UnknownProvider(preset.to_owned(), KNOWN_PROVIDERS.join(", ")))?;
+            Arc::new(crate::OpenAiProvider::with_preset(
+                preset,
+                finish(preset.config_from_env()?),
+            )?)
+        }
         #[cfg(feature = "openai")]
         "openai-compatible" => compatible(OPENAI_COMPATIBLE_ENV)?,
         #[cfg(feature = "anthropic")]
@@ -178,6 +169,10 @@ pub fn provider_from_name_with(
         "mistral" => Arc::new(crate::MistralProvider::new(env(crate::mistral::MISTRAL_ENV)?)?),
         #[cfg(feature = "cohere")]
         "cohere" => Arc::new(crate::CohereProvider::new(env(crate::cohere::COHERE_ENV)?)?),
+        #[cfg(feature = "gemini")]
+        "gemini" | "google" => Arc::new(crate::GeminiProvider::new(crate::gemini::with_second_key(env(
+            crate::gemini::GEMINI_ENV,
+        )?)?)?),
         other => {
             return Err(ConfigError::UnknownProvider(
                 other.to_owned(),

@@ -1,6 +1,6 @@
 //! Chat providers for toolplane: OpenAI (Chat Completions and the Responses
 //! API, plus any OpenAI-compatible server such as Azure OpenAI, vLLM, Ollama
-//! or Groq), Anthropic, Mistral and Cohere, each implementing the core
+//! or Groq), Anthropic, Mistral, Cohere and Google Gemini, each implementing the core
 //! [`ChatProvider`](toolplane_core::ChatProvider) trait.
 //!
 //! # Who should depend on this crate
@@ -8,7 +8,7 @@
 //! Hosts that talk to a real model: the CLI, the router's concrete back ends,
 //! applications. Code that only *takes* a provider should depend on
 //! `toolplane-core` and accept `Arc<dyn ChatProvider>`. Each vendor is a
-//! feature (`openai`, `anthropic`, `mistral`, `cohere`, all on by default);
+//! feature (`openai`, `anthropic`, `mistral`, `cohere`, `gemini`, all on by default);
 //! the SSE reader, rate-limit parsing, error mapper, retry policy and stream
 //! decoders are always built and need no HTTP stack.
 //!
@@ -27,7 +27,7 @@
 //!
 //! - `provider_from_name(name, model, base_url)`: a provider configured from
 //!   the environment (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `MISTRAL_API_KEY`,
-//!   `CO_API_KEY`, ...), as `Arc<dyn ChatProvider>`.
+//!   `CO_API_KEY`, `GOOGLE_API_KEY` / `GEMINI_API_KEY`, ...), as `Arc<dyn ChatProvider>`.
 //! - [`chat_streamed`]: stream an answer, see each event, get the whole response.
 //! - [`NormalizedResponse`]: the serializable view (text, tool calls with parsed
 //!   arguments, stop reason, usage).
@@ -72,13 +72,20 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 // Without any vendor feature the shared decoding helpers have no user.
 #![cfg_attr(
-    not(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere")),
+    not(any(
+        feature = "openai",
+        feature = "anthropic",
+        feature = "mistral",
+        feature = "cohere",
+        feature = "gemini"
+    )),
     allow(dead_code)
 )]
 
 mod collect;
 pub mod decode;
 pub mod errors;
+mod google_status;
 pub mod ratelimit;
 pub mod redact;
 mod retry;
@@ -86,36 +93,72 @@ pub mod sse;
 mod tools;
 mod view;
 
-#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "mistral",
+    feature = "cohere",
+    feature = "gemini"
+))]
 mod config;
-#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "mistral",
+    feature = "cohere",
+    feature = "gemini"
+))]
 mod factory;
-#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "mistral",
+    feature = "cohere",
+    feature = "gemini"
+))]
 mod http;
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
 #[cfg(feature = "cohere")]
 pub mod cohere;
+#[cfg(feature = "gemini")]
+pub mod gemini;
 #[cfg(feature = "mistral")]
 pub mod mistral;
 #[cfg(feature = "openai")]
 pub mod openai;
+#[cfg(feature = "openai")]
+pub mod presets;
 
 pub use collect::chat_streamed;
 pub use retry::RetryPolicy;
 pub use tools::mistral_call_id;
 pub use view::{NormalizedResponse, ToolCallView};
 
-#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "mistral",
+    feature = "cohere",
+    feature = "gemini"
+))]
 pub use config::{ApiKey, AuthStyle, ConfigError, ProviderConfig, RequestOptions, ResponseLimits, Timeouts};
-#[cfg(any(feature = "openai", feature = "anthropic", feature = "mistral", feature = "cohere"))]
+#[cfg(any(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "mistral",
+    feature = "cohere",
+    feature = "gemini"
+))]
 pub use factory::{KNOWN_PROVIDERS, provider_from_name, provider_from_name_with};
 
 #[cfg(feature = "anthropic")]
 pub use anthropic::AnthropicProvider;
 #[cfg(feature = "cohere")]
 pub use cohere::CohereProvider;
+#[cfg(feature = "gemini")]
+pub use gemini::GeminiProvider;
 #[cfg(feature = "mistral")]
 pub use mistral::MistralProvider;
 #[cfg(feature = "openai")]

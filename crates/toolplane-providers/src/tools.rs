@@ -117,6 +117,15 @@ pub(crate) const COHERE_TOOLS: ToolDialect = ToolDialect {
     names: NameRule::Identifier,
 };
 
+/// Gemini takes full JSON Schema as `parametersJsonSchema`, so its tools are
+/// shaped with the profile that keeps a schema as it is (Anthropic's) and
+/// renamed to `parametersJsonSchema` by the Gemini wire code.
+pub(crate) const GEMINI_TOOLS: ToolDialect = ToolDialect {
+    profile: Profile::Anthropic,
+    strict_profile: None,
+    names: NameRule::LettersDigitsDashes,
+};
+
 /// The wire name of each of `names` under `rule`, in order (see the module docs).
 pub(crate) fn wire_names(names: &[&str], rule: NameRule) -> Vec<String> {
     let mut out: Vec<Option<String>> = names.iter().map(|n| rule.accepts(n).then(|| (*n).to_owned())).collect();

@@ -255,7 +255,7 @@ async fn provider_from_name_builds_working_providers() {
     assert!(server.last_request().headers.get("authorization").is_none());
 
     assert!(matches!(
-        provider_from_name("gemini", "m", None),
+        provider_from_name("no-such-vendor", "m", None),
         Err(ConfigError::UnknownProvider(..))
     ));
     assert!(matches!(

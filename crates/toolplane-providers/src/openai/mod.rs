@@ -16,7 +16,7 @@ pub use stream::ChatChunkDecoder;
 
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, VendorEnv};
 use crate::http::HttpClient;
-use crate::tools::OPENAI_TOOLS;
+use crate::tools::{OPENAI_TOOLS, WireTools};
 use wire::Dialect;
 
 /// OpenAI's API root.
@@ -50,6 +50,7 @@ pub struct OpenAiProvider {
     name: String,
     http: HttpClient,
     dialect: Dialect,
+    preset: Option<&'static crate::presets::CompatPreset>,
 }
 
 impl OpenAiProvider {
@@ -104,7 +105,35 @@ impl OpenAiProvider {
                 stream_usage: true,
                 mistral: false,
             },
+            preset: None,
         })
+    }
+
+    /// A server described by a [preset](crate::presets): named after it, with
+    /// `max_tokens`, and every request shaped to what the server accepts.
+    pub fn with_preset(
+        preset: &'static crate::presets::CompatPreset,
+        cfg: ProviderConfig,
+    ) -> Result<Self, ConfigError> {
+        let mut p = Self::build(preset.name, cfg, false)?;
+        p.dialect.stream_usage = preset.rules.stream_options;
+        p.preset = Some(preset);
+        Ok(p)
+    }
+
+    /// [`with_preset`](Self::with_preset) configured from the environment
+    /// ([`CompatPreset::config_from_env`](crate::presets::CompatPreset::config_from_env)).
+    pub fn preset_from_env(preset: &'static crate::presets::CompatPreset) -> Result<Self, ConfigError> {
+        Self::with_preset(preset, preset.config_from_env()?)
+    }
+
+    /// The request body for `request`, shaped by the preset if there is one.
+    fn body(&self, request: &ChatRequest, tools: &WireTools, model: &str, stream: bool) -> serde_json::Value {
+        let mut body = wire::request_body(self.dialect, &tools.request(request), tools, model, stream);
+        if let Some(p) = self.preset {
+            p.shape(&mut body);
+        }
+        body
     }
 
     /// Turns `stream_options.include_usage` off, for servers that reject it.
@@ -128,13 +157,7 @@ impl OpenAiProvider {
     /// and tests), tools shaped as the configuration says.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
         let tools = self.http.wire_tools(request, None, OPENAI_TOOLS);
-        wire::request_body(
-            self.dialect,
-            &tools.request(request),
-            &tools,
-            &self.http.model(request),
-            stream,
-        )
+        self.body(request, &tools, &self.http.model(request), stream)
     }
 }
 
@@ -155,7 +178,7 @@ impl ChatProvider for OpenAiProvider {
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
         let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
-        let body = wire::request_body(self.dialect, &tools.request(request), &tools, &model, false);
+        let body = self.body(request, &tools, &model, false);
         self.http
             .post_chat("/chat/completions", &body, ctx, &tools, |b| {
                 wire::parse_response(&self.name, &model, b)
@@ -166,7 +189,7 @@ impl ChatProvider for OpenAiProvider {
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
         let model = self.http.model(request);
         let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
-        let body = wire::request_body(self.dialect, &tools.request(request), &tools, &model, true);
+        let body = self.body(request, &tools, &model, true);
         let name = self.name.clone();
         self.http
             .post_stream("/chat/completions", &body, ctx, tools, move || {

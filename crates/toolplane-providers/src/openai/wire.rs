@@ -204,6 +204,8 @@ struct CompletionMessage {
     content: Option<Value>,
     refusal: Option<String>,
     reasoning_content: Option<String>,
+    /// OpenRouter's and newer vLLM's name for `reasoning_content`.
+    reasoning: Option<String>,
     #[serde(default)]
     tool_calls: Option<Vec<CompletionCall>>,
 }
@@ -234,7 +236,7 @@ pub(crate) fn parse_response(provider: &str, model: &str, body: &[u8]) -> Result
     let mut content = Vec::new();
     let mut calls = 0;
     if let Some(m) = choice.message {
-        if let Some(t) = m.reasoning_content.filter(|t| !t.is_empty()) {
+        if let Some(t) = m.reasoning_content.or(m.reasoning).filter(|t| !t.is_empty()) {
             content.push(ContentPart::Thinking {
                 text: t,
                 signature: None,
