@@ -78,6 +78,7 @@ mod dispatch_log;
 mod error;
 mod expert;
 mod keywords;
+mod locate;
 mod router;
 mod sample;
 mod select;

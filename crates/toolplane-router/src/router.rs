@@ -17,7 +17,7 @@ use crate::dispatch_log::{DispatchLog, DispatchRecord};
 use crate::error::RouterError;
 use crate::expert::Expert;
 use crate::select::{Hot, Query};
-use crate::state::{BreakerConfig, Clock, ExpertState, ManualClock, TaskCell, add_spend};
+use crate::state::{BreakerConfig, CellInit, Clock, ExpertState, ManualClock, TaskCell, add_spend};
 use crate::strategy::TaskPolicy;
 use crate::weighted::Packed;
 
@@ -217,10 +217,28 @@ impl RouterBuilder {
         if self.experts.is_empty() {
             return Err(RouterError::NoExperts);
         }
-        let mut ids = HashMap::new();
+        let number = |field: String, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(RouterError::InvalidNumber {
+                    field,
+                    message: format!("must be a finite number >= 0, got {v}"),
+                })
+            }
+        };
+        if let Some(b) = self.budget_usd {
+            number("budget_usd".into(), b)?;
+        }
+        let mut ids = HashMap::with_capacity(self.experts.len());
         for (i, e) in self.experts.iter().enumerate() {
             if ids.insert(e.id.as_str(), i).is_some() {
                 return Err(RouterError::DuplicateExpert(e.id.clone()));
+            }
+            number(format!("experts[{i}].input_per_1k"), e.pricing.input_per_1k)?;
+            number(format!("experts[{i}].output_per_1k"), e.pricing.output_per_1k)?;
+            if let Some(b) = e.budget_usd {
+                number(format!("experts[{i}].budget_usd"), b)?;
             }
         }
         let classifier: Arc<dyn TaskClassifier> = self
@@ -262,10 +280,14 @@ impl RouterBuilder {
             order.sort_by_key(|&i| (self.experts[i].priority, i));
             if let crate::Strategy::Static { order: named } = &p.strategy {
                 let mut first = Vec::with_capacity(named.len());
+                let mut named_mask = vec![false; n];
                 for id in named {
-                    first.push(lookup(id, "order")?);
+                    let i = lookup(id, "order")?;
+                    if !std::mem::replace(&mut named_mask[i], true) {
+                        first.push(i);
+                    }
                 }
-                order.retain(|i| !first.contains(i));
+                order.retain(|&i| !named_mask[i]);
                 first.extend(order);
                 order = first;
             }
@@ -291,7 +313,10 @@ impl RouterBuilder {
         });
         let cells: Vec<TaskCell> = priors
             .iter()
-            .flat_map(|p| (0..n).map(move |_| TaskCell::new(*p)))
+            .flat_map(|p| {
+                let init = CellInit::new(*p);
+                (0..n).map(move |_| TaskCell::new(&init))
+            })
             .collect();
         let inner = Inner {
             hot: self.experts.iter().map(Hot::new).collect(),

@@ -244,18 +244,34 @@ pub(crate) struct TaskCell {
     pub(crate) src_win: AtomicF64,
 }
 
-impl TaskCell {
+/// The starting values of the cells of one prior, computed once (the
+/// pruning bounds take an incomplete beta each) and copied into every cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CellInit {
+    prior: (f64, f64),
+    mt: (f64, f64),
+    bounds: [(f64, f64); 3],
+}
+
+impl CellInit {
     pub(crate) fn new(prior: (f64, f64)) -> Self {
         let (a, b) = unpack(pack(prior.0, prior.1));
-        let bound = |z: f64| {
-            let (q, delta) = crate::sample::tail_bound(a, b, z);
-            Posterior::new(q, delta)
-        };
+        Self {
+            prior,
+            mt: (crate::sample::mt_c(prior.0), crate::sample::mt_c(prior.1)),
+            bounds: crate::sample::TAIL_Z.map(|z| crate::sample::tail_bound(a, b, z)),
+        }
+    }
+}
+
+impl TaskCell {
+    pub(crate) fn new(init: &CellInit) -> Self {
+        let prior = init.prior;
         Self {
             seq: AtomicU32::new(0),
             posterior: Posterior::new(prior.0, prior.1),
-            mt: Posterior::new(crate::sample::mt_c(prior.0), crate::sample::mt_c(prior.1)),
-            bounds: crate::sample::TAIL_Z.map(bound),
+            mt: Posterior::new(init.mt.0, init.mt.1),
+            bounds: init.bounds.map(|(q, delta)| Posterior::new(q, delta)),
             src_p95_ms: AtomicF64::missing(),
             src_success: AtomicF64::missing(),
             src_cost_1k: AtomicF64::missing(),
