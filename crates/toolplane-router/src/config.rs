@@ -12,11 +12,12 @@ use toolplane_core::{
     ProviderErrorKind, StaticStats,
 };
 
+use crate::catalogue::DEFAULT_TASK;
 use crate::decision::Decision;
 use crate::error::RouterError;
 use crate::expert::{Expert, Pricing};
 use crate::locate::{FieldPath, line_col, locate};
-use crate::router::{DEFAULT_TASK, Router, RouterBuilder};
+use crate::router::{Router, RouterBuilder};
 use crate::state::BreakerConfig;
 use crate::strategy::TaskPolicy;
 

@@ -2,7 +2,7 @@
 //! and selection reads.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -242,7 +242,13 @@ pub(crate) struct TaskCell {
     pub(crate) src_success: AtomicF64,
     pub(crate) src_cost_1k: AtomicF64,
     pub(crate) src_win: AtomicF64,
+    /// Which figures the stats source last gave as nonsense (NaN, infinite,
+    /// negative, a rate outside `[0, 1]`): bits in the order of [`SRC_FIGURES`].
+    pub(crate) src_rejected: AtomicU8,
 }
+
+/// The names of the figures read from the stats source, in bit order of `src_rejected`.
+pub(crate) const SRC_FIGURES: [&str; 4] = ["latency_p95_ms", "success_rate", "cost_per_1k", "win_rate"];
 
 /// The starting values of the cells of one prior, computed once (the
 /// pruning bounds take an incomplete beta each) and copied into every cell.
@@ -276,6 +282,7 @@ impl TaskCell {
             src_success: AtomicF64::missing(),
             src_cost_1k: AtomicF64::missing(),
             src_win: AtomicF64::missing(),
+            src_rejected: AtomicU8::new(0),
         }
     }
 
