@@ -1,6 +1,7 @@
 //! Selection latency: `Router::route` (hard constraints plus the task's
 //! strategy over precomputed state) with 4, 16, 100 and 1,000 experts, from
-//! one thread and from two threads at once, next to two baselines in the
+//! one thread and from two threads at once (started before timing, so no
+//! sample times a thread being spawned), next to two baselines in the
 //! same run: a uniform random pick (O(1)) and a scan that loads one atomic
 //! per expert and keeps the largest (the O(n) floor of any selection that
 //! looks at every expert).
@@ -10,7 +11,8 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -64,19 +66,50 @@ fn request() -> ChatRequest {
     ChatRequest::new("", vec![Message::user("Refactor this function to return a Result.")]).with_task_type("code")
 }
 
-/// Per-operation time with `threads` threads each doing `iters` operations at once.
-fn parallel(threads: usize, iters: u64, op: &(dyn Fn() + Sync)) -> Duration {
-    let start = Instant::now();
+/// Times `op` on `threads` threads at once, per operation per thread. The
+/// threads are started once, before the first sample, and wait at a
+/// barrier between samples, so no sample times a thread being spawned.
+fn bench_parallel<M: criterion::measurement::Measurement<Value = Duration>>(
+    g: &mut criterion::BenchmarkGroup<'_, M>,
+    id: BenchmarkId,
+    threads: usize,
+    op: &(dyn Fn() + Sync),
+) {
+    if threads == 1 {
+        g.bench_function(id, |b| b.iter(op));
+        return;
+    }
+    let start = Barrier::new(threads + 1);
+    let done = Barrier::new(threads + 1);
+    let iters = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
-                for _ in 0..iters {
-                    op();
+                loop {
+                    start.wait();
+                    if stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    for _ in 0..iters.load(Ordering::Acquire) {
+                        op();
+                    }
+                    done.wait();
                 }
             });
         }
+        g.bench_function(id, |b| {
+            b.iter_custom(|n| {
+                iters.store(n, Ordering::Release);
+                let t = Instant::now();
+                start.wait();
+                done.wait();
+                t.elapsed()
+            })
+        });
+        stop.store(true, Ordering::Release);
+        start.wait();
     });
-    start.elapsed()
 }
 
 fn strategies() -> Vec<(&'static str, Strategy)> {
@@ -98,39 +131,30 @@ fn bench_select(c: &mut Criterion) {
         for n in SIZES {
             // Baselines.
             let seed = AtomicU64::new(1);
-            g.bench_with_input(BenchmarkId::new("baseline_uniform", n), &n, |b, &n| {
-                b.iter_custom(|iters| {
-                    parallel(threads, iters, &|| {
-                        let mut rng = ChaCha8Rng::seed_from_u64(seed.fetch_add(1, Ordering::Relaxed));
-                        black_box((rng.next_u64() % n as u64) as usize);
-                    })
-                })
-            });
+            let uniform = || {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed.fetch_add(1, Ordering::Relaxed));
+                black_box((rng.next_u64() % n as u64) as usize);
+            };
+            bench_parallel(&mut g, BenchmarkId::new("baseline_uniform", n), threads, &uniform);
             let cells: Vec<AtomicU64> = (0..n as u64).map(|i| AtomicU64::new(i.wrapping_mul(0x9e37))).collect();
-            g.bench_with_input(BenchmarkId::new("baseline_scan", n), &n, |b, _| {
-                b.iter_custom(|iters| {
-                    parallel(threads, iters, &|| {
-                        let best = cells
-                            .iter()
-                            .enumerate()
-                            .max_by_key(|(_, c)| c.load(Ordering::Relaxed))
-                            .map(|(i, _)| i);
-                        black_box(best);
-                    })
-                })
-            });
+            let scan = || {
+                let best = cells
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, c)| c.load(Ordering::Relaxed))
+                    .map(|(i, _)| i);
+                black_box(best);
+            };
+            bench_parallel(&mut g, BenchmarkId::new("baseline_scan", n), threads, &scan);
             for (name, strategy) in strategies() {
                 if threads == 2 && name == "static" {
                     continue;
                 }
                 let r = router(n, strategy);
-                g.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
-                    b.iter_custom(|iters| {
-                        parallel(threads, iters, &|| {
-                            black_box(r.route(black_box(&req)));
-                        })
-                    })
-                });
+                let route = || {
+                    black_box(r.route(black_box(&req)));
+                };
+                bench_parallel(&mut g, BenchmarkId::new(name, n), threads, &route);
             }
         }
         g.finish();

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use serde::{Deserialize, Serialize};
 use toolplane_core::{ChatRequest, ContentPart, Role, ToolChoice};
 
 use crate::keywords::{CHAT, CODE, KEYWORDS, MATH, SUMM};
@@ -24,6 +25,20 @@ pub mod tasks {
     pub const TOOL_USE: &str = "tool_use";
     /// All of them, in the classifier's order.
     pub const ALL: [&str; 6] = [CODE, MATH, SUMMARIZATION, EXTRACTION, CHAT, TOOL_USE];
+}
+
+/// Where the task type came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskSource {
+    /// The request's `metadata.task_type`.
+    Metadata,
+    /// The call context's `task_type`.
+    Context,
+    /// The classifier.
+    Classifier,
+    /// Given by the caller of [`Router::explain_for`](crate::Router::explain_for).
+    Given,
 }
 
 /// Decides a request's task type when the caller did not say.

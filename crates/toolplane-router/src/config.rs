@@ -1,6 +1,6 @@
 //! Router configuration from TOML or JSON files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,21 +12,29 @@ use toolplane_core::{
     ProviderErrorKind, StaticStats,
 };
 
+use crate::catalogue::DEFAULT_TASK;
 use crate::decision::Decision;
 use crate::error::RouterError;
 use crate::expert::{Expert, Pricing};
-use crate::router::{DEFAULT_TASK, Router, RouterBuilder};
+use crate::locate::{FieldPath, line_col, locate};
+use crate::router::{Router, RouterBuilder};
 use crate::state::BreakerConfig;
 use crate::strategy::TaskPolicy;
 
-/// A configuration error, naming the file, the place in it and the problem.
+/// A configuration error, naming the file, the line, the field and the problem.
+///
+/// Displays as `file:line:column: field: message`, leaving out what is not known.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}{}: {message}", location.as_ref().map(|l| format!(":{l}")).unwrap_or_default())]
+#[error("{file}{}{}: {message}",
+    location.as_ref().map(|l| format!(":{l}")).unwrap_or_default(),
+    field.as_ref().map(|f| format!(": {f}")).unwrap_or_default())]
 pub struct ConfigError {
     /// The file, or `<toml>` / `<json>` for text.
     pub file: String,
-    /// `line:column`, or a field path such as `experts[2].model`.
+    /// `line:column` in the file, when known.
     pub location: Option<String>,
+    /// The field at fault, such as `experts[2].budget_usd`, when one is.
+    pub field: Option<String>,
     /// What is wrong.
     pub message: String,
 }
@@ -36,6 +44,16 @@ impl ConfigError {
         Self {
             file: file.to_owned(),
             location,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    fn at(file: &str, field: &FieldPath, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            location: None,
+            field: Some(field.to_string()),
             message: message.into(),
         }
     }
@@ -193,7 +211,8 @@ impl RouterConfig {
             let location = e.span().map(|s| line_col(text, s.start));
             ConfigError::new(file, location, e.message().trim().to_owned())
         })?;
-        cfg.validate(file)?;
+        cfg.check()
+            .map_err(|(field, msg)| located(file, text, false, &field, msg))?;
         Ok(cfg)
     }
 
@@ -203,71 +222,107 @@ impl RouterConfig {
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
             ConfigError::new(file, Some(format!("{}:{}", e.line(), e.column())), msg)
         })?;
-        cfg.validate(file)?;
+        cfg.check()
+            .map_err(|(field, msg)| located(file, text, true, &field, msg))?;
         Ok(cfg)
     }
 
-    /// Checks what the parser cannot: experts, ids, policies and numbers.
+    /// Checks what the parser cannot: experts, ids, policies and numbers
+    /// (prices, budgets and figures finite and not negative, rates within
+    /// `[0, 1]`, no more wins than judged answers, a median latency not above
+    /// the 95th percentile, cooldowns in order). Runs in time linear in the
+    /// size of the configuration.
     ///
     /// # Errors
-    /// The first problem found, with its field path.
+    /// The first problem found, with its field path (and no line: the
+    /// parsing functions add the line).
     pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
-        let at = |loc: String, msg: String| ConfigError::new(file, Some(loc), msg);
+        self.check().map_err(|(field, msg)| ConfigError::at(file, &field, msg))
+    }
+
+    fn check(&self) -> Result<(), (FieldPath, String)> {
+        let root = FieldPath::default;
         if self.experts.is_empty() {
-            return Err(ConfigError::new(
-                file,
-                Some("experts".into()),
-                "at least one expert is needed",
-            ));
+            return Err((root().key("experts"), "at least one expert is needed".into()));
         }
-        for (i, e) in self.experts.iter().enumerate() {
-            if e.provider.trim().is_empty() {
-                return Err(at(format!("experts[{i}].provider"), "must not be empty".into()));
-            }
-            if e.model.trim().is_empty() {
-                return Err(at(format!("experts[{i}].model"), "must not be empty".into()));
-            }
-            for (name, v) in [("input_per_1k", e.input_per_1k), ("output_per_1k", e.output_per_1k)] {
-                if !v.is_finite() || v < 0.0 {
-                    return Err(at(
-                        format!("experts[{i}].{name}"),
-                        format!("must be a price >= 0, got {v}"),
-                    ));
-                }
-            }
-            if let Some(b) = e.budget_usd.filter(|b| !b.is_finite() || *b < 0.0) {
-                return Err(at(format!("experts[{i}].budget_usd"), format!("must be >= 0, got {b}")));
-            }
-            if let Some(j) = self.experts[..i].iter().position(|o| o.id() == e.id()) {
-                return Err(at(
-                    format!("experts[{i}]"),
-                    format!("id `{}` is already used by experts[{j}]", e.id()),
-                ));
-            }
+        if let Some(b) = self.budget_usd {
+            non_negative(b).map_err(|m| (root().key("budget_usd"), m))?;
         }
         if self.max_attempts == Some(0) {
-            return Err(at("max_attempts".into(), "must be at least 1".into()));
+            return Err((root().key("max_attempts"), "must be at least 1".into()));
         }
-        let ids: Vec<String> = self.experts.iter().map(ExpertConfig::id).collect();
+        let br = &self.breaker;
+        let breaker = || root().key("breaker");
+        if br.failure_threshold == 0 {
+            return Err((breaker().key("failure_threshold"), "must be at least 1".into()));
+        }
+        if br.cooldown_ms == 0 {
+            return Err((breaker().key("cooldown_ms"), "must be at least 1".into()));
+        }
+        if br.max_cooldown_ms < br.cooldown_ms {
+            return Err((
+                breaker().key("max_cooldown_ms"),
+                format!(
+                    "must be at least cooldown_ms ({}), got {}",
+                    br.cooldown_ms, br.max_cooldown_ms
+                ),
+            ));
+        }
+        let mut ids: HashMap<String, usize> = HashMap::with_capacity(self.experts.len());
+        for (i, e) in self.experts.iter().enumerate() {
+            let here = || root().key("experts").index(i);
+            if e.provider.trim().is_empty() {
+                return Err((here().key("provider"), "must not be empty".into()));
+            }
+            if e.model.trim().is_empty() {
+                return Err((here().key("model"), "must not be empty".into()));
+            }
+            for (name, v) in [("input_per_1k", e.input_per_1k), ("output_per_1k", e.output_per_1k)] {
+                non_negative(v).map_err(|m| (here().key(name), format!("a price {m}")))?;
+            }
+            if let Some(b) = e.budget_usd {
+                non_negative(b).map_err(|m| (here().key("budget_usd"), m))?;
+            }
+            if e.context_window == Some(0) {
+                return Err((here().key("context_window"), "must be at least 1 token".into()));
+            }
+            if let Some(s) = &e.stats {
+                check_stats(s, here().key("stats"))?;
+            }
+            for (t, s) in &e.stats_by_task {
+                if t.trim().is_empty() {
+                    return Err((here().key("stats_by_task"), "a task type must not be empty".into()));
+                }
+                check_stats(s, here().key("stats_by_task").key(t))?;
+            }
+            if let Some(j) = ids.insert(e.id(), i) {
+                return Err((here(), format!("id `{}` is already used by experts[{j}]", e.id())));
+            }
+        }
         let policies =
             std::iter::once((DEFAULT_TASK, &self.default)).chain(self.tasks.iter().map(|(k, v)| (k.as_str(), v)));
         for (task, p) in policies {
-            let base = if task == DEFAULT_TASK {
-                "default".to_owned()
-            } else {
-                format!("tasks.{task}")
+            let base = || {
+                if task == DEFAULT_TASK {
+                    root().key("default")
+                } else {
+                    root().key("tasks").key(task)
+                }
             };
-            p.strategy.validate().map_err(|m| at(format!("{base}.strategy"), m))?;
+            p.strategy.validate().map_err(|m| (base().key("strategy"), m))?;
             if let crate::Strategy::Static { order } = &p.strategy {
-                if let Some(bad) = order.iter().find(|id| !ids.contains(id)) {
-                    return Err(at(format!("{base}.strategy.order"), format!("unknown expert `{bad}`")));
+                if let Some((n, bad)) = order.iter().enumerate().find(|(_, id)| !ids.contains_key(id.as_str())) {
+                    return Err((
+                        base().key("strategy").key("order").index(n),
+                        format!("unknown expert `{bad}`"),
+                    ));
                 }
             }
-            if let Some(bad) = p.only.iter().find(|id| !ids.contains(id)) {
-                return Err(at(format!("{base}.only"), format!("unknown expert `{bad}`")));
+            if let Some((n, bad)) = p.only.iter().enumerate().find(|(_, id)| !ids.contains_key(id.as_str())) {
+                return Err((base().key("only").index(n), format!("unknown expert `{bad}`")));
             }
             if p.max_attempts == Some(0) {
-                return Err(at(format!("{base}.max_attempts"), "must be at least 1".into()));
+                return Err((base().key("max_attempts"), "must be at least 1".into()));
             }
         }
         Ok(())
@@ -284,6 +339,7 @@ impl RouterConfig {
         F: FnMut(&ExpertConfig) -> Option<Arc<dyn ChatProvider>>,
     {
         let file = "<config>";
+        self.validate(file)?;
         let mut b = Router::builder().breaker(self.breaker.clone());
         if let Some(n) = self.max_attempts {
             b = b.max_attempts(n);
@@ -305,9 +361,9 @@ impl RouterConfig {
         let mut any_stats = false;
         for (i, e) in self.experts.iter().enumerate() {
             let provider = resolve(e).ok_or_else(|| {
-                ConfigError::new(
+                ConfigError::at(
                     file,
-                    Some(format!("experts[{i}].provider")),
+                    &FieldPath::default().key("experts").index(i).key("provider"),
                     format!("no provider named `{}` is available", e.provider),
                 )
             })?;
@@ -385,27 +441,73 @@ fn build_error(e: RouterError) -> ConfigError {
             format!("tasks.{task}")
         }
     };
-    let location = match &e {
+    let field = match &e {
         RouterError::NoExperts => Some("experts".to_owned()),
         RouterError::UnknownExpert {
             task, field: "order", ..
         } => Some(format!("{}.strategy.order", base(task))),
         RouterError::UnknownExpert { task, field, .. } => Some(format!("{}.{field}", base(task))),
         RouterError::InvalidPolicy { task, .. } => Some(format!("{}.strategy", base(task))),
+        RouterError::InvalidNumber { field, .. } => Some(field.clone()),
         _ => None,
     };
-    ConfigError::new("<config>", location, e.to_string())
+    ConfigError {
+        field,
+        ..ConfigError::new("<config>", None, e.to_string())
+    }
 }
 
-fn line_col(text: &str, offset: usize) -> String {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
+/// A finite number that is not negative; the message says what it got.
+fn non_negative(v: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("must be a finite number >= 0, got {v}"))
     }
-    let before = &text[..end];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("{line}:{col}")
+}
+
+/// Known figures that make sense: finite, not negative, rates in `[0, 1]`,
+/// no more wins than judged answers, p50 not above p95.
+pub(crate) fn check_stats(s: &ExpertStats, at: FieldPath) -> Result<(), (FieldPath, String)> {
+    let field = |name: &str| at.clone().key(name);
+    for (name, v) in [
+        ("latency_p50_ms", s.latency_p50_ms),
+        ("latency_p95_ms", s.latency_p95_ms),
+        ("ttft_p95_ms", s.ttft_p95_ms),
+        ("cost_per_1k_tokens", s.cost_per_1k_tokens),
+    ] {
+        if let Some(v) = v {
+            non_negative(v).map_err(|m| (field(name), m))?;
+        }
+    }
+    if let Some(r) = s.success_rate {
+        if !(0.0..=1.0).contains(&r) {
+            return Err((field("success_rate"), format!("must be within [0, 1], got {r}")));
+        }
+    }
+    if s.wins > s.judged {
+        return Err((
+            field("wins"),
+            format!("{} wins is more than the {} answers judged", s.wins, s.judged),
+        ));
+    }
+    if let (Some(p50), Some(p95)) = (s.latency_p50_ms, s.latency_p95_ms) {
+        if p50 > p95 {
+            return Err((
+                field("latency_p50_ms"),
+                format!("the median ({p50} ms) is above the 95th percentile ({p95} ms)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A validation error with the line of the field in `text`.
+fn located(file: &str, text: &str, json: bool, field: &FieldPath, message: String) -> ConfigError {
+    ConfigError {
+        location: locate(text, json, field),
+        ..ConfigError::at(file, field, message)
+    }
 }
 
 /// A provider that answers nothing, standing in for a real one when a

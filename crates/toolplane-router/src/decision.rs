@@ -3,26 +3,13 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use toolplane_core::ChatRequest;
 
-use crate::router::Inner;
-use crate::select::{Draw, Query};
-use crate::strategy::Strategy;
-use crate::weighted::{Figures, lower_better};
-
-/// Where the task type came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskSource {
-    /// The request's `metadata.task_type`.
-    Metadata,
-    /// The call context's `task_type`.
-    Context,
-    /// The classifier.
-    Classifier,
-    /// Given by the caller of [`Router::explain_for`](crate::Router::explain_for).
-    Given,
-}
+use crate::catalogue::{Catalogue, TaskOf};
+use crate::classify::TaskSource;
+use crate::live::LiveState;
+use crate::ranking::Draw;
+use crate::select::{Query, Selection};
+use crate::state::SRC_FIGURES;
 
 /// One expert that passed the hard constraints, with its score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +22,10 @@ pub struct Candidate {
     pub score: f64,
     /// The figures behind the score, by name.
     pub figures: Vec<(String, f64)>,
+    /// What the router noticed about this expert's figures (for example a
+    /// stats source that gave a NaN latency, which counts as unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One expert a hard constraint removed.
@@ -114,22 +105,15 @@ impl fmt::Display for Decision {
         if !self.candidates.is_empty() {
             writeln!(f, "candidates (score = {}):", self.score_meaning)?;
             for c in &self.candidates {
-                write!(f, "  {:>3}. {:<32} {:>10.4}", c.rank, c.expert, c.score)?;
-                let figs: Vec<String> = c
-                    .figures
-                    .iter()
-                    .map(|(k, v)| {
-                        if v.abs() >= 100.0 {
-                            format!("{k} {v:.0}")
-                        } else {
-                            format!("{k} {v:.4}")
-                        }
-                    })
-                    .collect();
+                write!(f, "  {:>3}. {:<32} {:>10}", c.rank, c.expert, fmt_num(c.score))?;
+                let figs: Vec<String> = c.figures.iter().map(|(k, v)| format!("{k} {}", fmt_num(*v))).collect();
                 if !figs.is_empty() {
                     write!(f, "   [{}]", figs.join(", "))?;
                 }
                 writeln!(f)?;
+                for note in &c.notes {
+                    writeln!(f, "       note: {note}")?;
+                }
             }
         }
         if !self.excluded.is_empty() {
@@ -145,111 +129,101 @@ impl fmt::Display for Decision {
     }
 }
 
-impl Inner {
-    pub(crate) fn decide(&self, request: &ChatRequest, task: usize, task_name: String, source: TaskSource) -> Decision {
-        let q = Query::new(self, request, task, false);
-        let sel = self.select(&q, usize::MAX, true, &[]);
-        let strategy = &self.policies[task].strategy;
-        let attempts = self.attempts(task);
-        let id = |i: usize| self.experts[i].id.clone();
-        let figs: Vec<Figures> = sel.ranked.iter().map(|r| self.figures(r.idx, task)).collect();
-        let (lat, cost) = self.ranges(task, sel.ranked.iter().map(|r| r.idx));
-        let candidates = sel
+/// A score or figure as printed: never `-0`, four decimals, whole
+/// numbers from 100 up, and significant digits below 0.001.
+pub(crate) fn fmt_num(v: f64) -> String {
+    let v = v + 0.0; // -0.0 + 0.0 is +0.0
+    let a = v.abs();
+    if a == 0.0 {
+        "0".to_owned()
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 0.001 {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// Explains a selection made with [`Want::All`](crate::select::Want::All).
+pub(crate) fn explain(cat: &Catalogue, live: &LiveState, q: &Query, task: &TaskOf<'_>, sel: &Selection) -> Decision {
+    let plan = &cat.tasks[sel.task];
+    let attempts = cat.attempts(sel.task);
+    let id = |i: usize| cat.experts[i].id.clone();
+    let view = live.view(cat, sel.task);
+    let shown = plan.ranker.shown(&view, &sel.ranked);
+    let candidates = sel
+        .ranked
+        .iter()
+        .zip(shown)
+        .enumerate()
+        .map(|(n, (r, mut figures))| {
+            let consecutive = live.states[r.idx].breaker.consecutive_failures();
+            if consecutive > 0 {
+                figures.push(("consecutive_failures".into(), f64::from(consecutive)));
+            }
+            for f in &mut figures {
+                f.1 += 0.0;
+            }
+            let rejected = view.cells[r.idx]
+                .src_rejected
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let notes = SRC_FIGURES
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| rejected & (1 << b) != 0)
+                .map(|(_, name)| format!("the stats source gave a {name} that makes no sense: treated as unknown"))
+                .collect();
+            Candidate {
+                expert: id(r.idx),
+                rank: n + 1,
+                score: r.key + 0.0,
+                figures,
+                notes,
+            }
+        })
+        .collect();
+    let seed = cat.settings.seed;
+    let draw = match sel.draw {
+        Draw::None => None,
+        Draw::Samples => Some(format!(
+            "one Beta sample per candidate, from draw {} of the ChaCha8 generator seeded {seed}",
+            sel.stream
+        )),
+        Draw::TwoChoices { winner, loser } => Some(format!(
+            "power of two choices drew {} and {} (draw {} of the ChaCha8 generator seeded {seed}); {} has the lower latency",
+            id(winner),
+            id(loser),
+            sel.stream,
+            id(winner)
+        )),
+        Draw::FloorUnmet => Some("no candidate meets the quality floor: best quality first".into()),
+    };
+    Decision {
+        task_type: task.name.to_owned(),
+        task_source: task.source,
+        policy: plan.name.clone(),
+        strategy: plan.policy.strategy.to_string(),
+        score_meaning: plan.ranker.score_meaning().to_owned(),
+        chosen: sel.ranked.first().map(|r| id(r.idx)),
+        fallbacks: sel
             .ranked
             .iter()
-            .zip(&figs)
-            .enumerate()
-            .map(|(n, (r, f))| {
-                let mut figures = Vec::new();
-                let mut put = |k: &str, v: Option<f64>| {
-                    if let Some(v) = v {
-                        figures.push((k.to_owned(), v));
-                    }
-                };
-                match strategy {
-                    Strategy::Static { .. } => put("priority", Some(f64::from(self.experts[r.idx].priority))),
-                    Strategy::Weighted { .. } => {
-                        put("latency_p95_ms", f.latency_ms);
-                        put("latency_norm", Some(lower_better(f.latency_ms, lat)));
-                        put("success_rate", f.success);
-                        put("cost_per_1k", f.cost_1k);
-                        put("cost_norm", Some(lower_better(f.cost_1k, cost)));
-                        put("win_rate", f.win_rate);
-                    }
-                    Strategy::Thompson { .. } => {
-                        let (a, b) = self.cell(r.idx, task).posterior.get();
-                        put("alpha", Some(a));
-                        put("beta", Some(b));
-                        put("mean", Some(a / (a + b)));
-                    }
-                    Strategy::LeastLatency => put("p2c_winner", Some(f64::from(r.tier))),
-                    Strategy::Cheapest { quality, .. } => {
-                        put("quality", self.quality(r.idx, task, *quality));
-                        put("cost_per_1k", f.cost_1k);
-                        put("above_floor", Some(f64::from(r.tier)));
-                    }
-                }
-                let consecutive = self.states[r.idx].breaker.consecutive_failures();
-                if consecutive > 0 {
-                    put("consecutive_failures", Some(f64::from(consecutive)));
-                }
-                Candidate {
-                    expert: id(r.idx),
-                    rank: n + 1,
-                    score: r.key,
-                    figures,
-                }
+            .skip(1)
+            .take(attempts - 1)
+            .map(|r| id(r.idx))
+            .collect(),
+        candidates,
+        excluded: sel
+            .removed
+            .iter()
+            .map(|(i, r)| Exclusion {
+                expert: id(*i),
+                constraint: r.constraint().to_owned(),
+                detail: r.detail(),
             })
-            .collect();
-        let draw = match sel.draw {
-            Draw::None => None,
-            Draw::Samples => Some(format!(
-                "one Beta sample per candidate, from draw {} of the ChaCha8 generator seeded {}",
-                sel.stream, self.seed
-            )),
-            Draw::TwoChoices { winner, loser } => Some(format!(
-                "power of two choices drew {} and {} (draw {} of the ChaCha8 generator seeded {}); {} has the lower latency",
-                id(winner),
-                id(loser),
-                sel.stream,
-                self.seed,
-                id(winner)
-            )),
-            Draw::FloorUnmet => Some("no candidate meets the quality floor: best quality first".into()),
-        };
-        Decision {
-            task_type: task_name,
-            task_source: source,
-            policy: self.tasks[task].clone(),
-            strategy: strategy.to_string(),
-            score_meaning: match strategy {
-                Strategy::Static { .. } => "minus the static rank",
-                Strategy::Weighted { .. } => "weighted sum of normalized figures, 0..1",
-                Strategy::Thompson { .. } => "a draw from the win-rate posterior",
-                Strategy::LeastLatency => "minus the EWMA latency in ms (the two-choice winner goes first)",
-                Strategy::Cheapest { .. } => "minus the cost per 1k tokens above the floor, else the quality",
-            }
-            .to_owned(),
-            chosen: sel.ranked.first().map(|r| id(r.idx)),
-            fallbacks: sel
-                .ranked
-                .iter()
-                .skip(1)
-                .take(attempts - 1)
-                .map(|r| id(r.idx))
-                .collect(),
-            candidates,
-            excluded: sel
-                .removed
-                .iter()
-                .map(|(i, r)| Exclusion {
-                    expert: id(*i),
-                    constraint: r.constraint().to_owned(),
-                    detail: r.detail(),
-                })
-                .collect(),
-            draw,
-            estimated_input_tokens: q.input_tokens,
-        }
+            .collect(),
+        draw,
+        estimated_input_tokens: q.input_tokens,
     }
 }

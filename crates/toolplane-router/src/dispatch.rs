@@ -12,58 +12,99 @@ use toolplane_core::{
     ProviderErrorKind, StreamEvent, Usage,
 };
 
+use crate::catalogue::{Catalogue, TaskOf};
+use crate::classify::TaskSource;
 use crate::dispatch_log::Recorder;
-use crate::router::RANK_BATCH;
-use crate::router::{FailureClass, Inner, Router, failure_class};
-use crate::select::{Query, Selection};
+use crate::live::{FailureClass, LiveState, failure_class};
+use crate::router::{Inner, RANK_BATCH, Router};
+use crate::select::{Query, Selection, Want, select};
 
 const NAME: &str = "router";
 
-impl Inner {
-    fn no_provider(&self, sel: &Selection) -> ProviderError {
-        let reasons: Vec<String> = sel
-            .removed
-            .iter()
-            .map(|(i, r)| format!("{}: {}", self.experts[*i].id, r.detail()))
-            .collect();
-        ProviderError::new(
-            ProviderErrorKind::NoProvider,
-            NAME,
-            format!("no expert can take this request ({})", reasons.join("; ")),
-        )
+fn no_provider(cat: &Catalogue, sel: &Selection) -> ProviderError {
+    let reasons: Vec<String> = sel
+        .removed
+        .iter()
+        .map(|(i, r)| format!("{}: {}", cat.experts[*i].id, r.detail()))
+        .collect();
+    ProviderError::new(
+        ProviderErrorKind::NoProvider,
+        NAME,
+        format!("no expert can take this request ({})", reasons.join("; ")),
+    )
+}
+
+fn request_id<'a>(request: &'a ChatRequest, ctx: &'a CallContext) -> &'a str {
+    request.metadata.request_id.as_deref().unwrap_or(&ctx.request_id)
+}
+
+/// What an expert receives: the request with the expert's model and the
+/// resolved task type, and a context that carries the task type too when
+/// the classifier decided it, so interceptors around the expert (metrics,
+/// budgets, audit) see the task type the router routed by.
+struct Outgoing {
+    request: ChatRequest,
+    ctx: Option<CallContext>,
+}
+
+impl Outgoing {
+    fn new(request: &ChatRequest, ctx: &CallContext, task: &TaskOf<'_>) -> Self {
+        let mut request = request.clone();
+        if request.metadata.task_type.is_none() {
+            request.metadata.task_type = Some(task.name.to_owned());
+        }
+        let ctx = (task.source == TaskSource::Classifier && ctx.task_type.is_none()).then(|| {
+            let mut c = ctx.clone();
+            c.task_type = Some(task.name.to_owned());
+            c
+        });
+        Self { request, ctx }
     }
 
-    fn request_id<'a>(request: &'a ChatRequest, ctx: &'a CallContext) -> &'a str {
-        request.metadata.request_id.as_deref().unwrap_or(&ctx.request_id)
+    /// The request for one expert, and the context to send it with.
+    fn to<'a>(&'a mut self, model: &str, ctx: &'a CallContext) -> (&'a ChatRequest, &'a CallContext) {
+        model.clone_into(&mut self.request.model);
+        (&self.request, self.ctx.as_ref().unwrap_or(ctx))
     }
 }
 
 /// The experts of one request, ranked a batch at a time: the first batch
 /// is ranked up front; the next only if all of it failed.
 struct Attempts<'a> {
-    inner: &'a Inner,
+    cat: &'a Catalogue,
+    live: &'a LiveState,
     q: &'a Query,
     limit: usize,
     tried: Vec<usize>,
     batch: Vec<usize>,
     pos: usize,
     last: Option<ProviderError>,
-    first: Option<Selection>,
+    first: Selection,
 }
 
 impl<'a> Attempts<'a> {
     fn new(inner: &'a Inner, q: &'a Query) -> Self {
-        let limit = inner.attempts(q.task);
-        let sel = inner.select(q, limit.min(RANK_BATCH), false, &[]);
+        let (cat, live) = (&inner.cat, &inner.live);
+        let limit = cat.attempts(q.task);
+        let first = select(
+            cat,
+            live,
+            q,
+            Want::Top {
+                top: limit.min(RANK_BATCH),
+                exclude: &[],
+            },
+        );
         Self {
-            inner,
+            cat,
+            live,
             q,
             limit,
             tried: Vec::new(),
-            batch: sel.ranked.iter().map(|r| r.idx).collect(),
+            batch: first.ranked.iter().map(|r| r.idx).collect(),
             pos: 0,
             last: None,
-            first: Some(sel),
+            first,
         }
     }
 
@@ -74,10 +115,10 @@ impl<'a> Attempts<'a> {
                 return Ok(None);
             }
             if self.pos == self.batch.len() {
-                let left = (self.limit - self.tried.len()).min(RANK_BATCH);
+                let top = (self.limit - self.tried.len()).min(RANK_BATCH);
                 let mut skip = self.tried.clone();
                 skip.extend(self.batch.iter().copied());
-                let sel = self.inner.select(self.q, left, false, &skip);
+                let sel = select(self.cat, self.live, self.q, Want::Top { top, exclude: &skip });
                 if sel.ranked.is_empty() {
                     return Ok(None);
                 }
@@ -99,7 +140,7 @@ impl<'a> Attempts<'a> {
                     )
                 }));
             }
-            if self.inner.states[idx].breaker.try_acquire(self.inner.clock.now()) {
+            if self.live.states[idx].breaker.try_acquire(self.live.clock.now()) {
                 self.tried.push(idx);
                 return Ok(Some(idx));
             }
@@ -108,7 +149,7 @@ impl<'a> Attempts<'a> {
 
     /// Records a failure; stops when the request itself is at fault.
     fn failed(&mut self, idx: usize, e: ProviderError) -> Result<(), ProviderError> {
-        self.inner.record_failure(idx, &e);
+        self.live.record_failure(self.cat, idx, &e);
         if failure_class(e.kind()) == FailureClass::RequestFault {
             return Err(e);
         }
@@ -117,20 +158,16 @@ impl<'a> Attempts<'a> {
     }
 
     /// A dispatch record for this request, when the router keeps a log.
-    fn recorder(&self, request_id: &str, task: usize, streamed: bool) -> Option<Recorder> {
-        let sel = self.first.as_ref()?;
-        self.inner.dispatch_log.as_ref()?;
-        Some(Recorder::start(self.inner, request_id, task, streamed, sel))
+    fn recorder(&self, inner: &Inner, request_id: &str, streamed: bool) -> Option<Recorder> {
+        inner.log.as_ref()?;
+        Some(Recorder::start(self.cat, request_id, streamed, &self.first))
     }
 
     /// The error when no attempt succeeded.
     fn exhausted(mut self) -> ProviderError {
-        if let Some(e) = self.last.take() {
-            return e;
-        }
-        match &self.first {
-            Some(sel) => self.inner.no_provider(sel),
-            None => ProviderError::new(ProviderErrorKind::NoProvider, NAME, "no expert available"),
+        match self.last.take() {
+            Some(e) => e,
+            None => no_provider(self.cat, &self.first),
         }
     }
 }
@@ -143,7 +180,7 @@ impl ChatProvider for Router {
 
     /// Tools and streaming when any expert has them; the largest context window.
     fn capabilities(&self) -> ProviderCapabilities {
-        let ex = &self.inner.experts;
+        let ex = &self.inner.cat.experts;
         ProviderCapabilities {
             tools: ex.iter().any(|e| e.capabilities.tools),
             streaming: ex.iter().any(|e| e.capabilities.streaming),
@@ -158,29 +195,30 @@ impl ChatProvider for Router {
     }
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
-        let inner = &self.inner;
-        let (task, _) = inner.task_of(request, Some(ctx));
-        let q = Query::new(inner, request, task, false);
+        let inner = &*self.inner;
+        let (cat, live) = (&inner.cat, &inner.live);
+        let task = cat.task_of(request, Some(ctx));
+        let q = Query::new(cat, request, task.slot, false);
         let mut attempts = Attempts::new(inner, &q);
-        let mut log = attempts.recorder(Inner::request_id(request, ctx), task, false);
+        let mut log = attempts.recorder(inner, request_id(request, ctx), false);
+        let mut out = Outgoing::new(request, ctx, &task);
         let result = async {
             while let Some(idx) = attempts.next(ctx)? {
-                let expert = &inner.experts[idx];
-                let mut req = request.clone();
-                req.model.clone_from(&expert.key.model);
+                let expert = &cat.experts[idx];
+                let (req, call_ctx) = out.to(&expert.key.model, ctx);
                 let started = Instant::now();
-                match expert.provider.chat(&req, ctx).await {
+                match expert.provider.chat(req, call_ctx).await {
                     Ok(resp) => {
-                        inner.record_success(idx, started.elapsed(), &resp);
-                        inner.remember(Inner::request_id(request, ctx), idx, task);
+                        live.record_success(cat, idx, started.elapsed(), &resp);
+                        live.remember(request_id(request, ctx), idx, task.slot);
                         if let Some(log) = log.as_mut() {
-                            log.attempt(inner, idx, started.elapsed(), Ok(()));
+                            log.attempt(cat, idx, started.elapsed(), Ok(()));
                         }
                         return Ok(resp);
                     }
                     Err(e) => {
                         if let Some(log) = log.as_mut() {
-                            log.attempt(inner, idx, started.elapsed(), Err(&e));
+                            log.attempt(cat, idx, started.elapsed(), Err(&e));
                         }
                         attempts.failed(idx, e)?
                     }
@@ -189,7 +227,7 @@ impl ChatProvider for Router {
             Err(attempts.exhausted())
         }
         .await;
-        if let (Some(log), Some(sink)) = (log, inner.dispatch_log.as_ref()) {
+        if let (Some(log), Some(sink)) = (log, inner.log.as_ref()) {
             log.finish(sink);
         }
         result
@@ -198,13 +236,15 @@ impl ChatProvider for Router {
     /// Falls back while opening the stream; once events flow, errors pass
     /// through (the answer has begun). The outcome is recorded when the stream ends.
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
-        let inner = &self.inner;
-        let (task, _) = inner.task_of(request, Some(ctx));
-        let q = Query::new(inner, request, task, true);
+        let inner = &*self.inner;
+        let (cat, live) = (&inner.cat, &inner.live);
+        let task = cat.task_of(request, Some(ctx));
+        let q = Query::new(cat, request, task.slot, true);
         let mut attempts = Attempts::new(inner, &q);
-        let mut log = attempts.recorder(Inner::request_id(request, ctx), task, true);
+        let mut log = attempts.recorder(inner, request_id(request, ctx), true);
+        let mut out = Outgoing::new(request, ctx, &task);
         let finish = |log: Option<Recorder>| {
-            if let (Some(log), Some(sink)) = (log, inner.dispatch_log.as_ref()) {
+            if let (Some(log), Some(sink)) = (log, inner.log.as_ref()) {
                 log.finish(sink);
             }
         };
@@ -217,15 +257,14 @@ impl ChatProvider for Router {
                     return Err(e);
                 }
             };
-            let expert = &inner.experts[idx];
-            let mut req = request.clone();
-            req.model.clone_from(&expert.key.model);
+            let expert = &cat.experts[idx];
+            let (req, call_ctx) = out.to(&expert.key.model, ctx);
             let started = Instant::now();
-            match expert.provider.chat_stream(&req, ctx).await {
+            match expert.provider.chat_stream(req, call_ctx).await {
                 Ok(stream) => {
-                    inner.remember(Inner::request_id(request, ctx), idx, task);
+                    live.remember(request_id(request, ctx), idx, task.slot);
                     if let Some(l) = log.as_mut() {
-                        l.attempt(inner, idx, started.elapsed(), Ok(()));
+                        l.attempt(cat, idx, started.elapsed(), Ok(()));
                     }
                     finish(log);
                     return Ok(Box::pin(Recording {
@@ -239,7 +278,7 @@ impl ChatProvider for Router {
                 }
                 Err(e) => {
                     if let Some(l) = log.as_mut() {
-                        l.attempt(inner, idx, started.elapsed(), Err(&e));
+                        l.attempt(cat, idx, started.elapsed(), Err(&e));
                     }
                     if let Err(e) = attempts.failed(idx, e) {
                         finish(log);
@@ -275,7 +314,7 @@ impl Stream for Recording {
             Poll::Ready(Some(Ok(StreamEvent::Usage { usage }))) => self.usage = *usage,
             Poll::Ready(Some(Ok(StreamEvent::Stop { .. }))) => {
                 self.done = true;
-                let expert = &self.inner.experts[self.expert];
+                let expert = &self.inner.cat.experts[self.expert];
                 let resp = ChatResponse::new(
                     expert.key.provider.clone(),
                     expert.key.model.clone(),
@@ -283,16 +322,19 @@ impl Stream for Recording {
                     toolplane_core::StopReason::EndTurn,
                 )
                 .with_usage(self.usage);
-                self.inner.record_success(self.expert, self.started.elapsed(), &resp);
+                let inner = &*self.inner;
+                inner
+                    .live
+                    .record_success(&inner.cat, self.expert, self.started.elapsed(), &resp);
             }
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
-                self.inner.record_failure(self.expert, e);
+                self.inner.live.record_failure(&self.inner.cat, self.expert, e);
             }
             Poll::Ready(None) => {
                 self.done = true;
                 let e = ProviderError::new(ProviderErrorKind::Incomplete, NAME, "stream ended without a stop event");
-                self.inner.record_failure(self.expert, &e);
+                self.inner.live.record_failure(&self.inner.cat, self.expert, &e);
             }
             _ => {}
         }
@@ -304,7 +346,7 @@ impl Drop for Recording {
     fn drop(&mut self) {
         if !self.done {
             // Dropped mid-answer by the caller: no verdict, free a half-open probe.
-            self.inner.states[self.expert].breaker.release();
+            self.inner.live.states[self.expert].breaker.release();
         }
     }
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use toolplane_core::ProviderError;
 
-use crate::router::Inner;
+use crate::catalogue::Catalogue;
+use crate::decision::fmt_num;
 use crate::select::Selection;
 
 /// One expert of the ranking a dispatch used, best first.
@@ -62,7 +63,7 @@ impl fmt::Display for DispatchRecord {
         let ranked: Vec<String> = self
             .ranked
             .iter()
-            .map(|r| format!("{} {:.4}", r.expert, r.score))
+            .map(|r| format!("{} {}", r.expert, fmt_num(r.score)))
             .collect();
         writeln!(f, "  ranked: {}", ranked.join(", "))?;
         for (expert, why) in &self.excluded {
@@ -124,19 +125,19 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn start(inner: &Inner, request_id: &str, task: usize, streamed: bool, sel: &Selection) -> Self {
-        let id = |i: usize| inner.experts[i].id.clone();
+    pub(crate) fn start(cat: &Catalogue, request_id: &str, streamed: bool, sel: &Selection) -> Self {
+        let id = |i: usize| cat.experts[i].id.clone();
         Self {
             record: DispatchRecord {
                 request_id: request_id.to_owned(),
-                task_type: inner.tasks.get(task).cloned().unwrap_or_default(),
+                task_type: cat.tasks.get(sel.task).map(|t| t.name.clone()).unwrap_or_default(),
                 streamed,
                 ranked: sel
                     .ranked
                     .iter()
                     .map(|r| RankedExpert {
                         expert: id(r.idx),
-                        score: r.key,
+                        score: r.key + 0.0,
                     })
                     .collect(),
                 excluded: sel.removed.iter().map(|(i, why)| (id(*i), why.detail())).collect(),
@@ -146,8 +147,8 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn attempt(&mut self, inner: &Inner, idx: usize, took: Duration, outcome: Result<(), &ProviderError>) {
-        let expert = inner.experts[idx].id.clone();
+    pub(crate) fn attempt(&mut self, cat: &Catalogue, idx: usize, took: Duration, outcome: Result<(), &ProviderError>) {
+        let expert = cat.experts[idx].id.clone();
         let (outcome, message) = match outcome {
             Ok(()) => {
                 self.record.answered_by = Some(expert.clone());

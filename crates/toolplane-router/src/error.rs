@@ -28,6 +28,14 @@ pub enum RouterError {
         /// What is wrong.
         message: String,
     },
+    /// A number that makes no sense (NaN, infinite, negative, out of range).
+    #[error("router: `{field}` {message}")]
+    InvalidNumber {
+        /// The setting, such as `budget_usd` or `experts[2].budget_usd`.
+        field: String,
+        /// What is wrong, with the value.
+        message: String,
+    },
     /// No expert has this index.
     #[error("router: no expert at index {0}")]
     UnknownExpertIndex(usize),

@@ -150,3 +150,31 @@ impl fmt::Debug for Expert {
             .finish()
     }
 }
+
+/// What the constraints and the cost figure read about an expert, packed
+/// together and fixed when the router is built.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hot {
+    pub(crate) tools: bool,
+    pub(crate) streaming: bool,
+    pub(crate) max_context: u64,
+    /// `INFINITY` when the expert has no budget.
+    pub(crate) budget: f64,
+    pub(crate) input_per_1k: f64,
+    pub(crate) output_per_1k: f64,
+    pub(crate) blended_per_1k: f64,
+}
+
+impl Hot {
+    pub(crate) fn new(e: &Expert) -> Self {
+        Self {
+            tools: e.capabilities.tools,
+            streaming: e.capabilities.streaming,
+            max_context: e.capabilities.max_context_tokens.unwrap_or(u64::MAX),
+            budget: e.budget_usd.unwrap_or(f64::INFINITY),
+            input_per_1k: e.pricing.input_per_1k,
+            output_per_1k: e.pricing.output_per_1k,
+            blended_per_1k: e.pricing.blended_per_1k(),
+        }
+    }
+}

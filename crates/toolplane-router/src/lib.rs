@@ -70,6 +70,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod catalogue;
 mod classify;
 mod config;
 mod decision;
@@ -77,17 +78,21 @@ mod dispatch;
 mod dispatch_log;
 mod error;
 mod expert;
+mod figures;
 mod keywords;
+mod live;
+mod locate;
+mod rank;
+mod ranking;
 mod router;
 mod sample;
 mod select;
 mod state;
 mod strategy;
-mod weighted;
 
-pub use classify::{KeywordClassifier, TaskClassifier, tasks};
+pub use classify::{KeywordClassifier, TaskClassifier, TaskSource, tasks};
 pub use config::{ConfigError, ExpertConfig, RouterConfig};
-pub use decision::{Candidate, Decision, Exclusion, TaskSource};
+pub use decision::{Candidate, Decision, Exclusion};
 pub use dispatch_log::{AttemptRecord, DispatchRecord, RankedExpert};
 pub use error::RouterError;
 pub use expert::{Expert, Pricing};

@@ -1,32 +1,26 @@
-//! The router: its experts, policies and live state, how it is built, and
-//! how outcomes and feedback reach it.
+//! The router's public face: how it is built, how requests are routed and
+//! explained, and how outcomes and feedback reach it. What it knows is in
+//! two parts: the [`Catalogue`] (fixed when built) and the [`LiveState`]
+//! (what changes); selection is a function of the two and a query.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rand_chacha::ChaCha8Rng;
-use toolplane_core::{
-    CallContext, ChatRequest, ChatResponse, Feedback, ProviderError, ProviderErrorKind, ProviderStatsSource, Verdict,
-};
+use toolplane_core::{CallContext, ChatRequest, ChatResponse, Feedback, ProviderError, ProviderStatsSource, Verdict};
 
-use crate::classify::{KeywordClassifier, TaskClassifier};
-use crate::decision::{Decision, TaskSource};
+use crate::catalogue::{Catalogue, Settings, TaskOf};
+use crate::classify::{KeywordClassifier, TaskClassifier, TaskSource};
+use crate::decision::{Decision, explain};
 use crate::dispatch_log::{DispatchLog, DispatchRecord};
 use crate::error::RouterError;
 use crate::expert::Expert;
-use crate::select::{Hot, Query};
-use crate::state::{BreakerConfig, Clock, ExpertState, ManualClock, TaskCell, add_spend};
+use crate::live::LiveState;
+use crate::select::{Query, Want, select};
+use crate::state::{BreakerConfig, Clock, ManualClock};
 use crate::strategy::TaskPolicy;
-use crate::weighted::Packed;
 
-/// Request ids remembered for feedback.
-const PENDING_CAPACITY: usize = 65_536;
 /// Experts ranked per selection round; more are ranked only when these all fail.
 pub(crate) const RANK_BATCH: usize = 4;
-/// The name of the catch-all task slot.
-pub(crate) const DEFAULT_TASK: &str = "default";
 
 /// A mixture-of-experts router. Itself a [`ChatProvider`](toolplane_core::ChatProvider):
 /// each request goes to the best expert for its task type, and to the next
@@ -38,48 +32,13 @@ pub struct Router {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The catalogue, the live state, and the dispatch log.
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) experts: Vec<Expert>,
-    /// What selection reads about each expert, packed.
-    pub(crate) hot: Vec<Hot>,
-    /// Whether any expert has a budget (selection then runs the full checks).
-    pub(crate) any_budget: bool,
-    pub(crate) states: Vec<ExpertState>,
-    /// Per task, per expert (`task * experts + expert`), so one task's cells are contiguous.
-    pub(crate) cells: Vec<TaskCell>,
-    /// The weighted strategy's resolved figures, laid out like `cells`.
-    pub(crate) packed: Vec<Packed>,
-    /// Task slots; 0 is [`DEFAULT_TASK`].
-    pub(crate) tasks: Vec<String>,
-    pub(crate) policies: Vec<TaskPolicy>,
-    /// Per task: the Beta prior of its posteriors.
-    pub(crate) priors: Vec<(f64, f64)>,
-    /// Per task: expert index -> rank for the static strategy.
-    pub(crate) static_rank: Vec<Box<[u32]>>,
-    /// Per task: which experts the rule allows (`None`: all).
-    pub(crate) allowed: Vec<Option<Box<[bool]>>>,
-    pub(crate) classifier: Arc<dyn TaskClassifier>,
-    pub(crate) stats: Option<Arc<dyn ProviderStatsSource>>,
-    pub(crate) breaker: BreakerConfig,
-    pub(crate) budget_usd: Option<f64>,
-    pub(crate) spent_nano_usd: AtomicU64,
-    /// The master generator and how many selections drew from it.
-    pub(crate) rng: Mutex<(ChaCha8Rng, u64)>,
-    pub(crate) seed: u64,
-    pub(crate) clock: Clock,
-    pub(crate) max_attempts: usize,
-    pub(crate) default_output_tokens: u64,
-    pub(crate) latency_weight: f64,
-    pending: Mutex<Pending>,
+    pub(crate) cat: Catalogue,
+    pub(crate) live: LiveState,
     /// What dispatch did with recent requests (`None`: not kept).
-    pub(crate) dispatch_log: Option<DispatchLog>,
-}
-
-#[derive(Debug, Default)]
-struct Pending {
-    map: HashMap<String, (usize, usize)>,
-    order: VecDeque<String>,
+    pub(crate) log: Option<DispatchLog>,
 }
 
 /// Builds a [`Router`] in code. See also [`RouterConfig`](crate::RouterConfig).
@@ -208,126 +167,45 @@ impl RouterBuilder {
         self
     }
 
-    /// Checks the set-up and builds the router.
+    /// Checks the set-up and builds the router. Takes time linear in the
+    /// number of experts times task slots.
     ///
     /// # Errors
-    /// No experts, two experts with one id, a policy naming an unknown expert
-    /// or holding an invalid number.
+    /// No experts, two experts with one id, a policy naming an unknown
+    /// expert, an invalid policy, or a budget or price that is NaN, infinite
+    /// or negative.
     pub fn build(self) -> Result<Router, RouterError> {
-        if self.experts.is_empty() {
-            return Err(RouterError::NoExperts);
-        }
-        let mut ids = HashMap::new();
-        for (i, e) in self.experts.iter().enumerate() {
-            if ids.insert(e.id.as_str(), i).is_some() {
-                return Err(RouterError::DuplicateExpert(e.id.clone()));
-            }
-        }
-        let classifier: Arc<dyn TaskClassifier> = self
-            .classifier
-            .unwrap_or_else(|| Arc::new(KeywordClassifier::default()));
-        let mut tasks = vec![DEFAULT_TASK.to_owned()];
-        let mut policies = vec![self.default_policy];
-        for (t, p) in self.policies {
-            if t == DEFAULT_TASK {
-                policies[0] = p;
-            } else {
-                tasks.push(t);
-                policies.push(p);
-            }
-        }
-        for label in classifier.labels() {
-            if !tasks.contains(&label) {
-                tasks.push(label);
-                policies.push(policies[0].clone());
-            }
-        }
-        let n = self.experts.len();
-        let mut static_rank = Vec::with_capacity(tasks.len());
-        let mut allowed = Vec::with_capacity(tasks.len());
-        for (t, p) in tasks.iter().zip(&policies) {
-            p.strategy.validate().map_err(|message| RouterError::InvalidPolicy {
-                task: t.clone(),
-                message,
-            })?;
-            let lookup = |id: &String, field: &'static str| {
-                ids.get(id.as_str()).copied().ok_or_else(|| RouterError::UnknownExpert {
-                    task: t.clone(),
-                    field,
-                    id: id.clone(),
-                })
-            };
-            let mut rank: Vec<u32> = vec![0; n];
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_by_key(|&i| (self.experts[i].priority, i));
-            if let crate::Strategy::Static { order: named } = &p.strategy {
-                let mut first = Vec::with_capacity(named.len());
-                for id in named {
-                    first.push(lookup(id, "order")?);
-                }
-                order.retain(|i| !first.contains(i));
-                first.extend(order);
-                order = first;
-            }
-            for (r, &i) in order.iter().enumerate() {
-                rank[i] = r as u32;
-            }
-            static_rank.push(rank.into_boxed_slice());
-            if p.only.is_empty() {
-                allowed.push(None);
-            } else {
-                let mut mask = vec![false; n];
-                for id in &p.only {
-                    mask[lookup(id, "only")?] = true;
-                }
-                allowed.push(Some(mask.into_boxed_slice()));
-            }
-        }
-        let priors: Vec<(f64, f64)> = policies.iter().map(|p| p.strategy.bandit().1).collect();
         let seed = self.seed.unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0x5eed, |d| d.as_nanos() as u64)
         });
-        let cells: Vec<TaskCell> = priors
-            .iter()
-            .flat_map(|p| (0..n).map(move |_| TaskCell::new(*p)))
-            .collect();
-        let inner = Inner {
-            hot: self.experts.iter().map(Hot::new).collect(),
-            any_budget: self.experts.iter().any(|e| e.budget_usd.is_some_and(f64::is_finite)),
-            states: self.experts.iter().map(|_| ExpertState::default()).collect(),
-            packed: (0..cells.len()).map(|_| Packed::default()).collect(),
-            cells,
-            experts: self.experts,
-            tasks,
-            policies,
-            priors,
-            static_rank,
-            allowed,
-            classifier,
+        let settings = Settings {
+            classifier: self
+                .classifier
+                .unwrap_or_else(|| Arc::new(KeywordClassifier::default())),
             stats: self.stats,
             breaker: self.breaker,
             budget_usd: self.budget_usd,
-            spent_nano_usd: AtomicU64::new(0),
-            rng: Mutex::new((crate::sample::master(seed), 0)),
             seed,
-            clock: match self.clock {
-                Some(c) => Clock::Manual(c),
-                None => Clock::System(std::time::Instant::now()),
-            },
             max_attempts: self.max_attempts,
             default_output_tokens: self.default_output_tokens,
             latency_weight: self.latency_weight,
-            pending: Mutex::new(Pending::default()),
-            dispatch_log: (self.dispatch_log > 0).then(|| DispatchLog::new(self.dispatch_log)),
         };
-        let router = Router { inner: Arc::new(inner) };
-        for i in 0..n {
-            router.inner.refigure_expert(i);
-        }
-        router.refresh_stats();
-        Ok(router)
+        let cat = Catalogue::build(self.experts, self.default_policy, self.policies, settings)?;
+        let clock = match self.clock {
+            Some(c) => Clock::Manual(c),
+            None => Clock::System(std::time::Instant::now()),
+        };
+        let live = LiveState::new(&cat, clock);
+        live.refresh_stats(&cat);
+        Ok(Router {
+            inner: Arc::new(Inner {
+                cat,
+                live,
+                log: (self.dispatch_log > 0).then(|| DispatchLog::new(self.dispatch_log)),
+            }),
+        })
     }
 }
 
@@ -357,97 +235,99 @@ impl Router {
 
     /// The experts, in declaration order; their positions are their indexes.
     pub fn experts(&self) -> &[Expert] {
-        &self.inner.experts
+        &self.inner.cat.experts
     }
 
     /// One expert by index.
     pub fn expert(&self, index: usize) -> Option<&Expert> {
-        self.inner.experts.get(index)
+        self.inner.cat.experts.get(index)
     }
 
     /// The index of the expert with this id.
     pub fn expert_index(&self, id: &str) -> Option<usize> {
-        self.inner.experts.iter().position(|e| e.id == id)
+        self.inner.cat.expert_index(id)
     }
 
     /// The task types with a slot of their own (`default` first).
     pub fn task_types(&self) -> &[String] {
-        &self.inner.tasks
+        &self.inner.cat.task_names
     }
 
     /// The seed of the random draws.
     pub fn seed(&self) -> u64 {
-        self.inner.seed
+        self.inner.cat.settings.seed
     }
 
     /// Ranks the experts for a request without sending it: the hot path of
     /// [`chat`](toolplane_core::ChatProvider::chat), reading only precomputed state.
     pub fn route(&self, request: &ChatRequest) -> Route<'_> {
-        let (task, _) = self.inner.task_of(request, None);
-        let q = Query::new(&self.inner, request, task, false);
-        let sel = self
-            .inner
-            .select(&q, self.inner.attempts(task).min(RANK_BATCH), false, &[]);
+        let Inner { cat, live, .. } = &*self.inner;
+        let task = cat.task_of(request, None).slot;
+        let q = Query::new(cat, request, task, false);
+        let want = Want::Top {
+            top: cat.attempts(task).min(RANK_BATCH),
+            exclude: &[],
+        };
+        let sel = select(cat, live, &q, want);
         Route {
-            task_type: &self.inner.tasks[task],
+            task_type: &cat.task_names[task],
             experts: sel.ranked.into_iter().map(|r| r.idx).collect(),
         }
     }
 
-    /// Explains how a request would be routed now: task type, candidates and
-    /// scores, the constraints that removed experts, and the draw. Uses a
-    /// random stream of its own, like a real request.
+    /// Explains how a request would be routed now: task type (from the
+    /// request's metadata, else the classifier), candidates and scores, the
+    /// constraints that removed experts, and the draw. Uses a random stream
+    /// of its own, like a real request.
     pub fn explain(&self, request: &ChatRequest) -> Decision {
-        let (task, source) = self.inner.task_of(request, None);
-        let name = match source {
-            TaskSource::Metadata | TaskSource::Context => request.metadata.task_type.clone(),
-            _ => None,
-        };
-        self.inner.decide(
-            request,
-            task,
-            name.unwrap_or_else(|| self.inner.tasks[task].clone()),
-            source,
-        )
+        let task = self.inner.cat.task_of(request, None);
+        self.decide(request, &task)
+    }
+
+    /// Like [`Router::explain`] for a request made with `ctx`: a task type
+    /// set on the context counts, as it does in [`chat`](toolplane_core::ChatProvider::chat).
+    pub fn explain_with_context(&self, request: &ChatRequest, ctx: &CallContext) -> Decision {
+        let task = self.inner.cat.task_of(request, Some(ctx));
+        self.decide(request, &task)
     }
 
     /// Like [`Router::explain`] with the task type given.
     pub fn explain_for(&self, task_type: &str, request: &ChatRequest) -> Decision {
-        let task = self.inner.task_index(task_type);
-        self.inner
-            .decide(request, task, task_type.to_owned(), TaskSource::Given)
+        let task = TaskOf {
+            slot: self.inner.cat.task_index(task_type),
+            name: task_type,
+            source: TaskSource::Given,
+        };
+        self.decide(request, &task)
     }
 
-    /// Reads figures from the statistics source into the router's state.
-    /// Call it periodically (every second or so); selection never queries the source.
+    fn decide(&self, request: &ChatRequest, task: &TaskOf<'_>) -> Decision {
+        let Inner { cat, live, .. } = &*self.inner;
+        let q = Query::new(cat, request, task.slot, false);
+        let sel = select(cat, live, &q, Want::All);
+        explain(cat, live, &q, task, &sel)
+    }
+
+    /// Reads figures from the statistics source into the router's state,
+    /// per task type (else overall). Call it periodically (every second or
+    /// so); selection never queries the source. Figures that make no sense
+    /// (NaN, infinite, negative, a rate outside `[0, 1]`, more wins than
+    /// judged) count as unknown, and explanations say so.
     pub fn refresh_stats(&self) {
-        let Some(src) = &self.inner.stats else { return };
-        for (i, e) in self.inner.experts.iter().enumerate() {
-            for (ti, t) in self.inner.tasks.iter().enumerate() {
-                let cell = self.inner.cell(i, ti);
-                let task = (t != DEFAULT_TASK).then_some(t.as_str());
-                let s = src
-                    .expert_stats(&e.key, task)
-                    .or_else(|| task.and_then(|_| src.expert_stats(&e.key, None)));
-                let s = s.unwrap_or_default();
-                cell.src_p95_ms.set_opt(s.latency_p95_ms);
-                cell.src_success.set_opt(s.success_rate);
-                cell.src_cost_1k.set_opt(s.cost_per_1k_tokens);
-                cell.src_win.set_opt(s.win_rate());
-                self.inner.refigure(i, ti);
-            }
-        }
+        self.inner.live.refresh_stats(&self.inner.cat);
     }
 
     /// Records a successful call to an expert (the router does this itself
     /// for calls it makes; hosts that call experts directly can too).
     pub fn record_success(&self, expert: usize, latency: Duration, response: &ChatResponse) {
-        self.inner.record_success(expert, latency, response);
+        self.inner
+            .live
+            .record_success(&self.inner.cat, expert, latency, response);
     }
 
     /// Records a failed call to an expert: feeds its circuit breaker.
     pub fn record_failure(&self, expert: usize, error: &ProviderError) {
-        self.inner.record_failure(expert, error);
+        self.inner.live.record_failure(&self.inner.cat, expert, error);
     }
 
     /// Records a verdict on an answer of an expert for a task type (updates
@@ -456,10 +336,11 @@ impl Router {
     /// # Errors
     /// [`RouterError::UnknownExpertIndex`] when there is no such expert.
     pub fn record_verdict(&self, expert: usize, task_type: &str, verdict: &Verdict) -> Result<(), RouterError> {
-        if expert >= self.inner.experts.len() {
+        let cat = &self.inner.cat;
+        if expert >= cat.experts.len() {
             return Err(RouterError::UnknownExpertIndex(expert));
         }
-        self.inner.verdict(expert, self.inner.task_index(task_type), verdict);
+        self.inner.live.verdict(cat, expert, cat.task_index(task_type), verdict);
         Ok(())
     }
 
@@ -467,15 +348,10 @@ impl Router {
     /// its request id (the request's `metadata.request_id`, else the
     /// context's). Returns false when the id is unknown or too old.
     pub fn feedback(&self, feedback: &Feedback) -> bool {
-        let found = self
-            .inner
-            .pending
-            .lock()
-            .ok()
-            .and_then(|p| p.map.get(&feedback.request_id).copied());
-        match found {
+        let Inner { cat, live, .. } = &*self.inner;
+        match live.recall(&feedback.request_id) {
             Some((expert, task)) => {
-                self.inner.verdict(expert, task, &feedback.verdict);
+                live.verdict(cat, expert, task, &feedback.verdict);
                 true
             }
             None => false,
@@ -487,149 +363,11 @@ impl Router {
     /// Unlike [`Router::explain`], which ranks afresh, this is the ranking and
     /// the draw the calls actually used.
     pub fn recent_dispatches(&self) -> Vec<DispatchRecord> {
-        self.inner
-            .dispatch_log
-            .as_ref()
-            .map(DispatchLog::snapshot)
-            .unwrap_or_default()
+        self.inner.log.as_ref().map(DispatchLog::snapshot).unwrap_or_default()
     }
 
     /// USD spent through this router so far (from usage and prices).
     pub fn spent_usd(&self) -> f64 {
-        self.inner.spent_nano_usd.load(Ordering::Relaxed) as f64 / 1e9
-    }
-}
-
-impl Inner {
-    pub(crate) fn cell(&self, expert: usize, task: usize) -> &TaskCell {
-        &self.cells[task * self.experts.len() + expert]
-    }
-
-    pub(crate) fn task_index(&self, name: &str) -> usize {
-        self.tasks.iter().position(|t| t == name).unwrap_or(0)
-    }
-
-    /// The task slot of a request: metadata, then context, then classifier.
-    pub(crate) fn task_of(&self, request: &ChatRequest, ctx: Option<&CallContext>) -> (usize, TaskSource) {
-        if let Some(t) = request.metadata.task_type.as_deref() {
-            return (self.task_index(t), TaskSource::Metadata);
-        }
-        if let Some(t) = ctx.and_then(|c| c.task_type.as_deref()) {
-            return (self.task_index(t), TaskSource::Context);
-        }
-        (
-            self.task_index(self.classifier.classify(request)),
-            TaskSource::Classifier,
-        )
-    }
-
-    pub(crate) fn attempts(&self, task: usize) -> usize {
-        self.policies[task].max_attempts.unwrap_or(self.max_attempts).max(1)
-    }
-
-    pub(crate) fn remember(&self, request_id: &str, expert: usize, task: usize) {
-        if request_id.is_empty() {
-            return;
-        }
-        if let Ok(mut p) = self.pending.lock() {
-            if p.map.insert(request_id.to_owned(), (expert, task)).is_none() {
-                p.order.push_back(request_id.to_owned());
-            }
-            while p.order.len() > PENDING_CAPACITY {
-                if let Some(old) = p.order.pop_front() {
-                    p.map.remove(&old);
-                }
-            }
-        }
-    }
-
-    pub(crate) fn verdict(&self, expert: usize, task: usize, verdict: &Verdict) {
-        let reward = match verdict {
-            Verdict::Win => 1.0,
-            Verdict::Loss => 0.0,
-            Verdict::Score { value } if value.is_finite() => *value,
-            Verdict::Score { .. } => return,
-        };
-        let (decay, prior) = self.policies[task].strategy.bandit();
-        if let Some(cell) = self
-            .cells
-            .get(task * self.experts.len() + expert)
-            .filter(|_| expert < self.experts.len())
-        {
-            cell.observe(reward, decay, prior);
-            self.refigure(expert, task);
-        }
-    }
-
-    pub(crate) fn record_success(&self, expert: usize, latency: Duration, response: &ChatResponse) {
-        let (Some(st), Some(e)) = (self.states.get(expert), self.experts.get(expert)) else {
-            return;
-        };
-        st.breaker.on_success();
-        st.ewma_latency_ms
-            .ewma(latency.as_secs_f64() * 1000.0, self.latency_weight);
-        st.ewma_success.ewma(1.0, 0.05);
-        self.refigure_expert(expert);
-        let cost = e
-            .pricing
-            .estimate(response.usage.input_tokens, response.usage.output_tokens);
-        add_spend(&st.spent_nano_usd, cost);
-        add_spend(&self.spent_nano_usd, cost);
-        if let Some(rl) = &response.rate_limit {
-            if rl.is_exhausted() {
-                let wait = [rl.retry_after, rl.requests_reset, rl.tokens_reset]
-                    .into_iter()
-                    .flatten()
-                    .max()
-                    .unwrap_or(Duration::from_millis(self.breaker.cooldown_ms));
-                let wait = wait.min(Duration::from_millis(self.breaker.max_cooldown_ms));
-                st.breaker
-                    .open_until(self.clock.now().saturating_add(wait.as_nanos() as u64));
-            }
-        }
-    }
-
-    pub(crate) fn record_failure(&self, expert: usize, error: &ProviderError) {
-        let Some(st) = self.states.get(expert) else { return };
-        match failure_class(error.kind()) {
-            FailureClass::ExpertFault => {
-                st.ewma_success.ewma(0.0, 0.05);
-                self.refigure_expert(expert);
-                let force = error.kind() == ProviderErrorKind::RateLimited && self.breaker.open_on_rate_limit;
-                st.breaker
-                    .on_failure(self.clock.now(), &self.breaker, force, error.retry_after());
-            }
-            FailureClass::RequestFault | FailureClass::NotThisExpert => st.breaker.release(),
-        }
-    }
-}
-
-/// Whose fault an error is, which decides fallback and breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FailureClass {
-    /// The expert is failing: count it, try the next one.
-    ExpertFault,
-    /// This expert cannot take this request (context too long, local
-    /// quota): try the next one, do not count it.
-    NotThisExpert,
-    /// The request itself is wrong or was cancelled: stop.
-    RequestFault,
-}
-
-pub(crate) fn failure_class(kind: ProviderErrorKind) -> FailureClass {
-    use ProviderErrorKind as K;
-    match kind {
-        K::RateLimited
-        | K::Overloaded
-        | K::Timeout
-        | K::Transport
-        | K::Server
-        | K::Incomplete
-        | K::Decode
-        | K::Authentication
-        | K::PermissionDenied
-        | K::NotFound => FailureClass::ExpertFault,
-        K::ContextTooLong | K::QuotaExceeded | K::NoProvider => FailureClass::NotThisExpert,
-        _ => FailureClass::RequestFault,
+        self.inner.live.spent_usd()
     }
 }

@@ -5,6 +5,8 @@
 //! small xoshiro256++ generator for its own draws, so the shared generator
 //! is held for nanoseconds and never while sampling.
 
+use std::sync::Mutex;
+
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -19,14 +21,28 @@ fn mt_c_matches(shape: f64, c: f64) -> bool {
     (c * c * 9.0 * (shape - 1.0 / 3.0) - 1.0).abs() < 1e-6
 }
 
-/// The router's master generator.
-pub(crate) fn master(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
+/// The router's master generator and how many selections drew from it.
+#[derive(Debug)]
+pub(crate) struct Master(Mutex<(ChaCha8Rng, u64)>);
 
-/// Takes the seed of one selection from the master generator.
-pub(crate) fn next_seed(master: &mut ChaCha8Rng) -> u64 {
-    master.next_u64()
+impl Master {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(Mutex::new((ChaCha8Rng::seed_from_u64(seed), 0)))
+    }
+
+    /// The draws of one selection and which draw of the master seeded them
+    /// (1 for the first); the lock is held for one `u64`.
+    pub(crate) fn draws(&self) -> (Draws, u64) {
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.1 += 1;
+        let stream = guard.1;
+        let seed = guard.0.next_u64();
+        drop(guard);
+        (Draws::new(seed), stream)
+    }
 }
 
 fn splitmix(x: &mut u64) -> u64 {
@@ -515,8 +531,10 @@ mod tests {
         };
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let mut m1 = master(9);
-        let mut m2 = master(9);
-        assert_eq!(next_seed(&mut m1), next_seed(&mut m2));
+        let (m1, m2) = (Master::new(9), Master::new(9));
+        let ((mut d1, s1), (mut d2, s2)) = (m1.draws(), m2.draws());
+        assert_eq!((s1, s2), (1, 1));
+        assert_eq!(d1.below(1 << 40), d2.below(1 << 40));
+        assert_eq!(m1.draws().1, 2);
     }
 }

@@ -2,7 +2,7 @@
 //! and selection reads.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -242,24 +242,47 @@ pub(crate) struct TaskCell {
     pub(crate) src_success: AtomicF64,
     pub(crate) src_cost_1k: AtomicF64,
     pub(crate) src_win: AtomicF64,
+    /// Which figures the stats source last gave as nonsense (NaN, infinite,
+    /// negative, a rate outside `[0, 1]`): bits in the order of [`SRC_FIGURES`].
+    pub(crate) src_rejected: AtomicU8,
+}
+
+/// The names of the figures read from the stats source, in bit order of `src_rejected`.
+pub(crate) const SRC_FIGURES: [&str; 4] = ["latency_p95_ms", "success_rate", "cost_per_1k", "win_rate"];
+
+/// The starting values of the cells of one prior, computed once (the
+/// pruning bounds take an incomplete beta each) and copied into every cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CellInit {
+    prior: (f64, f64),
+    mt: (f64, f64),
+    bounds: [(f64, f64); 3],
+}
+
+impl CellInit {
+    pub(crate) fn new(prior: (f64, f64)) -> Self {
+        let (a, b) = unpack(pack(prior.0, prior.1));
+        Self {
+            prior,
+            mt: (crate::sample::mt_c(prior.0), crate::sample::mt_c(prior.1)),
+            bounds: crate::sample::TAIL_Z.map(|z| crate::sample::tail_bound(a, b, z)),
+        }
+    }
 }
 
 impl TaskCell {
-    pub(crate) fn new(prior: (f64, f64)) -> Self {
-        let (a, b) = unpack(pack(prior.0, prior.1));
-        let bound = |z: f64| {
-            let (q, delta) = crate::sample::tail_bound(a, b, z);
-            Posterior::new(q, delta)
-        };
+    pub(crate) fn new(init: &CellInit) -> Self {
+        let prior = init.prior;
         Self {
             seq: AtomicU32::new(0),
             posterior: Posterior::new(prior.0, prior.1),
-            mt: Posterior::new(crate::sample::mt_c(prior.0), crate::sample::mt_c(prior.1)),
-            bounds: crate::sample::TAIL_Z.map(bound),
+            mt: Posterior::new(init.mt.0, init.mt.1),
+            bounds: init.bounds.map(|(q, delta)| Posterior::new(q, delta)),
             src_p95_ms: AtomicF64::missing(),
             src_success: AtomicF64::missing(),
             src_cost_1k: AtomicF64::missing(),
             src_win: AtomicF64::missing(),
+            src_rejected: AtomicU8::new(0),
         }
     }
 

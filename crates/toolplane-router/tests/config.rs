@@ -96,16 +96,16 @@ fn validation_errors_name_the_field() {
         (
             "[[experts]]\nprovider = \"a\"\nmodel = \"m\"\ninput_per_1k = -1.0\n",
             "experts[0].input_per_1k",
-            "must be a price",
+            "a price must be",
         ),
         (
             "[tasks.code]\nstrategy = { kind = \"static\", order = [\"nope\"] }\n[[experts]]\nprovider = \"a\"\nmodel = \"m\"\n",
-            "tasks.code.strategy.order",
+            "tasks.code.strategy.order[0]",
             "unknown expert `nope`",
         ),
         (
             "[default]\nonly = [\"x\"]\n[[experts]]\nprovider = \"a\"\nmodel = \"m\"\n",
-            "default.only",
+            "default.only[0]",
             "unknown expert `x`",
         ),
         (
@@ -114,18 +114,230 @@ fn validation_errors_name_the_field() {
             "quality_floor must be in [0, 1]",
         ),
     ];
-    for (text, location, message) in cases {
-        let e = RouterConfig::from_toml_str(text).expect_err(location);
-        assert_eq!(e.location.as_deref(), Some(location), "{e}");
+    for (text, field, message) in cases {
+        let e = RouterConfig::from_toml_str(text).expect_err(field);
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
         assert!(e.message.contains(message), "{e}");
     }
+}
+
+const TWO_EXPERTS: &str =
+    "[[experts]]\nprovider = \"a\"\nmodel = \"m\"\n\n[[experts]]\nprovider = \"b\"\nmodel = \"m\"\n";
+
+/// Numbers that parse but make no sense are refused at load, with the
+/// file, the line and the field named.
+#[test]
+fn nonsense_numbers_are_refused_with_file_line_and_field() {
+    // (extra text after TWO_EXPERTS or before it, field, line, message)
+    let cases: &[(&str, bool, &str, usize, &str)] = &[
+        ("budget_usd = nan\n", true, "budget_usd", 1, "got NaN"),
+        ("budget_usd = inf\n", true, "budget_usd", 1, "got inf"),
+        ("budget_usd = -1.0\n", true, "budget_usd", 1, "got -1"),
+        ("budget_usd = 5.0\n", false, "", 0, ""),
+        ("budget_usd = nan\n", false, "experts[1].budget_usd", 8, "got NaN"),
+        ("input_per_1k = inf\n", false, "experts[1].input_per_1k", 8, "got inf"),
+        (
+            "output_per_1k = -0.5\n",
+            false,
+            "experts[1].output_per_1k",
+            8,
+            "got -0.5",
+        ),
+        (
+            "context_window = 0\n",
+            false,
+            "experts[1].context_window",
+            8,
+            "at least 1 token",
+        ),
+        (
+            "stats = { latency_p95_ms = inf }\n",
+            false,
+            "experts[1].stats.latency_p95_ms",
+            8,
+            "got inf",
+        ),
+        (
+            "stats = { latency_p95_ms = nan }\n",
+            false,
+            "experts[1].stats.latency_p95_ms",
+            8,
+            "got NaN",
+        ),
+        (
+            "stats = { cost_per_1k_tokens = -1.0 }\n",
+            false,
+            "experts[1].stats.cost_per_1k_tokens",
+            8,
+            "got -1",
+        ),
+        (
+            "stats = { success_rate = 1.5 }\n",
+            false,
+            "experts[1].stats.success_rate",
+            8,
+            "within [0, 1]",
+        ),
+        (
+            "stats = { success_rate = nan }\n",
+            false,
+            "experts[1].stats.success_rate",
+            8,
+            "within [0, 1]",
+        ),
+        (
+            "stats = { wins = 70, judged = 50 }\n",
+            false,
+            "experts[1].stats.wins",
+            8,
+            "70 wins is more than the 50",
+        ),
+        (
+            "stats = { latency_p50_ms = 900.0, latency_p95_ms = 300.0 }\n",
+            false,
+            "experts[1].stats.latency_p50_ms",
+            8,
+            "above the 95th percentile",
+        ),
+        (
+            "[experts.stats_by_task.code]\nwins = 3\njudged = 1\n",
+            false,
+            "experts[1].stats_by_task.code.wins",
+            9,
+            "more than the 1",
+        ),
+    ];
+    for &(extra, before, field, line, message) in cases {
+        let text = if before {
+            format!("{extra}{TWO_EXPERTS}")
+        } else {
+            format!("{TWO_EXPERTS}{extra}")
+        };
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().expect("temp file");
+        f.write_all(text.as_bytes()).expect("write");
+        let result = RouterConfig::from_path(f.path());
+        if field.is_empty() {
+            result.expect("a sensible number loads");
+            continue;
+        }
+        let e = result.expect_err(field);
+        assert_eq!(e.file, f.path().display().to_string());
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        let at_line = e
+            .location
+            .as_deref()
+            .and_then(|l| l.split(':').next()?.parse::<usize>().ok());
+        assert_eq!(at_line, Some(line), "{e}\n{text}");
+        assert!(e.message.contains(message), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("{}:{line}:", f.path().display())),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn breaker_settings_that_make_no_sense_are_refused() {
+    for (breaker, field) in [
+        ("failure_threshold = 0", "breaker.failure_threshold"),
+        ("cooldown_ms = 0", "breaker.cooldown_ms"),
+        ("cooldown_ms = 5000\nmax_cooldown_ms = 1000", "breaker.max_cooldown_ms"),
+    ] {
+        let e = RouterConfig::from_toml_str(&format!("[breaker]\n{breaker}\n{TWO_EXPERTS}")).expect_err(field);
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert!(
+            e.location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("2:") || l.starts_with("3:")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn json_errors_name_the_line_too() {
+    let text = "{\n  \"experts\": [\n    { \"provider\": \"a\", \"model\": \"m\" },\n    { \"provider\": \"b\", \"model\": \"m\",\n      \"stats\": { \"wins\": 9, \"judged\": 4 } }\n  ]\n}";
+    let e = RouterConfig::from_json_str(text).expect_err("more wins than judged");
+    assert_eq!(e.field.as_deref(), Some("experts[1].stats.wins"));
+    assert_eq!(e.location.as_deref(), Some("5:26"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "<json>:5:26: experts[1].stats.wins: 9 wins is more than the 4 answers judged"
+    );
+}
+
+#[test]
+fn the_builder_refuses_nonsense_numbers_too() {
+    use toolplane_router::{Expert, Router, RouterError};
+    let p = || Arc::new(ScriptedProvider::new("a"));
+    let e = Router::builder()
+        .expert(Expert::new(p(), "m"))
+        .budget_usd(f64::NAN)
+        .build()
+        .expect_err("NaN budget");
+    assert!(
+        matches!(&e, RouterError::InvalidNumber { field, .. } if field == "budget_usd"),
+        "{e}"
+    );
+    let e = Router::builder()
+        .expert(Expert::new(p(), "m").with_budget_usd(-2.0))
+        .build()
+        .expect_err("negative budget");
+    assert!(
+        matches!(&e, RouterError::InvalidNumber { field, .. } if field == "experts[0].budget_usd"),
+        "{e}"
+    );
+    let e = Router::builder()
+        .expert(Expert::new(p(), "m").with_pricing(f64::INFINITY, 0.0))
+        .build()
+        .expect_err("infinite price");
+    assert!(e.to_string().contains("experts[0].input_per_1k"), "{e}");
+}
+
+/// Loading is linear in the number of experts: 100,000 load (the time is
+/// printed, never asserted; `--nocapture` shows it).
+#[test]
+fn a_hundred_thousand_experts_load() {
+    const N: usize = 100_000;
+    let mut text = String::with_capacity(N * 120);
+    text.push_str("seed = 1\n[tasks.code]\nstrategy = { kind = \"thompson\" }\n");
+    for i in 0..N {
+        text.push_str(&format!(
+            "[[experts]]\nprovider = \"p{}\"\nmodel = \"m{i}\"\ninput_per_1k = 0.001\nstats = {{ latency_p95_ms = {}.0, wins = 1, judged = 2 }}\n",
+            i % 7,
+            100 + i % 1000
+        ));
+    }
+    let started = std::time::Instant::now();
+    let cfg = RouterConfig::from_toml_str(&text).expect("loads");
+    let parsed = started.elapsed();
+    let router = cfg.detached_router().expect("builds");
+    let built = started.elapsed();
+    assert_eq!(cfg.experts.len(), N);
+    assert_eq!(router.experts().len(), N);
+    assert_eq!(
+        router.expert_index(&format!("p{}/m{}", (N - 1) % 7, N - 1)),
+        Some(N - 1)
+    );
+    let d = router.explain_for("code", &ask("fix this"));
+    assert_eq!(d.candidates.len(), N);
+    println!(
+        "{N} experts: parsed and validated in {parsed:?}, router built in {:?}, one explain in {:?}",
+        built - parsed,
+        started.elapsed() - built
+    );
+    // The duplicate check is still there, and still linear.
+    text.push_str("[[experts]]\nprovider = \"p3\"\nmodel = \"m3\"\n");
+    let e = RouterConfig::from_toml_str(&text).expect_err("duplicate");
+    assert_eq!(e.field.as_deref(), Some(format!("experts[{N}]").as_str()), "{e}");
+    assert!(e.message.contains("already used by experts[3]"), "{e}");
 }
 
 #[tokio::test]
 async fn into_router_takes_providers_from_the_host() {
     let cfg = RouterConfig::from_path(example()).expect("example");
     let e = cfg.into_router(|_| None).expect_err("no providers");
-    assert_eq!(e.location.as_deref(), Some("experts[0].provider"));
+    assert_eq!(e.field.as_deref(), Some("experts[0].provider"));
     let router = cfg
         .into_router(|e| {
             Some(
