@@ -15,6 +15,7 @@ mod audit_cmd;
 mod chat_cmd;
 mod openapi_cmd;
 mod route_cmd;
+mod serve_cmd;
 mod tools_cmd;
 
 /// Tool calling for LLMs: registries, validation, providers and routing.
@@ -37,6 +38,8 @@ enum Command {
     Route(route_cmd::RouteArgs),
     /// Verify an audit log.
     Audit(audit_cmd::AuditArgs),
+    /// Run the OpenAI- and Anthropic-compatible gateway (offline demo without --config).
+    Serve(serve_cmd::ServeArgs),
 }
 
 /// Why a subcommand failed; says what to do about it.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Chat(args) => chat_cmd::run(&args, &mut out),
         Command::Route(args) => route_cmd::run(&args, &mut out),
         Command::Audit(args) => audit_cmd::run(&args, &mut out),
+        Command::Serve(args) => serve_cmd::run(&args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(CliError::from));
     match result {
