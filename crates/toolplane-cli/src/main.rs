@@ -15,6 +15,7 @@ mod audit_cmd;
 mod chat_cmd;
 mod openapi_cmd;
 mod route_cmd;
+mod serve_cmd;
 mod terminal;
 mod tools_cmd;
 
@@ -38,6 +39,8 @@ enum Command {
     Route(route_cmd::RouteArgs),
     /// Verify an audit log.
     Audit(audit_cmd::AuditArgs),
+    /// Run the OpenAI- and Anthropic-compatible gateway (offline demo without --config).
+    Serve(serve_cmd::ServeArgs),
 }
 
 /// Why a subcommand failed; says what to do about it.
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Chat(args) => chat_cmd::run(&args, &mut out),
         Command::Route(args) => route_cmd::run(&args, &mut out),
         Command::Audit(args) => audit_cmd::run(&args, &mut out),
+        Command::Serve(args) => serve_cmd::run(&args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(CliError::from));
     match result {

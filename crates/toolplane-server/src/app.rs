@@ -1,0 +1,211 @@
+//! The axum application: routes, and the layers every request passes.
+//!
+//! ```text
+//! request ─► request id ─► load shedding (503) ─► key → principal (401) ─► handler
+//!                │                 │                                          │
+//!                │                 └─ permit held until the body is sent ◄────┘
+//!                └─ x-request-id on every answer
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use toolplane_core::Principal;
+
+use crate::build::Gateway;
+use crate::error::{ApiError, Dialect};
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// What is served.
+    pub gateway: Arc<Gateway>,
+    /// Permits for requests in flight.
+    pub permits: Arc<Semaphore>,
+}
+
+/// The request id of this request (from `x-request-id`, or generated).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The header naming the expert that answered.
+pub const EXPERT_HEADER: &str = "x-toolplane-expert";
+
+/// Builds the application over `gateway`.
+pub fn app(gateway: Arc<Gateway>) -> Router {
+    let limits = gateway.limits;
+    let state = AppState {
+        gateway,
+        permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+    };
+    let authed = Router::new()
+        .route("/v1/chat/completions", post(crate::chat::chat_completions))
+        .route("/v1/messages", post(crate::chat::messages))
+        .route("/v1/models", get(crate::admin::models))
+        .route("/v1/tools", get(crate::tools_api::list))
+        .route("/v1/tools/{name}/call", post(crate::tools_api::call))
+        .route("/v1/runs", post(crate::runs_api::start))
+        .route(
+            "/v1/runs/{id}",
+            get(crate::runs_api::get_run).delete(crate::runs_api::cancel),
+        )
+        .route("/v1/runs/{id}/events", get(crate::runs_api::events))
+        .route("/v1/runs/{id}/approvals", post(crate::runs_api::approvals))
+        .route("/metrics", get(crate::admin::prometheus))
+        .route("/v1/metrics", get(crate::admin::metrics_json))
+        .route("/v1/audit", get(crate::admin::audit))
+        .route("/v1/audit/verify", post(crate::admin::audit_verify))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/healthz", get(crate::admin::healthz))
+        .route("/readyz", get(crate::admin::readyz))
+        .merge(authed)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), shed_load))
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+fn dialect_of(path: &str) -> Dialect {
+    if path.starts_with("/v1/messages") {
+        Dialect::Anthropic
+    } else {
+        Dialect::OpenAi
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    ApiError::not_found(format!("no route for {} {}", req.method(), req.uri().path()))
+        .in_dialect(dialect_of(req.uri().path()))
+        .into_response()
+}
+
+fn new_request_id() -> String {
+    format!("req_{:016x}{:08x}", rand::random::<u64>(), rand::random::<u32>())
+}
+
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(new_request_id, str::to_owned);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut resp = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// Answers 503 with `retry-after` when the server is full; otherwise holds a
+/// permit until the whole body (a stream included) is sent or dropped.
+async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let dialect = dialect_of(req.uri().path());
+    let Ok(permit) = state.permits.clone().try_acquire_owned() else {
+        return ApiError::overloaded(
+            "the server is at its limit of concurrent requests; retry shortly",
+            Duration::from_secs(1),
+        )
+        .with_code("server_busy")
+        .in_dialect(dialect)
+        .into_response();
+    };
+    let resp = next.run(req).await;
+    if axum::body::HttpBody::size_hint(resp.body()).exact().is_some() {
+        // A body already in memory: the handler's work is done.
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _held = &permit;
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+}
+
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let dialect = dialect_of(req.uri().path());
+    let principal: Option<Principal> =
+        presented_key(req.headers()).and_then(|k| state.gateway.keys.authenticate(k).cloned());
+    match principal {
+        Some(p) => {
+            req.extensions_mut().insert(p);
+            next.run(req).await
+        }
+        None => {
+            let message = if presented_key(req.headers()).is_some() {
+                "the API key is not valid for this server"
+            } else {
+                "no API key: send `Authorization: Bearer <key>` (or `x-api-key`)"
+            };
+            ApiError::unauthorized(message).in_dialect(dialect).into_response()
+        }
+    }
+}
+
+/// A JSON request body, read by hand so errors are shaped for the client:
+/// 413 over the size limit, 400 naming the syntax problem and its place.
+pub(crate) fn json_body(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    dialect: Dialect,
+) -> Result<Value, ApiError> {
+    let bytes = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "invalid_request_error",
+                format!("the request body is too large: {e}"),
+            )
+            .with_code("request_too_large")
+        } else {
+            ApiError::new(
+                status,
+                "invalid_request_error",
+                format!("cannot read the request body: {e}"),
+            )
+        }
+        .in_dialect(dialect)
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::invalid("body", format!("the request body is not valid JSON: {e}"))
+            .with_code("malformed_json")
+            .in_dialect(dialect)
+    })
+}
+
+/// Checks that `principal` holds one of `roles`.
+pub(crate) fn require_role(principal: &Principal, roles: &[&str], what: &str) -> Result<(), ApiError> {
+    if roles.iter().any(|r| principal.has_role(r)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{what} needs one of the roles {}; principal `{}` has {:?}",
+            roles.join(", "),
+            principal.id,
+            principal.roles
+        )))
+    }
+}

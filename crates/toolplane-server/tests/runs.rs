@@ -1,0 +1,156 @@
+//! Server-side runs: a run pauses for a human's approval, is written to disk,
+//! survives a restart of the server, and resumes when approved; cancelling.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::*;
+
+async fn events(url: &str, id: &str, after: Option<usize>) -> Vec<Value> {
+    let mut r = client().get(format!("{url}/v1/runs/{id}/events")).bearer_auth(KEY);
+    if let Some(a) = after {
+        r = r.header("last-event-id", a.to_string());
+    }
+    let text = r.send().await.unwrap().text().await.unwrap();
+    sse_events(&text)
+        .into_iter()
+        .map(|(_, d)| serde_json::from_str(&d).unwrap())
+        .collect()
+}
+
+async fn start_run(url: &str, input: &str) -> String {
+    let r = client()
+        .post(format!("{url}/v1/runs"))
+        .bearer_auth(KEY)
+        .json(&json!({"model": "fast", "input": input}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let b: Value = r.json().await.unwrap();
+    b["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_run_survives_a_restart_and_resumes_when_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = scripted_config("");
+    let s = TestServer::start(&cfg, dir.path()).await;
+    let id = start_run(&s.url, "Please delete task 1").await;
+    let evs = events(&s.url, &id, None).await;
+    let types: Vec<&str> = evs.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types.last(), Some(&"paused"), "{types:?}");
+    assert!(types.contains(&"approval_required"), "{types:?}");
+    let call_id = evs
+        .iter()
+        .find(|e| e["type"] == "approval_required")
+        .and_then(|e| e["approvals"][0]["call"]["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let seen = evs.len();
+    assert!(s.stop().await, "in-flight requests did not finish");
+    assert!(dir.path().join(format!(".toolplane/runs/{id}.json")).exists());
+
+    // A new process over the same folder.
+    let s = TestServer::start(&cfg, dir.path()).await;
+    let b: Value = client()
+        .get(format!("{}/v1/runs/{id}", s.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(b["status"], "paused", "{b}");
+    assert_eq!(b["pending_approvals"][0]["call"]["name"], "deleteTask");
+
+    let decision = json!({"decisions": [{"call_id": call_id, "decision": "approve"}]});
+    // Bob is a member, not an approver.
+    let r = client()
+        .post(format!("{}/v1/runs/{id}/approvals", s.url))
+        .bearer_auth(BOB)
+        .json(&decision)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = client()
+        .post(format!("{}/v1/runs/{id}/approvals", s.url))
+        .bearer_auth(KEY)
+        .json(&decision)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let evs = events(&s.url, &id, Some(seen - 1)).await;
+    let done = evs.last().unwrap();
+    assert_eq!(done["type"], "done", "{evs:?}");
+    assert_eq!(done["status"], "answered", "{done}");
+    assert!(done["answer"].as_str().unwrap().contains("not a language model"));
+    // The approved call ran: its finish event is not another approval request.
+    let finished: Vec<&Value> = evs.iter().filter(|e| e["type"] == "tool_call_finished").collect();
+    assert!(
+        finished
+            .iter()
+            .any(|e| e["name"] == "deleteTask" && e["outcome"] != "approval_required"),
+        "{evs:?}"
+    );
+    // A second decision on a finished run is a conflict.
+    let r = client()
+        .post(format!("{}/v1/runs/{id}/approvals", s.url))
+        .bearer_auth(KEY)
+        .json(&decision)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_use_server_tools_and_can_be_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&scripted_config(""), dir.path()).await;
+    let id = start_run(&s.url, "Create a task: write the release notes").await;
+    let evs = events(&s.url, &id, None).await;
+    let done = evs.last().unwrap();
+    assert_eq!(done["status"], "answered", "{evs:?}");
+    assert!(
+        evs.iter()
+            .any(|e| e["type"] == "tool_call_finished" && e["name"] == "createTask" && e["outcome"] == "ok"),
+        "{evs:?}"
+    );
+    assert!(evs.iter().any(|e| e["type"] == "usage"), "{evs:?}");
+    assert!(done["usage"]["input_tokens"].as_u64().unwrap() > 0);
+
+    let id = start_run(&s.url, "Delete task 1").await;
+    let _ = events(&s.url, &id, None).await;
+    let r = client()
+        .delete(format!("{}/v1/runs/{id}", s.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["status"], "cancelled");
+    // Other principals cannot see alice's runs.
+    let r = client()
+        .get(format!("{}/v1/runs/{id}", s.url))
+        .bearer_auth(BOB)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client()
+        .get(format!("{}/v1/runs/run_nope", s.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    s.stop().await;
+}
