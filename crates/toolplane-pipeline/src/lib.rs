@@ -64,8 +64,9 @@ mod structured;
 mod toolbox;
 
 pub use agent::{
-    AgentLoop, ApprovalDecision, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval, PendingTurn,
-    RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState, StopCause,
+    AgentLoop, ApprovalDecision, ApprovalDetails, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval,
+    PendingTurn, RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState,
+    StopCause,
 };
 pub use declarative::{
     BranchStep, Budget, Condition, MapStep, Pipeline, PipelineDef, PipelineError, PipelineRun, PipelineRuntime,
@@ -80,3 +81,8 @@ pub use toolbox::{DEFAULT_MAX_ARGUMENT_BYTES, ToolBox, ToolBoxError};
 /// The contract the loop runs tools through; defined in toolplane-core
 /// (re-exported here, where it used to live).
 pub use toolplane_core::ToolExecutor;
+
+/// `docs/pipeline.md`, whose complete examples are compiled and run as doctests.
+#[doc = include_str!("../../../docs/pipeline.md")]
+#[cfg(doctest)]
+pub struct PipelineGuideDoctests;
