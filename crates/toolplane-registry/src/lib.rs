@@ -46,6 +46,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod args;
+#[cfg(feature = "builtin")]
 pub mod builtin;
 mod concurrency_limit;
 mod discovery;

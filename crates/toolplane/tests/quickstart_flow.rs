@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
-use toolplane::core::{CallContext, ChatRequest, Message, Principal, ToolCall, ToolErrorKind};
 use toolplane::metrics::MetricsQuery;
 use toolplane::pipeline::{ApprovalDecision, RunOutcome, RunState};
 use toolplane::security::audit::verify_dir;
+use toolplane::vocab::{CallContext, ChatRequest, Message, Principal, ToolCall, ToolErrorKind};
 
 fn member(run: &str) -> CallContext {
     CallContext::new(run).with_principal(Principal::new("ada").with_role("member"))
