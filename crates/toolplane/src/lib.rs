@@ -31,7 +31,7 @@
 //!
 //! # Guide
 //!
-//! The path a request takes: a [`ChatProvider`](core::ChatProvider) (one
+//! The path a request takes: a [`ChatProvider`](vocab::ChatProvider) (one
 //! vendor, or the router over several) answers with tool calls; an executor
 //! validates each call against the tool's JSON Schema and runs it through
 //! the tool interceptor chain (permissions, rate limits, audit); the loop
