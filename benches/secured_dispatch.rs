@@ -18,12 +18,12 @@ use std::sync::Arc;
 
 use criterion::Criterion;
 use serde_json::json;
-use toolplane::core::{CallContext, EchoTool, Principal, ToolCall, ToolInterceptor, ToolSpec};
 use toolplane::registry::{Executor, ToolRegistry};
 use toolplane::security::audit::{AuditInterceptor, MemorySink};
 use toolplane::security::limits::{LocalRateLimiter, RateLimitInterceptor, RateQuota};
 use toolplane::security::policy::{Layer, PolicyStore};
 use toolplane::security::{ApprovalStore, PermissionInterceptor};
+use toolplane::vocab::{CallContext, EchoTool, Principal, ToolCall, ToolInterceptor, ToolSpec};
 
 fn policy() -> Arc<PolicyStore> {
     let mut text = String::new();

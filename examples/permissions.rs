@@ -21,11 +21,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use toolplane::core::{Principal, ToolAnnotations, ToolSpec};
 use toolplane::security::audit::{AuditRecord, FileSink, FileSinkOptions, read_dir, verify_dir};
 use toolplane::security::policy::{Effect, Layer, PolicyStore};
 use toolplane::security::redact::Redact;
 use toolplane::security::{ApprovalError, ApprovalStore, binding_hash};
+use toolplane::vocab::{Principal, ToolAnnotations, ToolSpec};
 
 /// Set by an administrator: its denies win over every other layer.
 const MANAGED: &str = r#"

@@ -30,11 +30,11 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::post;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use toolplane::core::{
+use toolplane::providers::{OpenAiProvider, ProviderConfig};
+use toolplane::vocab::{
     CallContext, ChatProvider, ChatRequest, ChatStream, Message, ProviderError, StreamAccumulator, StreamEvent,
     ToolChoice, ToolSpec,
 };
-use toolplane::providers::{OpenAiProvider, ProviderConfig};
 
 const DEFAULT_MODEL: &str = "gpt-4o-mini";
 const DEFAULT_RECORDINGS: [&str; 2] = ["text-stop-a", "tool-calls-parallel-two"];

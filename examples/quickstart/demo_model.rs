@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use toolplane::core::{
+use toolplane::vocab::{
     CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ProviderCapabilities, ProviderError,
     ProviderErrorKind, Role, StopReason, ToolCall, Usage,
 };
@@ -52,7 +52,7 @@ fn results_by_tool(messages: &[Message]) -> Vec<(String, String, bool)> {
     }
     messages
         .iter()
-        .flat_map(|m| m.tool_results_iter())
+        .flat_map(|m| m.tool_call_results())
         .map(|r| {
             (
                 names.get(&r.call_id).cloned().unwrap_or_default(),

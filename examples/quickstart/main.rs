@@ -25,10 +25,10 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane::core::{CallContext, ChatRequest, Message, Principal};
 use toolplane::metrics::MetricsQuery;
 use toolplane::pipeline::{ApprovalDecision, RunEvent, RunOutcome, RunState};
 use toolplane::security::audit::verify_dir;
+use toolplane::vocab::{CallContext, ChatRequest, Message, Principal};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {

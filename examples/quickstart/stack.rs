@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane::core::{ChatProvider, InterceptedProvider};
 use toolplane::metrics::{
     MetricsConfig, MetricsInterceptor, ModelPrice, PricingTable, ProviderMetricsCollector, SystemClock,
 };
@@ -22,6 +21,7 @@ use toolplane::security::limits::{
 };
 use toolplane::security::policy::{Layer, PolicyStore};
 use toolplane::security::{ApprovalStore, PermissionInterceptor};
+use toolplane::vocab::{ChatProvider, InterceptedProvider};
 
 use crate::demo_model::DemoModel;
 use crate::tasks_server;
@@ -65,11 +65,11 @@ pub(crate) fn experts(
         ))
     };
     let mut experts = Vec::new();
-    if allow_real && std::env::var_os("OPENAI_API_KEY").is_some() {
+    if allow_real && has_key("OPENAI_API_KEY") {
         let p = toolplane::providers::provider_from_name("openai", "gpt-4o-mini", None)?;
         experts.push(Expert::new(measured(p), "gpt-4o-mini").with_pricing(0.00015, 0.0006));
     }
-    if allow_real && std::env::var_os("ANTHROPIC_API_KEY").is_some() {
+    if allow_real && has_key("ANTHROPIC_API_KEY") {
         let p = toolplane::providers::provider_from_name("anthropic", "claude-haiku-4-5", None)?;
         experts.push(Expert::new(measured(p), "claude-haiku-4-5").with_pricing(0.001, 0.005));
     }
@@ -199,4 +199,10 @@ pub(crate) fn metrics_collector() -> Result<Arc<ProviderMetricsCollector>, Box<d
 /// A fresh folder for the audit log under the system's temporary folder.
 pub(crate) fn audit_dir(label: &str) -> PathBuf {
     std::env::temp_dir().join(format!("toolplane-{label}-audit-{}", std::process::id()))
+}
+
+/// A key variable that is set and not blank: `OPENAI_API_KEY=` (or spaces)
+/// means no key, as everywhere in toolplane.
+pub(crate) fn has_key(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|k| !k.trim().is_empty())
 }

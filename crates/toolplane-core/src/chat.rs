@@ -62,17 +62,16 @@ pub enum ResponseFormat {
 /// deprecated and kept only so existing code compiles.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[allow(deprecated)] // the derives touch the deprecated field
 pub struct RequestMetadata {
     /// The kind of task (`code`, `summarization`, ...), used by the router
     /// and metrics: the one home of a call's task type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
-    /// Deprecated: the request id lives in [`CallContext::request_id`](crate::CallContext::request_id).
-    #[deprecated(
-        since = "0.1.0",
-        note = "the request id lives in `CallContext::request_id`; see `RequestMetadata`'s docs"
-    )]
+    /// **Deprecated**: the request id lives in
+    /// [`CallContext::request_id`](crate::CallContext::request_id); read and
+    /// write that. Kept (without the `#[deprecated]` attribute, so crates
+    /// built with `-D warnings` that still read it keep compiling) until the
+    /// next breaking release.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// An end-user id, passed to providers that accept one.

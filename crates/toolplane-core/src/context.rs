@@ -256,18 +256,16 @@ impl Drop for Cancelled {
 /// (`ChatRequest::metadata.task_type`), see
 /// [`RequestMetadata`](crate::RequestMetadata) for why.
 #[derive(Debug, Clone, Default)]
-#[allow(deprecated)] // the derives touch the deprecated field
 pub struct CallContext {
     /// Correlates logs, audit records, metrics and feedback: the one home of
     /// a call's request id.
     pub request_id: String,
     /// Who the call is made for; `None` means anonymous.
     pub principal: Option<Principal>,
-    /// Deprecated: the task type lives in `ChatRequest::metadata.task_type`.
-    #[deprecated(
-        since = "0.1.0",
-        note = "the task type lives in `ChatRequest::metadata.task_type` (`ChatRequest::with_task_type`); see `RequestMetadata`'s docs"
-    )]
+    /// **Deprecated**: the task type lives in `ChatRequest::metadata.task_type`
+    /// (`ChatRequest::with_task_type`); set it there. Kept (without the
+    /// `#[deprecated]` attribute, so crates built with `-D warnings` that
+    /// still read it keep compiling) until the next breaking release.
     pub task_type: Option<String>,
     /// When the work must be done.
     pub deadline: Option<Instant>,
@@ -297,7 +295,6 @@ impl CallContext {
         since = "0.1.0",
         note = "set the task type on the request: `ChatRequest::with_task_type`"
     )]
-    #[allow(deprecated)]
     pub fn with_task_type(mut self, task_type: impl Into<String>) -> Self {
         self.task_type = Some(task_type.into());
         self

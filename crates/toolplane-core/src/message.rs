@@ -198,11 +198,29 @@ impl Message {
         })
     }
 
-    /// The tool results in this message, in order.
-    pub fn tool_results_iter(&self) -> impl Iterator<Item = &ToolResult> {
+    /// The results of tool calls in this message, in order: the counterpart
+    /// of [`Message::tool_calls`] (`Message::tool_results` is the constructor).
+    ///
+    /// ```
+    /// use toolplane_core::{Message, ToolCall, ToolResult};
+    /// let asked = Message::assistant_tool_calls(vec![ToolCall::new("c1", "now", "{}")]);
+    /// let answered = Message::tool_results(vec![ToolResult::ok("c1", "12:00")]);
+    /// assert_eq!(asked.tool_calls().next().unwrap().id, "c1");
+    /// assert_eq!(answered.tool_call_results().next().unwrap().call_id, "c1");
+    /// ```
+    pub fn tool_call_results(&self) -> impl Iterator<Item = &ToolResult> {
         self.content.iter().filter_map(|p| match p {
             ContentPart::ToolResult(r) => Some(r),
             _ => None,
         })
+    }
+
+    /// The tool results in this message, in order.
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `tool_call_results`, the counterpart of `tool_calls`"
+    )]
+    pub fn tool_results_iter(&self) -> impl Iterator<Item = &ToolResult> {
+        self.tool_call_results()
     }
 }

@@ -1,4 +1,4 @@
-//! The toolplane agent loop, declarative pipelines, and the spec-to-GitHub sample.
+//! The toolplane agent loop and declarative pipelines.
 //!
 //! # Who should depend on this crate
 //!
@@ -19,8 +19,11 @@
 //! - [`Pipeline`]: named steps (prompt, tool, transform, branch, map) defined
 //!   in code or loaded from YAML/TOML, with per-step timeouts, retries and
 //!   budgets, and a [`RunReport`].
-//! - [`spec_to_github()`](spec_to_github::spec_to_github): the sample — a markdown spec becomes labels, a
-//!   milestone and issues in a GitHub repository, idempotently.
+//!
+//! The spec-to-GitHub sample application (a markdown spec becomes labels, a
+//! milestone and issues, idempotently) is built on this crate as the example
+//! `cargo run -p toolplane-pipeline --example spec_to_github`; it is not part
+//! of the library.
 //!
 //! The user guide, with the pipeline file reference, is `docs/pipeline.md` in
 //! the repository.
@@ -59,13 +62,13 @@ mod agent;
 mod declarative;
 mod filtered;
 mod skilled;
-pub mod spec_to_github;
 mod structured;
 mod toolbox;
 
 pub use agent::{
-    AgentLoop, ApprovalDecision, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval, PendingTurn,
-    RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState, StopCause,
+    AgentLoop, ApprovalDecision, ApprovalDetails, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval,
+    PendingTurn, RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState,
+    StopCause,
 };
 pub use declarative::{
     BranchStep, Budget, Condition, MapStep, Pipeline, PipelineDef, PipelineError, PipelineRun, PipelineRuntime,
@@ -80,3 +83,8 @@ pub use toolbox::{DEFAULT_MAX_ARGUMENT_BYTES, ToolBox, ToolBoxError};
 /// The contract the loop runs tools through; defined in toolplane-core
 /// (re-exported here, where it used to live).
 pub use toolplane_core::ToolExecutor;
+
+/// `docs/pipeline.md`, whose complete examples are compiled and run as doctests.
+#[doc = include_str!("../../../docs/pipeline.md")]
+#[cfg(doctest)]
+pub struct PipelineGuideDoctests;

@@ -196,3 +196,42 @@ impl ToolExecutor for ToolBox {
         self.executor.execute(call, ctx).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use toolplane_core::{EchoTool, ToolErrorKind};
+
+    fn echo(name: &str) -> Arc<dyn Tool> {
+        Arc::new(EchoTool::new(ToolSpec::new(name, "Echoes.")))
+    }
+
+    /// Code written against the old `ToolBox` still builds and behaves,
+    /// now through the registry's executor.
+    #[tokio::test]
+    async fn the_deprecated_tool_box_runs_on_the_registry_executor() {
+        let tools = ToolBox::new()
+            .with_tool(echo("fast"))
+            .unwrap()
+            .with_tool(echo("slow"))
+            .unwrap()
+            .with_timeout(Duration::from_secs(5))
+            .with_max_argument_bytes(16);
+        let ctx = CallContext::new("r");
+        assert!(tools.execute(&ToolCall::new("1", "fast", "{}"), &ctx).await.is_ok());
+        let e = tools
+            .execute(&ToolCall::new("2", "fast", r#"{"padding": "xxxxxxxxxxxx"}"#), &ctx)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ToolErrorKind::InvalidArguments);
+        assert!(e.message().contains("limit is 16 bytes"), "{e}");
+        assert_eq!(tools.select(&["s*".to_string()]).names().collect::<Vec<_>>(), ["slow"]);
+        let e = ToolBox::new()
+            .with_tool(echo("a"))
+            .unwrap()
+            .with_tool(echo("a"))
+            .unwrap_err();
+        assert!(matches!(e, ToolBoxError::DuplicateName(n) if n == "a"));
+    }
+}

@@ -141,7 +141,7 @@ fn state(prompt: &str) -> RunState {
 
 fn last_tool_results(req: &ChatRequest) -> Vec<(String, String, bool)> {
     let m = req.messages.iter().rev().find(|m| m.role == Role::Tool).unwrap();
-    m.tool_results_iter()
+    m.tool_call_results()
         .map(|r| (r.call_id.clone(), r.content.clone(), r.is_error))
         .collect()
 }

@@ -800,7 +800,7 @@ async fn a_prompt_step_offers_the_best_skills_and_narrows_tools_once_one_is_acti
         ]
     );
     assert_eq!(offered(1), ["tracker.list", "skills.activate", "skills.read_resource"]);
-    let results: Vec<_> = reqs[2].messages.last().unwrap().tool_results_iter().cloned().collect();
+    let results: Vec<_> = reqs[2].messages.last().unwrap().tool_call_results().cloned().collect();
     assert!(results[0].is_error && results[0].content.contains("permission_denied"));
     assert!(!results[1].is_error);
     assert!(create.calls.lock().unwrap().is_empty());

@@ -37,7 +37,7 @@ async fn registry_executor_validates_and_the_model_repairs() {
         .messages
         .iter()
         .filter(|m| m.role == Role::Tool)
-        .flat_map(|m| m.tool_results_iter())
+        .flat_map(|m| m.tool_call_results())
         .collect();
     assert_eq!(results.len(), 1);
     assert!(results[0].is_error);
@@ -48,7 +48,7 @@ async fn registry_executor_validates_and_the_model_repairs() {
         .messages
         .iter()
         .filter(|m| m.role == Role::Tool)
-        .flat_map(|m| m.tool_results_iter())
+        .flat_map(|m| m.tool_call_results())
         .collect();
     assert!(
         results

@@ -15,7 +15,10 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use toolplane_core::{CallContext, ScriptedProvider};
 use toolplane_github::{GithubConfig, Secret, github_tools};
-use toolplane_pipeline::spec_to_github::{SpecToGithub, apply_plan, spec_to_github};
+#[path = "../examples/spec_to_github/sample/mod.rs"]
+mod sample;
+
+use sample::{SpecToGithub, apply_plan, spec_to_github};
 use toolplane_registry::{Executor, ToolRegistry};
 
 const TOKEN: &str = "ghp_test_token";
@@ -355,10 +358,7 @@ async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
     let reqs = provider.requests();
     assert!(reqs[0].messages[1].text().contains("Team calendar"));
     assert_eq!(reqs[0].metadata.task_type.as_deref(), Some("planning"));
-    assert_eq!(
-        reqs[0].max_tokens,
-        Some(toolplane_pipeline::spec_to_github::PLAN_MAX_TOKENS)
-    );
+    assert_eq!(reqs[0].max_tokens, Some(crate::sample::PLAN_MAX_TOKENS));
     assert!(reqs[1].messages.last().unwrap().text().contains("acceptance_criteria"));
 
     {
@@ -438,7 +438,7 @@ async fn a_spec_becomes_labels_a_milestone_and_issues_once() {
 
 #[test]
 fn the_default_tool_names_are_the_toolplane_github_tools() {
-    use toolplane_pipeline::spec_to_github::GithubToolNames;
+    use crate::sample::GithubToolNames;
     for (names, config) in [
         (GithubToolNames::default(), GithubConfig::new()),
         (
@@ -537,7 +537,7 @@ async fn an_empty_spec_or_a_plan_that_never_conforms_stops_before_github() {
 
 #[tokio::test]
 async fn titles_that_differ_only_in_punctuation_are_rejected_before_github() {
-    use toolplane_pipeline::spec_to_github::{IssuePlan, SpecToGithubError, plan_issues};
+    use crate::sample::{IssuePlan, SpecToGithubError, plan_issues};
     let repo = seeded_repo();
     let base = fake_github(repo.clone()).await;
     let github = github_executor(&base, TOKEN);

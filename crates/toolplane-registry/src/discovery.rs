@@ -39,6 +39,7 @@ fn is_discovery_tool(reg: &crate::ToolRegistry, name: &str) -> bool {
 }
 
 /// The definitions of `search_tools` and `call_tool`.
+#[cfg_attr(not(feature = "builtin"), allow(dead_code))] // listed by builtin::builtin_specs
 pub(crate) fn discovery_specs() -> [ToolSpec; 2] {
     [search_spec(), call_spec()]
 }

@@ -46,6 +46,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod args;
+#[cfg(feature = "builtin")]
 pub mod builtin;
 mod concurrency_limit;
 mod discovery;
@@ -76,3 +77,8 @@ pub use registry::{RegistryError, SearchHit, ToolFilter, ToolRegistry};
 pub use timeout::Timeout;
 /// The contract [`Executor`] implements, defined in toolplane-core.
 pub use toolplane_core::ToolExecutor;
+
+/// `docs/registry.md`, whose complete examples are compiled as doctests.
+#[doc = include_str!("../../../docs/registry.md")]
+#[cfg(all(doctest, feature = "builtin"))]
+pub struct RegistryGuideDoctests;

@@ -5,29 +5,33 @@
 //! Applications. This facade re-exports the toolplane crates behind features so
 //! one dependency line gives the common set, and `full` gives everything.
 //! Libraries that only implement a tool, a provider or an interceptor should
-//! depend on [`toolplane-core`](core) alone, which changes rarely.
+//! depend on [`toolplane-core`](vocab) alone, which changes rarely.
 //!
 //! | feature | module | what it gives |
 //! | --- | --- | --- |
-//! | (always) | [`core`] | tools, chat types, providers trait, errors, call context, interceptor chains |
-//! | `schemars` (default) | `core::tool_fn` | Rust functions as typed tools with derived schemas |
-//! | `registry` (default) | `registry` | the tool registry, the validating executor, built-in tools |
-//! | `openapi` (default) | `openapi` | OpenAPI 3.0/3.1 descriptions to tools, for every provider |
-//! | `http` (default) | `openapi::http` | those tools executed over HTTP (reqwest, rustls) |
-//! | `schema` (with `openapi`) | `schema` | provider schema profiles and tool-name rules |
+//! | (always) | [`vocab`], [`serde_json`] | toolplane-core: tools, chat types, providers trait, errors, call context, interceptor chains; and the `serde_json` whose `Value` appears in their signatures |
+//! | `schemars` (default) | `vocab::tool_fn`, `schemars` | Rust functions as typed tools with derived schemas, and the schemars version they use |
+//! | `registry` (default) | `registry` | the tool registry and the validating executor |
 //! | `providers` (default) | `providers` | OpenAI (and compatible), Anthropic, Mistral, Cohere |
-//! | `router` (default) | `router` | the mixture-of-experts router |
-//! | `metrics` (default) | `metrics` | latency percentiles, tokens, cost, win rate, Prometheus |
-//! | `security` (default) | `security` | permissions, audit log, rate limits, budgets |
-//! | `pipeline` (default) | `pipeline` | the tool-calling loop, approvals, declarative pipelines |
-//! | `skills` (default) | `skills` | skills from `SKILL.md` folders |
+//! | `pipeline` (default) | `pipeline` | the tool-calling loop, approvals, declarative pipelines (brings `registry` and `skills`) |
+//! | `builtin` | `registry::builtin` | the demo tools `current_time` (with a time zone database) and `json_query` |
+//! | `openapi` | `openapi` | OpenAPI 3.0/3.1 descriptions to tools, for every provider |
+//! | `http` | `openapi::http` | those tools executed over HTTP (reqwest, rustls) |
+//! | `schema` (with `openapi`) | `schema` | provider schema profiles and tool-name rules |
+//! | `router` | `router` | the mixture-of-experts router |
+//! | `metrics` | `metrics` | latency percentiles, tokens, cost, win rate, Prometheus |
+//! | `security` | `security` | permissions, audit log, rate limits, budgets |
+//! | `skills` | `skills` | skills from `SKILL.md` folders |
 //! | `github` | `github` | curated GitHub tools |
 //! | `redis` | `security::limits` | Redis backends for limits shared by several instances |
 //! | `full` | all of the above | |
 //!
+//! toolplane-core is re-exported as `vocab`, not `core`, so that `use
+//! toolplane::*` can never shadow Rust's own `core` crate.
+//!
 //! # Guide
 //!
-//! The path a request takes: a [`ChatProvider`](core::ChatProvider) (one
+//! The path a request takes: a [`ChatProvider`](vocab::ChatProvider) (one
 //! vendor, or the router over several) answers with tool calls; an executor
 //! validates each call against the tool's JSON Schema and runs it through
 //! the tool interceptor chain (permissions, rate limits, audit); the loop
@@ -63,7 +67,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-pub use toolplane_core as core;
+/// toolplane-core, the vocabulary every crate shares (named so it cannot
+/// shadow Rust's `core` in a glob import).
+pub use toolplane_core as vocab;
+
+/// The `serde_json` toolplane's signatures use (`Value`, `Map`), so versions
+/// cannot mismatch.
+pub use serde_json;
+
+/// The `schemars` typed tools derive with. Depend on the same major version
+/// (`schemars = "1"`) for `#[derive(JsonSchema)]`, or point the derive here
+/// with `#[schemars(crate = "toolplane::schemars")]`.
+#[cfg(feature = "schemars")]
+pub use schemars;
 
 #[cfg(feature = "github")]
 pub use toolplane_github as github;
@@ -89,13 +105,14 @@ pub use toolplane_skills as skills;
 /// The names most programs need, in one import.
 pub mod prelude {
     pub use toolplane_core::{
-        CallContext, ChatProvider, ChatRequest, ChatResponse, Message, Principal, ProviderError, ScriptedProvider,
-        StopReason, Tool, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolSpec, Usage,
+        ApprovalToken, CallContext, ChatInterceptor, ChatProvider, ChatRequest, ChatResponse, InterceptedProvider,
+        Message, Principal, ProviderError, ScriptedProvider, StopReason, Tool, ToolCall, ToolError, ToolErrorKind,
+        ToolInterceptor, ToolOutput, ToolResult, ToolSpec, Usage,
     };
     #[cfg(feature = "schemars")]
     pub use toolplane_core::{tool_fn, tool_fn_with_context};
     #[cfg(feature = "pipeline")]
-    pub use toolplane_pipeline::{AgentLoop, RunOutcome, RunState};
+    pub use toolplane_pipeline::{AgentLoop, ApprovalDecision, ApprovalDetails, RunOutcome, RunState};
     /// The one validating executor, and the trait every executor implements.
     #[cfg(feature = "registry")]
     pub use toolplane_registry::{Executor, ExecutorConfig, ToolExecutor, ToolRegistry};

@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
-use toolplane::core::{CallContext, ChatRequest, Message, Principal, ToolCall, ToolErrorKind};
 use toolplane::metrics::MetricsQuery;
 use toolplane::pipeline::{ApprovalDecision, RunOutcome, RunState};
 use toolplane::security::audit::verify_dir;
+use toolplane::vocab::{CallContext, ChatRequest, Message, Principal, ToolCall, ToolErrorKind};
 
 fn member(run: &str) -> CallContext {
     CallContext::new(run).with_principal(Principal::new("ada").with_role("member"))
@@ -159,4 +159,36 @@ async fn the_quickstart_flow_end_to_end() {
     // run 1: 3 calls; the read-back; the guest's denial; the paused and the approved delete; the replay.
     // (The call with invalid arguments never reached the chain.)
     assert_eq!(verified.records, 8, "{verified}");
+}
+
+/// `OPENAI_API_KEY=` (or spaces) means no key: the quickstart then uses its
+/// scripted experts instead of failing against the real API. The variables
+/// are set on a child run of this very test (a test cannot set its own
+/// environment safely), which checks what the quickstart's stack sees.
+#[test]
+fn a_blank_api_key_counts_as_no_key() {
+    match std::env::var("TOOLPLANE_KEY_CHECK").as_deref() {
+        Ok("blank") => {
+            assert!(!stack::has_key("OPENAI_API_KEY"));
+            assert!(!stack::has_key("ANTHROPIC_API_KEY"));
+            return;
+        }
+        Ok("set") => {
+            assert!(stack::has_key("OPENAI_API_KEY"));
+            return;
+        }
+        _ => {}
+    }
+    for (mode, openai, anthropic) in [("blank", "", "  \t"), ("set", "sk-not-a-real-key", "")] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "a_blank_api_key_counts_as_no_key", "--test-threads=1"])
+            .env("TOOLPLANE_KEY_CHECK", mode)
+            .env("OPENAI_API_KEY", openai)
+            .env("ANTHROPIC_API_KEY", anthropic)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{mode}: {stdout}");
+        assert!(stdout.contains("1 passed"), "{mode}: the child ran the check: {stdout}");
+    }
 }

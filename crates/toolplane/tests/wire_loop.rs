@@ -16,12 +16,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
-use toolplane::core::{CallContext, ChatProvider, ChatRequest, Message};
 use toolplane::metrics::{MetricsInterceptor, MetricsQuery, ProviderMetricsCollector};
 use toolplane::pipeline::{AgentLoop, RunState};
 use toolplane::providers::{AnthropicProvider, OpenAiProvider, ProviderConfig, RetryPolicy};
 use toolplane::registry::{Executor, ToolRegistry, builtin};
 use toolplane::router::{Expert, Router, Strategy, TaskPolicy};
+use toolplane::vocab::{CallContext, ChatProvider, ChatRequest, Message};
 
 type Seen = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
 
@@ -110,7 +110,7 @@ async fn router_falls_back_across_vendors_and_the_loop_completes_on_the_wire() {
     .unwrap();
     let metrics = Arc::new(ProviderMetricsCollector::new());
     let measured = |p: Arc<dyn ChatProvider>| -> Arc<dyn ChatProvider> {
-        Arc::new(toolplane::core::InterceptedProvider::new(
+        Arc::new(toolplane::vocab::InterceptedProvider::new(
             p,
             vec![Arc::new(MetricsInterceptor::new(metrics.clone()))],
         ))

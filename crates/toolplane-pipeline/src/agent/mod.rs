@@ -10,6 +10,7 @@
 //!            └─ step limit, token/cost budget, deadline, cancel ─► Stopped(cause)
 //! ```
 
+mod approval;
 mod cost;
 mod error;
 mod events;
@@ -29,6 +30,7 @@ use toolplane_core::{
     StopReason, StreamAccumulator, StreamEvent, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolResult, ToolSpec,
 };
 
+pub use approval::ApprovalDetails;
 pub use cost::{CostModel, FlatPricing};
 pub use error::{RunError, RunErrorKind};
 pub use events::{EventSink, RunEvent};
@@ -172,6 +174,7 @@ impl AgentLoop {
                 "the run is paused for approvals; call resume with decisions".into(),
             ));
         }
+        state.validate()?;
         self.drive(state, ctx).await
     }
 
@@ -189,12 +192,7 @@ impl AgentLoop {
         decisions: &HashMap<String, ApprovalDecision>,
         ctx: &CallContext,
     ) -> Result<RunResult, RunError> {
-        if state.version != RUN_STATE_VERSION {
-            return Err(RunError::InvalidState(format!(
-                "unsupported run state version {}",
-                state.version
-            )));
-        }
+        state.validate()?;
         let Some(mut pending) = state.pending.take() else {
             if let Some(id) = decisions.keys().next() {
                 return Err(RunError::InvalidDecisions {

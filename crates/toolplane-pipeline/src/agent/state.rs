@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use toolplane_core::{ApprovalToken, ChatRequest, ChatResponse, ToolCall, ToolResult, Usage};
+use toolplane_core::{ApprovalToken, ChatRequest, ChatResponse, Role, ToolCall, ToolResult, Usage};
+
+use super::error::RunError;
 
 /// The version of the [`RunState`] JSON layout this library writes.
 pub const RUN_STATE_VERSION: u32 = 1;
@@ -64,19 +66,131 @@ impl RunState {
         serde_json::to_string(self)
     }
 
-    /// Reads a state written by [`RunState::to_json`].
+    /// Reads a state written by [`RunState::to_json`], and checks it with
+    /// [`RunState::validate`]: a saved state may come from another process or
+    /// a file a person edited.
     ///
     /// # Errors
-    /// Malformed JSON, a wrong shape, or a layout version this library does not know.
-    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
-        let state: Self = serde_json::from_str(json)?;
-        if state.version != RUN_STATE_VERSION {
-            return Err(serde::de::Error::custom(format!(
-                "run state version {} is not supported (this library reads version {RUN_STATE_VERSION})",
-                state.version
-            )));
-        }
+    /// [`RunError::InvalidState`] with a message naming the problem:
+    /// malformed JSON, a wrong shape, a layout version this library does not
+    /// know, or an inconsistency (see [`RunState::validate`]).
+    pub fn from_json(json: &str) -> Result<Self, RunError> {
+        let state: Self = serde_json::from_str(json)
+            .map_err(|e| RunError::InvalidState(format!("the saved run state cannot be read: {e}")))?;
+        state.validate()?;
         Ok(state)
+    }
+
+    /// Checks the state can be run or resumed: a known layout version, a
+    /// finite cost, and a paused turn that agrees with itself and with the
+    /// conversation (one result slot per call, unique call ids, every slot
+    /// either finished or waiting for exactly one approval of that very call,
+    /// results answering their own calls, the conversation ending with the
+    /// assistant turn that made the calls). [`AgentLoop::run`](crate::AgentLoop::run)
+    /// and [`AgentLoop::resume`](crate::AgentLoop::resume) check it too.
+    ///
+    /// # Errors
+    /// [`RunError::InvalidState`] naming the first problem found.
+    pub fn validate(&self) -> Result<(), RunError> {
+        self.problem().map_or(Ok(()), |p| Err(RunError::InvalidState(p)))
+    }
+
+    fn problem(&self) -> Option<String> {
+        if self.version != RUN_STATE_VERSION {
+            return Some(format!(
+                "run state version {} is not supported (this library reads version {RUN_STATE_VERSION})",
+                self.version
+            ));
+        }
+        if !self.cost_usd.is_finite() || self.cost_usd < 0.0 {
+            return Some(format!(
+                "cost_usd is {}; it must be a finite amount of at least 0",
+                self.cost_usd
+            ));
+        }
+        let pending = self.pending.as_ref()?;
+        pending.problem(self)
+    }
+}
+
+impl PendingTurn {
+    fn problem(&self, state: &RunState) -> Option<String> {
+        let calls = &self.calls;
+        if calls.is_empty() {
+            return Some("the paused turn has no calls".into());
+        }
+        if self.results.len() != calls.len() {
+            return Some(format!(
+                "the paused turn has {} calls but {} result slots (one slot per call)",
+                calls.len(),
+                self.results.len()
+            ));
+        }
+        if self.approvals.is_empty() {
+            return Some("the paused turn waits for no approval".into());
+        }
+        if self.step == 0 || self.step > state.steps {
+            return Some(format!(
+                "the paused turn is from step {} but the run has made {} steps",
+                self.step, state.steps
+            ));
+        }
+        for (i, call) in calls.iter().enumerate() {
+            if call.id.is_empty() {
+                return Some(format!("call {i} of the paused turn has no id"));
+            }
+            if calls[..i].iter().any(|c| c.id == call.id) {
+                return Some(format!("the paused turn has two calls with id `{}`", call.id));
+            }
+        }
+        for (i, approval) in self.approvals.iter().enumerate() {
+            let id = &approval.call.id;
+            let Some(index) = calls.iter().position(|c| c.id == *id) else {
+                return Some(format!(
+                    "an approval waits for call `{id}`, which is not in the paused turn"
+                ));
+            };
+            if approval.call != calls[index] {
+                return Some(format!(
+                    "the approval for call `{id}` names another tool or other arguments than the call in the turn"
+                ));
+            }
+            if self.approvals[..i].iter().any(|a| a.call.id == *id) {
+                return Some(format!("two approvals wait for call `{id}`"));
+            }
+        }
+        for (call, slot) in calls.iter().zip(&self.results) {
+            let waiting = self.approvals.iter().any(|a| a.call.id == call.id);
+            match slot {
+                Some(_) if waiting => {
+                    return Some(format!("call `{}` has both a result and a pending approval", call.id));
+                }
+                Some(result) if result.call_id != call.id => {
+                    return Some(format!(
+                        "the result slot of call `{}` holds the result of call `{}`",
+                        call.id, result.call_id
+                    ));
+                }
+                None if !waiting => {
+                    return Some(format!(
+                        "call `{}` has neither a result nor a pending approval",
+                        call.id
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let last = state.request.messages.last();
+        let turn_matches = last.is_some_and(|m| {
+            m.role == Role::Assistant
+                && m.tool_calls()
+                    .map(|c| c.id.as_str())
+                    .eq(calls.iter().map(|c| c.id.as_str()))
+        });
+        if !turn_matches {
+            return Some("the conversation does not end with the assistant turn whose calls are paused".into());
+        }
+        None
     }
 }
 

@@ -1,6 +1,5 @@
 //! What a pipeline is made of, as data: defined in code or read from YAML or TOML.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -515,21 +514,24 @@ impl PipelineDef {
         })
     }
 
-    /// Checks what can be checked without a runtime: unique step names,
-    /// non-empty prompts, output schemas that compile, templates that close,
-    /// map concurrency of at least one, no budget on a tool or transform step.
-    ///
-    /// # Errors
-    /// [`PipelineError::Invalid`] naming the step.
-    pub fn validate(&self) -> Result<(), PipelineError> {
-        let mut names = HashSet::new();
-        super::validate::validate_steps(&self.steps, &mut names)
-    }
-
     /// Every step, nested ones included, depth first.
     pub fn all_steps(&self) -> Vec<&StepDef> {
         let mut out = Vec::new();
-        super::validate::collect(&self.steps, &mut out);
+        collect(&self.steps, &mut out);
         out
+    }
+}
+
+fn collect<'a>(steps: &'a [StepDef], out: &mut Vec<&'a StepDef>) {
+    for s in steps {
+        out.push(s);
+        match &s.kind {
+            StepKind::Branch(b) => {
+                collect(&b.then, out);
+                collect(&b.otherwise, out);
+            }
+            StepKind::Map(m) => collect(std::slice::from_ref(m.step.as_ref()), out),
+            _ => {}
+        }
     }
 }

@@ -1,24 +1,25 @@
-//! Checks of a pipeline definition that need no runtime.
+//! Checks of a pipeline definition that need no runtime
+//! ([`PipelineDef::validate`]). This file reads the definition's types; the
+//! definition does not import it.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use super::PipelineError;
-use super::definition::{Budget, StepDef, StepKind};
+use super::definition::{Budget, PipelineDef, StepDef, StepKind};
 use super::template::check_template;
 
-pub(super) fn collect<'a>(steps: &'a [StepDef], out: &mut Vec<&'a StepDef>) {
-    for s in steps {
-        out.push(s);
-        match &s.kind {
-            StepKind::Branch(b) => {
-                collect(&b.then, out);
-                collect(&b.otherwise, out);
-            }
-            StepKind::Map(m) => collect(std::slice::from_ref(m.step.as_ref()), out),
-            _ => {}
-        }
+impl PipelineDef {
+    /// Checks what can be checked without a runtime: unique step names,
+    /// non-empty prompts, output schemas that compile, templates that close,
+    /// map concurrency of at least one, no budget on a tool or transform step.
+    ///
+    /// # Errors
+    /// [`PipelineError::Invalid`] naming the step.
+    pub fn validate(&self) -> Result<(), PipelineError> {
+        let mut names = HashSet::new();
+        validate_steps(&self.steps, &mut names)
     }
 }
 
@@ -29,7 +30,7 @@ fn invalid(step: &str, message: impl Into<String>) -> PipelineError {
     }
 }
 
-pub(super) fn validate_steps(steps: &[StepDef], names: &mut HashSet<String>) -> Result<(), PipelineError> {
+fn validate_steps(steps: &[StepDef], names: &mut HashSet<String>) -> Result<(), PipelineError> {
     for s in steps {
         let name = s.name.as_str();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {

@@ -20,7 +20,7 @@
 //! use std::sync::Arc;
 //! use toolplane_core::CallContext;
 //! use toolplane_github::{GithubConfig, github_tools};
-//! use toolplane_pipeline::spec_to_github::{SpecToGithub, spec_to_github};
+//! use sample::{SpecToGithub, spec_to_github};
 //! use toolplane_registry::{Executor, ToolRegistry};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,6 +38,7 @@
 //! }
 //! # Ok(()) }
 //! ```
+#![allow(dead_code, unreachable_pub, unused_imports)] // a sample shared by an example and a test; each uses part of it
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,8 +47,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use toolplane_core::{CallContext, ChatProvider, ChatRequest, Message, Usage};
 
-use crate::structured::{StructuredError, structured_answer};
-use crate::{AgentLoop, LoopConfig, RunState, ToolExecutor};
+use toolplane_pipeline::{AgentLoop, LoopConfig, RunState, StructuredError, ToolExecutor, structured_answer};
 use toolplane_registry::{Executor, ToolRegistry};
 
 mod apply;
@@ -62,7 +62,7 @@ pub use apply::{apply_plan, issue_body};
 /// gets from `toolplane_github::github_tools`.
 ///
 /// ```
-/// use toolplane_pipeline::spec_to_github::GithubToolNames;
+/// use sample::GithubToolNames;
 /// assert_eq!(GithubToolNames::default().create_issue, "github_issues_create");
 /// assert_eq!(GithubToolNames::toolplane_github("gh_").list_labels, "gh_labels_list");
 /// assert_eq!(GithubToolNames::openapi_converted("").list_labels, "issues_list_labels_for_repo");
@@ -196,7 +196,7 @@ impl IssuePlan {
     /// refused rather than silently filing one issue for two.
     ///
     /// ```
-    /// use toolplane_pipeline::spec_to_github::IssuePlan;
+    /// use sample::IssuePlan;
     /// let plan: IssuePlan = serde_json::from_value(serde_json::json!({
     ///     "milestone": {"title": "v1", "description": ""},
     ///     "issues": [

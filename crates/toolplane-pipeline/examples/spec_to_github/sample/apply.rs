@@ -5,7 +5,7 @@ use toolplane_core::{CallContext, Usage};
 
 use super::calls::GithubCalls;
 use super::{GithubLink, IssuePlan, PlannedIssue, SpecToGithub, SpecToGithubError, SpecToGithubReport};
-use crate::ToolExecutor;
+use toolplane_pipeline::ToolExecutor;
 
 /// Creates the plan's labels, milestone and issues that the repository does
 /// not have yet, and returns every one with its link.

@@ -27,7 +27,9 @@ use std::sync::Arc;
 
 use toolplane_core::{CallContext, ChatProvider};
 use toolplane_github::{GithubConfig, github_tools};
-use toolplane_pipeline::spec_to_github::{IssuePlan, SpecToGithub, SpecToGithubReport, apply_plan, plan_issues};
+mod sample;
+
+use sample::{IssuePlan, SpecToGithub, SpecToGithubReport, apply_plan, plan_issues};
 use toolplane_registry::{Executor, ExecutorConfig, ToolRegistry};
 
 /// Room for a full page of 100 issues per call (the run asks again in smaller

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use toolplane_core::{CallContext, ToolCall, ToolOutput};
 
 use super::{BodyStyle, SpecToGithub, SpecToGithubError};
-use crate::ToolExecutor;
+use toolplane_pipeline::ToolExecutor;
 
 /// Items asked for per list page (GitHub's maximum).
 const PER_PAGE: u64 = 100;
