@@ -204,6 +204,6 @@ fn escape_sequences_from_the_server_are_not_printed_raw() {
             "{t:?}"
         );
     }
-    assert!(stdout.contains("hi\\u{1b}[2J\\u{9b}31mthere\nnext"), "{stdout:?}");
-    assert!(stderr.contains("m\\u{1b}]0;pwned\\u{7}"), "{stderr:?}");
+    assert!(stdout.contains("hi\\x1b[2J\\u{9b}31mthere\nnext"), "{stdout:?}");
+    assert!(stderr.contains("m\\x1b]0;pwned\\x07"), "{stderr:?}");
 }
