@@ -138,12 +138,14 @@ impl SseReader {
         if self.exceeded {
             return;
         }
-        if self.skip_lf {
+        // The previous chunk ended in CR: the first byte of the next non-empty
+        // chunk, if it is LF, completes that CRLF. Only that one byte: a
+        // second LF is a blank line (fuzzing found CR | LF | LF read byte by
+        // byte merging two events).
+        if self.skip_lf && !chunk.is_empty() {
+            self.skip_lf = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
                 chunk = rest;
-            }
-            if !chunk.is_empty() {
-                self.skip_lf = false;
             }
         }
         while let Some(pos) = memchr::memchr2(b'\n', b'\r', chunk) {
@@ -290,6 +292,19 @@ mod tests {
             out.extend(r.push(c));
         }
         out
+    }
+
+    #[test]
+    fn a_blank_line_after_a_crlf_split_over_chunks_still_dispatches() {
+        // Found by the sse_reader fuzz target: CR, LF, LF each in its own
+        // chunk. The first LF completes the CRLF; the second is a blank line.
+        let whole = all(&[b"data: a\r\n\ndata: b\n\n"]);
+        let split = all(&[b"data: a", b"\r", b"\n", b"\n", b"data: b\n\n"]);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole, split);
+        // An empty chunk in between keeps the pending LF pending.
+        let with_empty = all(&[b"data: a\r", b"", b"\n", b"\n", b"data: b\n\n"]);
+        assert_eq!(whole, with_empty);
     }
 
     #[test]
