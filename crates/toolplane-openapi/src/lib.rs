@@ -64,6 +64,7 @@ mod inspect;
 mod local_file;
 mod nesting;
 mod operation;
+mod paths;
 mod schema;
 mod spec;
 
