@@ -195,6 +195,10 @@ fn deep_nesting_is_refused_before_parsing() {
             format!("a: {}1{}\n", "{a: ".repeat(N), "}".repeat(N)),
         ),
         ("yaml block sequences", format!("{}x\n", "- ".repeat(N))),
+        // JSON that serde_json refuses early (an unterminated string) and that YAML reads as deep flow nesting.
+        ("json turned yaml", format!("{{\"a\": b\"{}", "[".repeat(N))),
+        ("yaml after a document marker", format!("--- {}", "[".repeat(N))),
+        ("yaml after a lone CR", format!("a:\r{}", "[".repeat(N))),
         (
             "yaml block mappings",
             (0..300)
