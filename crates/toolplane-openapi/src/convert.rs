@@ -9,7 +9,8 @@ use toolplane_schema::{DEFAULT_MAX_NAME_LEN, Profile, sanitize_name, unique_name
 
 use crate::binding::{ConversionWarning, ConvertedTool, HttpBinding, HttpMethod, ParamBinding, ParamLocation};
 use crate::filter::Filters;
-use crate::operation::{build_body, build_security, build_servers, collect_params};
+use crate::operation::{bound, build_body, build_security, build_servers, claim, collect_params};
+use crate::paths::{RawOp, operations};
 use crate::schema::SchemaCx;
 use crate::spec::{OpenApiSpec, escape};
 
@@ -117,119 +118,6 @@ impl Conversion {
 #[derive(Debug, Clone, Default)]
 pub struct Converter {
     options: ConvertOptions,
-}
-
-pub(crate) struct RawOp<'s> {
-    pub(crate) method: HttpMethod,
-    pub(crate) path: String,
-    pub(crate) pointer: String,
-    pub(crate) doc: usize,
-    pub(crate) op: &'s Value,
-    pub(crate) item_doc: usize,
-    pub(crate) item: &'s Value,
-    pub(crate) operation_id: Option<String>,
-    pub(crate) tags: Vec<String>,
-}
-
-/// Every operation of the description, in path then method order, plus
-/// warnings about path items that could not be read.
-pub(crate) fn operations(spec: &OpenApiSpec) -> (Vec<RawOp<'_>>, Vec<ConversionWarning>) {
-    let mut ops = Vec::new();
-    let mut warnings = Vec::new();
-    let root = spec.document();
-    if root
-        .get("webhooks")
-        .is_some_and(|w| w.as_object().is_some_and(|o| !o.is_empty()))
-    {
-        warnings.push(ConversionWarning {
-            pointer: "/webhooks".into(),
-            message: "webhooks describe calls the API makes, not operations; not converted".into(),
-        });
-    }
-    let v3_2 = spec.openapi_version().starts_with("3.2");
-    if v3_2 {
-        warnings.push(ConversionWarning {
-            pointer: "/openapi".into(),
-            message: format!(
-                "OpenAPI {} is read as 3.1; its additions are not converted (`query` operations, \
-                 `additionalOperations`, `in: querystring` parameters)",
-                spec.openapi_version()
-            ),
-        });
-    }
-    let Some(paths) = root.get("paths").and_then(Value::as_object) else {
-        return (ops, warnings);
-    };
-    for (path, raw_item) in paths {
-        let item_pointer = format!("/paths/{}", escape(path));
-        if let Some(problem) = template_problem(path) {
-            warnings.push(ConversionWarning {
-                pointer: item_pointer.clone(),
-                message: format!(
-                    "path template `{path}` has unbalanced braces ({problem}); only well-formed `{{name}}` \
-                     placeholders become arguments"
-                ),
-            });
-        }
-        let (item_doc, item) = match spec.deref(0, raw_item) {
-            Ok(x) => x,
-            Err(e) => {
-                warnings.push(ConversionWarning {
-                    pointer: item_pointer,
-                    message: format!("path item skipped: {e}"),
-                });
-                continue;
-            }
-        };
-        if !item.is_object() {
-            continue;
-        }
-        for key in ["query", "additionalOperations"] {
-            if item.get(key).is_some() {
-                let what = if key == "query" {
-                    "a `query` operation (OpenAPI 3.2)"
-                } else {
-                    "`additionalOperations` (OpenAPI 3.2)"
-                };
-                warnings.push(ConversionWarning {
-                    pointer: format!("{item_pointer}/{key}"),
-                    message: format!("{what}: not converted"),
-                });
-            }
-        }
-        for method in HttpMethod::ALL {
-            let Some(op) = item.get(method.key()) else { continue };
-            let pointer = format!("{item_pointer}/{}", method.key());
-            let (doc, op) = match spec.deref(item_doc, op) {
-                Ok((d, op)) if op.is_object() => (d, op),
-                Ok(_) | Err(_) => {
-                    warnings.push(ConversionWarning {
-                        pointer,
-                        message: "operation skipped: not an object".into(),
-                    });
-                    continue;
-                }
-            };
-            let operation_id = op.get("operationId").and_then(Value::as_str).map(str::to_string);
-            let tags = op
-                .get("tags")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            ops.push(RawOp {
-                method,
-                path: path.clone(),
-                pointer,
-                doc,
-                op,
-                item_doc,
-                item,
-                operation_id,
-                tags,
-            });
-        }
-    }
-    (ops, warnings)
 }
 
 /// Candidate names and their uniqueness keys, then the unique names.
@@ -428,40 +316,6 @@ fn output_schema(spec: &OpenApiSpec, o: &RawOp<'_>) -> Option<Value> {
     Some(schema)
 }
 
-/// `text` cut to at most `max` characters, at a word boundary when one is near, with `…`.
-pub(crate) fn bound(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let max = max.max(2);
-    let end = text.char_indices().nth(max - 1).map_or(text.len(), |(i, _)| i);
-    let head = &text[..end];
-    let head = match head.rfind(char::is_whitespace) {
-        Some(i) if i > end * 3 / 4 => &head[..i],
-        _ => head,
-    };
-    format!("{}…", head.trim_end())
-}
-
-/// Takes `name` when free, else `{prefix}_{name}`, else with a number.
-pub(crate) fn claim(taken: &mut BTreeSet<String>, name: &str, prefix: &str) -> String {
-    if taken.insert(name.to_string()) {
-        return name.to_string();
-    }
-    let base = format!("{prefix}_{name}");
-    if taken.insert(base.clone()) {
-        return base;
-    }
-    let mut n = 2;
-    loop {
-        let c = format!("{base}_{n}");
-        if taken.insert(c.clone()) {
-            return c;
-        }
-        n += 1;
-    }
-}
-
 /// Warnings for kept operations whose tool name is not the one their
 /// operationId (or method and path) asks for, because another operation's
 /// name came out the same: says which operations and what each got.
@@ -503,21 +357,6 @@ fn rename_warnings(kept: &[RawOp<'_>], names: &[String], max_len: usize) -> Vec<
         });
     }
     out
-}
-
-/// Why a path template's braces do not pair up (`/c/{{id}}`, `/a/{id`, `/a/id}`), if they do not.
-fn template_problem(path: &str) -> Option<&'static str> {
-    let mut open = false;
-    for c in path.chars() {
-        match (c, open) {
-            ('{', true) => return Some("a `{` inside a placeholder"),
-            ('{', false) => open = true,
-            ('}', true) => open = false,
-            ('}', false) => return Some("a `}` without its `{`"),
-            _ => {}
-        }
-    }
-    open.then_some("a `{` that is never closed")
 }
 
 fn placeholders(path: &str) -> Vec<String> {

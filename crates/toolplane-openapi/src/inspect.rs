@@ -5,7 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::binding::{ConversionWarning, HttpMethod};
-use crate::convert::{Converter, operations};
+use crate::convert::Converter;
+use crate::paths::operations;
 use crate::spec::OpenApiSpec;
 
 /// One operation in an [`Inspection`].

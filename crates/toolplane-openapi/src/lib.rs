@@ -1,7 +1,9 @@
 //! OpenAPI 3.0 and 3.1 descriptions to LLM tools.
 //!
 //! Load a description ([`OpenApiSpec`]: JSON or YAML, 3.0.x or 3.1.x, local and
-//! external-file `$ref`s; remote ones only with a fetcher you pass), convert
+//! external-file `$ref`s confined to the description's folder (regular files
+//! under a size limit, see [`LoadOptions`]); remote ones only with a fetcher
+//! you pass; nesting bounded before parsing), convert
 //! it ([`Converter`]: one tool per operation, filters, unique names, one flat
 //! arguments object, schemas in JSON Schema 2020-12), then export the tools
 //! for a provider ([`Conversion::tools_field`], via `toolplane-schema`
@@ -64,6 +66,7 @@ mod inspect;
 mod local_file;
 mod nesting;
 mod operation;
+mod paths;
 mod schema;
 mod spec;
 

@@ -58,22 +58,24 @@ pub(crate) fn check_json(text: &str, limit: usize) -> Result<(), TooDeep> {
     Ok(())
 }
 
-/// Flow-collection state carried across lines.
+/// Flow-collection state carried across lines. It tokenizes as the YAML
+/// scanner does, so a quote counts only where a scalar starts (`[it's, [x]]`
+/// holds a plain scalar with an apostrophe, not a quoted scalar that would
+/// hide the brackets after it).
 #[derive(Default)]
 struct Flow {
     depth: usize,
     /// Inside a quoted scalar: its quote byte.
     quote: Option<u8>,
     escaped: bool,
-    /// The next non-space byte may open a quoted scalar.
-    at_scalar_start: bool,
+    /// Inside a plain (unquoted) scalar.
+    in_plain: bool,
 }
 
 impl Flow {
     /// Scans `line` from byte `start`; `base` is the depth of the enclosing block collections.
     fn scan(&mut self, line: &str, line_index: usize, start: usize, base: usize, limit: usize) -> Result<(), TooDeep> {
         let bytes = line.as_bytes();
-        let mut prev_space = start == 0 || bytes.get(start.wrapping_sub(1)).is_some_and(|b| *b == b' ');
         let mut i = start;
         while i < bytes.len() {
             let b = bytes[i];
@@ -93,34 +95,41 @@ impl Flow {
                     }
                 }
                 i += 1;
-                prev_space = false;
+                continue;
+            }
+            let prev_blank = i == 0 || matches!(bytes[i - 1], b' ' | b'\t');
+            if self.in_plain {
+                match b {
+                    b'#' if prev_blank => return Ok(()), // a comment: the rest of the line
+                    b':' if matches!(bytes.get(i + 1), None | Some(b' ' | b'\t')) => self.in_plain = false,
+                    b',' | b'[' | b']' | b'{' | b'}' => {
+                        self.in_plain = false;
+                        continue; // the indicator ends the scalar and is read again as a token
+                    }
+                    _ => {}
+                }
+                i += 1;
                 continue;
             }
             match b {
-                b'#' if prev_space => return Ok(()), // a comment: the rest of the line
-                b'"' | b'\'' if self.at_scalar_start => {
-                    self.quote = Some(b);
-                    self.at_scalar_start = false;
-                }
+                b'#' if prev_blank => return Ok(()),
+                b'"' | b'\'' => self.quote = Some(b),
                 b'[' | b'{' => {
                     self.depth += 1;
-                    self.at_scalar_start = true;
                     if base + self.depth > limit {
                         return Err(at(line_index, line, i));
                     }
                 }
                 b']' | b'}' => {
                     self.depth = self.depth.saturating_sub(1);
-                    self.at_scalar_start = false;
                     if self.depth == 0 {
                         return Ok(()); // the flow collection ended; the rest is not nesting
                     }
                 }
-                b',' | b':' => self.at_scalar_start = true,
-                b' ' | b'\t' => {}
-                _ => self.at_scalar_start = false,
+                // In a flow collection `:` and `?` are indicators wherever a token starts.
+                b',' | b':' | b'?' | b' ' | b'\t' => {}
+                _ => self.in_plain = true,
             }
-            prev_space = b == b' ' || b == b'\t';
             i += 1;
         }
         Ok(())
@@ -174,72 +183,96 @@ pub(crate) fn check_yaml(text: &str, limit: usize) -> Result<(), TooDeep> {
     // Inside a block scalar (`|`, `>`): lines indented more than this column are text.
     let mut scalar_parent: Option<usize> = None;
     for (line_index, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if flow.open() {
-            flow.scan(line, line_index, 0, blocks.len(), limit)?;
-            continue;
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        // The YAML parser also breaks lines at a lone CR, NEL, LS and PS.
+        for line in raw.split(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+            check_yaml_line(line, line_index, &mut blocks, &mut flow, &mut scalar_parent, limit)?;
         }
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let rest = &line[indent..];
-        if rest.trim().is_empty() || rest.starts_with('#') {
-            continue;
+    }
+    Ok(())
+}
+
+/// One line of [`check_yaml`].
+fn check_yaml_line(
+    line: &str,
+    line_index: usize,
+    blocks: &mut Vec<usize>,
+    flow: &mut Flow,
+    scalar_parent: &mut Option<usize>,
+    limit: usize,
+) -> Result<(), TooDeep> {
+    if flow.open() {
+        return flow.scan(line, line_index, 0, blocks.len(), limit);
+    }
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let rest = &line[indent..];
+    if rest.trim().is_empty() || rest.starts_with('#') {
+        return Ok(());
+    }
+    if let Some(parent) = *scalar_parent {
+        if indent > parent {
+            return Ok(());
         }
-        if let Some(parent) = scalar_parent {
-            if indent > parent {
-                continue;
-            }
-            scalar_parent = None;
+        *scalar_parent = None;
+    }
+    let mut col = indent;
+    let mut content = rest;
+    let marker = rest.starts_with("---") || rest.starts_with("...");
+    if indent == 0 && marker && matches!(rest.as_bytes().get(3), None | Some(b' ' | b'\t')) {
+        // A document marker; `--- [` starts the document's root on the same line.
+        blocks.clear();
+        content = rest[3..].trim_start_matches([' ', '\t']);
+        if content.is_empty() || content.starts_with('#') {
+            return Ok(());
         }
-        if indent == 0 && (rest == "---" || rest.starts_with("--- ") || rest == "...") {
-            blocks.clear();
-            continue;
-        }
+        col = line.len() - content.len();
+    } else {
         while blocks.last().is_some_and(|&c| c >= indent) {
             blocks.pop();
         }
-        let push = |blocks: &mut Vec<usize>, col: usize| {
-            if blocks.last() != Some(&col) {
-                blocks.push(col);
-            }
-            if blocks.len() > limit {
-                Err(at(line_index, line, col))
-            } else {
-                Ok(())
-            }
-        };
-        // `- ` and `? ` indicators: each opens a collection at its column (`- - x` nests twice).
-        let mut col = indent;
-        let mut content = rest;
-        loop {
-            let b = content.as_bytes();
-            let indicator = matches!(b.first(), Some(b'-' | b'?')) && matches!(b.get(1), None | Some(b' ' | b'\t'));
-            if !indicator {
-                break;
-            }
-            push(&mut blocks, col)?;
-            let after = &content[1..];
-            let skip = after.len() - after.trim_start_matches([' ', '\t']).len();
-            col += 1 + skip;
-            content = &after[skip..];
+    }
+    let push = |blocks: &mut Vec<usize>, col: usize| {
+        if blocks.last() != Some(&col) {
+            blocks.push(col);
         }
-        let value = match mapping_colon(content) {
-            Some(colon) => {
-                push(&mut blocks, col)?;
-                &content[colon + 1..]
-            }
-            None => content,
-        };
-        // Every slice here is a suffix of `line`, so its start is the length difference.
-        let value = skip_properties(value);
-        let value_start = line.len() - value.len();
-        match value.as_bytes().first() {
-            Some(b'[' | b'{') => {
-                flow = Flow::default();
-                flow.scan(line, line_index, value_start, blocks.len(), limit)?;
-            }
-            Some(b'|' | b'>') => scalar_parent = Some(indent),
-            _ => {}
+        if blocks.len() > limit {
+            Err(at(line_index, line, col))
+        } else {
+            Ok(())
         }
+    };
+    // `- ` and `? ` indicators: each opens a collection at its column (`- - x` nests twice).
+    loop {
+        let b = content.as_bytes();
+        let indicator = matches!(b.first(), Some(b'-' | b'?')) && matches!(b.get(1), None | Some(b' ' | b'\t'));
+        if !indicator {
+            break;
+        }
+        push(blocks, col)?;
+        let after = &content[1..];
+        let skip = after.len() - after.trim_start_matches([' ', '\t']).len();
+        col += 1 + skip;
+        content = &after[skip..];
+    }
+    // A node that starts with a bracket is a flow collection (even if a `key:` follows inside it).
+    let flow_node = matches!(skip_properties(content).as_bytes().first(), Some(b'[' | b'{'));
+    let value = match mapping_colon(content).filter(|_| !flow_node) {
+        Some(colon) => {
+            push(blocks, col)?;
+            &content[colon + 1..]
+        }
+        None => content,
+    };
+    // Every slice here is a suffix of `line`, so its start is the length difference.
+    let value = skip_properties(value);
+    let value_start = line.len() - value.len();
+    match value.as_bytes().first() {
+        Some(b'[' | b'{') => {
+            *flow = Flow::default();
+            flow.scan(line, line_index, value_start, blocks.len(), limit)?;
+        }
+        Some(b'|' | b'>') => *scalar_parent = Some(indent),
+        _ => {}
     }
     Ok(())
 }
@@ -275,5 +308,13 @@ mod tests {
         assert!(check_yaml("a: [\n  [\n   [1]]]\n", 4).is_ok());
         // An apostrophe inside a plain flow scalar does not hide what follows.
         assert!(check_yaml("a: [it's, [[[[x]]]]]\n", 4).is_err());
+        assert!(check_yaml("{a:'x [[[[[", 4).is_err());
+        assert!(check_yaml("{a: b\"[[[[[", 4).is_err());
+        // A quote where a scalar starts does hide brackets, as it does for the parser.
+        assert!(check_yaml("{a: '[[[[[', \"b\":\"[[[[[\"}", 2).is_ok());
+        // Nesting after a document marker, and after line breaks the parser knows but `\n` splitting does not.
+        assert!(check_yaml("--- [[[[[", 4).is_err());
+        assert!(check_yaml("a:\r  [[[[[", 4).is_err());
+        assert!(check_yaml("a:\u{2028}- - - - - x", 4).is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! The parts of one operation's binding: parameters, body, servers, security.
+//! The parts of one operation's binding: parameters, body, servers, security,
+//! and the argument names and bounded texts they share with the tool.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +9,7 @@ use crate::binding::{
     ApiKeyLocation, BodyArgs, BodyBinding, BodyProperty, ParamBinding, ParamLocation, ParamStyle, PropertyEncoding,
     SchemeUse, SecurityRequirement, SecurityScheme, ServerBinding, ServerVariable,
 };
-use crate::convert::{RawOp, claim};
+use crate::paths::RawOp;
 use crate::schema::SchemaCx;
 use crate::spec::{OpenApiSpec, escape};
 
@@ -46,7 +47,7 @@ pub(crate) fn collect_params(
                 continue;
             };
             let description = p.get("description").and_then(Value::as_str).map(|d| {
-                let d = crate::convert::bound(d.trim(), 512);
+                let d = bound(d.trim(), 512);
                 if p.get("deprecated") == Some(&Value::Bool(true)) {
                     format!("(Deprecated) {d}")
                 } else {
@@ -126,6 +127,40 @@ fn param(p: &Value, doc: usize, at: &str, cx: &mut SchemaCx<'_>) -> Option<(Para
         json!({"type": "string"})
     };
     Some((b, None))
+}
+
+/// `text` cut to at most `max` characters, at a word boundary when one is near, with `…`.
+pub(crate) fn bound(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let max = max.max(2);
+    let end = text.char_indices().nth(max - 1).map_or(text.len(), |(i, _)| i);
+    let head = &text[..end];
+    let head = match head.rfind(char::is_whitespace) {
+        Some(i) if i > end * 3 / 4 => &head[..i],
+        _ => head,
+    };
+    format!("{}…", head.trim_end())
+}
+
+/// Takes `name` when free, else `{prefix}_{name}`, else with a number.
+pub(crate) fn claim(taken: &mut BTreeSet<String>, name: &str, prefix: &str) -> String {
+    if taken.insert(name.to_string()) {
+        return name.to_string();
+    }
+    let base = format!("{prefix}_{name}");
+    if taken.insert(base.clone()) {
+        return base;
+    }
+    let mut n = 2;
+    loop {
+        let c = format!("{base}_{n}");
+        if taken.insert(c.clone()) {
+            return c;
+        }
+        n += 1;
+    }
 }
 
 fn media_rank(media: &str) -> u8 {
@@ -225,7 +260,7 @@ pub(crate) fn build_body(
         let mut s = schema;
         if let (Value::Object(m), Some(d)) = (&mut s, rb.get("description").and_then(Value::as_str)) {
             m.entry("description")
-                .or_insert_with(|| Value::String(crate::convert::bound(d.trim(), 512)));
+                .or_insert_with(|| Value::String(bound(d.trim(), 512)));
         }
         properties.insert(arg.clone(), s);
         if body_required {

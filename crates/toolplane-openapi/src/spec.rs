@@ -140,7 +140,9 @@ pub fn parse_text(text: &str, place: &str) -> Result<Value, LoadError> {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        // A YAML flow document (`{type: string}`) also starts with a bracket.
+        // A YAML flow document (`{type: string}`) also starts with a bracket. YAML
+        // quotes differently from JSON, so its nesting is checked again, YAML's way.
+        check_yaml(trimmed, MAX_NESTING).map_err(too_deep)?;
         return match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(trimmed) {
             Ok(y) => Ok(yaml_to_json(y)),
             Err(_) => Err(LoadError::Parse {

@@ -195,6 +195,10 @@ fn deep_nesting_is_refused_before_parsing() {
             format!("a: {}1{}\n", "{a: ".repeat(N), "}".repeat(N)),
         ),
         ("yaml block sequences", format!("{}x\n", "- ".repeat(N))),
+        // JSON that serde_json refuses early (an unterminated string) and that YAML reads as deep flow nesting.
+        ("json turned yaml", format!("{{\"a\": b\"{}", "[".repeat(N))),
+        ("yaml after a document marker", format!("--- {}", "[".repeat(N))),
+        ("yaml after a lone CR", format!("a:\r{}", "[".repeat(N))),
         (
             "yaml block mappings",
             (0..300)
@@ -240,4 +244,39 @@ fn json_errors_are_reported_as_json_and_yaml_flow_documents_still_load() {
     // Block YAML; real descriptions nest far less than the limit.
     let v = parse_text("a:\n  - b: [1, {c: 2}]\n", "x.yaml").unwrap();
     assert_eq!(v["a"][0]["b"][1]["c"], 2);
+}
+
+mod no_false_alarms {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn nested() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            "[a-z\\[\\]{}'\":# -]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(40, 400, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z\\[{'\" -]{1,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Whatever serde_json and serde_yaml_ng write (block YAML, flow JSON, brackets and quotes
+        /// inside strings), at the depths real descriptions have, the nesting scan lets through.
+        #[test]
+        fn documents_within_the_limit_parse_as_before(v in nested()) {
+            let json = serde_json::to_string(&v).unwrap();
+            prop_assert_eq!(toolplane_openapi::parse_text(&json, "x.json").unwrap(), v.clone());
+            let yaml = serde_yaml_ng::to_string(&v).unwrap();
+            let parsed = toolplane_openapi::parse_text(&yaml, "x.yaml");
+            prop_assert!(parsed.is_ok(), "{:?} for\n{}", parsed.err(), yaml);
+        }
+    }
 }
