@@ -192,6 +192,7 @@ impl Catalogue {
     }
 
     /// Experts tried at most for a task.
+    #[inline]
     pub(crate) fn attempts(&self, task: usize) -> usize {
         self.tasks[task]
             .policy

@@ -134,7 +134,7 @@ impl ExpertConfig {
 ///     context_window = 8192
 /// "#).unwrap();
 /// let req = ChatRequest::new("", vec![Message::user("x".repeat(40_000))]);
-/// let decision = cfg.explain("code", &req).unwrap();
+/// let decision = cfg.explain_for("code", &req).unwrap();
 /// assert_eq!(decision.chosen.as_deref(), Some("openai/gpt-4o"));
 /// assert_eq!(decision.excluded[0].constraint, "context_window");
 /// println!("{decision}");
@@ -423,12 +423,23 @@ impl RouterConfig {
         })
     }
 
-    /// How a request of `task_type` would be routed with this configuration
-    /// and the figures it holds (what `toolplane route explain` prints).
+    /// How `request` would be routed with this configuration and the
+    /// figures it holds, from the file alone: [`Router::explain`] on a
+    /// [detached router](RouterConfig::detached_router) (the task type from
+    /// the request's metadata, else the classifier).
     ///
     /// # Errors
     /// An invalid set-up.
-    pub fn explain(&self, task_type: &str, request: &ChatRequest) -> Result<Decision, ConfigError> {
+    pub fn explain(&self, request: &ChatRequest) -> Result<Decision, ConfigError> {
+        Ok(self.detached_router()?.explain(request))
+    }
+
+    /// Like [`RouterConfig::explain`] with the task type given, as
+    /// [`Router::explain_for`] (what `toolplane route explain --task` prints).
+    ///
+    /// # Errors
+    /// An invalid set-up.
+    pub fn explain_for(&self, task_type: &str, request: &ChatRequest) -> Result<Decision, ConfigError> {
         Ok(self.detached_router()?.explain_for(task_type, request))
     }
 }
