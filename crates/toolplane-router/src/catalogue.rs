@@ -176,6 +176,7 @@ impl Catalogue {
     }
 
     /// The task type of a request: metadata, then context, then classifier.
+    #[allow(deprecated)] // the context's task type is deprecated but still honoured
     pub(crate) fn task_of<'a>(&'a self, request: &'a ChatRequest, ctx: Option<&'a CallContext>) -> TaskOf<'a> {
         let (name, source) = if let Some(t) = request.metadata.task_type.as_deref() {
             (t, TaskSource::Metadata)
