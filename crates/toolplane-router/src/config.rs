@@ -27,11 +27,12 @@ use crate::strategy::TaskPolicy;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{file}{}{}: {message}",
     location.as_ref().map(|l| format!(":{l}")).unwrap_or_default(),
-    field.as_ref().map(|f| format!(": {f}")).unwrap_or_default())]
+    field.as_ref().filter(|f| Some(*f) != location.as_ref()).map(|f| format!(": {f}")).unwrap_or_default())]
 pub struct ConfigError {
     /// The file, or `<toml>` / `<json>` for text.
     pub file: String,
-    /// `line:column` in the file, when known.
+    /// `line:column` in the file when known; the field path when the
+    /// configuration was checked without its text ([`RouterConfig::validate`]).
     pub location: Option<String>,
     /// The field at fault, such as `experts[2].budget_usd`, when one is.
     pub field: Option<String>,
@@ -234,10 +235,14 @@ impl RouterConfig {
     /// size of the configuration.
     ///
     /// # Errors
-    /// The first problem found, with its field path (and no line: the
-    /// parsing functions add the line).
+    /// The first problem found, with its field path in `field` and, as there
+    /// is no text to find a line in, in `location` too (the parsing
+    /// functions put the line there instead).
     pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
-        self.check().map_err(|(field, msg)| ConfigError::at(file, &field, msg))
+        self.check().map_err(|(field, msg)| ConfigError {
+            location: Some(field.to_string()),
+            ..ConfigError::at(file, &field, msg)
+        })
     }
 
     fn check(&self) -> Result<(), (FieldPath, String)> {

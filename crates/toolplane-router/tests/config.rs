@@ -386,3 +386,18 @@ fn config_and_router_explain_agree_in_shape() {
     );
     assert_eq!(given.task_source, toolplane_router::TaskSource::Given);
 }
+
+/// Checked without its text, a configuration's error names the field in
+/// `location` as well (as before `field` existed), and says it once.
+#[test]
+fn validate_without_text_puts_the_field_in_location() {
+    let mut cfg = RouterConfig::from_toml_str(TWO_EXPERTS).expect("loads");
+    cfg.experts[1].budget_usd = Some(f64::NAN);
+    let e = cfg.validate("server.toml").expect_err("NaN budget");
+    assert_eq!(e.location.as_deref(), Some("experts[1].budget_usd"));
+    assert_eq!(e.field.as_deref(), Some("experts[1].budget_usd"));
+    assert_eq!(
+        e.to_string(),
+        "server.toml:experts[1].budget_usd: must be a finite number >= 0, got NaN"
+    );
+}
