@@ -24,10 +24,11 @@ enum RouteCommand {
         /// The router configuration (TOML or JSON).
         #[arg(long)]
         config: PathBuf,
-        /// The task type (code, math, summarization, extraction, chat, tool_use, or your own).
+        /// The task type (code, math, summarization, extraction, chat, tool_use, or your own);
+        /// without it, the router's classifier decides from the prompt, as for a real request.
         #[arg(long)]
-        task: String,
-        /// A prompt, for the context-window estimate.
+        task: Option<String>,
+        /// A prompt, for the classifier and the context-window estimate.
         #[arg(long, default_value = "")]
         prompt: String,
         /// Pretend the request carries tools (experts without tool support are removed).
@@ -56,9 +57,11 @@ pub(crate) fn run(args: &RouteArgs, out: &mut dyn Write) -> Result<(), CliError>
                     .tools
                     .push(toolplane_core::ToolSpec::new("any_tool", "A placeholder tool."));
             }
-            let decision = config
-                .explain(task, &request)
-                .map_err(|e| CliError::Input(e.to_string()))?;
+            let decision = match task {
+                Some(task) => config.explain_for(task, &request),
+                None => config.explain(&request),
+            }
+            .map_err(|e| CliError::Input(e.to_string()))?;
             if *json {
                 let text = serde_json::to_string_pretty(&decision).map_err(|e| CliError::Input(e.to_string()))?;
                 writeln!(out, "{text}")?;

@@ -122,6 +122,33 @@ fn route_explain_shows_a_decision_from_a_file() {
     let decision: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(decision["task_type"], "code");
 
+    // Without --task the classifier decides from the prompt, as for a real request.
+    let out = toolplane(&[
+        "route",
+        "explain",
+        "--config",
+        &config,
+        "--prompt",
+        "Summarize this article in three bullet points",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let decision: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(decision["task_type"], "summarization");
+    assert_eq!(decision["task_source"], "classifier");
+
+    // A number that makes no sense is refused with the file, line and field.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("router.toml");
+    std::fs::write(&bad, "budget_usd = nan\n[[experts]]\nprovider = \"a\"\nmodel = \"m\"\n").unwrap();
+    let out = toolplane(&["route", "explain", "--config", bad.to_str().unwrap(), "--task", "code"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("router.toml:1:1: budget_usd: must be a finite number >= 0, got NaN"),
+        "{stderr}"
+    );
+
     let out = toolplane(&[
         "route",
         "explain",

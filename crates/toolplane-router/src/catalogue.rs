@@ -176,6 +176,7 @@ impl Catalogue {
     }
 
     /// The task type of a request: metadata, then context, then classifier.
+    #[allow(deprecated)] // the context's task type is deprecated but still honoured
     pub(crate) fn task_of<'a>(&'a self, request: &'a ChatRequest, ctx: Option<&'a CallContext>) -> TaskOf<'a> {
         let (name, source) = if let Some(t) = request.metadata.task_type.as_deref() {
             (t, TaskSource::Metadata)
@@ -192,6 +193,7 @@ impl Catalogue {
     }
 
     /// Experts tried at most for a task.
+    #[inline]
     pub(crate) fn attempts(&self, task: usize) -> usize {
         self.tasks[task]
             .policy

@@ -27,11 +27,12 @@ use crate::strategy::TaskPolicy;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{file}{}{}: {message}",
     location.as_ref().map(|l| format!(":{l}")).unwrap_or_default(),
-    field.as_ref().map(|f| format!(": {f}")).unwrap_or_default())]
+    field.as_ref().filter(|f| Some(*f) != location.as_ref()).map(|f| format!(": {f}")).unwrap_or_default())]
 pub struct ConfigError {
     /// The file, or `<toml>` / `<json>` for text.
     pub file: String,
-    /// `line:column` in the file, when known.
+    /// `line:column` in the file when known; the field path when the
+    /// configuration was checked without its text ([`RouterConfig::validate`]).
     pub location: Option<String>,
     /// The field at fault, such as `experts[2].budget_usd`, when one is.
     pub field: Option<String>,
@@ -134,7 +135,7 @@ impl ExpertConfig {
 ///     context_window = 8192
 /// "#).unwrap();
 /// let req = ChatRequest::new("", vec![Message::user("x".repeat(40_000))]);
-/// let decision = cfg.explain("code", &req).unwrap();
+/// let decision = cfg.explain_for("code", &req).unwrap();
 /// assert_eq!(decision.chosen.as_deref(), Some("openai/gpt-4o"));
 /// assert_eq!(decision.excluded[0].constraint, "context_window");
 /// println!("{decision}");
@@ -234,10 +235,14 @@ impl RouterConfig {
     /// size of the configuration.
     ///
     /// # Errors
-    /// The first problem found, with its field path (and no line: the
-    /// parsing functions add the line).
+    /// The first problem found, with its field path in `field` and, as there
+    /// is no text to find a line in, in `location` too (the parsing
+    /// functions put the line there instead).
     pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
-        self.check().map_err(|(field, msg)| ConfigError::at(file, &field, msg))
+        self.check().map_err(|(field, msg)| ConfigError {
+            location: Some(field.to_string()),
+            ..ConfigError::at(file, &field, msg)
+        })
     }
 
     fn check(&self) -> Result<(), (FieldPath, String)> {
@@ -423,12 +428,23 @@ impl RouterConfig {
         })
     }
 
-    /// How a request of `task_type` would be routed with this configuration
-    /// and the figures it holds (what `toolplane route explain` prints).
+    /// How `request` would be routed with this configuration and the
+    /// figures it holds, from the file alone: [`Router::explain`] on a
+    /// [detached router](RouterConfig::detached_router) (the task type from
+    /// the request's metadata, else the classifier).
     ///
     /// # Errors
     /// An invalid set-up.
-    pub fn explain(&self, task_type: &str, request: &ChatRequest) -> Result<Decision, ConfigError> {
+    pub fn explain(&self, request: &ChatRequest) -> Result<Decision, ConfigError> {
+        Ok(self.detached_router()?.explain(request))
+    }
+
+    /// Like [`RouterConfig::explain`] with the task type given, as
+    /// [`Router::explain_for`] (what `toolplane route explain --task` prints).
+    ///
+    /// # Errors
+    /// An invalid set-up.
+    pub fn explain_for(&self, task_type: &str, request: &ChatRequest) -> Result<Decision, ConfigError> {
         Ok(self.detached_router()?.explain_for(task_type, request))
     }
 }

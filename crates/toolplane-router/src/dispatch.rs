@@ -13,7 +13,6 @@ use toolplane_core::{
 };
 
 use crate::catalogue::{Catalogue, TaskOf};
-use crate::classify::TaskSource;
 use crate::dispatch_log::Recorder;
 use crate::live::{FailureClass, LiveState, failure_class};
 use crate::router::{Inner, RANK_BATCH, Router};
@@ -34,37 +33,35 @@ fn no_provider(cat: &Catalogue, sel: &Selection) -> ProviderError {
     )
 }
 
+/// The request id feedback finds a call by: the request's (deprecated) own
+/// id when set, else the context's.
+#[allow(deprecated)] // `RequestMetadata::request_id` is still honoured for existing callers
 fn request_id<'a>(request: &'a ChatRequest, ctx: &'a CallContext) -> &'a str {
     request.metadata.request_id.as_deref().unwrap_or(&ctx.request_id)
 }
 
 /// What an expert receives: the request with the expert's model and the
-/// resolved task type, and a context that carries the task type too when
-/// the classifier decided it, so interceptors around the expert (metrics,
-/// budgets, audit) see the task type the router routed by.
+/// resolved task type in `metadata.task_type` (the task type's one home),
+/// so interceptors around the expert (metrics, budgets, audit) see the task
+/// type the router routed by, whoever decided it. A task type the caller
+/// set is kept as it is.
 struct Outgoing {
     request: ChatRequest,
-    ctx: Option<CallContext>,
 }
 
 impl Outgoing {
-    fn new(request: &ChatRequest, ctx: &CallContext, task: &TaskOf<'_>) -> Self {
+    fn new(request: &ChatRequest, task: &TaskOf<'_>) -> Self {
         let mut request = request.clone();
         if request.metadata.task_type.is_none() {
             request.metadata.task_type = Some(task.name.to_owned());
         }
-        let ctx = (task.source == TaskSource::Classifier && ctx.task_type.is_none()).then(|| {
-            let mut c = ctx.clone();
-            c.task_type = Some(task.name.to_owned());
-            c
-        });
-        Self { request, ctx }
+        Self { request }
     }
 
-    /// The request for one expert, and the context to send it with.
-    fn to<'a>(&'a mut self, model: &str, ctx: &'a CallContext) -> (&'a ChatRequest, &'a CallContext) {
+    /// The request for one expert.
+    fn to(&mut self, model: &str) -> &ChatRequest {
         model.clone_into(&mut self.request.model);
-        (&self.request, self.ctx.as_ref().unwrap_or(ctx))
+        &self.request
     }
 }
 
@@ -201,13 +198,13 @@ impl ChatProvider for Router {
         let q = Query::new(cat, request, task.slot, false);
         let mut attempts = Attempts::new(inner, &q);
         let mut log = attempts.recorder(inner, request_id(request, ctx), false);
-        let mut out = Outgoing::new(request, ctx, &task);
+        let mut out = Outgoing::new(request, &task);
         let result = async {
             while let Some(idx) = attempts.next(ctx)? {
                 let expert = &cat.experts[idx];
-                let (req, call_ctx) = out.to(&expert.key.model, ctx);
+                let req = out.to(&expert.key.model);
                 let started = Instant::now();
-                match expert.provider.chat(req, call_ctx).await {
+                match expert.provider.chat(req, ctx).await {
                     Ok(resp) => {
                         live.record_success(cat, idx, started.elapsed(), &resp);
                         live.remember(request_id(request, ctx), idx, task.slot);
@@ -242,7 +239,7 @@ impl ChatProvider for Router {
         let q = Query::new(cat, request, task.slot, true);
         let mut attempts = Attempts::new(inner, &q);
         let mut log = attempts.recorder(inner, request_id(request, ctx), true);
-        let mut out = Outgoing::new(request, ctx, &task);
+        let mut out = Outgoing::new(request, &task);
         let finish = |log: Option<Recorder>| {
             if let (Some(log), Some(sink)) = (log, inner.log.as_ref()) {
                 log.finish(sink);
@@ -258,9 +255,9 @@ impl ChatProvider for Router {
                 }
             };
             let expert = &cat.experts[idx];
-            let (req, call_ctx) = out.to(&expert.key.model, ctx);
+            let req = out.to(&expert.key.model);
             let started = Instant::now();
-            match expert.provider.chat_stream(req, call_ctx).await {
+            match expert.provider.chat_stream(req, ctx).await {
                 Ok(stream) => {
                     live.remember(request_id(request, ctx), idx, task.slot);
                     if let Some(l) = log.as_mut() {

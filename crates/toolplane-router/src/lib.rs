@@ -17,7 +17,10 @@
 //! # How a request is routed
 //!
 //! 1. **Task type**: the request's `metadata.task_type`, else the context's,
-//!    else a [`TaskClassifier`] (default [`KeywordClassifier`]).
+//!    else a [`TaskClassifier`] (default [`KeywordClassifier`]). Each expert
+//!    receives the request with the resolved task type in
+//!    `metadata.task_type`, so a metrics interceptor around each expert
+//!    records it and the per-task figures the router reads back fill.
 //! 2. **Hard constraints** remove experts: the task's `only` rule, tool
 //!    support when the request has tools, streaming for streamed calls, the
 //!    context window (estimated input plus `max_tokens`), budget left (per
@@ -35,8 +38,14 @@
 //!    the win-rate posteriors; [`Router::refresh_stats`] copies figures from
 //!    the statistics source. Selection only reads these atomics.
 //!
-//! [`Router::explain`] returns a [`Decision`] with every candidate, its
+//! [`Router::explain`] (and [`Router::explain_with_context`],
+//! [`Router::explain_for`]) returns a [`Decision`] with every candidate, its
 //! score and figures, every removed expert and why, and the draw.
+//!
+//! Inside, what is fixed when the router is built (experts, task plans with
+//! compiled strategies and rule masks) is kept apart from what changes
+//! (breakers, averages, posteriors, figures, spend, the generator);
+//! selection is a function of the two and the request. See `docs/router.md`.
 //!
 //! # Example
 //!

@@ -67,6 +67,7 @@ impl LiveState {
     }
 
     /// What a strategy reads for one task.
+    #[inline]
     pub(crate) fn view<'a>(&'a self, cat: &'a Catalogue, task: usize) -> View<'a> {
         let n = cat.experts.len();
         View {
@@ -84,11 +85,13 @@ impl LiveState {
         &self.cells[cat.cell_index(expert, task)]
     }
 
+    #[inline]
     pub(crate) fn spent_usd(&self) -> f64 {
         self.spent_nano_usd.load(Ordering::Relaxed) as f64 / 1e9
     }
 
     /// USD left on the router's budget, if it has one.
+    #[inline]
     pub(crate) fn router_left(&self, cat: &Catalogue) -> Option<f64> {
         cat.settings.budget_usd.map(|b| (b - self.spent_usd()).max(0.0))
     }

@@ -11,6 +11,7 @@ pub(crate) struct Ranked {
     pub(crate) key: f64,
 }
 
+#[inline]
 pub(crate) fn by_rank(a: &Ranked, b: &Ranked) -> Ordering {
     b.tier
         .cmp(&a.tier)

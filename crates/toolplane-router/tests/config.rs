@@ -19,14 +19,14 @@ fn ask(text: &str) -> ChatRequest {
 fn the_example_file_loads_and_explains() {
     let cfg = RouterConfig::from_path(example()).expect("example config");
     assert_eq!(cfg.experts.len(), 4);
-    let d = cfg.explain("chat", &ask("hi")).expect("decision");
+    let d = cfg.explain_for("chat", &ask("hi")).expect("decision");
     // Cheapest with win rate >= 0.6: gpt-4o (0.62) is cheaper than claude (0.70).
     assert_eq!(d.chosen.as_deref(), Some("openai/gpt-4o"), "{d}");
-    let d = cfg.explain("tool_use", &ask("book a table")).expect("decision");
+    let d = cfg.explain_for("tool_use", &ask("book a table")).expect("decision");
     assert_eq!(d.chosen.as_deref(), Some("anthropic/claude-sonnet"));
     assert_eq!(d.excluded.len(), 2, "the rule removes the other two: {d}");
     let d = cfg
-        .explain("summarization", &ask(&"long text ".repeat(5_000)))
+        .explain_for("summarization", &ask(&"long text ".repeat(5_000)))
         .expect("decision");
     assert!(
         d.excluded
@@ -44,7 +44,7 @@ fn json_works_like_toml() {
         "experts": [ { "provider": "a", "model": "m" }, { "provider": "b", "model": "m" } ]
     }"#;
     let cfg = RouterConfig::from_json_str(text).expect("json");
-    let d = cfg.explain("code", &ask("x")).expect("decision");
+    let d = cfg.explain_for("code", &ask("x")).expect("decision");
     assert_eq!(d.chosen.as_deref(), Some("b/m"));
     let mut f = tempfile::Builder::new().suffix(".json").tempfile().expect("temp file");
     f.write_all(text.as_bytes()).expect("write");
@@ -361,4 +361,43 @@ async fn a_detached_router_answers_no_provider() {
         .await
         .expect_err("detached");
     assert_eq!(e.kind(), toolplane_core::ProviderErrorKind::NoProvider);
+}
+
+/// `RouterConfig::explain` / `explain_for` take what `Router::explain` /
+/// `explain_for` take and give the same decision.
+#[test]
+fn config_and_router_explain_agree_in_shape() {
+    let cfg = RouterConfig::from_path(example()).expect("example");
+    let classified = ask("Why does this Rust function not compile?");
+    for req in [classified.clone(), classified.clone().with_task_type("chat")] {
+        let from_config = cfg.explain(&req).expect("decision");
+        let from_router = cfg.detached_router().expect("router").explain(&req);
+        assert_eq!(from_config, from_router);
+    }
+    let d = cfg.explain(&classified).expect("decision");
+    assert_eq!((d.task_type.as_str(), d.policy.as_str()), ("code", "code"));
+    assert_eq!(d.task_source, toolplane_router::TaskSource::Classifier);
+    let given = cfg.explain_for("tool_use", &classified).expect("decision");
+    assert_eq!(
+        given,
+        cfg.detached_router()
+            .expect("router")
+            .explain_for("tool_use", &classified)
+    );
+    assert_eq!(given.task_source, toolplane_router::TaskSource::Given);
+}
+
+/// Checked without its text, a configuration's error names the field in
+/// `location` as well (as before `field` existed), and says it once.
+#[test]
+fn validate_without_text_puts_the_field_in_location() {
+    let mut cfg = RouterConfig::from_toml_str(TWO_EXPERTS).expect("loads");
+    cfg.experts[1].budget_usd = Some(f64::NAN);
+    let e = cfg.validate("server.toml").expect_err("NaN budget");
+    assert_eq!(e.location.as_deref(), Some("experts[1].budget_usd"));
+    assert_eq!(e.field.as_deref(), Some("experts[1].budget_usd"));
+    assert_eq!(
+        e.to_string(),
+        "server.toml:experts[1].budget_usd: must be a finite number >= 0, got NaN"
+    );
 }

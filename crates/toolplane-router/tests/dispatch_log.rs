@@ -29,6 +29,7 @@ fn router(log: usize) -> Router {
         .unwrap()
 }
 
+#[allow(deprecated)] // the request's own id is deprecated but still honoured
 fn ask(id: &str) -> ChatRequest {
     let mut request = ChatRequest::new("", vec![Message::user("hello")]).with_task_type("chat");
     request.metadata.request_id = Some(id.to_owned());

@@ -42,11 +42,12 @@ impl Fixed {
 
 impl Rank for Fixed {
     fn rank(&self, _v: &View<'_>, cand: &mut [u32], sink: &mut Sink, _stream: &mut u64) -> Draw {
+        let rank = &*self.rank;
         for &i in cand.iter() {
             sink.push(Ranked {
                 idx: i as usize,
                 tier: 0,
-                key: -f64::from(self.rank[i as usize]),
+                key: -f64::from(rank[i as usize]),
             });
         }
         Draw::None

@@ -9,6 +9,7 @@ use crate::ranking::{Draw, Ranked, Sink, by_rank};
 #[derive(Debug)]
 pub(crate) struct LeastLatency;
 
+#[inline]
 fn latency(v: &View<'_>, i: usize) -> f64 {
     v.states[i]
         .ewma_latency_ms
@@ -19,6 +20,7 @@ fn latency(v: &View<'_>, i: usize) -> f64 {
 
 impl Rank for LeastLatency {
     fn rank(&self, v: &View<'_>, cand: &mut [u32], sink: &mut Sink, stream: &mut u64) -> Draw {
+        let v = &{ *v }; // a copy: its slices stay in registers across the sink's writes
         let ranked = |i: usize, tier: u8| Ranked {
             idx: i,
             tier,

@@ -41,6 +41,7 @@ pub(crate) struct View<'a> {
 
 impl View<'_> {
     /// An expert's figures for this task.
+    #[inline]
     pub(crate) fn figures(&self, idx: usize) -> Figures {
         resolve(&self.hot[idx], &self.states[idx], &self.cells[idx], self.prior)
     }
