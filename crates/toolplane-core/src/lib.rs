@@ -63,7 +63,9 @@ mod tool_error;
 #[cfg(feature = "schemars")]
 mod typed;
 
-pub use chat::{ChatRequest, ChatResponse, RequestMetadata, ResponseFormat, StopReason, ToolChoice, Usage};
+pub use chat::{
+    CacheTtl, ChatRequest, ChatResponse, PromptCache, RequestMetadata, ResponseFormat, StopReason, ToolChoice, Usage,
+};
 pub use context::{ApprovalToken, CallContext, CancelFlag, Extensions, Principal};
 pub use intercept::{ChatInterceptor, ChatNext, InterceptedProvider, ToolInterceptor, ToolNext};
 pub use message::{ContentPart, ImageSource, Message, Role, ToolResult};

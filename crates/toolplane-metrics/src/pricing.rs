@@ -27,9 +27,13 @@ pub struct ModelPrice {
     /// Input tokens read from a prompt cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_per_token: Option<f64>,
-    /// Input tokens written to a prompt cache.
+    /// Input tokens written to a prompt cache (Anthropic: with the 5-minute lifetime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_per_token: Option<f64>,
+    /// Input tokens written to a prompt cache with a one-hour lifetime
+    /// ([`Usage::cache_write_1h_tokens`]); falls back to the cache-write price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h_per_token: Option<f64>,
     /// Output tokens spent on reasoning, when billed differently from output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_per_token: Option<f64>,
@@ -43,6 +47,7 @@ impl ModelPrice {
             output_per_token: output / 1e6,
             cache_read_per_token: None,
             cache_write_per_token: None,
+            cache_write_1h_per_token: None,
             reasoning_per_token: None,
         }
     }
@@ -56,6 +61,12 @@ impl ModelPrice {
     /// Sets the cache-write price, in USD per million tokens.
     pub fn with_cache_write(mut self, per_million: f64) -> Self {
         self.cache_write_per_token = Some(per_million / 1e6);
+        self
+    }
+
+    /// Sets the one-hour cache-write price, in USD per million tokens.
+    pub fn with_cache_write_1h(mut self, per_million: f64) -> Self {
+        self.cache_write_1h_per_token = Some(per_million / 1e6);
         self
     }
 
@@ -83,12 +94,15 @@ impl ModelPrice {
     pub fn cost(&self, usage: &Usage) -> f64 {
         let uncached = usage.uncached_input_tokens() as f64;
         let read = usage.cache_read_tokens as f64;
-        let write = usage.cache_write_tokens as f64;
+        let write_1h = usage.cache_write_1h_tokens.min(usage.cache_write_tokens);
+        let write = (usage.cache_write_tokens - write_1h) as f64;
+        let write_price = self.cache_write_per_token.unwrap_or(self.input_per_token);
         let reasoning = usage.reasoning_tokens.min(usage.output_tokens);
         let plain_out = (usage.output_tokens - reasoning) as f64;
         uncached * self.input_per_token
             + read * self.cache_read_per_token.unwrap_or(self.input_per_token)
-            + write * self.cache_write_per_token.unwrap_or(self.input_per_token)
+            + write * write_price
+            + write_1h as f64 * self.cache_write_1h_per_token.unwrap_or(write_price)
             + plain_out * self.output_per_token
             + reasoning as f64 * self.reasoning_per_token.unwrap_or(self.output_per_token)
     }
@@ -99,6 +113,7 @@ impl ModelPrice {
             Some(self.output_per_token),
             self.cache_read_per_token,
             self.cache_write_per_token,
+            self.cache_write_1h_per_token,
             self.reasoning_per_token,
         ];
         for v in all.into_iter().flatten() {
@@ -192,7 +207,8 @@ impl PricingTable {
     /// Parses LiteLLM's price JSON: an object keyed by model id whose values
     /// carry `litellm_provider`, `input_cost_per_token`,
     /// `output_cost_per_token` and optionally `cache_read_input_token_cost`,
-    /// `cache_creation_input_token_cost` and `output_cost_per_reasoning_token`.
+    /// `cache_creation_input_token_cost`, `cache_creation_input_token_cost_above_1hr`
+    /// and `output_cost_per_reasoning_token`.
     ///
     /// Entries without both token prices (images, audio, `sample_spec`) or
     /// with a negative or non-numeric price are skipped and counted in
@@ -219,6 +235,7 @@ impl PricingTable {
                 output_per_token: output,
                 cache_read_per_token: num(v, "cache_read_input_token_cost"),
                 cache_write_per_token: num(v, "cache_creation_input_token_cost"),
+                cache_write_1h_per_token: num(v, "cache_creation_input_token_cost_above_1hr"),
                 reasoning_per_token: num(v, "output_cost_per_reasoning_token"),
             };
             if price.validate(key).is_err() {

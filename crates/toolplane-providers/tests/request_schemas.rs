@@ -142,6 +142,8 @@ fn requests() -> Vec<ChatRequest> {
         strict: true,
     });
     full.metadata.user = Some("user-1".into());
+    // Prompt caching: `prompt_cache_key` for OpenAI and Responses, nothing for Mistral.
+    full.cache = Some(toolplane_core::PromptCache::default().with_key("tenant-42"));
     out.push(full);
     out
 }
