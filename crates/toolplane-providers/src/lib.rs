@@ -32,6 +32,11 @@
 //!   arguments, stop reason, usage).
 //! - Per-request headers and query parameters: put a `RequestOptions` in the
 //!   call context's extensions.
+//! - `presets`: OpenAI-compatible servers (Ollama, vLLM, llama.cpp, Groq,
+//!   OpenRouter, Together, DeepSeek) with requests shaped to what each accepts.
+//! - Prompt caching: set `ChatRequest::cache` (a `PromptCache`); each vendor
+//!   maps it (Anthropic breakpoints, OpenAI `prompt_cache_key`, Gemini `cachedContent`).
+//! - `structured` (feature `structured`): `chat_structured::<T>()` on any provider.
 //!
 //! # Example
 //!
@@ -107,9 +112,13 @@ pub mod mistral;
 pub mod openai;
 #[cfg(feature = "openai")]
 pub mod presets;
+#[cfg(feature = "structured")]
+pub mod structured;
 
 pub use collect::chat_streamed;
 pub use retry::RetryPolicy;
+#[cfg(feature = "structured")]
+pub use structured::{ChatStructuredExt, Structured, StructuredError};
 pub use tools::mistral_call_id;
 pub use view::{NormalizedResponse, ToolCallView};
 

@@ -218,3 +218,62 @@ fn responses_request_bodies_match_the_official_schema() {
     bad["input"][2]["type"] = json!("function_call_outputs");
     assert!(!v.is_valid(&bad));
 }
+
+/// Structured-output requests (a schema derived from a Rust type, shaped for
+/// each vendor) match the official request schemas.
+#[cfg(feature = "structured")]
+#[test]
+fn structured_output_request_bodies_match_the_official_schemas() {
+    use toolplane_providers::structured::{StructuredMode, schema_of, structured_request};
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Trip {
+        city: String,
+        days: u32,
+        notes: Option<String>,
+        stops: Vec<Stop>,
+    }
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Stop {
+        name: String,
+    }
+    let schema = schema_of::<Trip>();
+    let caps = toolplane_core::ProviderCapabilities::default();
+    let prepared = |provider: &str| {
+        let mut r = ChatRequest::new("m", vec![Message::user("Plan a trip")]);
+        structured_request(
+            StructuredMode::for_provider(provider, &caps).unwrap(),
+            &mut r,
+            "Trip",
+            &schema,
+        );
+        r
+    };
+    if let Some(v) = validator("providers/openai/openapi.yaml", "CreateChatCompletionRequest") {
+        let p = OpenAiProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k")).unwrap();
+        let body = p.request_body(&prepared("openai"), false);
+        check(&v, &body, "openai structured");
+        assert_eq!(body["response_format"]["json_schema"]["strict"], true);
+    }
+    if let Some(v) = validator("providers/openai/openapi.yaml", "CreateResponse") {
+        let p = toolplane_providers::OpenAiResponsesProvider::new(
+            ProviderConfig::new("http://127.0.0.1:9").with_api_key("k"),
+        )
+        .unwrap();
+        check(
+            &v,
+            &p.request_body(&prepared("openai-responses"), false),
+            "responses structured",
+        );
+    }
+    if let Some(v) = validator("providers/mistral/openapi.yaml", "ChatCompletionRequest") {
+        let p = MistralProvider::new(ProviderConfig::new("http://127.0.0.1:9").with_api_key("k")).unwrap();
+        let body = p.request_body(&prepared("mistral"), false);
+        check(&v, &body, "mistral structured");
+        assert!(
+            !body.to_string().contains("$ref"),
+            "Mistral gets the schema with its references inlined"
+        );
+    }
+}
