@@ -20,7 +20,7 @@
 //! ```
 //! use schemars::JsonSchema;
 //! use serde::Deserialize;
-//! use toolplane_core::{CallContext, ChatRequest, Message, ScriptedProvider};
+//! use toolplane_core::{CallContext, ChatRequest, Message, ProviderCapabilities, ScriptedProvider};
 //! use toolplane_providers::ChatStructuredExt;
 //!
 //! #[derive(Debug, Deserialize, JsonSchema)]
@@ -28,7 +28,10 @@
 //!
 //! # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 //! # rt.block_on(async {
-//! let provider = ScriptedProvider::new("scripted").with_text(r#"{"city":"Paris","celsius":21.5}"#);
+//! // A provider that reports `structured_output` is sent `response_format`.
+//! let provider = ScriptedProvider::new("scripted")
+//!     .with_capabilities(ProviderCapabilities { structured_output: true, ..Default::default() })
+//!     .with_text(r#"{"city":"Paris","celsius":21.5}"#);
 //! let req = ChatRequest::new("m", vec![Message::user("Weather in Paris as JSON")]);
 //! let answer = provider.chat_structured::<Weather>(req, &CallContext::new("r")).await.unwrap();
 //! assert_eq!(answer.value.city, "Paris");
