@@ -45,6 +45,69 @@ pub enum ResponseFormat {
     },
 }
 
+/// How long a prompt-cache entry should live, where the provider lets the
+/// caller choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum CacheTtl {
+    /// The provider's short default (Anthropic: 5 minutes).
+    #[default]
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    /// An hour (Anthropic `ttl: "1h"`; writes cost more, reads the same).
+    #[serde(rename = "1h")]
+    OneHour,
+}
+
+/// Prompt caching the caller asks for: one option, mapped by each provider.
+///
+/// | provider | what is sent |
+/// | --- | --- |
+/// | Anthropic | `cache_control` breakpoints (at most four): the last tool, the system prompt, the last message and the user turn before it, with `ttl` |
+/// | OpenAI (and compatible servers that take it) | `prompt_cache_key` from `key` (caching itself is automatic) |
+/// | Gemini | `cachedContent` from `cached_content` (implicit caching is automatic) |
+/// | Mistral, Cohere | nothing (no caching control) |
+///
+/// Cache reads and writes come back in [`Usage`] either way.
+///
+/// ```
+/// use toolplane_core::{CacheTtl, ChatRequest, Message, PromptCache};
+/// let req = ChatRequest::new("claude-sonnet-4-5", vec![Message::user("hi")])
+///     .with_cache(PromptCache::default().with_ttl(CacheTtl::OneHour).with_key("tenant-42"));
+/// assert_eq!(req.cache.unwrap().ttl, CacheTtl::OneHour);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PromptCache {
+    /// How long entries written by this request should live.
+    pub ttl: CacheTtl,
+    /// A routing key that groups requests sharing a prefix (OpenAI `prompt_cache_key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// An explicitly created cache to read from (Gemini `cachedContents/...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_content: Option<String>,
+}
+
+impl PromptCache {
+    /// Sets the entry lifetime.
+    pub fn with_ttl(mut self, ttl: CacheTtl) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Sets the cache routing key.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Names an explicitly created cache.
+    pub fn with_cached_content(mut self, name: impl Into<String>) -> Self {
+        self.cached_content = Some(name.into());
+        self
+    }
+}
+
 /// Facts about a request that are not sent to the model but steer routing,
 /// limits and metrics.
 ///
@@ -130,6 +193,9 @@ pub struct ChatRequest {
     /// Structured output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
+    /// Prompt caching, mapped by each provider ([`PromptCache`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<PromptCache>,
     /// Routing, limit and metrics facts; not sent to the model.
     #[serde(default)]
     pub metadata: RequestMetadata,
@@ -153,6 +219,7 @@ impl ChatRequest {
             stop: Vec::new(),
             seed: None,
             response_format: None,
+            cache: None,
             metadata: RequestMetadata::default(),
             extra: Map::new(),
         }
@@ -198,6 +265,12 @@ impl ChatRequest {
     /// ```
     pub fn task_type(&self) -> Option<&str> {
         self.metadata.task_type.as_deref().filter(|t| !t.trim().is_empty())
+    }
+
+    /// Asks for prompt caching.
+    pub fn with_cache(mut self, cache: PromptCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// A rough count of the input tokens (about four bytes a token), for
@@ -273,6 +346,10 @@ pub struct Usage {
     pub cache_read_tokens: u64,
     /// Input tokens written to a prompt cache.
     pub cache_write_tokens: u64,
+    /// The part of `cache_write_tokens` written with a one-hour lifetime
+    /// (Anthropic bills those higher than 5-minute writes).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_write_1h_tokens: u64,
     /// Output tokens spent on reasoning.
     pub reasoning_tokens: u64,
 }
@@ -296,8 +373,13 @@ impl Usage {
         self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
         self.cache_read_tokens = self.cache_read_tokens.saturating_add(other.cache_read_tokens);
         self.cache_write_tokens = self.cache_write_tokens.saturating_add(other.cache_write_tokens);
+        self.cache_write_1h_tokens = self.cache_write_1h_tokens.saturating_add(other.cache_write_1h_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A model's complete answer.

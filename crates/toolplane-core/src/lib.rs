@@ -67,12 +67,14 @@ mod tool_error;
 #[cfg(feature = "schemars")]
 mod typed;
 
-pub use chat::{ChatRequest, ChatResponse, RequestMetadata, ResponseFormat, StopReason, ToolChoice, Usage};
+pub use chat::{
+    CacheTtl, ChatRequest, ChatResponse, PromptCache, RequestMetadata, ResponseFormat, StopReason, ToolChoice, Usage,
+};
 pub use context::{ApprovalToken, CallContext, CancelFlag, Cancelled, Extensions, Principal};
 pub use executor::ToolExecutor;
 pub use intercept::{ChatInterceptor, ChatNext, InterceptedProvider, ToolInterceptor, ToolNext};
 pub use message::{ContentPart, ImageSource, Message, Role, ToolResult};
-pub use price::{CacheTtl, InvalidPrice, Price, PriceBook, StaticPrices};
+pub use price::{InvalidPrice, Price, PriceBook, StaticPrices};
 pub use provider::{
     ChatProvider, ChatStream, ProviderCapabilities, ProviderError, ProviderErrorKind, RateLimitSnapshot,
 };

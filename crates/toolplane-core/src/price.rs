@@ -16,22 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Usage;
-
-/// How long a prompt-cache write is kept, which sets its price.
-///
-/// Anthropic bills a 5-minute write at 1.25 × input and a 1-hour write at
-/// 2 × input; [`Usage`] does not say which TTL a write used, so callers that
-/// know pass it to [`Price::cost_with_ttl`]; [`Price::cost`] assumes 5 minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CacheTtl {
-    /// The default, 5-minute cache.
-    #[default]
-    FiveMinutes,
-    /// The extended, 1-hour cache.
-    OneHour,
-}
+use crate::{CacheTtl, Usage};
 
 /// The price of one model, in USD per million tokens.
 ///
@@ -152,16 +137,22 @@ impl Price {
 
     /// The cost in micro-USD, unrounded (tokens × USD per million tokens).
     fn micros_with_ttl(&self, usage: &Usage, ttl: CacheTtl) -> f64 {
-        let write_rate = match ttl {
-            CacheTtl::FiveMinutes => self.cache_write_5m,
-            CacheTtl::OneHour => self.cache_write_1h.or(self.cache_write_5m),
-        }
-        .unwrap_or(self.input);
+        let rate_5m = self.cache_write_5m.unwrap_or(self.input);
+        let rate_1h = self.cache_write_1h.or(self.cache_write_5m).unwrap_or(self.input);
+        // Writes the usage marks as one-hour are billed at that rate; the
+        // rest at the rate of `ttl`.
+        let writes_1h = usage.cache_write_1h_tokens.min(usage.cache_write_tokens);
+        let writes_rest = usage.cache_write_tokens - writes_1h;
+        let rest_rate = match ttl {
+            CacheTtl::FiveMinutes => rate_5m,
+            CacheTtl::OneHour => rate_1h,
+        };
         let reasoning = usage.reasoning_tokens.min(usage.output_tokens);
         let plain_out = usage.output_tokens - reasoning;
         usage.uncached_input_tokens() as f64 * self.input
             + usage.cache_read_tokens as f64 * self.cache_read.unwrap_or(self.input)
-            + usage.cache_write_tokens as f64 * write_rate
+            + writes_rest as f64 * rest_rate
+            + writes_1h as f64 * rate_1h
             + plain_out as f64 * self.output
             + reasoning as f64 * self.reasoning.unwrap_or(self.output)
     }

@@ -19,6 +19,7 @@ fn usage() -> Usage {
         output_tokens: 300,
         cache_read_tokens: 800,
         cache_write_tokens: 100,
+        cache_write_1h_tokens: 0,
         reasoning_tokens: 50,
     }
 }

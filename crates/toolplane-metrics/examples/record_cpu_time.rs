@@ -27,6 +27,7 @@ fn execution(i: u64) -> Execution<'static> {
         output_tokens: 300,
         cache_read_tokens: 800,
         cache_write_tokens: 100,
+        cache_write_1h_tokens: 0,
         reasoning_tokens: 50,
     };
     Execution::success("openai", "gpt-4o-mini", 100.0 + (i % 5000) as f64)

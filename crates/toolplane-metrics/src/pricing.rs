@@ -30,10 +30,11 @@ pub struct ModelPrice {
     /// Input tokens read from a prompt cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_per_token: Option<f64>,
-    /// Input tokens written to a prompt cache (the 5-minute cache).
+    /// Input tokens written to a prompt cache (Anthropic: with the 5-minute lifetime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_per_token: Option<f64>,
-    /// Input tokens written to a 1-hour prompt cache.
+    /// Input tokens written to a prompt cache with a one-hour lifetime
+    /// ([`Usage::cache_write_1h_tokens`]); falls back to the cache-write price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_1h_per_token: Option<f64>,
     /// Output tokens spent on reasoning, when billed differently from output.
@@ -63,6 +64,12 @@ impl ModelPrice {
     /// Sets the cache-write price, in USD per million tokens.
     pub fn with_cache_write(mut self, per_million: f64) -> Self {
         self.cache_write_per_token = Some(per_million / 1e6);
+        self
+    }
+
+    /// Sets the one-hour cache-write price, in USD per million tokens.
+    pub fn with_cache_write_1h(mut self, per_million: f64) -> Self {
+        self.cache_write_1h_per_token = Some(per_million / 1e6);
         self
     }
 
@@ -205,7 +212,8 @@ impl PricingTable {
     /// Parses LiteLLM's price JSON: an object keyed by model id whose values
     /// carry `litellm_provider`, `input_cost_per_token`,
     /// `output_cost_per_token` and optionally `cache_read_input_token_cost`,
-    /// `cache_creation_input_token_cost` and `output_cost_per_reasoning_token`.
+    /// `cache_creation_input_token_cost`, `cache_creation_input_token_cost_above_1hr`
+    /// and `output_cost_per_reasoning_token`.
     ///
     /// Entries without both token prices (images, audio, `sample_spec`) or
     /// with a negative or non-numeric price are skipped and counted in

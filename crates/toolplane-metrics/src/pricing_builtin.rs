@@ -22,6 +22,13 @@ const fn p(input: f64, output: f64, cache_read: Option<f64>, cache_write: Option
     }
 }
 
+/// Anthropic: one-hour cache writes cost twice the input price.
+const fn a(input: f64, output: f64, cache_read: f64, cache_write: f64) -> ModelPrice {
+    let mut price = p(input, output, Some(cache_read), Some(cache_write));
+    price.cache_write_1h_per_token = Some(2.0 * input / 1e6);
+    price
+}
+
 /// `(provider, [(model, price)])`.
 pub(crate) const BUILTIN: &[(&str, &[(&str, ModelPrice)])] = &[
     (
@@ -47,15 +54,15 @@ pub(crate) const BUILTIN: &[(&str, &[(&str, ModelPrice)])] = &[
     (
         "anthropic",
         &[
-            ("claude-fable-5-1", p(10.0, 50.0, Some(0.25), Some(12.50))),
-            ("claude-opus-5-5", p(4.0, 20.0, Some(0.20), Some(5.0))),
-            ("claude-opus-5", p(5.0, 25.0, Some(0.50), Some(6.25))),
-            ("claude-sonnet-5-5", p(2.0, 10.0, Some(0.10), Some(2.50))),
-            ("claude-sonnet-5", p(2.0, 10.0, Some(0.20), Some(2.50))),
-            ("claude-haiku-5-5", p(0.10, 0.50, Some(0.01), Some(0.125))),
-            ("claude-opus-4-5", p(5.0, 25.0, Some(0.50), Some(6.25))),
-            ("claude-sonnet-4-5", p(3.0, 15.0, Some(0.30), Some(3.75))),
-            ("claude-haiku-4-5", p(1.0, 5.0, Some(0.10), Some(1.25))),
+            ("claude-fable-5-1", a(10.0, 50.0, 0.25, 12.50)),
+            ("claude-opus-5-5", a(4.0, 20.0, 0.20, 5.0)),
+            ("claude-opus-5", a(5.0, 25.0, 0.50, 6.25)),
+            ("claude-sonnet-5-5", a(2.0, 10.0, 0.10, 2.50)),
+            ("claude-sonnet-5", a(2.0, 10.0, 0.20, 2.50)),
+            ("claude-haiku-5-5", a(0.10, 0.50, 0.01, 0.125)),
+            ("claude-opus-4-5", a(5.0, 25.0, 0.50, 6.25)),
+            ("claude-sonnet-4-5", a(3.0, 15.0, 0.30, 3.75)),
+            ("claude-haiku-4-5", a(1.0, 5.0, 0.10, 1.25)),
         ],
     ),
     (

@@ -38,6 +38,7 @@ fn cache_and_reasoning_tokens_are_charged_once_at_their_rates() {
         input_tokens: 10_000,
         cache_read_tokens: 6_000,
         cache_write_tokens: 1_000,
+        cache_write_1h_tokens: 0,
         output_tokens: 2_000,
         reasoning_tokens: 500,
     };
@@ -173,4 +174,33 @@ fn gemini_builtin_prices_agree_with_the_litellm_file() {
             "{m} cache read"
         );
     }
+}
+
+#[test]
+fn one_hour_cache_writes_are_priced_apart() {
+    let builtin = PricingTable::builtin();
+    let sonnet = builtin.lookup("anthropic", "claude-sonnet-4-5").unwrap();
+    assert!(close(sonnet.cache_write_1h_per_token.unwrap(), 6e-6), "2x input");
+    let u = toolplane_core::Usage {
+        input_tokens: 1_000_000,
+        cache_read_tokens: 200_000,
+        cache_write_tokens: 500_000,
+        cache_write_1h_tokens: 300_000,
+        output_tokens: 0,
+        ..Default::default()
+    };
+    // 300k uncached * $3 + 200k * $0.30 + 200k (5m) * $3.75 + 300k (1h) * $6, per million
+    assert!(close(sonnet.cost(&u), 0.9 + 0.06 + 0.75 + 1.8), "{}", sonnet.cost(&u));
+    // Without a 1h price the 1h writes cost what other writes cost.
+    let plain = toolplane_metrics::ModelPrice::per_million(3.0, 15.0).with_cache_write(3.75);
+    assert!(close(plain.cost(&u), 0.3 * 3.0 + 0.2 * 3.0 + 0.5 * 3.75));
+    let Some(path) = toolplane_testkit::fixture("pricing/litellm-model-prices.json") else {
+        return;
+    };
+    let t = PricingTable::from_litellm_file(&path).unwrap();
+    let from_file = t.lookup("anthropic", "claude-sonnet-4-5").unwrap();
+    assert!(close(
+        from_file.cache_write_1h_per_token.unwrap(),
+        sonnet.cache_write_1h_per_token.unwrap()
+    ));
 }

@@ -35,6 +35,11 @@
 //!   `RequestOptions` in the call context's extensions.
 //! - `provider_from_name_with(name, model, base_url, |cfg| ...)`: the same,
 //!   with time limits, size limits, retries or strict tools changed.
+//! - `presets`: OpenAI-compatible servers (Ollama, vLLM, llama.cpp, Groq,
+//!   OpenRouter, Together, DeepSeek) with requests shaped to what each accepts.
+//! - Prompt caching: set `ChatRequest::cache` (a `PromptCache`); each vendor
+//!   maps it (Anthropic breakpoints, OpenAI `prompt_cache_key`, Gemini `cachedContent`).
+//! - `structured` (feature `structured`): `chat_structured::<T>()` on any provider.
 //!
 //! # Tools on the wire
 //!
@@ -130,9 +135,13 @@ pub mod mistral;
 pub mod openai;
 #[cfg(feature = "openai")]
 pub mod presets;
+#[cfg(feature = "structured")]
+pub mod structured;
 
 pub use collect::chat_streamed;
 pub use retry::RetryPolicy;
+#[cfg(feature = "structured")]
+pub use structured::{ChatStructuredExt, Structured, StructuredError};
 pub use tools::mistral_call_id;
 pub use view::{NormalizedResponse, ToolCallView};
 

@@ -8,9 +8,11 @@
 //! | [`VLLM`] | `VLLM_BASE_URL` (`http://localhost:8000/v1`) | `VLLM_API_KEY` (optional) | `strict` (its guided decoding enforces the schema anyway) |
 //! | [`LLAMA_CPP`] | `LLAMA_CPP_BASE_URL` (`http://localhost:8080/v1`) | `LLAMA_API_KEY` (optional) | `stream_options` (usage comes on the last chunk), `strict`, `user`; named tool choice (llama-server turns it into `auto`) |
 //! | [`GROQ`] | `https://api.groq.com/openai/v1` | `GROQ_API_KEY` | `messages[].name`, `logprobs`, `top_logprobs`, `logit_bias` (each a 400), `n` other than 1 |
-//! | [`OPENROUTER`] | `https://openrouter.ai/api/v1` | `OPENROUTER_API_KEY` | nothing; sends `HTTP-Referer` / `X-Title` from `OPENROUTER_SITE_URL` / `OPENROUTER_APP_NAME` |
+//! | [`OPENROUTER`] | `https://openrouter.ai/api/v1` | `OPENROUTER_API_KEY` | nothing (it passes `prompt_cache_key` on to OpenAI models); sends `HTTP-Referer` / `X-Title` from `OPENROUTER_SITE_URL` / `OPENROUTER_APP_NAME` |
 //! | [`TOGETHER`] | `https://api.together.xyz/v1` | `TOGETHER_API_KEY` | `stream_options` (usage comes on the last chunk), `parallel_tool_calls`, `strict` |
 //! | [`DEEPSEEK`] | `https://api.deepseek.com/v1` | `DEEPSEEK_API_KEY` | `parallel_tool_calls`, `strict` (beta endpoint only), `logprobs`/`top_logprobs` (an error on the reasoner), a `json_schema` response format becomes `json_object` |
+//!
+//! Every preset but OpenRouter also drops OpenAI's `prompt_cache_key`.
 //!
 //! Reasoning deltas (`reasoning_content`, `reasoning`) become
 //! [`ThinkingDelta`](toolplane_core::StreamEvent::ThinkingDelta) events and
@@ -54,6 +56,8 @@ pub struct CompatRules {
     pub seed: bool,
     /// `name` on messages.
     pub message_name: bool,
+    /// `prompt_cache_key` (OpenAI's; the presets' servers cache on their own).
+    pub prompt_cache_key: bool,
     /// Top-level fields the server rejects, removed when present (from `extra`).
     pub rejected_fields: &'static [&'static str],
 }
@@ -68,6 +72,7 @@ const ALL: CompatRules = CompatRules {
     user: true,
     seed: true,
     message_name: true,
+    prompt_cache_key: true,
     rejected_fields: &[],
 };
 
@@ -102,6 +107,7 @@ pub const OLLAMA: CompatPreset = CompatPreset {
     key_required: false,
     headers_from_env: &[],
     rules: CompatRules {
+        prompt_cache_key: false,
         parallel_tool_calls: false,
         strict_schemas: false,
         named_tool_choice: false,
@@ -121,6 +127,7 @@ pub const VLLM: CompatPreset = CompatPreset {
     key_required: false,
     headers_from_env: &[],
     rules: CompatRules {
+        prompt_cache_key: false,
         strict_schemas: false,
         ..ALL
     },
@@ -136,6 +143,7 @@ pub const LLAMA_CPP: CompatPreset = CompatPreset {
     key_required: false,
     headers_from_env: &[],
     rules: CompatRules {
+        prompt_cache_key: false,
         stream_options: false,
         strict_schemas: false,
         named_tool_choice: false,
@@ -154,6 +162,7 @@ pub const GROQ: CompatPreset = CompatPreset {
     key_required: true,
     headers_from_env: &[],
     rules: CompatRules {
+        prompt_cache_key: false,
         message_name: false,
         rejected_fields: &["logprobs", "top_logprobs", "logit_bias"],
         ..ALL
@@ -185,6 +194,7 @@ pub const TOGETHER: CompatPreset = CompatPreset {
     key_required: true,
     headers_from_env: &[],
     rules: CompatRules {
+        prompt_cache_key: false,
         stream_options: false,
         parallel_tool_calls: false,
         strict_schemas: false,
@@ -202,6 +212,7 @@ pub const DEEPSEEK: CompatPreset = CompatPreset {
     key_required: true,
     headers_from_env: &[],
     rules: CompatRules {
+        prompt_cache_key: false,
         parallel_tool_calls: false,
         strict_schemas: false,
         json_schema: false,
@@ -295,6 +306,9 @@ impl CompatPreset {
         }
         if !r.seed {
             obj.remove("seed");
+        }
+        if !r.prompt_cache_key {
+            obj.remove("prompt_cache_key");
         }
         if !r.strict_schemas {
             for t in obj.get_mut("tools").and_then(Value::as_array_mut).into_iter().flatten() {

@@ -74,6 +74,7 @@ fn usage_of(meta: &Value) -> Usage {
         output_tokens: n("candidatesTokenCount") + n("thoughtsTokenCount"),
         cache_read_tokens: n("cachedContentTokenCount"),
         cache_write_tokens: 0,
+        cache_write_1h_tokens: 0,
         reasoning_tokens: n("thoughtsTokenCount"),
     }
 }

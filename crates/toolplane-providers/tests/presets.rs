@@ -115,6 +115,7 @@ fn demanding_request(model: &str) -> ChatRequest {
     });
     req.extra.insert("logprobs".into(), json!(true));
     req.extra.insert("top_logprobs".into(), json!(2));
+    req.cache = Some(toolplane_core::PromptCache::default().with_key("tenant-42"));
     req
 }
 

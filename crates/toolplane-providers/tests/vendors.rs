@@ -257,6 +257,7 @@ async fn anthropic_thinking_unknown_events_split_escape_and_cache_usage() {
             output_tokens: 42,
             cache_read_tokens: 1000,
             cache_write_tokens: 200,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: 0
         }
     );

@@ -1,5 +1,6 @@
 //! Anthropic: the Messages API (`POST {base_url}/v1/messages`).
 
+mod cache;
 mod stream;
 mod wire;
 
@@ -11,7 +12,7 @@ use toolplane_core::{
 
 pub use stream::MessagesDecoder;
 
-use crate::config::{AuthStyle, ConfigError, ProviderConfig, VendorEnv};
+use crate::config::{AuthStyle, ConfigError, ProviderConfig, RequestOptions, VendorEnv};
 use crate::http::HttpClient;
 use crate::tools::ANTHROPIC_TOOLS;
 
@@ -72,6 +73,33 @@ impl AnthropicProvider {
         self.http.last_rate_limit()
     }
 
+    /// `ctx`, plus the `anthropic-beta` value a one-hour cache lifetime needs
+    /// (merged with betas the configuration or the caller already send).
+    fn context_for<'a>(&self, request: &ChatRequest, ctx: &'a CallContext) -> std::borrow::Cow<'a, CallContext> {
+        use toolplane_core::CacheTtl;
+        if request.cache.as_ref().map(|c| c.ttl) != Some(CacheTtl::OneHour) {
+            return std::borrow::Cow::Borrowed(ctx);
+        }
+        let mut options = ctx.extensions.get::<RequestOptions>().cloned().unwrap_or_default();
+        let is_beta = |n: &String| n.eq_ignore_ascii_case("anthropic-beta");
+        let mut betas: Vec<String> = self
+            .http
+            .cfg
+            .headers
+            .iter()
+            .chain(options.headers.iter())
+            .filter(|(n, _)| is_beta(n))
+            .flat_map(|(_, v)| v.split(',').map(|b| b.trim().to_owned()))
+            .filter(|b| !b.is_empty())
+            .collect();
+        if !betas.iter().any(|b| b == cache::EXTENDED_TTL_BETA) {
+            betas.push(cache::EXTENDED_TTL_BETA.to_owned());
+        }
+        options.headers.retain(|(n, _)| !is_beta(n));
+        options.headers.push(("anthropic-beta".into(), betas.join(",")));
+        std::borrow::Cow::Owned(ctx.clone().with_extension(options))
+    }
+
     /// The request body this provider sends for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> serde_json::Value {
         let tools = self.http.wire_tools(request, None, ANTHROPIC_TOOLS);
@@ -96,8 +124,9 @@ impl ChatProvider for AnthropicProvider {
         let model = self.http.model(request);
         let tools = self.http.wire_tools(request, Some(ctx), ANTHROPIC_TOOLS);
         let body = wire::request_body(&tools.request(request), &tools, &model, false);
+        let ctx = self.context_for(request, ctx);
         self.http
-            .post_chat("/v1/messages", &body, ctx, &tools, |b| {
+            .post_chat("/v1/messages", &body, &ctx, &tools, |b| {
                 wire::parse_response(self.name(), &model, b)
             })
             .await
@@ -106,8 +135,9 @@ impl ChatProvider for AnthropicProvider {
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
         let tools = self.http.wire_tools(request, Some(ctx), ANTHROPIC_TOOLS);
         let body = wire::request_body(&tools.request(request), &tools, &self.http.model(request), true);
+        let ctx = self.context_for(request, ctx);
         self.http
-            .post_stream("/v1/messages", &body, ctx, tools, || MessagesDecoder::new("anthropic"))
+            .post_stream("/v1/messages", &body, &ctx, tools, || MessagesDecoder::new("anthropic"))
             .await
     }
 }

@@ -17,6 +17,13 @@ pub(crate) struct WireUsage {
     output_tokens: Option<u64>,
     cache_read_input_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
+    /// The writes by lifetime (`ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`).
+    cache_creation: Option<CacheCreation>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+struct CacheCreation {
+    ephemeral_1h_input_tokens: Option<u64>,
 }
 
 impl WireUsage {
@@ -33,6 +40,11 @@ impl WireUsage {
             output_tokens: self.output_tokens.unwrap_or(0),
             cache_read_tokens: read,
             cache_write_tokens: write,
+            cache_write_1h_tokens: self
+                .cache_creation
+                .and_then(|c| c.ephemeral_1h_input_tokens)
+                .unwrap_or(0)
+                .min(write),
             reasoning_tokens: 0,
         }
     }
@@ -48,6 +60,9 @@ impl WireUsage {
         pick(&mut self.output_tokens, later.output_tokens);
         pick(&mut self.cache_read_input_tokens, later.cache_read_input_tokens);
         pick(&mut self.cache_creation_input_tokens, later.cache_creation_input_tokens);
+        if later.cache_creation.is_some() {
+            self.cache_creation = later.cache_creation;
+        }
     }
 }
 

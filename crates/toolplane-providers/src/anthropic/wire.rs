@@ -124,7 +124,11 @@ pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, st
     for (k, v) in &req.extra {
         body.insert(k.clone(), v.clone());
     }
-    Value::Object(body)
+    let mut body = Value::Object(body);
+    if let Some(cache) = &req.cache {
+        super::cache::apply(&mut body, cache);
+    }
+    body
 }
 
 #[derive(Deserialize)]

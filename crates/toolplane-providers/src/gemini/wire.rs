@@ -275,6 +275,9 @@ pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools) -> Result<Value
         }
         Some(ResponseFormat::Text) | None => {}
     }
+    if let Some(name) = req.cache.as_ref().and_then(|c| c.cached_content.as_ref()) {
+        body.insert("cachedContent".into(), json!(name));
+    }
     for (k, v) in &req.extra {
         match (k.as_str(), v) {
             // Extra generation settings (thinkingConfig, ...) join ours.
@@ -317,6 +320,7 @@ impl WireUsage {
             output_tokens: self.candidates_token_count.unwrap_or(0).saturating_add(thoughts),
             cache_read_tokens: self.cached_content_token_count.unwrap_or(0),
             cache_write_tokens: 0,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: thoughts,
         }
     }

@@ -135,6 +135,9 @@ pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, st
         }
         _ => {}
     }
+    if let Some(key) = req.cache.as_ref().and_then(|c| c.key.as_ref()) {
+        body.insert("prompt_cache_key".into(), json!(key));
+    }
     if let Some(user) = &req.metadata.user {
         body.insert("user".into(), json!(user));
     }
@@ -173,6 +176,7 @@ impl WireUsage {
                 .and_then(|d| d.cached_tokens)
                 .unwrap_or(0),
             cache_write_tokens: 0,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: self
                 .output_tokens_details
                 .as_ref()

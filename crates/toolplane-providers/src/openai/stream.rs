@@ -101,6 +101,7 @@ impl WireUsage {
                 .or(self.prompt_cache_hit_tokens)
                 .unwrap_or(0),
             cache_write_tokens: 0,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: self
                 .completion_tokens_details
                 .as_ref()

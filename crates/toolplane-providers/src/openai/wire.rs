@@ -149,6 +149,15 @@ pub(crate) fn request_body(dialect: Dialect, req: &ChatRequest, tools: &WireTool
     if let Some(f) = &req.response_format {
         body.insert("response_format".into(), response_format(f));
     }
+    // Mistral has no cache key; OpenAI caches automatically, the key groups requests.
+    if let Some(key) = req
+        .cache
+        .as_ref()
+        .and_then(|c| c.key.as_ref())
+        .filter(|_| !dialect.mistral)
+    {
+        body.insert("prompt_cache_key".into(), json!(key));
+    }
     if let Some(user) = req.metadata.user.as_ref().filter(|_| !dialect.mistral) {
         body.insert("user".into(), json!(user));
     }
