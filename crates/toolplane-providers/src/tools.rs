@@ -275,6 +275,35 @@ impl WireTools {
 #[cfg(test)]
 mod wire_tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any list of names: every wire name is valid for the rule, all are
+        /// distinct, names the rule accepts are kept, and the result does not
+        /// depend on anything but the list.
+        #[test]
+        fn wire_names_are_valid_unique_and_stable(
+            names in proptest::collection::vec("[a-zA-Z0-9_.:/ é-]{0,80}", 0..12),
+        ) {
+            let mut names = names;
+            names.sort();
+            names.dedup();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            for rule in [NameRule::LettersDigitsDashes, NameRule::Identifier] {
+                let wire = wire_names(&refs, rule);
+                prop_assert_eq!(wire.len(), refs.len());
+                let unique: HashSet<&String> = wire.iter().collect();
+                prop_assert_eq!(unique.len(), wire.len(), "{:?} -> {:?}", refs, wire);
+                for (n, w) in refs.iter().zip(&wire) {
+                    prop_assert!(rule.accepts(w), "{} -> {}", n, w);
+                    if rule.accepts(n) {
+                        prop_assert_eq!(n, w);
+                    }
+                }
+                prop_assert_eq!(&wire, &wire_names(&refs, rule));
+            }
+        }
+    }
 
     #[test]
     fn names_are_kept_flattened_or_sanitized_and_never_clash() {
