@@ -347,3 +347,75 @@ fn namespaced_tools_follow_the_anthropic_and_cohere_rules() {
         assert!(!body["tools"][0].to_string().contains("$ref"), "{}", body["tools"][0]);
     }
 }
+
+/// GitHub's whole REST API converted (every operation a tool, named
+/// `github.<operation>`): Mistral takes them all in one request and the body
+/// validates; OpenAI takes at most 128, strict and not; every name fits each
+/// vendor's rule (Anthropic's and Cohere's too), and no two collide.
+#[test]
+fn github_converted_tools_make_valid_bodies() {
+    let Some(dir) = toolplane_testkit::corpus_dir("octokit-openapi-23.0.2") else {
+        return;
+    };
+    let spec = toolplane_openapi::OpenApiSpec::from_path(dir.join("generated/api.github.com.json")).unwrap();
+    let conversion = toolplane_openapi::Converter::new(toolplane_openapi::ConvertOptions::default()).convert(&spec);
+    let specs: Vec<ToolSpec> = conversion
+        .specs()
+        .into_iter()
+        .map(|mut s| {
+            s.name = format!("github.{}", s.name);
+            s
+        })
+        .collect();
+    assert!(specs.len() > 1000, "{} tools", specs.len());
+    let names = |body: &Value| -> Vec<String> {
+        body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                t.pointer("/function/name")
+                    .or_else(|| t.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let cfg = |strict: bool| {
+        ProviderConfig::new("http://127.0.0.1:9")
+            .with_api_key("k-0123456789")
+            .with_strict_tools(strict)
+    };
+    let all = ChatRequest::new("m", vec![Message::user("x")]).with_tools(specs.clone());
+    let mistral = MistralProvider::new(cfg(false)).unwrap().request_body(&all, false);
+    if let Some(v) = validator("providers/mistral/openapi.yaml", "ChatCompletionRequest") {
+        check(&v, &mistral, "mistral, all GitHub tools");
+    }
+    let anthropic = toolplane_providers::AnthropicProvider::new(cfg(false))
+        .unwrap()
+        .request_body(&all, false);
+    let cohere = toolplane_providers::CohereProvider::new(cfg(false))
+        .unwrap()
+        .request_body(&all, false);
+    for (vendor, body, identifier) in [
+        ("mistral", &mistral, false),
+        ("anthropic", &anthropic, false),
+        ("cohere", &cohere, true),
+    ] {
+        check_names(body, identifier, vendor);
+        let n = names(body);
+        assert_eq!(n.len(), specs.len(), "{vendor}");
+        let unique: std::collections::HashSet<&String> = n.iter().collect();
+        assert_eq!(unique.len(), n.len(), "{vendor}: names collide");
+        assert!(n.iter().any(|x| x == "github__issues_create"), "{vendor}");
+    }
+    if let Some(v) = validator("providers/openai/openapi.yaml", "CreateChatCompletionRequest") {
+        let first = ChatRequest::new("m", vec![Message::user("x")]).with_tools(specs[..128].to_vec());
+        for strict in [false, true] {
+            let body = OpenAiProvider::new(cfg(strict)).unwrap().request_body(&first, false);
+            check(&v, &body, &format!("openai, 128 GitHub tools, strict {strict}"));
+            check_names(&body, false, "openai");
+        }
+    }
+}
