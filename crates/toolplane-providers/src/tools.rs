@@ -64,6 +64,7 @@ pub fn mistral_call_id(id: &str) -> String {
 
 /// Which tool names a vendor accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "openai", feature = "cohere")), allow(dead_code))]
 pub(crate) enum NameRule {
     /// `^[a-zA-Z0-9_-]{1,64}$`: OpenAI, Anthropic, Mistral.
     LettersDigitsDashes,
@@ -96,21 +97,25 @@ pub(crate) struct ToolDialect {
     pub(crate) names: NameRule,
 }
 
+#[cfg(feature = "openai")]
 pub(crate) const OPENAI_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::OpenAi,
     strict_profile: Some(Profile::OpenAiStrict),
     names: NameRule::LettersDigitsDashes,
 };
+#[cfg(feature = "anthropic")]
 pub(crate) const ANTHROPIC_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::Anthropic,
     strict_profile: None,
     names: NameRule::LettersDigitsDashes,
 };
+#[cfg(feature = "mistral")]
 pub(crate) const MISTRAL_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::Mistral,
     strict_profile: None,
     names: NameRule::LettersDigitsDashes,
 };
+#[cfg(feature = "cohere")]
 pub(crate) const COHERE_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::Cohere,
     strict_profile: None,
@@ -154,6 +159,7 @@ pub(crate) struct WireTools {
     /// Tools sent strict: wire name to (profiled schema, internal schema).
     strict: HashMap<String, (ProfiledSchema, Value)>,
     /// Whether strict tools were asked for (Cohere's `strict_tools`).
+    #[cfg_attr(not(feature = "cohere"), allow(dead_code))]
     pub(crate) strict_asked: bool,
 }
 
