@@ -64,6 +64,7 @@ pub fn mistral_call_id(id: &str) -> String {
 
 /// Which tool names a vendor accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "openai", feature = "cohere")), allow(dead_code))]
 pub(crate) enum NameRule {
     /// `^[a-zA-Z0-9_-]{1,64}$`: OpenAI, Anthropic, Mistral.
     LettersDigitsDashes,
@@ -96,21 +97,25 @@ pub(crate) struct ToolDialect {
     pub(crate) names: NameRule,
 }
 
+#[cfg(feature = "openai")]
 pub(crate) const OPENAI_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::OpenAi,
     strict_profile: Some(Profile::OpenAiStrict),
     names: NameRule::LettersDigitsDashes,
 };
+#[cfg(feature = "anthropic")]
 pub(crate) const ANTHROPIC_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::Anthropic,
     strict_profile: None,
     names: NameRule::LettersDigitsDashes,
 };
+#[cfg(feature = "mistral")]
 pub(crate) const MISTRAL_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::Mistral,
     strict_profile: None,
     names: NameRule::LettersDigitsDashes,
 };
+#[cfg(feature = "cohere")]
 pub(crate) const COHERE_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::Cohere,
     strict_profile: None,
@@ -163,6 +168,7 @@ pub(crate) struct WireTools {
     /// Tools sent strict: wire name to (profiled schema, internal schema).
     strict: HashMap<String, (ProfiledSchema, Value)>,
     /// Whether strict tools were asked for (Cohere's `strict_tools`).
+    #[cfg_attr(not(feature = "cohere"), allow(dead_code))]
     pub(crate) strict_asked: bool,
 }
 
@@ -284,6 +290,35 @@ impl WireTools {
 #[cfg(test)]
 mod wire_tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any list of names: every wire name is valid for the rule, all are
+        /// distinct, names the rule accepts are kept, and the result does not
+        /// depend on anything but the list.
+        #[test]
+        fn wire_names_are_valid_unique_and_stable(
+            names in proptest::collection::vec("[a-zA-Z0-9_.:/ é-]{0,80}", 0..12),
+        ) {
+            let mut names = names;
+            names.sort();
+            names.dedup();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            for rule in [NameRule::LettersDigitsDashes, NameRule::Identifier] {
+                let wire = wire_names(&refs, rule);
+                prop_assert_eq!(wire.len(), refs.len());
+                let unique: HashSet<&String> = wire.iter().collect();
+                prop_assert_eq!(unique.len(), wire.len(), "{:?} -> {:?}", refs, wire);
+                for (n, w) in refs.iter().zip(&wire) {
+                    prop_assert!(rule.accepts(w), "{} -> {}", n, w);
+                    if rule.accepts(n) {
+                        prop_assert_eq!(n, w);
+                    }
+                }
+                prop_assert_eq!(&wire, &wire_names(&refs, rule));
+            }
+        }
+    }
 
     #[test]
     fn names_are_kept_flattened_or_sanitized_and_never_clash() {

@@ -156,3 +156,32 @@ proptest! {
         let _ = errors::redact(&header);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Whatever the bytes and however they are chunked, the reader never
+    /// holds much more than its line limit, and once past it reads nothing more.
+    #[test]
+    fn the_sse_reader_stays_within_its_line_limit(
+        body in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'\n'), Just(b':'), any::<u8>()], 0..1024),
+        limit in 1usize..256,
+        cuts in proptest::collection::vec(0usize..1024, 0..16),
+    ) {
+        let mut reader = SseReader::new().with_max_line(limit);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
+        points.sort_unstable();
+        let mut last = 0;
+        for p in points.into_iter().chain([body.len()]) {
+            let chunk = &body[last..p];
+            let events = reader.push(chunk);
+            if reader.exceeded() {
+                prop_assert_eq!(reader.buffered(), 0);
+            }
+            for e in events {
+                prop_assert!(e.data.len() <= limit, "{} > {}", e.data.len(), limit);
+            }
+            prop_assert!(reader.buffered() <= 4 * (limit + chunk.len()) + 64);
+            last = p;
+        }
+    }
+}
