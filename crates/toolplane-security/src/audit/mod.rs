@@ -7,6 +7,7 @@
 //! records chained by SHA-256 with periodic Merkle checkpoints, with group
 //! commit and fsync, and [`verify_dir`] checks a folder of segments.
 
+mod checkpoint;
 mod file;
 mod format;
 mod interceptor;
@@ -22,6 +23,12 @@ use serde_json::Value;
 
 use crate::redact::{Redact, Redacted, redact_text, redact_value};
 
+#[cfg(feature = "redis")]
+pub use checkpoint::RedisCheckpoints;
+pub use checkpoint::{
+    CheckpointPublisher, CheckpointSource, DirCheckpoints, FnCheckpoints, MemoryCheckpoints, PublishedCheckpoint,
+    verify_with_checkpoints,
+};
 pub use file::{FileSink, FileSinkOptions, SyncFault};
 pub use interceptor::AuditInterceptor;
 pub(crate) use interceptor::note_decision;
