@@ -6,8 +6,10 @@
 //!   parse, cached schema validation, permit, timeout, dispatch);
 //! - `permissions`: plus the `PermissionInterceptor` over a policy of 100 rules;
 //! - `permissions_ratelimit`: plus a keyed `RateLimitInterceptor`;
-//! - `secured`: plus the `AuditInterceptor` writing every call to the in-memory
-//!   sink (redaction included), the quickstart's tool chain without the disk.
+//! - `secured`: plus the `AuditInterceptor` writing every call to a bounded
+//!   in-memory sink (`MemorySink::bounded(1024)`, a ring: redaction and the
+//!   record are measured, not the growth of an ever larger vector), the
+//!   quickstart's tool chain without the disk.
 //!
 //! Run with `cargo bench -p toolplane --bench secured_dispatch`; the ratios to
 //! `bare` are the figures to quote. The file sink's fsync cost is measured by
@@ -82,7 +84,7 @@ fn bench(c: &mut Criterion) {
         (
             "secured",
             executor(vec![
-                Arc::new(AuditInterceptor::new(Arc::new(MemorySink::new()))),
+                Arc::new(AuditInterceptor::new(Arc::new(MemorySink::bounded(1024)))),
                 permission(),
                 limiter(),
             ]),

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use parking_lot::{Mutex, RwLock};
@@ -35,6 +35,13 @@ pub struct MetricsConfig {
     pub expert_window: Duration,
     /// How stale the cached [`ExpertStats`] may get before a recorder refreshes them (5 s by default).
     pub expert_refresh: Duration,
+    /// The most bytes the series may hold (256 MiB by default), by the
+    /// collector's own accounting ([`ProviderMetricsCollector::memory_bytes`]).
+    /// When a record takes it past this, the oldest sealed minutes of every
+    /// series are dropped until it fits again, and
+    /// [`ProviderMetricsCollector::evicted_minutes`] counts them: windowed
+    /// queries then reach less far back; all-time figures are unaffected.
+    pub memory_budget_bytes: usize,
 }
 
 impl Default for MetricsConfig {
@@ -45,7 +52,24 @@ impl Default for MetricsConfig {
             max_tracked_requests: 50_000,
             expert_window: Duration::from_secs(3600),
             expert_refresh: Duration::from_secs(5),
+            memory_budget_bytes: DEFAULT_MEMORY_BUDGET,
         }
+    }
+}
+
+/// The default memory budget of a collector, 256 MiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
+
+/// Bytes held by all series, by the collector's accounting: a fixed part per
+/// shard in use, plus the sealed minutes.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryAccount {
+    bytes: AtomicUsize,
+}
+
+impl MemoryAccount {
+    pub(crate) fn get(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -81,6 +105,7 @@ pub(crate) struct Series {
     /// series rarely meet on one lock. Each shard is a complete
     /// [`SeriesState`], allocated on first use; reads merge them.
     shards: [Mutex<Option<SeriesState>>; SHARDS],
+    account: Arc<MemoryAccount>,
 }
 
 /// Shards per series.
@@ -94,9 +119,49 @@ thread_local! {
 }
 
 impl Series {
+    /// Runs `f` on one shard (created on first use), keeping the memory
+    /// account in step with what `f` sealed, added or dropped.
     fn with_shard<R>(&self, shard: usize, f: impl FnOnce(&mut SeriesState) -> R) -> R {
         let mut g = self.shards[shard % SHARDS].lock();
-        f(g.get_or_insert_with(SeriesState::new))
+        let st = match g.as_mut() {
+            Some(st) => st,
+            None => {
+                self.account
+                    .bytes
+                    .fetch_add(SeriesState::fixed_bytes(), Ordering::Relaxed);
+                g.insert(SeriesState::new())
+            }
+        };
+        let before = st.sealed_bytes();
+        let r = f(st);
+        let after = st.sealed_bytes();
+        if after > before {
+            self.account.bytes.fetch_add(after - before, Ordering::Relaxed);
+        } else if before > after {
+            self.account.bytes.fetch_sub(before - after, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// The oldest sealed minute over all shards.
+    fn oldest_sealed(&self) -> Option<i64> {
+        self.fold(None, |acc: &mut Option<i64>, st| {
+            if let Some(m) = st.oldest_sealed() {
+                *acc = Some(acc.map_or(m, |a| a.min(m)));
+            }
+        })
+    }
+
+    /// Drops sealed minutes up to and including `minute` in every shard
+    /// that exists; returns how many.
+    fn evict_through(&self, minute: i64) -> u64 {
+        let mut n = 0;
+        for shard in 0..SHARDS {
+            if self.shards[shard].lock().is_some() {
+                n += self.with_shard(shard, |st| st.prune(minute + 1));
+            }
+        }
+        n
     }
 
     fn fold<T>(&self, init: T, mut f: impl FnMut(&mut T, &SeriesState)) -> T {
@@ -141,6 +206,8 @@ impl Series {
         )
     }
 
+    /// Bytes by recounting every shard (tests compare it with the account).
+    #[cfg(test)]
     fn bytes(&self) -> usize {
         self.fold(0, |acc, st| *acc += st.bytes())
     }
@@ -182,6 +249,10 @@ pub struct ProviderMetricsCollector {
     requests: Mutex<RequestIndex>,
     rejected: AtomicU64,
     pub(crate) expert: ExpertCache,
+    account: Arc<MemoryAccount>,
+    evicted_minutes: AtomicU64,
+    /// One evictor at a time; others record on and leave it to that one.
+    evicting: Mutex<()>,
 }
 
 impl Default for ProviderMetricsCollector {
@@ -209,6 +280,9 @@ impl ProviderMetricsCollector {
             requests: Mutex::new(RequestIndex::default()),
             rejected: AtomicU64::new(0),
             expert: ExpertCache::default(),
+            account: Arc::default(),
+            evicted_minutes: AtomicU64::new(0),
+            evicting: Mutex::new(()),
         }
     }
 
@@ -291,6 +365,9 @@ impl ProviderMetricsCollector {
                 },
             );
             series.with_shard(shard, |st| st.record(&sample, oldest));
+            if self.account.get() > self.config.memory_budget_bytes {
+                self.enforce_memory_budget();
+            }
             cost_usd
         };
         let request_id = e.request_id.filter(|id| !id.is_empty());
@@ -372,6 +449,7 @@ impl ProviderMetricsCollector {
                 self.pricing.lookup(provider, model).copied()
             },
             shards: Default::default(),
+            account: Arc::clone(&self.account),
         });
         map.entry(hash).or_default().push(Arc::clone(&series));
         self.series_count.fetch_add(1, Ordering::Relaxed);
@@ -463,9 +541,33 @@ impl ProviderMetricsCollector {
     }
 
     /// Bytes currently held by series state (histograms, counters, sealed
-    /// minutes), an estimate that leaves out map and string overheads.
+    /// minutes), an estimate that leaves out map and string overheads. This
+    /// is the figure [`MetricsConfig::memory_budget_bytes`] bounds.
     pub fn memory_bytes(&self) -> usize {
-        self.all_series().iter().map(|s| s.bytes()).sum()
+        self.account.get()
+    }
+
+    /// Sealed per-minute entries dropped (oldest first) to stay within
+    /// [`MetricsConfig::memory_budget_bytes`] since the collector started.
+    pub fn evicted_minutes(&self) -> u64 {
+        self.evicted_minutes.load(Ordering::Relaxed)
+    }
+
+    /// Drops the oldest sealed minutes of all series until the account fits
+    /// the budget again (or nothing sealed is left).
+    fn enforce_memory_budget(&self) {
+        let Some(_one) = self.evicting.try_lock() else {
+            return;
+        };
+        let budget = self.config.memory_budget_bytes;
+        let series = self.all_series();
+        while self.account.get() > budget {
+            let Some(oldest) = series.iter().filter_map(|s| s.oldest_sealed()).min() else {
+                break;
+            };
+            let n: u64 = series.iter().map(|s| s.evict_through(oldest)).sum();
+            self.evicted_minutes.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// Cached figures for the router: see [`toolplane_core::ProviderStatsSource`].
@@ -522,5 +624,42 @@ impl Hasher for IdHasher {
 
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::ManualClock;
+
+    #[test]
+    fn the_running_account_equals_a_recount_through_seals_late_records_and_evictions() {
+        let clock = Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
+        let config = MetricsConfig {
+            memory_budget_bytes: 800_000,
+            ..MetricsConfig::default()
+        };
+        let c = ProviderMetricsCollector::with_parts(config, PricingTable::empty(), clock.clone());
+        let start = clock.now();
+        for minute in 0..120u64 {
+            for i in 0..50u64 {
+                let model = format!("m{}", i % 7);
+                let e = Execution::success("p", &model, (minute * 50 + i) as f64 * 0.37 + 1.0);
+                c.record(&e).unwrap();
+                if i % 10 == 0 && minute > 3 {
+                    // A late record lands in a sealed minute.
+                    let late = Execution::success("p", &model, i as f64 + 0.5)
+                        .at(start + Duration::from_secs((minute - 3) * 60));
+                    c.record(&late).unwrap();
+                }
+            }
+            clock.advance(Duration::from_secs(60));
+        }
+        let recount: usize = c.all_series().iter().map(|s| s.bytes()).sum();
+        assert_eq!(c.memory_bytes(), recount);
+        assert!(c.evicted_minutes() > 0);
+        assert!(c.memory_bytes() <= 800_000);
     }
 }

@@ -83,14 +83,16 @@ impl ExpertCache {
 
 fn to_expert(a: &WindowAgg) -> ExpertStats {
     let c = &a.counters;
-    let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0);
+    let ms = |h: &hdrhistogram::Histogram<u64>, q: f64, min: Option<f64>, max: f64| {
+        (!h.is_empty()).then(|| crate::series::quantile_ms(h, q, min, max))
+    };
     let tokens = c.usage.total_tokens();
     ExpertStats {
         calls: c.calls,
         success_rate: (c.calls > 0).then(|| c.successes as f64 / c.calls as f64),
-        latency_p50_ms: ms(&a.latency, 0.5),
-        latency_p95_ms: ms(&a.latency, 0.95),
-        ttft_p95_ms: ms(&a.ttft, 0.95),
+        latency_p50_ms: ms(&a.latency, 0.5, c.latency_min_ms, c.latency_max_ms),
+        latency_p95_ms: ms(&a.latency, 0.95, c.latency_min_ms, c.latency_max_ms),
+        ttft_p95_ms: ms(&a.ttft, 0.95, c.ttft_min_ms, c.ttft_max_ms),
         cost_per_1k_tokens: (c.priced_calls > 0 && tokens > 0 && c.unpriced_calls == 0)
             .then(|| c.cost_usd / tokens as f64 * 1000.0),
         wins: c.wins,

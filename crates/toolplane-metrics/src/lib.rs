@@ -68,7 +68,7 @@ mod report;
 mod series;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use collector::{MetricsConfig, OVERFLOW_LABEL, ProviderMetricsCollector};
+pub use collector::{DEFAULT_MEMORY_BUDGET, MetricsConfig, OVERFLOW_LABEL, ProviderMetricsCollector};
 pub use error::{MetricsError, MetricsErrorKind};
 pub use intercept::MetricsInterceptor;
 pub use pricing::{BUILTIN_PRICES_CHECKED, ModelPrice, PricingTable};
@@ -76,6 +76,6 @@ pub use prometheus::{PROMETHEUS_CONTENT_TYPE, escape_label_value};
 pub use query::{MetricsQuery, RankBy, TimeRange};
 pub use record::{Execution, MAX_COST_USD, MAX_LATENCY_MS, MAX_NAME_LEN, MAX_TOKENS_PER_CALL, Outcome};
 pub use report::{
-    CostBreakdown, CostLine, GroupStats, MetricsReport, Percentiles, RankEntry, Ranking, TokenTotals, WinRate,
-    WindowInfo,
+    CostBreakdown, CostLine, GroupStats, MemoryUse, MetricsReport, Percentiles, RankEntry, Ranking, TokenTotals,
+    WinRate, WindowInfo,
 };

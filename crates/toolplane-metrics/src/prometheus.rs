@@ -90,6 +90,9 @@ impl ProviderMetricsCollector {
     /// | `gen_ai_client_unpriced_operations_total` | counter | provider, model, task_type |
     /// | `gen_ai_client_feedback_total` | counter | + verdict (win, loss) |
     /// | `toolplane_metrics_rejected_records_total` | counter | none |
+    /// | `toolplane_metrics_memory_bytes` | gauge | none |
+    /// | `toolplane_metrics_memory_budget_bytes` | gauge | none |
+    /// | `toolplane_metrics_evicted_minutes_total` | counter | none |
     pub fn to_prometheus(&self) -> String {
         let rows: Vec<Row> = self
             .all_series()
@@ -186,6 +189,26 @@ impl ProviderMetricsCollector {
         let name = "toolplane_metrics_rejected_records_total";
         header(&mut out, name, "counter", "Records rejected by validation.");
         let _ = writeln!(out, "{name} {}", self.rejected_records());
+
+        let name = "toolplane_metrics_memory_bytes";
+        header(
+            &mut out,
+            name,
+            "gauge",
+            "Bytes held by the collector's series (its own accounting).",
+        );
+        let _ = writeln!(out, "{name} {}", self.memory_bytes());
+        let name = "toolplane_metrics_memory_budget_bytes";
+        header(&mut out, name, "gauge", "The collector's memory budget.");
+        let _ = writeln!(out, "{name} {}", self.config.memory_budget_bytes);
+        let name = "toolplane_metrics_evicted_minutes_total";
+        header(
+            &mut out,
+            name,
+            "counter",
+            "Per-minute entries dropped, oldest first, to stay within the memory budget.",
+        );
+        let _ = writeln!(out, "{name} {}", self.evicted_minutes());
         out
     }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::unix_millis;
 use crate::report::{
-    CostBreakdown, CostLine, GroupStats, MetricsReport, Percentiles, RankEntry, Ranking, TokenTotals, WinRate,
-    WindowInfo,
+    CostBreakdown, CostLine, GroupStats, MemoryUse, MetricsReport, Percentiles, RankEntry, Ranking, TokenTotals,
+    WinRate, WindowInfo,
 };
 use crate::series::{ERROR_SLOTS, WindowAgg, error_label};
 use crate::{MetricsError, MetricsErrorKind, ProviderMetricsCollector};
@@ -170,16 +170,17 @@ impl MetricsQuery {
     }
 }
 
-fn percentiles(h: &Histogram<u64>, count: u64, sum_ms: f64, max_ms: f64) -> Option<Percentiles> {
+fn percentiles(h: &Histogram<u64>, count: u64, sum_ms: f64, min_ms: Option<f64>, max_ms: f64) -> Option<Percentiles> {
     if count == 0 || h.is_empty() {
         return None;
     }
-    let q = |x: f64| h.value_at_quantile(x) as f64 / 1000.0;
+    let q = |x: f64| crate::series::quantile_ms(h, x, min_ms, max_ms);
     Some(Percentiles {
         count,
         p50: q(0.5),
         p95: q(0.95),
         p99: q(0.99),
+        min: min_ms.unwrap_or(0.0),
         max: max_ms,
         mean: sum_ms / count as f64,
     })
@@ -203,8 +204,14 @@ fn stats(provider: Option<&str>, model: Option<&str>, task: Option<&str>, a: &Wi
         failures: c.calls - c.successes,
         success_rate: (c.calls > 0).then(|| c.successes as f64 / c.calls as f64),
         errors,
-        latency_ms: percentiles(&a.latency, c.calls, c.latency_sum_ms, c.latency_max_ms),
-        ttft_ms: percentiles(&a.ttft, c.ttft_count, c.ttft_sum_ms, c.ttft_max_ms),
+        latency_ms: percentiles(
+            &a.latency,
+            c.calls,
+            c.latency_sum_ms,
+            c.latency_min_ms,
+            c.latency_max_ms,
+        ),
+        ttft_ms: percentiles(&a.ttft, c.ttft_count, c.ttft_sum_ms, c.ttft_min_ms, c.ttft_max_ms),
         tokens: TokenTotals {
             input: c.usage.input_tokens,
             output: c.usage.output_tokens,
@@ -453,6 +460,11 @@ impl ProviderMetricsCollector {
             cost,
             ranking: Ranking { by, entries },
             rejected_records: self.rejected_records(),
+            memory: MemoryUse {
+                bytes: self.memory_bytes() as u64,
+                budget_bytes: self.config.memory_budget_bytes as u64,
+                evicted_minutes: self.evicted_minutes(),
+            },
         })
     }
 }

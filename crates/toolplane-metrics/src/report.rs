@@ -19,6 +19,9 @@ pub struct Percentiles {
     pub p95: f64,
     /// 99th percentile.
     pub p99: f64,
+    /// Smallest observation. Every percentile lies in `[min, max]`.
+    #[serde(default)]
+    pub min: f64,
     /// Largest observation.
     pub max: f64,
     /// Mean.
@@ -202,6 +205,21 @@ pub struct MetricsReport {
     pub ranking: Ranking,
     /// Records rejected by validation since the collector started.
     pub rejected_records: u64,
+    /// The collector's memory use against its budget.
+    #[serde(default)]
+    pub memory: MemoryUse,
+}
+
+/// Memory held by the collector's series against its budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryUse {
+    /// Bytes held, by the collector's accounting.
+    pub bytes: u64,
+    /// The budget ([`MetricsConfig::memory_budget_bytes`](crate::MetricsConfig::memory_budget_bytes)).
+    pub budget_bytes: u64,
+    /// Per-minute entries dropped (oldest first) to stay within it. Nonzero
+    /// means windowed queries reach less far back than the retention.
+    pub evicted_minutes: u64,
 }
 
 impl MetricsReport {
@@ -364,6 +382,13 @@ impl fmt::Display for MetricsReport {
         }
         if self.rejected_records > 0 {
             let _ = writeln!(out, "\nRejected records: {}", self.rejected_records);
+        }
+        if self.memory.evicted_minutes > 0 {
+            let _ = writeln!(
+                out,
+                "\nMemory budget reached: {} per-minute entries dropped (oldest first)",
+                self.memory.evicted_minutes
+            );
         }
         f.write_str(&out)
     }

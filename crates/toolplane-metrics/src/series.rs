@@ -53,6 +53,25 @@ pub(crate) fn new_hist<T: hdrhistogram::Counter>() -> Histogram<T> {
     Histogram::new_with_bounds(1, HIST_MAX_US, SIGFIG).expect("valid histogram bounds")
 }
 
+fn min_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// A quantile of an HDR histogram of microseconds, in milliseconds, clamped
+/// to the exact `[min, max]` observed: `value_at_quantile` answers the upper
+/// edge of a bucket (16.8 ms lands in a bucket that ends at 16.9 ms), and the
+/// microsecond recording truncates, so unclamped figures can leave the range
+/// of what was seen.
+pub(crate) fn quantile_ms(h: &Histogram<u64>, q: f64, min_ms: Option<f64>, max_ms: f64) -> f64 {
+    let v = h.value_at_quantile(q) as f64 / 1000.0;
+    let lo = min_ms.unwrap_or(0.0).min(max_ms);
+    v.clamp(lo, max_ms)
+}
+
 /// Additive figures for a set of calls.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Counters {
@@ -65,8 +84,11 @@ pub(crate) struct Counters {
     pub unpriced_calls: u64,
     pub latency_sum_ms: f64,
     pub latency_max_ms: f64,
+    /// Exact smallest latency (`None` before the first call).
+    pub latency_min_ms: Option<f64>,
     pub ttft_sum_ms: f64,
     pub ttft_max_ms: f64,
+    pub ttft_min_ms: Option<f64>,
     pub ttft_count: u64,
     /// Output tokens and latency of successful calls, for tokens per second.
     pub ok_output_tokens: u64,
@@ -90,8 +112,10 @@ impl Counters {
         self.unpriced_calls += o.unpriced_calls;
         self.latency_sum_ms += o.latency_sum_ms;
         self.latency_max_ms = self.latency_max_ms.max(o.latency_max_ms);
+        self.latency_min_ms = min_of(self.latency_min_ms, o.latency_min_ms);
         self.ttft_sum_ms += o.ttft_sum_ms;
         self.ttft_max_ms = self.ttft_max_ms.max(o.ttft_max_ms);
+        self.ttft_min_ms = min_of(self.ttft_min_ms, o.ttft_min_ms);
         self.ttft_count += o.ttft_count;
         self.ok_output_tokens += o.ok_output_tokens;
         self.ok_latency_sum_ms += o.ok_latency_sum_ms;
@@ -121,9 +145,11 @@ impl Counters {
         }
         self.latency_sum_ms += s.latency_ms;
         self.latency_max_ms = self.latency_max_ms.max(s.latency_ms);
+        self.latency_min_ms = min_of(self.latency_min_ms, Some(s.latency_ms));
         if let Some(t) = s.ttft_ms {
             self.ttft_sum_ms += t;
             self.ttft_max_ms = self.ttft_max_ms.max(t);
+            self.ttft_min_ms = min_of(self.ttft_min_ms, Some(t));
             self.ttft_count += 1;
         }
     }
@@ -260,6 +286,9 @@ pub(crate) struct SeriesState {
     pub ttft_buckets: [u64; TTFT_BUCKETS_S.len()],
     active: Option<ActiveMinute>,
     pub sealed: VecDeque<SealedMinute>,
+    /// Bytes of `sealed` ([`SealedMinute::bytes`] summed), kept up to date so
+    /// the collector's memory budget costs nothing to check.
+    sealed_bytes: usize,
 }
 
 /// What the merge of a window produced for one series.
@@ -297,7 +326,25 @@ impl SeriesState {
             ttft_buckets: [0; TTFT_BUCKETS_S.len()],
             active: None,
             sealed: VecDeque::new(),
+            sealed_bytes: 0,
         }
+    }
+
+    /// Bytes of one shard's state before any minute is sealed: the state,
+    /// two all-time `u64` histograms and two active-minute `u32` ones.
+    pub(crate) fn fixed_bytes() -> usize {
+        let bins = new_hist::<u32>().distinct_values();
+        std::mem::size_of::<Self>() + bins * 8 * 2 + bins * 4 * 2
+    }
+
+    /// Bytes of the sealed minutes.
+    pub(crate) fn sealed_bytes(&self) -> usize {
+        self.sealed_bytes
+    }
+
+    /// The oldest sealed minute, if any.
+    pub(crate) fn oldest_sealed(&self) -> Option<i64> {
+        self.sealed.front().map(|m| m.minute)
     }
 
     /// Adds a validated sample; drops minutes older than `oldest_minute`.
@@ -327,7 +374,7 @@ impl SeriesState {
             }
             _ => self.roll_to(s.minute),
         }
-        self.prune(oldest_minute);
+        let _ = self.prune(oldest_minute);
         if let Some(a) = self.active.as_mut() {
             a.counters.record(s);
             a.latency.saturating_record(lat_us);
@@ -345,12 +392,14 @@ impl SeriesState {
                 merge_into(&mut self.total_latency, &a.latency);
                 merge_into(&mut self.total_ttft, &a.ttft);
                 if a.counters.calls > 0 || a.counters.wins + a.counters.losses + a.counters.scores > 0 {
-                    self.sealed.push_back(SealedMinute {
+                    let m = SealedMinute {
                         minute: a.minute,
                         counters: std::mem::take(&mut a.counters),
                         latency: seal(&a.latency),
                         ttft: seal(&a.ttft),
-                    });
+                    };
+                    self.sealed_bytes += m.bytes();
+                    self.sealed.push_back(m);
                 }
                 a.minute = minute;
                 a.counters = Counters::default();
@@ -376,24 +425,25 @@ impl SeriesState {
         let i = match pos {
             Ok(i) => i,
             Err(i) => {
-                self.sealed.insert(
-                    i,
-                    SealedMinute {
-                        minute: s.minute,
-                        counters: Counters::default(),
-                        latency: Box::new([]),
-                        ttft: Box::new([]),
-                    },
-                );
+                let m = SealedMinute {
+                    minute: s.minute,
+                    counters: Counters::default(),
+                    latency: Box::new([]),
+                    ttft: Box::new([]),
+                };
+                self.sealed_bytes += m.bytes();
+                self.sealed.insert(i, m);
                 i
             }
         };
         if let Some(m) = self.sealed.get_mut(i) {
+            let before = m.bytes();
             m.counters.record(s);
             add_sparse(&mut m.latency, reference, lat_us);
             if let Some(us) = ttft_us {
                 add_sparse(&mut m.ttft, reference, us);
             }
+            self.sealed_bytes = self.sealed_bytes + m.bytes() - before;
         }
     }
 
@@ -412,10 +462,16 @@ impl SeriesState {
         }
     }
 
-    pub(crate) fn prune(&mut self, oldest_minute: i64) {
+    /// Drops sealed minutes before `oldest_minute`; returns how many.
+    pub(crate) fn prune(&mut self, oldest_minute: i64) -> u64 {
+        let mut n = 0;
         while self.sealed.front().is_some_and(|m| m.minute < oldest_minute) {
-            self.sealed.pop_front();
+            if let Some(m) = self.sealed.pop_front() {
+                self.sealed_bytes -= m.bytes();
+                n += 1;
+            }
         }
+        n
     }
 
     /// Merges minutes in `[from_minute, to_minute)`.
@@ -473,18 +529,11 @@ impl SeriesState {
         }
     }
 
-    /// Bytes held by this state (histogram arrays and sealed minutes).
+    /// Bytes held by this state, recounted from the sealed minutes (tests
+    /// check the running account against it).
+    #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
-        let hist = |h: &Histogram<u64>| h.distinct_values() * 8;
-        let active = self
-            .active
-            .as_ref()
-            .map_or(0, |a| (a.latency.distinct_values() + a.ttft.distinct_values()) * 4);
-        std::mem::size_of::<Self>()
-            + hist(&self.total_latency)
-            + hist(&self.total_ttft)
-            + active
-            + self.sealed.iter().map(SealedMinute::bytes).sum::<usize>()
+        Self::fixed_bytes() + self.sealed.iter().map(SealedMinute::bytes).sum::<usize>()
     }
 }
 
@@ -501,8 +550,8 @@ mod tests {
         let sealed = std::mem::size_of::<SealedMinute>();
         let state = std::mem::size_of::<SeriesState>();
         // docs/metrics.md quotes these figures; keep them in step.
-        assert!(sealed <= 352, "SealedMinute is {sealed} bytes");
-        assert!(state <= 1300, "SeriesState is {state} bytes");
+        assert!(sealed <= 384, "SealedMinute is {sealed} bytes");
+        assert!(state <= 1400, "SeriesState is {state} bytes");
     }
 
     #[test]

@@ -433,3 +433,107 @@ fn queries_round_trip_through_json() {
     let minimal: MetricsQuery = serde_json::from_str("{}").unwrap();
     assert_eq!(minimal, MetricsQuery::all_time());
 }
+
+#[test]
+fn percentiles_never_leave_the_observed_range() {
+    // One call of 16.8 ms: HDR puts it in a bucket whose upper edge is
+    // 16.9 ms, which is what value_at_quantile answers. Exact, no tolerance.
+    let (c, _) = setup(MetricsConfig::default());
+    c.record(&Execution::success("openai", "gpt-4o", 16.8).with_ttft_ms(16.8))
+        .unwrap();
+    let r = c.snapshot(&MetricsQuery::all_time()).unwrap();
+    let l = r.totals.latency_ms.unwrap();
+    assert_eq!(
+        (l.min, l.p50, l.p95, l.p99, l.max),
+        (16.8, 16.8, 16.8, 16.8, 16.8),
+        "{l:?}"
+    );
+    let t = r.totals.ttft_ms.unwrap();
+    assert_eq!((t.p50, t.p99, t.max), (16.8, 16.8, 16.8), "{t:?}");
+    let s = c.expert_stats(&ExpertKey::new("openai", "gpt-4o"), None).unwrap();
+    assert_eq!(s.latency_p50_ms, Some(16.8));
+    assert_eq!(s.latency_p95_ms, Some(16.8));
+    assert_eq!(s.ttft_p95_ms, Some(16.8));
+
+    // Many values at bucket edges and below a microsecond: every percentile
+    // of every group stays within [min, max].
+    let (c, _) = setup(MetricsConfig::default());
+    let values = [0.0004, 0.0009, 1.0001, 16.8, 41.6, 41.61, 999.99, 12_345.678];
+    for (i, v) in values.iter().enumerate() {
+        let e = Execution::success("openai", if i % 2 == 0 { "a" } else { "b" }, *v);
+        c.record(&e).unwrap();
+    }
+    let r = c.snapshot(&MetricsQuery::all_time()).unwrap();
+    let groups = r
+        .models
+        .iter()
+        .map(|g| g.latency_ms.unwrap())
+        .chain([r.totals.latency_ms.unwrap()]);
+    for l in groups {
+        for p in [l.p50, l.p95, l.p99] {
+            assert!(l.min <= p && p <= l.max, "{p} outside [{}, {}]: {l:?}", l.min, l.max);
+        }
+    }
+    let l = r.totals.latency_ms.unwrap();
+    assert_eq!((l.min, l.max, l.p99), (0.0004, 12_345.678, 12_345.678));
+}
+
+#[test]
+fn the_memory_budget_holds_for_many_series_with_many_distinct_latencies() {
+    // 40 series, 150 minutes, 20 distinct latencies per series and minute:
+    // ~6.4 MB by the collector's accounting without a budget.
+    let budget = 5 << 20;
+    let (c, clock) = setup(MetricsConfig {
+        memory_budget_bytes: budget,
+        max_series: 200,
+        ..MetricsConfig::default()
+    });
+    let (unbounded, clock2) = setup(MetricsConfig::default());
+    let mut peak = 0;
+    for minute in 0..150u64 {
+        for s in 0..40u64 {
+            let model = format!("model-{s}");
+            for i in 0..20u64 {
+                // Distinct values spread over 1 ms .. 1 h, so each lands in its own bin.
+                let ms = 1.0 + ((minute * 7919 + s * 104_729 + i * 15_485_863) % 3_500_000) as f64;
+                let e = Execution::success("acme", &model, ms);
+                c.record(&e).unwrap();
+                unbounded.record(&e).unwrap();
+            }
+        }
+        peak = peak.max(c.memory_bytes());
+        assert!(
+            c.memory_bytes() <= budget,
+            "{} > {budget} at minute {minute}",
+            c.memory_bytes()
+        );
+        clock.advance(Duration::from_secs(60));
+        clock2.advance(Duration::from_secs(60));
+    }
+    assert!(unbounded.memory_bytes() > budget, "the load needs more than the budget");
+    assert_eq!(unbounded.evicted_minutes(), 0);
+    assert!(peak > budget / 2, "peak {peak}");
+    let evicted = c.evicted_minutes();
+    assert!(evicted > 0);
+
+    // Reported in Prometheus and in JSON.
+    let prom = c.to_prometheus();
+    assert!(
+        prom.contains(&format!("toolplane_metrics_evicted_minutes_total {evicted}")),
+        "{prom}"
+    );
+    assert!(prom.contains(&format!("toolplane_metrics_memory_budget_bytes {budget}")));
+    let r = c.snapshot(&MetricsQuery::all_time()).unwrap();
+    assert_eq!(r.memory.evicted_minutes, evicted);
+    assert_eq!(r.memory.budget_bytes, budget as u64);
+    let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(json["memory"]["evicted_minutes"], evicted);
+
+    // All-time figures are whole; the last hour is still there.
+    assert_eq!(r.totals.calls, 150 * 40 * 20);
+    let hour = c.snapshot(&MetricsQuery::last(Duration::from_secs(3600))).unwrap();
+    let full = unbounded
+        .snapshot(&MetricsQuery::last(Duration::from_secs(3600)))
+        .unwrap();
+    assert_eq!(hour.totals.calls, full.totals.calls);
+}

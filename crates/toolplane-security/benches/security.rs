@@ -156,25 +156,36 @@ fn audit(c: &mut Criterion) {
         g.bench_function(format!("{THREADS}_writers_{name}"), |b| {
             b.iter_custom(|iters| {
                 let per = iters.div_ceil(THREADS);
-                let start = Instant::now();
+                // Threads are spawned before the clock starts and wait at a
+                // barrier; the clock stops when the last one has finished.
+                let go = std::sync::Barrier::new(THREADS as usize + 1);
+                let done = std::sync::Barrier::new(THREADS as usize + 1);
+                let mut elapsed = Duration::ZERO;
                 std::thread::scope(|s| {
                     for t in 0..THREADS {
                         let sink = sink.clone();
                         let h = h.clone();
+                        let (go, done) = (&go, &done);
                         s.spawn(move || {
                             let mut local = Histogram::<u64>::new(3).expect("histogram");
+                            go.wait();
                             for i in 0..per {
                                 let t0 = Instant::now();
                                 sink.append_blocking(record(t * per + i).redacted()).expect("append");
                                 let _ = local.record(t0.elapsed().as_micros() as u64);
                             }
+                            done.wait();
                             if fsync {
                                 let _ = h.lock().map(|mut g| g.add(&local));
                             }
                         });
                     }
+                    go.wait();
+                    let start = Instant::now();
+                    done.wait();
+                    elapsed = start.elapsed();
                 });
-                start.elapsed().mul_f64(iters as f64 / (per * THREADS) as f64)
+                elapsed.mul_f64(iters as f64 / (per * THREADS) as f64)
             })
         });
         if fsync {
@@ -188,14 +199,17 @@ fn audit(c: &mut Criterion) {
             g.bench_function(format!("{TASKS}_async_writers_{name}"), |b| {
                 b.iter_custom(|iters| {
                     let per = iters.div_ceil(TASKS);
-                    let start = Instant::now();
+                    // Tasks are spawned before the clock starts and wait at a barrier.
+                    let go = Arc::new(tokio::sync::Barrier::new(TASKS as usize + 1));
                     rt.block_on(async {
                         let mut tasks = Vec::new();
                         for t in 0..TASKS {
                             let sink = sink.clone();
                             let ah = ah.clone();
+                            let go = go.clone();
                             tasks.push(tokio::spawn(async move {
                                 let mut local = Histogram::<u64>::new(3).expect("histogram");
+                                go.wait().await;
                                 for i in 0..per {
                                     let t0 = Instant::now();
                                     sink.append(record(t * per + i).redacted()).await.expect("append");
@@ -204,11 +218,14 @@ fn audit(c: &mut Criterion) {
                                 let _ = ah.lock().map(|mut g| g.add(&local));
                             }));
                         }
+                        go.wait().await;
+                        let start = Instant::now();
                         for t in tasks {
                             let _ = t.await;
                         }
-                    });
-                    start.elapsed().mul_f64(iters as f64 / (per * TASKS) as f64)
+                        start.elapsed()
+                    })
+                    .mul_f64(iters as f64 / (per * TASKS) as f64)
                 })
             });
         }

@@ -80,8 +80,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// A call held for a human's decision, as returned in the details of an
-/// `approval_required` error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `approval_required` error (`details["approval"]`); deserialize it from there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ApprovalRequest {
     /// The id to approve or reject.
     pub id: String,

@@ -66,3 +66,8 @@ pub mod redact;
 pub use approval::{ApprovalError, ApprovalRequest, ApprovalStore, binding_hash, canonical_json};
 pub use audit::verify_dir;
 pub use permission::PermissionInterceptor;
+
+/// docs/security.md, compiled and run as doctests so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/security.md")]
+pub struct SecurityGuide;

@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use super::checkpoint::{CheckpointPublisher, PublishedCheckpoint};
 use super::format::{CheckpointBody, KIND_CHECKPOINT, KIND_RECORD, KIND_START, Merkle, StartBody, encode};
 use super::segment::{Next, SegmentReader};
 use super::{AuditError, AuditRecord, AuditSink};
@@ -38,6 +40,10 @@ pub struct FileSinkOptions {
     pub fsync: bool,
     /// Test hook: a failing fsync.
     pub sync_fault: Option<SyncFault>,
+    /// Where each checkpoint is published once it is durable (another
+    /// folder, Redis, a callback), so [`verify_with_checkpoints`](super::verify_with_checkpoints)
+    /// can tell a log whose tail was cut. `None`: not published.
+    pub checkpoints: Option<Arc<dyn CheckpointPublisher>>,
 }
 
 impl Default for FileSinkOptions {
@@ -49,6 +55,7 @@ impl Default for FileSinkOptions {
             checkpoint_every: 1024,
             fsync: true,
             sync_fault: None,
+            checkpoints: None,
         }
     }
 }
@@ -62,6 +69,7 @@ impl std::fmt::Debug for FileSinkOptions {
             .field("checkpoint_every", &self.checkpoint_every)
             .field("fsync", &self.fsync)
             .field("sync_fault", &self.sync_fault.is_some())
+            .field("checkpoints", &self.checkpoints)
             .finish()
     }
 }
@@ -112,6 +120,7 @@ pub struct FileSink {
     tx: mpsc::Sender<Msg>,
     thread: Mutex<Option<JoinHandle<()>>>,
     dir: PathBuf,
+    publish_errors: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for FileSink {
@@ -160,6 +169,9 @@ struct Writer {
     merkle: Merkle,
     since_checkpoint: u64,
     buf: Vec<u8>,
+    /// Checkpoints in `buf`, published once the commit holding them is durable.
+    to_publish: Vec<PublishedCheckpoint>,
+    publish_errors: Arc<AtomicU64>,
 }
 
 impl FileSink {
@@ -178,7 +190,10 @@ impl FileSink {
             merkle: Merkle::default(),
             since_checkpoint: 0,
             buf: Vec::with_capacity(1 << 20),
+            to_publish: Vec::new(),
+            publish_errors: Arc::default(),
         };
+        let publish_errors = w.publish_errors.clone();
         let (reason, truncated) = w.recover()?;
         w.start_segment(reason, truncated)?;
         let (tx, rx) = mpsc::channel();
@@ -190,7 +205,14 @@ impl FileSink {
             tx,
             thread: Mutex::new(Some(thread)),
             dir: dir.to_path_buf(),
+            publish_errors,
         })
+    }
+
+    /// Checkpoints the publisher refused (each is counted, and the records
+    /// stay stored); nonzero means the outside copy has gaps.
+    pub fn checkpoint_publish_errors(&self) -> u64 {
+        self.publish_errors.load(Ordering::Relaxed)
     }
 
     /// The folder.
@@ -362,8 +384,18 @@ impl Writer {
             root: hex(&self.merkle.root()),
             seal,
         };
-        let body = serde_json::to_vec(&body).map_err(|e| AuditError::Encode(e.to_string()))?;
-        self.prev = encode(KIND_CHECKPOINT, self.next_seq, &self.prev, &body, &mut self.buf);
+        let bytes = serde_json::to_vec(&body).map_err(|e| AuditError::Encode(e.to_string()))?;
+        self.prev = encode(KIND_CHECKPOINT, self.next_seq, &self.prev, &bytes, &mut self.buf);
+        if self.opts.checkpoints.is_some() {
+            self.to_publish.push(PublishedCheckpoint {
+                segment: self.next_index.saturating_sub(1),
+                seq: self.next_seq,
+                tree_size: body.tree_size,
+                root: body.root,
+                head: hex(&self.prev),
+                seal: body.seal,
+            });
+        }
         self.next_seq += 1;
         self.since_checkpoint = 0;
         Ok(())
@@ -387,9 +419,17 @@ impl Writer {
             Ok(()) => {
                 self.seg_bytes += self.buf.len() as u64;
                 self.acked = Some((self.next_seq - 1, self.prev));
+                if let Some(p) = &self.opts.checkpoints {
+                    for cp in self.to_publish.drain(..) {
+                        if p.publish(&cp).is_err() {
+                            self.publish_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
                 Ok(())
             }
             Err(e) => {
+                self.to_publish.clear();
                 self.file = None;
                 if let Some((seq, hash)) = self.acked {
                     self.next_seq = seq + 1;
@@ -428,6 +468,7 @@ impl Writer {
         }
         if self.file.is_some() {
             self.buf.clear();
+            self.to_publish.clear();
             if self.push_checkpoint(true).is_ok() {
                 let _ = self.commit();
             }
@@ -440,6 +481,7 @@ impl Writer {
     fn write_batch(&mut self, batch: &mut Vec<(Vec<u8>, Ack)>) {
         if self.file.is_some() && self.seg_bytes >= self.opts.segment_bytes {
             self.buf.clear();
+            self.to_publish.clear();
             let sealed = self.push_checkpoint(true).and_then(|()| self.commit());
             if sealed.is_ok() {
                 self.file = None;
@@ -456,6 +498,7 @@ impl Writer {
             }
         }
         self.buf.clear();
+        self.to_publish.clear();
         let mut seqs = Vec::with_capacity(batch.len());
         for (body, _) in batch.iter() {
             self.prev = encode(KIND_RECORD, self.next_seq, &self.prev, body, &mut self.buf);

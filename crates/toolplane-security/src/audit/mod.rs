@@ -7,12 +7,14 @@
 //! records chained by SHA-256 with periodic Merkle checkpoints, with group
 //! commit and fsync, and [`verify_dir`] checks a folder of segments.
 
+mod checkpoint;
 mod file;
 mod format;
 mod interceptor;
 mod segment;
 mod verify;
 
+use std::collections::VecDeque;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -22,6 +24,12 @@ use serde_json::Value;
 
 use crate::redact::{Redact, Redacted, redact_text, redact_value};
 
+#[cfg(feature = "redis")]
+pub use checkpoint::RedisCheckpoints;
+pub use checkpoint::{
+    CheckpointPublisher, CheckpointSource, DirCheckpoints, FnCheckpoints, MemoryCheckpoints, PublishedCheckpoint,
+    verify_with_checkpoints,
+};
 pub use file::{FileSink, FileSinkOptions, SyncFault};
 pub use interceptor::AuditInterceptor;
 pub(crate) use interceptor::note_decision;
@@ -160,30 +168,69 @@ pub trait AuditSink: Send + Sync + std::fmt::Debug {
 /// r.arguments = serde_json::json!({"password": "hunter2"});
 /// sink.append(r.redacted()).await.unwrap();
 /// assert_eq!(sink.records()[0].arguments["password"], "[REDACTED]");
+///
+/// let ring = MemorySink::bounded(2);
+/// for i in 0..5 {
+///     ring.append(AuditRecord::event("tool_call", format!("req-{i}"), "alice").redacted()).await.unwrap();
+/// }
+/// assert_eq!((ring.records().len(), ring.appended()), (2, 5));
+/// assert_eq!(ring.records()[0].request_id, "req-3");
 /// # });
 /// ```
 #[derive(Debug, Default)]
 pub struct MemorySink {
-    records: Mutex<Vec<AuditRecord>>,
+    inner: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    records: VecDeque<AuditRecord>,
+    /// The most records kept; `None`: all.
+    capacity: Option<usize>,
+    /// Records appended so far (the next sequence number).
+    appended: u64,
 }
 
 impl MemorySink {
-    /// An empty sink.
+    /// An empty sink that keeps every record.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A copy of the records so far.
+    /// An empty sink that keeps the newest `capacity` records (at least one)
+    /// and drops older ones: memory stays bounded for long-running hosts
+    /// and benchmarks. Sequence numbers keep counting.
+    pub fn bounded(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            inner: Mutex::new(MemoryState {
+                records: VecDeque::with_capacity(capacity),
+                capacity: Some(capacity),
+                appended: 0,
+            }),
+        }
+    }
+
+    /// A copy of the records kept, oldest first.
     pub fn records(&self) -> Vec<AuditRecord> {
-        self.records.lock().clone()
+        self.inner.lock().records.iter().cloned().collect()
+    }
+
+    /// Records appended so far, including any a bounded sink dropped.
+    pub fn appended(&self) -> u64 {
+        self.inner.lock().appended
     }
 }
 
 #[async_trait]
 impl AuditSink for MemorySink {
     async fn append(&self, record: Redacted<AuditRecord>) -> Result<u64, AuditError> {
-        let mut r = self.records.lock();
-        r.push(record.into_inner());
-        Ok(r.len() as u64 - 1)
+        let mut st = self.inner.lock();
+        if st.capacity.is_some_and(|c| st.records.len() >= c) {
+            st.records.pop_front();
+        }
+        st.records.push_back(record.into_inner());
+        st.appended += 1;
+        Ok(st.appended - 1)
     }
 }

@@ -1,6 +1,6 @@
 //! Checking a folder of audit segments.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +39,9 @@ pub struct VerifyReport {
     pub unacknowledged: u64,
     /// Bytes of torn tails cut by recovery after crashes.
     pub recovered_bytes: u64,
+    /// Checkpoints found in the log exactly as they were published outside
+    /// it ([`verify_with_checkpoints`](super::verify_with_checkpoints)).
+    pub anchored: u64,
     /// The first problem, if any.
     pub failure: Option<VerifyFailure>,
 }
@@ -69,6 +72,9 @@ impl fmt::Display for VerifyReport {
                 if self.recovered_bytes > 0 {
                     write!(f, "; {} bytes of torn tail cut by crash recovery", self.recovered_bytes)?;
                 }
+                if self.anchored > 0 {
+                    write!(f, "; {} published checkpoints match", self.anchored)?;
+                }
                 Ok(())
             }
             Some(x) => write!(
@@ -87,18 +93,32 @@ impl fmt::Display for VerifyReport {
 /// chain, segment hand-overs and checkpoint roots. An I/O error or a folder
 /// without segments is an `Err`; a damaged log is an `Ok` report with a failure.
 pub fn verify_dir(dir: &Path) -> Result<VerifyReport, AuditError> {
-    walk(dir, false, &mut |_, _| {})
+    walk(dir, false, &mut |_, _| {}, None).map(|(r, _)| r)
+}
+
+/// Checkpoint frames wanted by seq: filled with (chain hash, body) when found.
+pub(crate) type Anchors = BTreeMap<u64, Option<([u8; 32], Vec<u8>)>>;
+
+/// [`verify_dir`] that also captures the checkpoint frames in `anchors`;
+/// returns the report and the seq after the last verified frame.
+pub(crate) fn walk_anchored(dir: &Path, anchors: &mut Anchors) -> Result<(VerifyReport, u64), AuditError> {
+    walk(dir, false, &mut |_, _| {}, Some(anchors))
 }
 
 /// Reads the audit records of a folder with their sequence numbers, stopping
 /// at the first problem (reported in the second value).
 pub fn read_dir(dir: &Path) -> Result<(Vec<(u64, AuditRecord)>, VerifyReport), AuditError> {
     let mut out = Vec::new();
-    let report = walk(dir, true, &mut |seq, body| {
-        if let Ok(r) = serde_json::from_slice::<AuditRecord>(body) {
-            out.push((seq, r));
-        }
-    })?;
+    let (report, _) = walk(
+        dir,
+        true,
+        &mut |seq, body| {
+            if let Ok(r) = serde_json::from_slice::<AuditRecord>(body) {
+                out.push((seq, r));
+            }
+        },
+        None,
+    )?;
     Ok((out, report))
 }
 
@@ -157,7 +177,12 @@ fn peek_start(path: &Path) -> Result<Option<StartBody>, AuditError> {
     })
 }
 
-fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result<VerifyReport, AuditError> {
+fn walk(
+    dir: &Path,
+    keep: bool,
+    on_record: &mut dyn FnMut(u64, &[u8]),
+    mut anchors: Option<&mut Anchors>,
+) -> Result<(VerifyReport, u64), AuditError> {
     let segs = list_segments(dir)?;
     if segs.is_empty() {
         return Err(AuditError::Corrupt {
@@ -231,7 +256,7 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                         off,
                         format!("record truncated: the frame needs {needed} bytes but only {have} remain"),
                     );
-                    return Ok(kept.finish(rep));
+                    return Ok((kept.finish(rep), expected));
                 }
                 Next::Corrupt { why, .. } => {
                     fail(
@@ -240,7 +265,7 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                         off,
                         format!("{why}: bytes of this record were changed"),
                     );
-                    return Ok(kept.finish(rep));
+                    return Ok((kept.finish(rep), expected));
                 }
                 Next::Frame(f) => f,
             };
@@ -254,15 +279,15 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                         off,
                         "segment does not begin with a start record".into(),
                     );
-                    return Ok(kept.finish(rep));
+                    return Ok((kept.finish(rep), expected));
                 }
                 let Ok(start) = serde_json::from_slice::<StartBody>(f.body) else {
                     fail(&mut rep, expected, off, "unreadable start record".into());
-                    return Ok(kept.finish(rep));
+                    return Ok((kept.finish(rep), expected));
                 };
                 if let Err(why) = hand_over(&start, si, expected, &prev, &hashes, last_sealed) {
                     fail(&mut rep, expected, off, why);
-                    return Ok(kept.finish(rep));
+                    return Ok((kept.finish(rep), expected));
                 }
                 if let (Some(rs), Some(rh)) = (start.resume_seq, &start.resume_hash) {
                     if rs + 1 < expected {
@@ -272,7 +297,7 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                         prev = hashes.get(&rs).copied().unwrap_or(prev);
                         if hex(&prev) != *rh {
                             fail(&mut rep, expected, off, "resume hash does not match".into());
-                            return Ok(kept.finish(rep));
+                            return Ok((kept.finish(rep), expected));
                         }
                     }
                 }
@@ -288,7 +313,7 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                     format!("record {expected} is missing (deleted); the next record is {fseq}")
                 };
                 fail(&mut rep, expected, off, why);
-                return Ok(kept.finish(rep));
+                return Ok((kept.finish(rep), expected));
             }
             if f.prev != prev {
                 let why = if expected == 0 {
@@ -297,7 +322,7 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                     format!("hash chain broken: record {} was altered or replaced", expected - 1)
                 };
                 fail(&mut rep, expected, off, why);
-                return Ok(kept.finish(rep));
+                return Ok((kept.finish(rep), expected));
             }
             match f.kind {
                 KIND_RECORD => {
@@ -312,6 +337,9 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                         Some(c) => {
                             rep.checkpoints += 1;
                             last_sealed = c.seal;
+                            if let Some(slot) = anchors.as_deref_mut().and_then(|a| a.get_mut(&f.seq)) {
+                                *slot = Some((f.hash, f.body.to_vec()));
+                            }
                         }
                         None => {
                             fail(
@@ -320,18 +348,18 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
                                 off,
                                 "checkpoint Merkle root does not match the records before it".into(),
                             );
-                            return Ok(kept.finish(rep));
+                            return Ok((kept.finish(rep), expected));
                         }
                     }
                 }
                 KIND_START if at_start => {}
                 KIND_START => {
                     fail(&mut rep, expected, off, "a start record inside a segment".into());
-                    return Ok(kept.finish(rep));
+                    return Ok((kept.finish(rep), expected));
                 }
                 k => {
                     fail(&mut rep, expected, off, format!("unknown record kind {k}"));
-                    return Ok(kept.finish(rep));
+                    return Ok((kept.finish(rep), expected));
                 }
             }
             if f.kind != KIND_CHECKPOINT {
@@ -345,10 +373,10 @@ fn walk(dir: &Path, keep: bool, on_record: &mut dyn FnMut(u64, &[u8])) -> Result
         }
         if first {
             fail(&mut rep, expected, 0, "empty segment".into());
-            return Ok(kept.finish(rep));
+            return Ok((kept.finish(rep), expected));
         }
     }
-    Ok(kept.finish(rep))
+    Ok((kept.finish(rep), expected))
 }
 
 /// Checks that a segment continues the chain where the last one stopped.

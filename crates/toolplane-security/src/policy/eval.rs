@@ -8,7 +8,7 @@ use toolplane_core::{Principal, ToolSpec};
 
 use super::constraint::HostCache;
 use super::load::{LayerRules, PolicyError, parse_layer};
-use super::{Decision, Effect, Explanation, Layer, Rule, RuleRef};
+use super::{Effect, Explanation, Layer, PermissionDecision, Rule, RuleRef};
 
 /// An immutable, compiled set of rules from up to three layers.
 ///
@@ -114,7 +114,7 @@ impl Policy {
     /// deny. A destructive tool (by its annotations, or any tool whose
     /// annotations come from an untrusted source) is raised from allow to ask
     /// unless every allowing rule says `allow_destructive`.
-    pub fn evaluate(&self, principal: Option<&Principal>, spec: &ToolSpec, args: &Value) -> Decision {
+    pub fn evaluate(&self, principal: Option<&Principal>, spec: &ToolSpec, args: &Value) -> PermissionDecision {
         let mut matched: Vec<&Rule> = Vec::new();
         let mut arguments = Vec::new();
         let mut cache = HostCache::default();
@@ -177,7 +177,7 @@ impl Policy {
                 });
             }
         }
-        Decision { effect, explanation }
+        PermissionDecision { effect, explanation }
     }
 }
 

@@ -173,16 +173,24 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// The outcome of a permission check.
+/// The outcome of a permission check: allow, ask or deny, and why. (Named
+/// apart from the router's `Decision`, which explains a routing choice.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Decision {
+pub struct PermissionDecision {
     /// Allow, ask or deny.
     pub effect: Effect,
     /// Why.
     pub explanation: Explanation,
 }
 
-impl fmt::Display for Decision {
+/// The old name of [`PermissionDecision`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed PermissionDecision (the router has its own Decision)"
+)]
+pub type Decision = PermissionDecision;
+
+impl fmt::Display for PermissionDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.effect, self.explanation)
     }

@@ -9,7 +9,7 @@ use toolplane_core::{Principal, ToolSpec};
 
 use super::eval::Policy;
 use super::load::{LayerRules, PolicyError, parse_layer};
-use super::{Decision, Layer};
+use super::{Layer, PermissionDecision};
 
 /// The active policy, swapped atomically on reload.
 ///
@@ -79,7 +79,7 @@ impl PolicyStore {
     }
 
     /// Evaluates with the current policy.
-    pub fn evaluate(&self, principal: Option<&Principal>, spec: &ToolSpec, args: &Value) -> Decision {
+    pub fn evaluate(&self, principal: Option<&Principal>, spec: &ToolSpec, args: &Value) -> PermissionDecision {
         self.current().evaluate(principal, spec, args)
     }
 }
