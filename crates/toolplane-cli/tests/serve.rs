@@ -281,3 +281,43 @@ async fn a_paused_run_survives_a_restart_of_the_process() {
     serve.sigterm();
     assert!(serve.wait().await.success());
 }
+
+#[test]
+fn check_validates_the_example_and_names_file_line_and_field() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/serve/toolplane.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .args(["serve", "--check", "--config"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("OK: 2 expert(s) (fast, careful)"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace("model = \"scripted-careful\"", "model = \"scripted-careful\"\nbase_url = \"nope\"")
+        .replace("../data/tasks-api.yaml", &example.parent().unwrap().join("../data/tasks-api.yaml").display().to_string())
+        .replace("\"policy.toml\"", &format!("{:?}", example.parent().unwrap().join("policy.toml")));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, &text).unwrap();
+    let line = text.lines().position(|l| l.starts_with("base_url = \"nope\"")).unwrap() + 1;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .args(["serve", "--check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("bad.toml:{line}: experts[1].base_url: `nope` is not an http(s) URL")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hash_key_prints_the_sha256() {
+    // sha256("abc"), FIPS 180-2 appendix B.1.
+    assert_eq!(sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
