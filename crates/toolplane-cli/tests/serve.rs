@@ -297,9 +297,23 @@ fn check_validates_the_example_and_names_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(&example)
         .unwrap()
-        .replace("model = \"scripted-careful\"", "model = \"scripted-careful\"\nbase_url = \"nope\"")
-        .replace("../data/tasks-api.yaml", &example.parent().unwrap().join("../data/tasks-api.yaml").display().to_string())
-        .replace("\"policy.toml\"", &format!("{:?}", example.parent().unwrap().join("policy.toml")));
+        .replace(
+            "model = \"scripted-careful\"",
+            "model = \"scripted-careful\"\nbase_url = \"nope\"",
+        )
+        .replace(
+            "../data/tasks-api.yaml",
+            &example
+                .parent()
+                .unwrap()
+                .join("../data/tasks-api.yaml")
+                .display()
+                .to_string(),
+        )
+        .replace(
+            "\"policy.toml\"",
+            &format!("{:?}", example.parent().unwrap().join("policy.toml")),
+        );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, &text).unwrap();
     let line = text.lines().position(|l| l.starts_with("base_url = \"nope\"")).unwrap() + 1;
@@ -311,7 +325,9 @@ fn check_validates_the_example_and_names_file_line_and_field() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("bad.toml:{line}: experts[1].base_url: `nope` is not an http(s) URL")),
+        stderr.contains(&format!(
+            "bad.toml:{line}: experts[1].base_url: `nope` is not an http(s) URL"
+        )),
         "{stderr}"
     );
 }
@@ -319,5 +335,97 @@ fn check_validates_the_example_and_names_file_line_and_field() {
 #[test]
 fn hash_key_prints_the_sha256() {
     // sha256("abc"), FIPS 180-2 appendix B.1.
-    assert_eq!(sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        sha256("abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
+
+/// A one-answer OpenAI-compatible upstream; returns its `/v1` URL and the
+/// authorization headers it saw.
+async fn fake_openai() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |headers: axum::http::HeaderMap, body: axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                log.lock().unwrap().push(auth);
+                axum::Json(json!({
+                    "id": "up-1", "object": "chat.completion", "created": 1, "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "from the upstream"},
+                        "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/v1"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendor_keys_in_the_environment_replace_the_scripted_experts() {
+    let (base, seen) = fake_openai().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolplane"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--state-dir"])
+        .arg(dir.path())
+        .env("OPENAI_API_KEY", "sk-test-from-env")
+        .env("OPENAI_BASE_URL", &base)
+        // Blank counts as unset.
+        .env("ANTHROPIC_API_KEY", "  ")
+        .env_remove("MISTRAL_API_KEY")
+        .env_remove("CO_API_KEY")
+        .env_remove("GROQ_API_KEY")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut key, mut experts) = (String::new(), String::new(), String::new());
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        if let Some(u) = line.strip_prefix("toolplane serve listening on ") {
+            url = u.to_owned();
+        } else if let Some(k) = line.strip_prefix("key (this run only): ") {
+            key = k.to_owned();
+        } else if let Some(e) = line.strip_prefix("experts: ") {
+            experts = e.to_owned();
+            break;
+        }
+    }
+    assert_eq!(experts, "openai/gpt-4o-mini");
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(&json!({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-toolplane-expert"], "openai/gpt-4o-mini");
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["choices"][0]["message"]["content"], "from the upstream");
+    assert_eq!(seen.lock().unwrap().as_slice(), ["Bearer sk-test-from-env"]);
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().await.unwrap().success());
 }
