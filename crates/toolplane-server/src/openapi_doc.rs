@@ -1,5 +1,5 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 description of the gateway, built from
-//! the same table that registers the routes ([`crate::app::endpoints`]), so
+//! the same table that registers the routes (`app::endpoints`), so
 //! the description cannot list a route the server lacks or miss one it has.
 
 use serde_json::{Map, Value, json};
