@@ -16,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -24,6 +24,7 @@ use toolplane_core::Principal;
 
 use crate::build::Gateway;
 use crate::error::{ApiError, Dialect};
+use crate::openapi_doc::EndpointDoc;
 
 /// Shared by every handler.
 #[derive(Debug, Clone)]
@@ -41,6 +42,254 @@ pub struct RequestId(pub String);
 /// The header naming the expert that answered.
 pub const EXPERT_HEADER: &str = "x-toolplane-expert";
 
+/// Every route: its documentation and its handler, in one table, so
+/// `GET /openapi.json` and the router cannot disagree.
+pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
+    use crate::openapi_doc::{
+        any_object, approvals_schema, chat_request_schema, messages_request_schema, run_request_schema,
+    };
+    const JSON: &str = "application/json";
+    const SSE: &str = "text/event-stream";
+    let doc = |method, path, operation_id, summary, authenticated, request, produces, query| EndpointDoc {
+        method,
+        path,
+        operation_id,
+        summary,
+        authenticated,
+        request,
+        produces,
+        query,
+    };
+    vec![
+        (
+            doc(
+                "post",
+                "/v1/chat/completions",
+                "createChatCompletion",
+                "OpenAI-compatible chat completion, plain or streamed (SSE).",
+                true,
+                Some(chat_request_schema as fn() -> Value),
+                JSON,
+                &[],
+            ),
+            post(crate::chat::chat_completions),
+        ),
+        (
+            doc(
+                "post",
+                "/v1/messages",
+                "createMessage",
+                "Anthropic-compatible message, plain or streamed (SSE).",
+                true,
+                Some(messages_request_schema),
+                JSON,
+                &[],
+            ),
+            post(crate::chat::messages),
+        ),
+        (
+            doc(
+                "get",
+                "/v1/models",
+                "listModels",
+                "The experts and routes a request may name as `model`.",
+                true,
+                None,
+                JSON,
+                &[],
+            ),
+            get(crate::admin::models),
+        ),
+        (
+            doc(
+                "get",
+                "/v1/tools",
+                "listTools",
+                "The tools, or a keyword search over them.",
+                true,
+                None,
+                JSON,
+                &[("q", "string", "search words"), ("limit", "integer", "most results")],
+            ),
+            get(crate::tools_api::list),
+        ),
+        (
+            doc(
+                "post",
+                "/v1/tools/{name}/call",
+                "callTool",
+                "Calls a tool with its arguments (validated, permission-checked, rate-limited, audited).",
+                true,
+                Some(any_object),
+                JSON,
+                &[],
+            ),
+            post(crate::tools_api::call),
+        ),
+        (
+            doc(
+                "post",
+                "/v1/runs",
+                "startRun",
+                "Starts a server-side run of the tool-calling loop.",
+                true,
+                Some(run_request_schema),
+                JSON,
+                &[],
+            ),
+            post(crate::runs_api::start),
+        ),
+        (
+            doc(
+                "get",
+                "/v1/runs/{id}",
+                "getRun",
+                "A run's status, answer, pending approvals and usage.",
+                true,
+                None,
+                JSON,
+                &[],
+            ),
+            get(crate::runs_api::get_run),
+        ),
+        (
+            doc(
+                "delete",
+                "/v1/runs/{id}",
+                "cancelRun",
+                "Cancels a working or paused run.",
+                true,
+                None,
+                JSON,
+                &[],
+            ),
+            delete(crate::runs_api::cancel),
+        ),
+        (
+            doc(
+                "get",
+                "/v1/runs/{id}/events",
+                "streamRunEvents",
+                "A run's events as server-sent events.",
+                true,
+                None,
+                SSE,
+                &[],
+            ),
+            get(crate::runs_api::events),
+        ),
+        (
+            doc(
+                "post",
+                "/v1/runs/{id}/approvals",
+                "decideApprovals",
+                "Approves or rejects the calls a paused run waits on.",
+                true,
+                Some(approvals_schema),
+                JSON,
+                &[],
+            ),
+            post(crate::runs_api::approvals),
+        ),
+        (
+            doc(
+                "get",
+                "/metrics",
+                "getPrometheusMetrics",
+                "Provider metrics in the Prometheus text format.",
+                true,
+                None,
+                "text/plain",
+                &[],
+            ),
+            get(crate::admin::prometheus),
+        ),
+        (
+            doc(
+                "get",
+                "/v1/metrics",
+                "getMetricsReport",
+                "The metrics report as JSON for a time range.",
+                true,
+                None,
+                JSON,
+                &[("from", "integer", "Unix seconds"), ("to", "integer", "Unix seconds")],
+            ),
+            get(crate::admin::metrics_json),
+        ),
+        (
+            doc(
+                "get",
+                "/v1/audit",
+                "listAuditRecords",
+                "The most recent audit records.",
+                true,
+                None,
+                JSON,
+                &[("limit", "integer", "most records")],
+            ),
+            get(crate::admin::audit),
+        ),
+        (
+            doc(
+                "post",
+                "/v1/audit/verify",
+                "verifyAuditLog",
+                "Verifies the audit log's frames and hash chain.",
+                true,
+                None,
+                JSON,
+                &[],
+            ),
+            post(crate::admin::audit_verify),
+        ),
+        (
+            doc(
+                "get",
+                "/healthz",
+                "getHealth",
+                "The process answers.",
+                false,
+                None,
+                JSON,
+                &[],
+            ),
+            get(crate::admin::healthz),
+        ),
+        (
+            doc(
+                "get",
+                "/readyz",
+                "getReadiness",
+                "Providers configured, Redis reachable, audit writable.",
+                false,
+                None,
+                JSON,
+                &[],
+            ),
+            get(crate::admin::readyz),
+        ),
+        (
+            doc(
+                "get",
+                "/openapi.json",
+                "getOpenApi",
+                "This description.",
+                false,
+                None,
+                JSON,
+                &[],
+            ),
+            get(openapi_json),
+        ),
+    ]
+}
+
+async fn openapi_json() -> Response {
+    let docs: Vec<EndpointDoc> = endpoints().into_iter().map(|(d, _)| d).collect();
+    axum::Json(crate::openapi_doc::document(&docs)).into_response()
+}
+
 /// Builds the application over `gateway`.
 pub fn app(gateway: Arc<Gateway>) -> Router {
     let limits = gateway.limits;
@@ -48,28 +297,17 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
         gateway,
         permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
     };
-    let authed = Router::new()
-        .route("/v1/chat/completions", post(crate::chat::chat_completions))
-        .route("/v1/messages", post(crate::chat::messages))
-        .route("/v1/models", get(crate::admin::models))
-        .route("/v1/tools", get(crate::tools_api::list))
-        .route("/v1/tools/{name}/call", post(crate::tools_api::call))
-        .route("/v1/runs", post(crate::runs_api::start))
-        .route(
-            "/v1/runs/{id}",
-            get(crate::runs_api::get_run).delete(crate::runs_api::cancel),
-        )
-        .route("/v1/runs/{id}/events", get(crate::runs_api::events))
-        .route("/v1/runs/{id}/approvals", post(crate::runs_api::approvals))
-        .route("/metrics", get(crate::admin::prometheus))
-        .route("/v1/metrics", get(crate::admin::metrics_json))
-        .route("/v1/audit", get(crate::admin::audit))
-        .route("/v1/audit/verify", post(crate::admin::audit_verify))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
-        .route("/healthz", get(crate::admin::healthz))
-        .route("/readyz", get(crate::admin::readyz))
-        .merge(authed)
+    let mut authed = Router::new();
+    let mut open = Router::new();
+    for (doc, handler) in endpoints() {
+        if doc.authenticated {
+            authed = authed.route(doc.path, handler);
+        } else {
+            open = open.route(doc.path, handler);
+        }
+    }
+    let authed = authed.layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    open.merge(authed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))

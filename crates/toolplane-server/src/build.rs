@@ -366,7 +366,11 @@ type FieldError = (String, String);
 fn make_provider(i: usize, e: &ExpertEntry) -> Result<Arc<dyn ChatProvider>, FieldError> {
     let at = |f: &str| format!("experts[{i}].{f}");
     if e.provider == "scripted" {
-        return Ok(Arc::new(ScriptedExpert::new(&e.model, Duration::from_millis(5))));
+        let latency = demo::SCRIPTED_EXPERTS
+            .iter()
+            .find(|(name, ..)| *name == e.model)
+            .map_or(Duration::from_millis(5), |(_, latency, ..)| *latency);
+        return Ok(Arc::new(ScriptedExpert::new(&e.model, latency)));
     }
     let Some(var) = &e.api_key_env else {
         return provider_from_name(&e.provider, &e.model, e.base_url.as_deref())
@@ -431,10 +435,11 @@ fn limits(cfg: &ServerConfig, audit: &Arc<FileSink>) -> Result<Limits, FieldErro
         .budgets
         .iter()
         .map(|b| BudgetRule {
-            scope: if b.scope == "team" {
-                BudgetScope::EachTeam
-            } else {
-                BudgetScope::EachPrincipal
+            scope: match (b.scope.as_str(), &b.only) {
+                ("team", None) => BudgetScope::EachTeam,
+                ("team", Some(t)) => BudgetScope::Team(t.clone()),
+                (_, None) => BudgetScope::EachPrincipal,
+                (_, Some(p)) => BudgetScope::Principal(p.clone()),
             },
             period: period(&b.period).unwrap_or(Period::Day),
             max_tokens: b.tokens,

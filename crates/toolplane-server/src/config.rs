@@ -272,8 +272,11 @@ pub struct SecuritySection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetEntry {
-    /// `principal` or `team`.
+    /// `principal` (each principal) or `team` (each team).
     pub scope: String,
+    /// Limit only this principal (with `scope = "principal"`) or team (with `scope = "team"`).
+    #[serde(default)]
+    pub only: Option<String>,
     /// `minute`, `hour`, `day` or `month`.
     pub period: String,
     /// A token budget.

@@ -12,12 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, EventStream, Message, ProviderCapabilities,
-    ProviderError, Role, StopReason, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage, response_to_events,
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, Message, ProviderCapabilities, ProviderError,
+    Role, StopReason, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage, response_to_events,
 };
 
 /// The OpenAPI description of the demo Tasks API.
@@ -196,19 +197,26 @@ impl ChatProvider for ScriptedExpert {
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
         let response = self.chat(request, ctx).await?;
-        // Text in word-sized deltas, so clients see a real stream.
+        // Text in word-sized deltas, one per `latency`, so clients see a real stream.
         let mut events = Vec::new();
         for e in response_to_events(&response) {
             match e {
                 StreamEvent::TextDelta { text } => {
                     for piece in text.split_inclusive(' ') {
-                        events.push(Ok(StreamEvent::TextDelta { text: piece.to_owned() }));
+                        events.push(StreamEvent::TextDelta { text: piece.to_owned() });
                     }
                 }
-                other => events.push(Ok(other)),
+                other => events.push(other),
             }
         }
-        Ok(Box::pin(EventStream::new(events)))
+        let latency = self.latency;
+        let paced = futures_util::stream::iter(events.into_iter().enumerate()).then(move |(i, e)| async move {
+            if i > 0 && matches!(e, StreamEvent::TextDelta { .. }) {
+                tokio::time::sleep(latency).await;
+            }
+            Ok(e)
+        });
+        Ok(Box::pin(paced))
     }
 }
 
@@ -216,7 +224,7 @@ impl ChatProvider for ScriptedExpert {
 /// the prices are made up, so metrics and budgets have something to count.
 pub const SCRIPTED_EXPERTS: [(&str, Duration, f64, f64); 2] = [
     ("scripted-fast", Duration::from_millis(5), 0.000_15, 0.000_6),
-    ("scripted-careful", Duration::from_millis(20), 0.002_5, 0.01),
+    ("scripted-careful", Duration::from_millis(25), 0.002_5, 0.01),
 ];
 
 #[derive(Default)]

@@ -94,7 +94,14 @@ impl LiveRun {
 
     /// Appends an event to the record and sends it to listeners.
     pub fn push(&self, event: Value) {
+        self.update(|_| event);
+    }
+
+    /// Changes the record and appends the event `change` returns, in one
+    /// step: a listener never sees a resting status without its last event.
+    pub fn update(&self, change: impl FnOnce(&mut RunRecord) -> Value) {
         let mut r = self.record.lock();
+        let event = change(&mut r);
         r.events.push(event.clone());
         // Sent under the lock so a listener that copied the history cannot miss or repeat one.
         let _ = self.events.send(event);

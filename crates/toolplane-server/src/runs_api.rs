@@ -180,8 +180,7 @@ fn spawn_drive(state: AppState, live: Arc<LiveRun>, principal: Principal, config
 
 /// Records how a drive ended, emits `done` (or `paused`), and saves the run.
 fn finish(state: &AppState, live: &Arc<LiveRun>, result: Result<RunResult, String>) {
-    let event = {
-        let mut r = live.record.lock();
+    live.update(|r| {
         r.updated_ms = now_ms();
         match result {
             Ok(res) => {
@@ -208,8 +207,7 @@ fn finish(state: &AppState, live: &Arc<LiveRun>, result: Result<RunResult, Strin
             "cost_usd": r.state.cost_usd,
             "steps": r.state.steps,
         })
-    };
-    live.push(event);
+    });
     if let Err(e) = state.gateway.runs.save(live) {
         live.push(json!({"type": "error", "message": format!("the run could not be saved: {e}")}));
     }
@@ -293,7 +291,9 @@ pub(crate) async fn events(
         (r.events.clone(), rx, r.status.is_resting())
     };
     let start = history.len();
-    let ended_in_history = history.last().is_some_and(is_rest) || resting;
+    // A resting run has all its events in the history (status and last event
+    // change together); a working one goes on until its next rest event.
+    let ended_in_history = resting;
     let past: Vec<Event> = history
         .iter()
         .enumerate()
@@ -461,17 +461,13 @@ pub(crate) async fn cancel(
         Err(e) => return e.into_response(),
     };
     run.cancel.cancel();
-    let paused = {
-        let mut r = run.record.lock();
-        let paused = matches!(r.status, RunStatus::Paused | RunStatus::Interrupted);
-        if paused {
+    let paused = matches!(run.record.lock().status, RunStatus::Paused | RunStatus::Interrupted);
+    if paused {
+        run.update(|r| {
             r.status = RunStatus::Cancelled;
             r.updated_ms = now_ms();
-        }
-        paused
-    };
-    if paused {
-        run.push(json!({"type": "done", "status": "cancelled"}));
+            json!({"type": "done", "status": "cancelled"})
+        });
         if let Err(e) = state.gateway.runs.save(&run) {
             return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string()).into_response();
         }

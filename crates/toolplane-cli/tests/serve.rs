@@ -1,0 +1,431 @@
+//! `toolplane serve` as a process: real client SDKs nobody here wrote
+//! (the official `openai` and `anthropic` Python SDKs, the `openai` npm
+//! package), SIGTERM during a stream, and a restart with a paused run.
+//!
+//! The SDKs are installed by `scripts/ci/server.sh`; outside CI a missing one
+//! is a printed skip, under `CI=true` a failure.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const KEY: &str = "tp-process-test-alice";
+const BROKE: &str = "tp-process-test-broke";
+
+fn sha256(key: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .args(["serve", "--hash-key", key])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A configuration in `dir`: two scripted experts, the demo tools, a
+/// principal `broke` whose token budget is 1.
+fn write_config(dir: &Path) -> PathBuf {
+    let text = format!(
+        r#"[server]
+bind = "127.0.0.1:0"
+shutdown_grace_secs = 20
+
+[[server.keys]]
+sha256 = "{alice}"
+principal = "alice"
+roles = ["member", "approver", "admin"]
+
+[[server.keys]]
+sha256 = "{broke}"
+principal = "broke"
+roles = ["member"]
+
+[[experts]]
+id = "fast"
+provider = "scripted"
+model = "scripted-fast"
+
+[[experts]]
+id = "careful"
+provider = "scripted"
+model = "scripted-careful"
+
+[tools]
+builtins = ["current_time"]
+demo_tasks = true
+
+[[security.budgets]]
+scope = "principal"
+only = "broke"
+period = "day"
+tokens = 1
+"#,
+        alice = sha256(KEY),
+        broke = sha256(BROKE)
+    );
+    let path = dir.join("toolplane.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    async fn start(config: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_toolplane"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .args(["--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("toolplane serve listening on ") {
+                    return url.to_owned();
+                }
+            }
+            panic!("toolplane serve ended before listening");
+        })
+        .await
+        .unwrap();
+        // Keep reading stdout so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, url }
+    }
+
+    fn sigterm(&self) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    async fn wait(mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("TOOLPLANE_CACHE") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("toolplane")
+}
+
+fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../toolplane-server/tests/clients")
+}
+
+async fn run_client(program: &Path, script: &str, url: &str, extra_env: &[(&str, &Path)]) {
+    let mut cmd = Command::new(program);
+    cmd.arg(clients_dir().join(script))
+        .env("TOOLPLANE_URL", url)
+        .env("TOOLPLANE_KEY", KEY)
+        .env("TOOLPLANE_BROKE_KEY", BROKE);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    eprintln!("{}", stdout.trim());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_sdks_talk_to_toolplane_serve() {
+    let python = cache_dir().join("server-venv/bin/python");
+    let Some(python) = python
+        .exists()
+        .then_some(python)
+        .or_else(|| toolplane_testkit::missing("the openai/anthropic Python SDKs", "run scripts/ci/server.sh"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&write_config(dir.path())).await;
+    run_client(&python, "openai_sdk.py", &serve.url, &[]).await;
+    run_client(&python, "anthropic_sdk.py", &serve.url, &[]).await;
+    let npm = cache_dir().join("server-npm");
+    if npm.join("node_modules/openai/package.json").exists() {
+        run_client(Path::new("node"), "openai_sdk.mjs", &serve.url, &[("NODE_PATH", &npm)]).await;
+    } else {
+        let _: Option<()> = toolplane_testkit::missing("the openai npm package", "run scripts/ci/server.sh");
+    }
+    serve.sigterm();
+    assert!(serve.wait().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_stream_finish_then_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&write_config(dir.path())).await;
+    let client = reqwest::Client::new();
+    // The careful expert streams one word every 25 ms (about 20 words).
+    let mut r = client
+        .post(format!("{}/v1/chat/completions", serve.url))
+        .bearer_auth(KEY)
+        .json(&json!({"model": "careful", "stream": true,
+            "messages": [{"role": "user", "content": "one two three four five six seven eight nine ten"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = String::from_utf8(r.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    serve.sigterm();
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(body.trim_end().ends_with("data: [DONE]"), "the stream was cut: {body}");
+    assert!(body.contains("ten"), "{body}");
+    let url = serve.url.clone();
+    let status = serve.wait().await;
+    assert!(status.success(), "{status}");
+    // The process is gone: its port no longer answers.
+    assert!(client.get(format!("{url}/healthz")).send().await.is_err());
+    // The audit log was flushed and verifies.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .args(["audit", "verify"])
+        .arg(dir.path().join(".toolplane/audit"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+async fn run_events(client: &reqwest::Client, url: &str, id: &str) -> Vec<Value> {
+    let text = client
+        .get(format!("{url}/v1/runs/{id}/events"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.split("\n\n")
+        .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_run_survives_a_restart_of_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let client = reqwest::Client::new();
+    let serve = Serve::start(&config).await;
+    let b: Value = client
+        .post(format!("{}/v1/runs", serve.url))
+        .bearer_auth(KEY)
+        .json(&json!({"model": "fast", "input": "Delete task 1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = b["id"].as_str().unwrap().to_owned();
+    let events = run_events(&client, &serve.url, &id).await;
+    assert_eq!(events.last().unwrap()["type"], "paused", "{events:?}");
+    serve.sigterm();
+    assert!(serve.wait().await.success());
+
+    let serve = Serve::start(&config).await;
+    let run: Value = client
+        .get(format!("{}/v1/runs/{id}", serve.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["status"], "paused", "{run}");
+    let call_id = run["pending_approvals"][0]["call"]["id"].as_str().unwrap();
+    let r = client
+        .post(format!("{}/v1/runs/{id}/approvals", serve.url))
+        .bearer_auth(KEY)
+        .json(&json!({"decisions": [{"call_id": call_id, "decision": "approve"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let events = run_events(&client, &serve.url, &id).await;
+    let done = events.last().unwrap();
+    assert_eq!(done["type"], "done", "{events:?}");
+    assert_eq!(done["status"], "answered", "{done}");
+    serve.sigterm();
+    assert!(serve.wait().await.success());
+}
+
+#[test]
+fn check_validates_the_example_and_names_file_line_and_field() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/serve/toolplane.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .args(["serve", "--check", "--config"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("OK: 2 expert(s) (fast, careful)"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace(
+            "model = \"scripted-careful\"",
+            "model = \"scripted-careful\"\nbase_url = \"nope\"",
+        )
+        .replace(
+            "../data/tasks-api.yaml",
+            &example
+                .parent()
+                .unwrap()
+                .join("../data/tasks-api.yaml")
+                .display()
+                .to_string(),
+        )
+        .replace(
+            "\"policy.toml\"",
+            &format!("{:?}", example.parent().unwrap().join("policy.toml")),
+        );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, &text).unwrap();
+    let line = text.lines().position(|l| l.starts_with("base_url = \"nope\"")).unwrap() + 1;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .args(["serve", "--check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "bad.toml:{line}: experts[1].base_url: `nope` is not an http(s) URL"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hash_key_prints_the_sha256() {
+    // sha256("abc"), FIPS 180-2 appendix B.1.
+    assert_eq!(
+        sha256("abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
+
+/// A one-answer OpenAI-compatible upstream; returns its `/v1` URL and the
+/// authorization headers it saw.
+async fn fake_openai() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |headers: axum::http::HeaderMap, body: axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                log.lock().unwrap().push(auth);
+                axum::Json(json!({
+                    "id": "up-1", "object": "chat.completion", "created": 1, "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "from the upstream"},
+                        "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/v1"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendor_keys_in_the_environment_replace_the_scripted_experts() {
+    let (base, seen) = fake_openai().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolplane"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--state-dir"])
+        .arg(dir.path())
+        .env("OPENAI_API_KEY", "sk-test-from-env")
+        .env("OPENAI_BASE_URL", &base)
+        // Blank counts as unset.
+        .env("ANTHROPIC_API_KEY", "  ")
+        .env_remove("MISTRAL_API_KEY")
+        .env_remove("CO_API_KEY")
+        .env_remove("GROQ_API_KEY")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut key, mut experts) = (String::new(), String::new(), String::new());
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        if let Some(u) = line.strip_prefix("toolplane serve listening on ") {
+            url = u.to_owned();
+        } else if let Some(k) = line.strip_prefix("key (this run only): ") {
+            key = k.to_owned();
+        } else if let Some(e) = line.strip_prefix("experts: ") {
+            experts = e.to_owned();
+            break;
+        }
+    }
+    assert_eq!(experts, "openai/gpt-4o-mini");
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(&json!({"model": "auto", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-toolplane-expert"], "openai/gpt-4o-mini");
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["choices"][0]["message"]["content"], "from the upstream");
+    assert_eq!(seen.lock().unwrap().as_slice(), ["Bearer sk-test-from-env"]);
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().await.unwrap().success());
+}
