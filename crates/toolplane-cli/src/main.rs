@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod audit_cmd;
 mod chat_cmd;
+mod mcp_cmd;
 mod openapi_cmd;
 mod route_cmd;
 mod tools_cmd;
@@ -37,6 +38,8 @@ enum Command {
     Route(route_cmd::RouteArgs),
     /// Verify an audit log.
     Audit(audit_cmd::AuditArgs),
+    /// Model Context Protocol: serve an OpenAPI description as an MCP server; list or call an MCP server's tools.
+    Mcp(mcp_cmd::McpArgs),
 }
 
 /// Why a subcommand failed; says what to do about it.
@@ -58,14 +61,16 @@ pub(crate) enum CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // Not locked for the whole run: `mcp serve` speaks MCP on stdout from
+    // the async runtime, which takes the lock per write.
+    let mut out = io::stdout();
     let result = match cli.command {
         Command::Tools(args) => tools_cmd::run(&args, &mut out),
         Command::Openapi(args) => openapi_cmd::run(&args, &mut out),
         Command::Chat(args) => chat_cmd::run(&args, &mut out),
         Command::Route(args) => route_cmd::run(&args, &mut out),
         Command::Audit(args) => audit_cmd::run(&args, &mut out),
+        Command::Mcp(args) => mcp_cmd::run(&args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(CliError::from));
     match result {
