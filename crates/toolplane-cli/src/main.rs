@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod audit_cmd;
 mod chat_cmd;
+mod mcp_cmd;
 mod openapi_cmd;
 mod route_cmd;
 mod serve_cmd;
@@ -41,6 +42,8 @@ enum Command {
     Audit(audit_cmd::AuditArgs),
     /// Run the OpenAI- and Anthropic-compatible gateway (offline demo without --config).
     Serve(serve_cmd::ServeArgs),
+    /// Model Context Protocol: serve an OpenAPI description as an MCP server; list or call an MCP server's tools.
+    Mcp(mcp_cmd::McpArgs),
 }
 
 /// Why a subcommand failed; says what to do about it.
@@ -62,8 +65,9 @@ pub(crate) enum CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // Not locked for the whole run: `mcp serve` speaks MCP on stdout from
+    // the async runtime, which takes the lock per write.
+    let mut out = io::stdout();
     let result = match cli.command {
         Command::Tools(args) => tools_cmd::run(&args, &mut out),
         Command::Openapi(args) => openapi_cmd::run(&args, &mut out),
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Route(args) => route_cmd::run(&args, &mut out),
         Command::Audit(args) => audit_cmd::run(&args, &mut out),
         Command::Serve(args) => serve_cmd::run(&args, &mut out),
+        Command::Mcp(args) => mcp_cmd::run(&args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(CliError::from));
     match result {

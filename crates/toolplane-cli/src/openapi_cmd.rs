@@ -55,7 +55,7 @@ struct LoadArgs {
 
 /// Which operations become tools (each flag may repeat).
 #[derive(Debug, Args)]
-struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Keep operations with this tag.
     #[arg(long = "include-tag", value_name = "TAG")]
     include_tags: Vec<String>,
@@ -93,7 +93,7 @@ fn methods(names: &[String]) -> Result<Vec<HttpMethod>, CliError> {
 }
 
 impl FilterArgs {
-    fn options(&self) -> Result<ConvertOptions, CliError> {
+    pub(crate) fn options(&self) -> Result<ConvertOptions, CliError> {
         if !(1..=1024).contains(&self.max_name_len) {
             return Err(CliError::Usage(format!(
                 "--max-name-len must be 1 to 1024, not {}",

@@ -12,7 +12,8 @@
 //! | side | module | transports |
 //! | --- | --- | --- |
 //! | client: servers' tools become `Tool`s under `server.tool` | [`client`] | stdio child process; Streamable HTTP (feature `http`) |
-//! //!
+//! | server: any `ToolExecutor` served over MCP | [`server`] | stdio; Streamable HTTP as an axum `Router` (feature `http`) |
+//!
 //! The pure mappings between MCP's JSON and toolplane's types are in [`wire`].
 //!
 //! # Example: an MCP server's tools in an executor
@@ -37,4 +38,6 @@
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod wire;
