@@ -145,7 +145,7 @@ fn tools() -> Executor {
         .unwrap()
 }
 
-fn children<'a>(spans: &'a [SpanRec], parent: usize) -> Vec<&'a SpanRec> {
+fn children(spans: &[SpanRec], parent: usize) -> Vec<&SpanRec> {
     spans.iter().filter(|s| s.parent == Some(parent)).collect()
 }
 

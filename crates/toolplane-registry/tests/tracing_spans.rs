@@ -280,7 +280,7 @@ fn secret_call() -> ToolCall {
 /// Masks `sk-...` keys and bearer tokens (a stand-in for the security
 /// crate's redactor, which the pipeline's tests use).
 fn mask(text: &str) -> String {
-    text.split_inclusive(|c: char| c == ' ' || c == '"')
+    text.split_inclusive([' ', '"'])
         .map(|word| {
             let bare = word.trim_end_matches([' ', '"']);
             if bare.starts_with("sk-") || bare.starts_with("eyJ") {
