@@ -60,6 +60,7 @@ mod message;
 mod price;
 mod provider;
 mod scripted;
+pub mod semconv;
 mod stats;
 mod stream;
 mod tool;

@@ -31,6 +31,7 @@ use crate::names::SEARCH_TOOLS;
 use crate::output_cap::OutputCap;
 use crate::registry::{RegistryError, ToolRegistry};
 use crate::timeout::Timeout;
+use crate::trace::{ContentRedactor, traced};
 use crate::validation::check_arguments;
 
 /// Limits an [`Executor`] enforces on every call.
@@ -66,6 +67,14 @@ pub struct ExecutorConfig {
     /// names are renamed back. `None` (default): arguments arrive in the
     /// internal form. Arguments valid in the internal form are never changed.
     pub arguments_profile: Option<Profile>,
+    /// Record redacted argument and result text on each call's
+    /// `execute_tool` span (`gen_ai.tool.call.arguments` and
+    /// `gen_ai.tool.call.result`). Default false: spans hold the tool name,
+    /// call id, argument size, outcome and duration, never the text. Text is
+    /// recorded only when this is true **and** the executor has a
+    /// [`ContentRedactor`] ([`ExecutorBuilder::content_redactor`]); without
+    /// one, nothing more is recorded.
+    pub capture_content: bool,
 }
 
 impl Default for ExecutorConfig {
@@ -77,6 +86,7 @@ impl Default for ExecutorConfig {
             max_output_bytes: 64 * 1024,
             max_violations: 20,
             arguments_profile: None,
+            capture_content: false,
         }
     }
 }
@@ -89,6 +99,9 @@ pub(crate) struct Inner {
     config: ExecutorConfig,
     /// Per tool, the rewrite of `config.arguments_profile` (computed on first use).
     profiled: Mutex<HashMap<String, Arc<ProfiledSchema>>>,
+    /// What argument and result text pass through before a span records
+    /// them; `Some` only when `config.capture_content` is on too.
+    capture: Option<ContentRedactor>,
 }
 
 /// The validating [`ToolExecutor`]: runs tool calls from a model against a
@@ -163,12 +176,23 @@ pub(crate) type Installer = fn(&Executor) -> Result<(), RegistryError>;
 
 /// Builds an [`Executor`]: the registry, limits, interceptors and whether to
 /// add the `search_tools` / `call_tool` pair.
-#[derive(Debug)]
 pub struct ExecutorBuilder {
     registry: ToolRegistry,
     config: ExecutorConfig,
     interceptors: Vec<Arc<dyn ToolInterceptor>>,
+    redactor: Option<ContentRedactor>,
     pub(crate) installers: Vec<Installer>,
+}
+
+impl fmt::Debug for ExecutorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutorBuilder")
+            .field("registry", &self.registry)
+            .field("config", &self.config)
+            .field("interceptors", &self.interceptors)
+            .field("redactor", &self.redactor.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ExecutorBuilder {
@@ -187,6 +211,25 @@ impl ExecutorBuilder {
     /// Appends several interceptors, in order.
     pub fn interceptors(mut self, interceptors: impl IntoIterator<Item = Arc<dyn ToolInterceptor>>) -> Self {
         self.interceptors.extend(interceptors);
+        self
+    }
+
+    /// Sets what argument and result text pass through before a span records
+    /// them, when [`ExecutorConfig::capture_content`] is on (without a
+    /// redactor, capture records nothing).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use toolplane_registry::{Executor, ExecutorConfig, ToolRegistry};
+    /// let exec = Executor::builder(ToolRegistry::new())
+    ///     .config(ExecutorConfig { capture_content: true, ..ExecutorConfig::default() })
+    ///     .content_redactor(Arc::new(|text: &str| text.replace("hunter2", "[REDACTED]")))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(exec.config().capture_content);
+    /// ```
+    pub fn content_redactor(mut self, redactor: ContentRedactor) -> Self {
+        self.redactor = Some(redactor);
         self
     }
 
@@ -211,6 +254,7 @@ impl ExecutorBuilder {
             offered: RwLock::new(None),
             interceptors: self.interceptors,
             profiled: Mutex::new(HashMap::new()),
+            capture: self.redactor.filter(|_| config.capture_content),
             config: config.clone(),
         });
         let validated = Validated(Arc::clone(&inner));
@@ -248,6 +292,7 @@ impl Executor {
             registry,
             config: ExecutorConfig::default(),
             interceptors: Vec::new(),
+            redactor: None,
             installers: Vec::new(),
         }
     }
@@ -312,8 +357,11 @@ impl Executor {
 
     /// Runs one call. Every failure is a [`ToolError`] whose
     /// [`ToolError::to_model_text`] can go straight back to the model.
+    ///
+    /// Each call runs in an `execute_tool {name}` span (see
+    /// [`toolplane_core::semconv`] and `docs/tracing.md`).
     pub async fn execute(&self, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        self.limited.execute(call, ctx).await
+        traced(call, self.inner.capture.as_ref(), self.limited.execute(call, ctx)).await
     }
 
     /// Runs a call whose argument bytes may not be UTF-8 (as read off a wire).
@@ -365,7 +413,7 @@ pub(crate) struct UnlimitedExecutor(Validated);
 
 impl UnlimitedExecutor {
     pub(crate) async fn execute(&self, call: &ToolCall, ctx: &CallContext) -> Result<ToolOutput, ToolError> {
-        self.0.run(call, ctx).await
+        traced(call, self.0.0.capture.as_ref(), self.0.run(call, ctx)).await
     }
 
     pub(crate) fn with_registry<R>(&self, f: impl FnOnce(&ToolRegistry) -> R) -> R {

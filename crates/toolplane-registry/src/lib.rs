@@ -60,6 +60,7 @@ mod search;
 #[cfg(test)]
 mod test_tools;
 mod timeout;
+mod trace;
 mod validation;
 
 pub use args::{ArgumentLimits, arguments_from_bytes, parse_arguments};
@@ -77,6 +78,7 @@ pub use registry::{RegistryError, SearchHit, ToolFilter, ToolRegistry};
 pub use timeout::Timeout;
 /// The contract [`Executor`] implements, defined in toolplane-core.
 pub use toolplane_core::ToolExecutor;
+pub use trace::ContentRedactor;
 
 /// `docs/registry.md`, whose complete examples are compiled as doctests.
 #[doc = include_str!("../../../docs/registry.md")]

@@ -17,6 +17,7 @@ mod events;
 mod handle;
 mod interrupt;
 mod state;
+mod trace;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use state::{
 
 use crate::ToolExecutor;
 use interrupt::race;
+use tracing::Instrument;
 
 /// Limits and behaviour of a run.
 ///
@@ -117,6 +119,7 @@ pub struct AgentLoop {
     config: LoopConfig,
     cost: Option<Arc<dyn CostModel>>,
     events: Option<Arc<dyn EventSink>>,
+    name: Option<String>,
 }
 
 impl AgentLoop {
@@ -128,7 +131,15 @@ impl AgentLoop {
             config: LoopConfig::default(),
             cost: None,
             events: None,
+            name: None,
         }
+    }
+
+    /// Names the agent: its runs' spans become `invoke_agent {name}` with
+    /// `gen_ai.agent.name` (unnamed: `invoke_agent`, no name attribute).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
     /// Puts a chat interceptor chain (budgets, metrics, audit) in front of the
@@ -168,7 +179,18 @@ impl AgentLoop {
     /// # Errors
     /// [`RunError::Provider`] (with the state, to retry), [`RunError::InvalidState`]
     /// when the state is paused (use [`AgentLoop::resume`]).
+    ///
+    /// The run is traced as an `invoke_agent` span with a `chat {model}` child
+    /// per provider call and the executor's `execute_tool` spans (see
+    /// `docs/tracing.md`).
     pub async fn run(&self, state: RunState, ctx: &CallContext) -> Result<RunResult, RunError> {
+        let span = trace::agent_span(self.name.as_deref(), self.provider.name(), &state, false);
+        let result = self.run_untraced(state, ctx).instrument(span.clone()).await;
+        trace::record_run(&span, &result);
+        result
+    }
+
+    async fn run_untraced(&self, state: RunState, ctx: &CallContext) -> Result<RunResult, RunError> {
         if state.pending.is_some() {
             return Err(RunError::InvalidState(
                 "the run is paused for approvals; call resume with decisions".into(),
@@ -186,7 +208,25 @@ impl AgentLoop {
     /// # Errors
     /// [`RunError::InvalidDecisions`] when a pending call has no decision or a
     /// decision names a call that is not pending; otherwise as [`AgentLoop::run`].
+    ///
+    /// Traced as a new `invoke_agent` span carrying `toolplane.run.resumes`
+    /// (the run id it continues) and `toolplane.run.resumed_at_step`.
     pub async fn resume(
+        &self,
+        state: RunState,
+        decisions: &HashMap<String, ApprovalDecision>,
+        ctx: &CallContext,
+    ) -> Result<RunResult, RunError> {
+        let span = trace::agent_span(self.name.as_deref(), self.provider.name(), &state, true);
+        let result = self
+            .resume_untraced(state, decisions, ctx)
+            .instrument(span.clone())
+            .await;
+        trace::record_run(&span, &result);
+        result
+    }
+
+    async fn resume_untraced(
         &self,
         mut state: RunState,
         decisions: &HashMap<String, ApprovalDecision>,
@@ -482,6 +522,24 @@ impl AgentLoop {
     }
 
     async fn call_provider(
+        &self,
+        request: &ChatRequest,
+        ctx: &CallContext,
+        step: u32,
+    ) -> Result<ChatResponse, ProviderError> {
+        let span = trace::chat_span(self.provider.name(), &request.model, request.max_tokens, step);
+        if span.is_disabled() {
+            return self.call_provider_untraced(request, ctx, step).await;
+        }
+        let result = self
+            .call_provider_untraced(request, ctx, step)
+            .instrument(span.clone())
+            .await;
+        trace::record_chat(&span, &result);
+        result
+    }
+
+    async fn call_provider_untraced(
         &self,
         request: &ChatRequest,
         ctx: &CallContext,
