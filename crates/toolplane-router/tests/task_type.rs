@@ -3,6 +3,8 @@
 //! type; explanations agree with dispatch on where the task type comes
 //! from; figures that make no sense never become NaN scores; scores never
 //! print as `-0`.
+// The context's task type is deprecated; these tests check it is still honoured.
+#![allow(deprecated)]
 
 use std::sync::{Arc, Mutex};
 

@@ -19,7 +19,7 @@ use toolplane_registry::{Executor, ToolRegistry, builtin};
 use toolplane_router::Router;
 use toolplane_security::audit::{AuditInterceptor, AuditSink, FileSink, FileSinkOptions};
 use toolplane_security::limits::{
-    Budget, BudgetInterceptor, BudgetRule, BudgetScope, LocalBudget, LocalRateLimiter, Period, Pricing, RateLimit,
+    Budget, BudgetInterceptor, BudgetRule, BudgetScope, LocalBudget, LocalRateLimiter, Period, RateLimit,
     RateLimitInterceptor, RateQuota,
 };
 use toolplane_security::policy::{Layer, PolicyStore};
@@ -254,10 +254,7 @@ impl Gateway {
         if let Some(budget) = budget {
             let mut b = BudgetInterceptor::new(budget).with_default_max_output(1024);
             for e in &cfg.experts {
-                let price = Pricing {
-                    input_per_mtok: e.input_per_1k * 1000.0,
-                    output_per_mtok: e.output_per_1k * 1000.0,
-                };
+                let price = toolplane_core::Price::per_million(e.input_per_1k * 1000.0, e.output_per_1k * 1000.0);
                 b = b.with_price(e.model.clone(), price);
             }
             chain.push(Arc::new(b));

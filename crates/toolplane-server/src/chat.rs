@@ -68,12 +68,10 @@ pub(crate) fn resolve(gw: &Gateway, req: &mut ChatRequest) -> Result<Target, Api
     .with_code("model_not_found"))
 }
 
-fn context(rid: &RequestId, principal: Principal, req: &ChatRequest) -> CallContext {
-    let mut ctx = CallContext::new(rid.0.clone()).with_principal(principal);
-    if let Some(t) = &req.metadata.task_type {
-        ctx = ctx.with_task_type(t.clone());
-    }
-    ctx
+/// The call's context. The task type stays on the request (its one home),
+/// where the router and the metrics read it.
+fn context(rid: &RequestId, principal: Principal, _req: &ChatRequest) -> CallContext {
+    CallContext::new(rid.0.clone()).with_principal(principal)
 }
 
 fn now_s() -> u64 {

@@ -55,7 +55,7 @@ impl ScriptedExpert {
         let user_text = request.messages.get(last_user).map(Message::text).unwrap_or_default();
         let results: Vec<_> = request.messages[last_user..]
             .iter()
-            .flat_map(|m| m.tool_results_iter())
+            .flat_map(|m| m.tool_call_results())
             .collect();
         let prefix = format!("[scripted expert `{}`, {NOT_A_MODEL}]", self.label);
         if !results.is_empty() {

@@ -523,7 +523,7 @@ mod tests {
         assert_eq!(req.messages.len(), 4);
         assert_eq!(req.messages[0].role, Role::System);
         assert_eq!(req.messages[2].tool_calls().next().unwrap().name, "now");
-        assert_eq!(req.messages[3].tool_results_iter().next().unwrap().content, "12:00");
+        assert_eq!(req.messages[3].tool_call_results().next().unwrap().content, "12:00");
         assert_eq!(req.tool_choice, Some(ToolChoice::Tool { name: "now".into() }));
         assert_eq!(req.parallel_tool_calls, Some(false));
         assert_eq!(req.max_tokens, Some(50));

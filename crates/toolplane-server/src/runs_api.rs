@@ -153,9 +153,6 @@ fn spawn_drive(state: AppState, live: Arc<LiveRun>, principal: Principal, config
         let run_id = live.record.lock().id.clone();
         let mut ctx = CallContext::new(run_id).with_principal(principal);
         ctx.cancel = live.cancel.clone();
-        if let Some(t) = &resolved.metadata.task_type {
-            ctx = ctx.with_task_type(t.clone());
-        }
         let result = match drive {
             Drive::Start(mut s) => {
                 s.request.model = resolved.model;

@@ -158,9 +158,13 @@ impl ChatProvider for GeminiProvider {
         let tools = self.http.wire_tools(request, Some(ctx), GEMINI_TOOLS);
         let body = wire::request_body(request, &tools)?;
         self.http
-            .post_stream(&self.path(request, "streamGenerateContent?alt=sse"), &body, ctx, tools, || {
-                GenerateContentDecoder::new("gemini")
-            })
+            .post_stream(
+                &self.path(request, "streamGenerateContent?alt=sse"),
+                &body,
+                ctx,
+                tools,
+                || GenerateContentDecoder::new("gemini"),
+            )
             .await
     }
 }

@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
+use crate::tools::WireTools;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use crate::tools::WireTools;
 use toolplane_core::{
     ChatRequest, ChatResponse, ContentPart, ImageSource, Message, ProviderError, ProviderErrorKind, ResponseFormat,
     Role, StopReason, ToolCall, ToolChoice, ToolResult, Usage,
