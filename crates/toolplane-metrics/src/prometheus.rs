@@ -92,7 +92,7 @@ impl ProviderMetricsCollector {
     /// | `toolplane_metrics_rejected_records_total` | counter | none |
     /// | `toolplane_metrics_memory_bytes` | gauge | none |
     /// | `toolplane_metrics_memory_budget_bytes` | gauge | none |
-    /// | `toolplane_metrics_evicted_minutes_total` | counter | none |
+    /// | `toolplane_metrics_evicted_intervals_total` | counter | none |
     pub fn to_prometheus(&self) -> String {
         let rows: Vec<Row> = self
             .all_series()
@@ -201,12 +201,12 @@ impl ProviderMetricsCollector {
         let name = "toolplane_metrics_memory_budget_bytes";
         header(&mut out, name, "gauge", "The collector's memory budget.");
         let _ = writeln!(out, "{name} {}", self.config.memory_budget_bytes);
-        let name = "toolplane_metrics_evicted_minutes_total";
+        let name = "toolplane_metrics_evicted_intervals_total";
         header(
             &mut out,
             name,
             "counter",
-            "Per-minute entries dropped, oldest first, to stay within the memory budget.",
+            "One-minute intervals dropped, oldest first, to stay within the memory budget.",
         );
         let _ = writeln!(out, "{name} {}", self.evicted_minutes());
         out

@@ -519,7 +519,7 @@ fn the_memory_budget_holds_for_many_series_with_many_distinct_latencies() {
     // Reported in Prometheus and in JSON.
     let prom = c.to_prometheus();
     assert!(
-        prom.contains(&format!("toolplane_metrics_evicted_minutes_total {evicted}")),
+        prom.contains(&format!("toolplane_metrics_evicted_intervals_total {evicted}")),
         "{prom}"
     );
     assert!(prom.contains(&format!("toolplane_metrics_memory_budget_bytes {budget}")));
