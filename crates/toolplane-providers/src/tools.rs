@@ -125,6 +125,7 @@ pub(crate) const COHERE_TOOLS: ToolDialect = ToolDialect {
 /// Gemini takes full JSON Schema as `parametersJsonSchema`, so its tools are
 /// shaped with the profile that keeps a schema as it is (Anthropic's) and
 /// renamed to `parametersJsonSchema` by the Gemini wire code.
+#[cfg(feature = "gemini")]
 pub(crate) const GEMINI_TOOLS: ToolDialect = ToolDialect {
     profile: Profile::Anthropic,
     strict_profile: None,
