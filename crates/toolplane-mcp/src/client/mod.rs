@@ -657,7 +657,7 @@ impl Inner {
         let peer = handle.peer.clone();
         let answer = tokio::select! {
             answer = handle.await_response() => answer,
-            () = cancelled(ctx) => {
+            () = ctx.cancel.cancelled() => {
                 let note = CancelledNotificationParam::new(Some(id), Some("cancelled by the caller".into()));
                 let _ = peer.notify_cancelled(note).await;
                 return Err(ToolError::new(ToolErrorKind::Cancelled, format!("`{name}` was cancelled; the server was sent notifications/cancelled")));
@@ -739,19 +739,6 @@ impl Inner {
             }
             other => ToolError::upstream(format!("`{name}`: MCP server `{}`: {other}", self.name())),
         }
-    }
-}
-
-/// Resolves once the context's cancel flag is set or its deadline passes.
-///
-/// `CancelFlag` in toolplane-core is a plain atomic flag today, so this
-/// checks it every 20 ms; it runs only while a call is in flight.
-async fn cancelled(ctx: &CallContext) {
-    loop {
-        if ctx.cancel.is_cancelled() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
