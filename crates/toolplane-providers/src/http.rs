@@ -36,7 +36,7 @@ use toolplane_core::{
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, RequestOptions};
 use crate::decode::{DecodedItem, Decoding, StreamDecoder};
 use crate::redact::Secrets;
-use crate::tools::{ToolDialect, WireTools};
+use crate::tools::WireTools;
 use crate::{errors, ratelimit};
 
 /// What the response headers said.
@@ -168,13 +168,13 @@ impl HttpClient {
         &self,
         req: &toolplane_core::ChatRequest,
         ctx: Option<&CallContext>,
-        dialect: ToolDialect,
+        profile: toolplane_schema::Profile,
     ) -> WireTools {
         let strict = ctx
             .and_then(|c| c.extensions.get::<RequestOptions>())
             .and_then(|o| o.strict_tools)
             .unwrap_or(self.cfg.strict_tools);
-        WireTools::new(&req.tools, dialect, strict)
+        WireTools::new(&req.tools, profile, strict)
     }
 
     pub(crate) fn provider(&self) -> &str {
