@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane_core::{CallContext, ChatRequest, ChatResponse, Feedback, ProviderError, ProviderStatsSource, Verdict};
+use toolplane_core::{
+    CallContext, ChatRequest, ChatResponse, Feedback, Price, PriceBook, ProviderError, ProviderStatsSource, Verdict,
+};
 
 use crate::catalogue::{Catalogue, Settings, TaskOf};
 use crate::classify::{KeywordClassifier, TaskClassifier, TaskSource};
@@ -51,6 +53,8 @@ pub struct RouterBuilder {
     stats: Option<Arc<dyn ProviderStatsSource>>,
     breaker: BreakerConfig,
     budget_usd: Option<f64>,
+    prices: Option<Arc<dyn PriceBook>>,
+    default_price: Option<Price>,
     seed: Option<u64>,
     clock: Option<ManualClock>,
     max_attempts: usize,
@@ -69,6 +73,8 @@ impl Default for RouterBuilder {
             stats: None,
             breaker: BreakerConfig::default(),
             budget_usd: None,
+            prices: None,
+            default_price: None,
             seed: None,
             clock: None,
             max_attempts: usize::MAX,
@@ -123,6 +129,43 @@ impl RouterBuilder {
     /// The most USD this router may spend over all experts.
     pub fn budget_usd(mut self, usd: f64) -> Self {
         self.budget_usd = Some(usd);
+        self
+    }
+
+    /// Where experts without a price of their own get one: `book.price(provider,
+    /// model)` with the expert's provider and model, read once when the
+    /// router is built. Use the same book as the budgets and the metrics
+    /// (the metrics `PricingTable`) and one call costs the same everywhere.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use toolplane_core::{ChatRequest, Message, Price, ScriptedProvider, StaticPrices};
+    /// use toolplane_router::{Expert, Router};
+    /// let book = StaticPrices::new().with("openai", "gpt-4o-mini", Price::per_million(0.15, 0.60));
+    /// let openai = Arc::new(ScriptedProvider::new("openai"));
+    /// let router = Router::builder()
+    ///     .expert(Expert::new(openai.clone(), "gpt-4o-mini"))
+    ///     .expert(Expert::new(openai, "mystery"))
+    ///     .prices(Arc::new(book))
+    ///     .budget_usd(1.0)
+    ///     .build()
+    ///     .unwrap();
+    /// let d = router.explain(&ChatRequest::new("", vec![Message::user("hi")]).with_max_tokens(1000));
+    /// assert_eq!(d.chosen.as_deref(), Some("openai/gpt-4o-mini"));
+    /// assert_eq!(d.candidates[0].price_source, "price_book");
+    /// assert_eq!(d.candidates[0].estimated_cost_usd, Some(0.000601)); // ~5 input + 1000 output tokens
+    /// assert_eq!(d.excluded[0].constraint, "unpriced"); // a budget never counts an unknown model as free
+    /// ```
+    pub fn prices(mut self, book: Arc<dyn PriceBook>) -> Self {
+        self.prices = Some(book);
+        self
+    }
+
+    /// The price of experts that have none of their own and that the price
+    /// book does not know. Without one such experts are unpriced: ranked
+    /// after priced ones by cost, and removed whenever a budget applies.
+    pub fn default_price(mut self, price: Price) -> Self {
+        self.default_price = Some(price);
         self
     }
 
@@ -187,6 +230,8 @@ impl RouterBuilder {
             stats: self.stats,
             breaker: self.breaker,
             budget_usd: self.budget_usd,
+            prices: self.prices,
+            default_price: self.default_price,
             seed,
             max_attempts: self.max_attempts,
             default_output_tokens: self.default_output_tokens,
@@ -366,7 +411,9 @@ impl Router {
         self.inner.log.as_ref().map(DispatchLog::snapshot).unwrap_or_default()
     }
 
-    /// USD spent through this router so far (from usage and prices).
+    /// USD spent through this router so far: each answer's usage at its
+    /// expert's price (cache reads and writes included), as
+    /// [`Price::cost`] charges it.
     pub fn spent_usd(&self) -> f64 {
         self.inner.live.spent_usd()
     }

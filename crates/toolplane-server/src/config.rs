@@ -180,8 +180,11 @@ impl ExpertEntry {
             tools: self.tools,
             streaming: self.streaming,
             context_window: self.context_window,
-            input_per_1k: self.input_per_1k,
-            output_per_1k: self.output_per_1k,
+            // The router's prices are USD per million tokens (core `Price`).
+            price: Some(toolplane_core::Price::per_million(
+                self.input_per_1k * 1000.0,
+                self.output_per_1k * 1000.0,
+            )),
             priority: self.priority,
             budget_usd: self.budget_usd,
             stats: None,
