@@ -98,6 +98,7 @@ mod sample;
 mod select;
 mod state;
 mod strategy;
+mod trace;
 
 pub use classify::{KeywordClassifier, TaskClassifier, TaskSource, tasks};
 pub use config::{ConfigError, ExpertConfig, RouterConfig};

@@ -312,6 +312,7 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn(crate::trace_context::continue_trace))
         .with_state(state)
 }
 

@@ -55,6 +55,7 @@ pub mod runs;
 mod runs_api;
 mod serve;
 mod tools_api;
+mod trace_context;
 
 pub use app::{AppState, EXPERT_HEADER, RequestId, app};
 pub use build::{BuildError, CheckSummary, ExpertHandle, Gateway, HttpLimits, VENDOR_DEFAULTS, check, default_config};

@@ -490,7 +490,7 @@ impl ChatProvider for OpenAiResponsesProvider {
         let tools = self.http.wire_tools(request, Some(ctx), OPENAI_RESPONSES_TOOLS);
         let body = request_body(&tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/responses", &body, ctx, &tools, |b| {
+            .post_chat(&model, "/responses", &body, ctx, &tools, |b| {
                 parse_response(self.name(), &model, b)
             })
             .await
@@ -500,7 +500,9 @@ impl ChatProvider for OpenAiResponsesProvider {
         let tools = self.http.wire_tools(request, Some(ctx), OPENAI_RESPONSES_TOOLS);
         let body = request_body(&tools.request(request), &tools, &self.http.model(request), true);
         self.http
-            .post_stream("/responses", &body, ctx, tools, || ResponsesDecoder::new("openai"))
+            .post_stream(&self.http.model(request), "/responses", &body, ctx, tools, || {
+                ResponsesDecoder::new("openai")
+            })
             .await
     }
 }
