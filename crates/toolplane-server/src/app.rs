@@ -60,7 +60,7 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
         produces,
         query,
     };
-    vec![
+    let mut table = vec![
         (
             doc(
                 "post",
@@ -282,7 +282,10 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
             ),
             get(openapi_json),
         ),
-    ]
+    ];
+    table.extend(crate::feedback_api::endpoints());
+    table.extend(crate::tool_approvals::endpoints());
+    table
 }
 
 async fn openapi_json() -> Response {

@@ -48,12 +48,17 @@ mod chat;
 pub mod config;
 pub mod demo;
 pub mod error;
+mod feedback_api;
 pub mod keys;
 pub mod openai_wire;
 pub mod openapi_doc;
+mod run_routing;
 pub mod runs;
 mod runs_api;
 mod serve;
+#[cfg(feature = "redis")]
+pub mod shared_stats;
+pub mod tool_approvals;
 mod tools_api;
 mod trace_context;
 
