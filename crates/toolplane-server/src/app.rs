@@ -285,6 +285,7 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
     ];
     table.extend(crate::feedback_api::endpoints());
     table.extend(crate::tool_approvals::endpoints());
+    table.extend(crate::mcp::endpoints());
     table
 }
 
@@ -402,7 +403,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             } else {
                 "no API key: send `Authorization: Bearer <key>` (or `x-api-key`)"
             };
-            ApiError::unauthorized(message).in_dialect(dialect).into_response()
+            let mut resp = ApiError::unauthorized(message).in_dialect(dialect).into_response();
+            // RFC 9110 §11.6.1; MCP clients read it as the start of their auth flow.
+            resp.headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            resp
         }
     }
 }

@@ -21,6 +21,7 @@
 //! | `GET /metrics`, `GET /v1/metrics` | Prometheus text, JSON report |
 //! | `GET /v1/audit`, `POST /v1/audit/verify` | recent audit records, chain verification |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
+//! | `POST`/`GET`/`DELETE /mcp` | the tools over MCP (Streamable HTTP), behind the same keys |
 //! | `GET /openapi.json` | an OpenAPI 3.1 description of all of the above, from the route table |
 //!
 //! The user guide is `docs/server.md` in the repository.
@@ -50,6 +51,7 @@ pub mod demo;
 pub mod error;
 mod feedback_api;
 pub mod keys;
+mod mcp;
 pub mod openai_wire;
 pub mod openapi_doc;
 mod run_routing;
