@@ -222,11 +222,20 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
                 "get",
                 "/v1/audit",
                 "listAuditRecords",
-                "The most recent audit records.",
+                "The most recent audit records, filtered by principal, tool and decision.",
                 true,
                 None,
                 JSON,
-                &[("limit", "integer", "most records")],
+                &[
+                    ("limit", "integer", "most records"),
+                    ("principal", "string", "only this principal"),
+                    ("tool", "string", "only this tool"),
+                    (
+                        "decision",
+                        "string",
+                        "only this decision: allow, ask, deny, approved, or none",
+                    ),
+                ],
             ),
             get(crate::admin::audit),
         ),
@@ -283,6 +292,9 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
             get(openapi_json),
         ),
     ]
+    .into_iter()
+    .chain(crate::integrations::endpoints())
+    .collect()
 }
 
 async fn openapi_json() -> Response {
