@@ -22,6 +22,7 @@
 //! | `GET /v1/audit`, `POST /v1/audit/verify` | recent audit records, chain verification |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
 //! | `GET /openapi.json` | an OpenAPI 3.1 description of all of the above, from the route table |
+//! | `GET /`, `/tools`, `/dashboard`, `/integrations`, `/console/*`, `/console/session` | the web console (`console` feature) |
 //!
 //! The user guide is `docs/server.md` in the repository.
 //!
@@ -46,6 +47,8 @@ mod app;
 mod build;
 mod chat;
 pub mod config;
+#[cfg(feature = "console")]
+mod console;
 pub mod demo;
 pub mod error;
 pub mod keys;
