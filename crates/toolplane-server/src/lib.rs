@@ -24,6 +24,7 @@
 //! | `GET /v1/dashboard?range=` | the console dashboard's series |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
 //! | `GET /openapi.json` | an OpenAPI 3.1 description of all of the above, from the route table |
+//! | `GET /`, `/tools`, `/dashboard`, `/integrations`, `/console/*`, `/console/session` | the web console (`console` feature) |
 //!
 //! The user guide is `docs/server.md` in the repository.
 //!
@@ -48,6 +49,8 @@ mod app;
 mod build;
 mod chat;
 pub mod config;
+#[cfg(feature = "console")]
+mod console;
 mod dashboard;
 pub mod demo;
 pub mod error;
