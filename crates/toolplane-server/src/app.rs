@@ -33,6 +33,9 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Permits for requests in flight.
     pub permits: Arc<Semaphore>,
+    /// Signed-in console sessions.
+    #[cfg(feature = "console")]
+    pub(crate) sessions: Arc<crate::console::session::SessionStore>,
 }
 
 /// The request id of this request (from `x-request-id`, or generated).
@@ -222,11 +225,20 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
                 "get",
                 "/v1/audit",
                 "listAuditRecords",
-                "The most recent audit records.",
+                "The most recent audit records, filtered by principal, tool and decision.",
                 true,
                 None,
                 JSON,
-                &[("limit", "integer", "most records")],
+                &[
+                    ("limit", "integer", "most records"),
+                    ("principal", "string", "only this principal"),
+                    ("tool", "string", "only this tool"),
+                    (
+                        "decision",
+                        "string",
+                        "only this decision: allow, ask, deny, approved, or none",
+                    ),
+                ],
             ),
             get(crate::admin::audit),
         ),
@@ -286,6 +298,9 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
     table.extend(crate::feedback_api::endpoints());
     table.extend(crate::tool_approvals::endpoints());
     table.extend(crate::mcp::endpoints());
+    #[cfg(feature = "console")]
+    table.extend(crate::console::endpoints());
+    table.extend(crate::integrations::endpoints());
     table
 }
 
@@ -300,6 +315,8 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
     let state = AppState {
         gateway,
         permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+        #[cfg(feature = "console")]
+        sessions: Arc::default(),
     };
     let mut authed = Router::new();
     let mut open = Router::new();
@@ -311,6 +328,8 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
         }
     }
     let authed = authed.layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    #[cfg(feature = "console")]
+    let open = open.merge(crate::console::router());
     open.merge(authed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -390,6 +409,18 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let dialect = dialect_of(req.uri().path());
+    // Without a key, the console's session cookie (non-GET: with its CSRF token).
+    #[cfg(feature = "console")]
+    if presented_key(req.headers()).is_none() {
+        match state.sessions.authenticate(req.method(), req.headers()) {
+            Ok(Some(p)) => {
+                req.extensions_mut().insert(p);
+                return next.run(req).await;
+            }
+            Ok(None) => {}
+            Err(e) => return e.in_dialect(dialect).into_response(),
+        }
+    }
     let principal: Option<Principal> =
         presented_key(req.headers()).and_then(|k| state.gateway.keys.authenticate(k).cloned());
     match principal {

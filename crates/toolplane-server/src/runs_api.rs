@@ -104,8 +104,10 @@ pub(crate) async fn start(
         created_ms: now,
         updated_ms: now,
     });
+    // Streamed, so watchers (the console's dock) see the text as it arrives.
     let config = LoopConfig {
         max_steps,
+        stream: true,
         ..LoopConfig::default()
     };
     spawn_drive(state, live, principal, config, Drive::Start(run_state));
@@ -427,6 +429,7 @@ async fn decide(
     }
     let config = LoopConfig {
         max_steps: run_state.steps + 8,
+        stream: true,
         ..LoopConfig::default()
     };
     spawn_drive(state, run.clone(), owner, config, Drive::Resume(run_state, decisions));
