@@ -63,7 +63,7 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
         produces,
         query,
     };
-    let mut all = vec![
+    let mut table = vec![
         (
             doc(
                 "post",
@@ -286,9 +286,11 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
             get(openapi_json),
         ),
     ];
+    table.extend(crate::feedback_api::endpoints());
+    table.extend(crate::tool_approvals::endpoints());
     #[cfg(feature = "console")]
-    all.extend(crate::console::endpoints());
-    all
+    table.extend(crate::console::endpoints());
+    table
 }
 
 async fn openapi_json() -> Response {

@@ -51,12 +51,17 @@ pub mod config;
 mod console;
 pub mod demo;
 pub mod error;
+mod feedback_api;
 pub mod keys;
 pub mod openai_wire;
 pub mod openapi_doc;
+mod run_routing;
 pub mod runs;
 mod runs_api;
 mod serve;
+#[cfg(feature = "redis")]
+pub mod shared_stats;
+pub mod tool_approvals;
 mod tools_api;
 
 pub use app::{AppState, EXPERT_HEADER, RequestId, app};
