@@ -46,6 +46,7 @@
 
 mod admin;
 pub mod anthropic_wire;
+mod api_schemas;
 mod app;
 mod build;
 mod chat;
