@@ -37,10 +37,15 @@ pub struct MetricsConfig {
     pub expert_refresh: Duration,
     /// The most bytes the series may hold (256 MiB by default), by the
     /// collector's own accounting ([`ProviderMetricsCollector::memory_bytes`]).
-    /// When a record takes it past this, the oldest sealed minutes of every
-    /// series are dropped until it fits again, and
-    /// [`ProviderMetricsCollector::evicted_minutes`] counts them: windowed
-    /// queries then reach less far back; all-time figures are unaffected.
+    /// When a record takes it past this, the collector first lowers the
+    /// resolution of old data: the sealed minutes of the older half of what
+    /// it holds are merged into entries 2, 4, ... up to 64 minutes wide
+    /// ([`ProviderMetricsCollector::coarsened_intervals`] counts the entries
+    /// merged away; windows then start and end on those coarser edges, while
+    /// counts and percentiles over whole entries are unchanged). Only if that
+    /// is not enough are the oldest entries of every series dropped until it
+    /// fits again ([`ProviderMetricsCollector::evicted_minutes`]): windowed
+    /// queries then reach less far back. All-time figures are unaffected.
     pub memory_budget_bytes: usize,
 }
 
@@ -56,6 +61,9 @@ impl Default for MetricsConfig {
         }
     }
 }
+
+/// Entry widths, in minutes, that the memory budget coarsens old data to, in turn.
+const COARSER_WIDTHS: [u32; 6] = [2, 4, 8, 16, 32, 64];
 
 /// The default memory budget of a collector, 256 MiB.
 pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
@@ -150,6 +158,18 @@ impl Series {
                 *acc = Some(acc.map_or(m, |a| a.min(m)));
             }
         })
+    }
+
+    /// Merges old sealed entries into coarser ones in every shard that
+    /// exists ([`SeriesState::coarsen`]); returns how many were merged away.
+    fn coarsen(&self, before_minute: i64, width: u32) -> u64 {
+        let mut n = 0;
+        for shard in 0..SHARDS {
+            if self.shards[shard].lock().is_some() {
+                n += self.with_shard(shard, |st| st.coarsen(before_minute, width));
+            }
+        }
+        n
     }
 
     /// Drops sealed minutes up to and including `minute` in every shard
@@ -251,6 +271,7 @@ pub struct ProviderMetricsCollector {
     pub(crate) expert: ExpertCache,
     account: Arc<MemoryAccount>,
     evicted_minutes: AtomicU64,
+    coarsened: AtomicU64,
     /// One evictor at a time; others record on and leave it to that one.
     evicting: Mutex<()>,
 }
@@ -282,6 +303,7 @@ impl ProviderMetricsCollector {
             expert: ExpertCache::default(),
             account: Arc::default(),
             evicted_minutes: AtomicU64::new(0),
+            coarsened: AtomicU64::new(0),
             evicting: Mutex::new(()),
         }
     }
@@ -555,20 +577,40 @@ impl ProviderMetricsCollector {
         self.account.get()
     }
 
-    /// Sealed per-minute entries dropped (oldest first) to stay within
+    /// Sealed entries dropped (oldest first) to stay within
     /// [`MetricsConfig::memory_budget_bytes`] since the collector started.
     pub fn evicted_minutes(&self) -> u64 {
         self.evicted_minutes.load(Ordering::Relaxed)
     }
 
-    /// Drops the oldest sealed minutes of all series until the account fits
-    /// the budget again (or nothing sealed is left).
+    /// Sealed entries merged into coarser ones (the first step to stay
+    /// within [`MetricsConfig::memory_budget_bytes`]) since the collector
+    /// started.
+    pub fn coarsened_intervals(&self) -> u64 {
+        self.coarsened.load(Ordering::Relaxed)
+    }
+
+    /// Fits the account into the budget again: first coarser resolution for
+    /// the older half of the data (entries 2, 4, ... 64 minutes wide), then,
+    /// if still over, drops the oldest entries of all series (until nothing
+    /// sealed is left).
     fn enforce_memory_budget(&self) {
         let Some(_one) = self.evicting.try_lock() else {
             return;
         };
         let budget = self.config.memory_budget_bytes;
         let series = self.all_series();
+        if let Some(oldest) = series.iter().filter_map(|s| s.oldest_sealed()).min() {
+            let now = i64::try_from(unix_millis(self.clock.now()) / 60_000).unwrap_or(i64::MAX);
+            let before = oldest + (now.saturating_sub(oldest)) / 2;
+            for width in COARSER_WIDTHS {
+                if self.account.get() <= budget {
+                    return;
+                }
+                let n: u64 = series.iter().map(|s| s.coarsen(before, width)).sum();
+                self.coarsened.fetch_add(n, Ordering::Relaxed);
+            }
+        }
         while self.account.get() > budget {
             let Some(oldest) = series.iter().filter_map(|s| s.oldest_sealed()).min() else {
                 break;
@@ -645,8 +687,9 @@ mod tests {
     #[test]
     fn the_running_account_equals_a_recount_through_seals_late_records_and_evictions() {
         let clock = Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
+        // Tight enough that merging old minutes is not enough: both steps run.
         let config = MetricsConfig {
-            memory_budget_bytes: 800_000,
+            memory_budget_bytes: 650_000,
             ..MetricsConfig::default()
         };
         let c = ProviderMetricsCollector::with_parts(config, PricingTable::empty(), clock.clone());
@@ -667,7 +710,8 @@ mod tests {
         }
         let recount: usize = c.all_series().iter().map(|s| s.bytes()).sum();
         assert_eq!(c.memory_bytes(), recount);
+        assert!(c.coarsened_intervals() > 0);
         assert!(c.evicted_minutes() > 0);
-        assert!(c.memory_bytes() <= 800_000);
+        assert!(c.memory_bytes() <= 650_000);
     }
 }

@@ -93,6 +93,7 @@ impl ProviderMetricsCollector {
     /// | `toolplane_metrics_memory_bytes` | gauge | none |
     /// | `toolplane_metrics_memory_budget_bytes` | gauge | none |
     /// | `toolplane_metrics_evicted_intervals_total` | counter | none |
+    /// | `toolplane_metrics_coarsened_intervals_total` | counter | none |
     pub fn to_prometheus(&self) -> String {
         let rows: Vec<Row> = self
             .all_series()
@@ -206,9 +207,17 @@ impl ProviderMetricsCollector {
             &mut out,
             name,
             "counter",
-            "One-minute intervals dropped, oldest first, to stay within the memory budget.",
+            "Intervals (a minute, or coarser once merged) dropped, oldest first, to stay within the memory budget.",
         );
         let _ = writeln!(out, "{name} {}", self.evicted_minutes());
+        let name = "toolplane_metrics_coarsened_intervals_total";
+        header(
+            &mut out,
+            name,
+            "counter",
+            "Intervals merged into coarser ones (2 to 64 minutes wide) to stay within the memory budget.",
+        );
+        let _ = writeln!(out, "{name} {}", self.coarsened_intervals());
         out
     }
 }

@@ -464,6 +464,7 @@ impl ProviderMetricsCollector {
                 bytes: self.memory_bytes() as u64,
                 budget_bytes: self.config.memory_budget_bytes as u64,
                 evicted_minutes: self.evicted_minutes(),
+                coarsened_intervals: self.coarsened_intervals(),
             },
         })
     }

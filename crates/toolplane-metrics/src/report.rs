@@ -220,6 +220,11 @@ pub struct MemoryUse {
     /// Per-minute entries dropped (oldest first) to stay within it. Nonzero
     /// means windowed queries reach less far back than the retention.
     pub evicted_minutes: u64,
+    /// Entries merged into coarser ones (2 to 64 minutes wide) to stay
+    /// within it, before anything is dropped. Nonzero means old windows
+    /// start and end on those coarser edges.
+    #[serde(default)]
+    pub coarsened_intervals: u64,
 }
 
 impl MetricsReport {
@@ -382,6 +387,13 @@ impl fmt::Display for MetricsReport {
         }
         if self.rejected_records > 0 {
             let _ = writeln!(out, "\nRejected records: {}", self.rejected_records);
+        }
+        if self.memory.coarsened_intervals > 0 {
+            let _ = writeln!(
+                out,
+                "\nMemory budget reached: {} entries merged into coarser ones (old data at 2 to 64 minutes)",
+                self.memory.coarsened_intervals
+            );
         }
         if self.memory.evicted_minutes > 0 {
             let _ = writeln!(

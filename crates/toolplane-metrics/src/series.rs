@@ -228,11 +228,16 @@ struct ActiveMinute {
     ttft: Histogram<u32>,
 }
 
-/// A closed minute: counters plus the non-empty histogram bins as
+/// A closed minute, or a run of `width` minutes merged into one entry by
+/// [`SeriesState::coarsen`]: counters plus the non-empty histogram bins as
 /// `(highest equivalent value in µs, count)`, ascending.
 #[derive(Debug, Clone)]
 pub(crate) struct SealedMinute {
+    /// The first minute covered.
     pub minute: i64,
+    /// Minutes covered: 1 when sealed; a power of two, with `minute` a
+    /// multiple of it, once merged.
+    pub width: u32,
     pub counters: Counters,
     pub latency: Box<[(u32, u32)]>,
     pub ttft: Box<[(u32, u32)]>,
@@ -260,6 +265,30 @@ fn merge_into(total: &mut Histogram<u64>, minute: &Histogram<u32>) {
     for v in minute.iter_recorded() {
         let _ = total.record_n(v.value_iterated_to(), u64::from(v.count_at_value()));
     }
+}
+
+/// The union of two sorted bin lists, counts added (bins are the same HDR
+/// buckets on both sides, so nothing is lost).
+fn merge_bins(a: &[(u32, u32)], b: &[(u32, u32)]) -> Box<[(u32, u32)]> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let ((ka, ca), (kb, cb)) = (a[i], b[j]);
+        if ka == kb {
+            out.push((ka, ca.saturating_add(cb)));
+            i += 1;
+            j += 1;
+        } else if ka < kb {
+            out.push((ka, ca));
+            i += 1;
+        } else {
+            out.push((kb, cb));
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out.into_boxed_slice()
 }
 
 /// Adds one raw value to a sealed bin list (for records that arrive late).
@@ -394,6 +423,7 @@ impl SeriesState {
                 if a.counters.calls > 0 || a.counters.wins + a.counters.losses + a.counters.scores > 0 {
                     let m = SealedMinute {
                         minute: a.minute,
+                        width: 1,
                         counters: std::mem::take(&mut a.counters),
                         latency: seal(&a.latency),
                         ttft: seal(&a.ttft),
@@ -421,12 +451,12 @@ impl SeriesState {
         let Some(reference) = self.active.as_ref().map(|a| &a.latency) else {
             return;
         };
-        let pos = self.sealed.binary_search_by_key(&s.minute, |m| m.minute);
-        let i = match pos {
+        let i = match self.entry_of(s.minute) {
             Ok(i) => i,
             Err(i) => {
                 let m = SealedMinute {
                     minute: s.minute,
+                    width: 1,
                     counters: Counters::default(),
                     latency: Box::new([]),
                     ttft: Box::new([]),
@@ -455,11 +485,54 @@ impl SeriesState {
             return;
         }
         self.total.add_verdict(v);
-        if let Ok(i) = self.sealed.binary_search_by_key(&minute, |m| m.minute) {
+        if let Ok(i) = self.entry_of(minute) {
             if let Some(m) = self.sealed.get_mut(i) {
                 m.counters.add_verdict(v);
             }
         }
+    }
+
+    /// The sealed entry covering `minute` (`Ok`), or where one for it would go.
+    fn entry_of(&self, minute: i64) -> Result<usize, usize> {
+        let i = self.sealed.partition_point(|m| m.minute <= minute);
+        match i.checked_sub(1).and_then(|j| self.sealed.get(j).map(|m| (j, m))) {
+            Some((j, m)) if minute < m.minute + i64::from(m.width) => Ok(j),
+            _ => Err(i),
+        }
+    }
+
+    /// Coarser resolution for old data: merges the sealed entries of every
+    /// whole aligned run of `width` minutes (a power of two) that ends by
+    /// `before_minute` into one entry, counters added and histogram bins
+    /// united (the same HDR buckets, so percentiles over whole runs are
+    /// unchanged). Returns how many entries were merged away.
+    pub(crate) fn coarsen(&mut self, before_minute: i64, width: u32) -> u64 {
+        let w = i64::from(width.max(1));
+        let mut merged = 0;
+        let mut out: VecDeque<SealedMinute> = VecDeque::with_capacity(self.sealed.len());
+        for mut m in std::mem::take(&mut self.sealed) {
+            let start = m.minute.div_euclid(w) * w;
+            if m.width > width || start + w > before_minute {
+                out.push_back(m);
+                continue;
+            }
+            match out.back_mut() {
+                Some(b) if b.minute == start && b.width == width => {
+                    b.counters.add(&m.counters);
+                    b.latency = merge_bins(&b.latency, &m.latency);
+                    b.ttft = merge_bins(&b.ttft, &m.ttft);
+                    merged += 1;
+                }
+                _ => {
+                    m.minute = start;
+                    m.width = width;
+                    out.push_back(m);
+                }
+            }
+        }
+        self.sealed = out;
+        self.sealed_bytes = self.sealed.iter().map(SealedMinute::bytes).sum();
+        merged
     }
 
     /// Drops sealed minutes before `oldest_minute`; returns how many.
@@ -474,7 +547,8 @@ impl SeriesState {
         n
     }
 
-    /// Merges minutes in `[from_minute, to_minute)`.
+    /// Merges minutes in `[from_minute, to_minute)` (an entry merged by
+    /// [`SeriesState::coarsen`] counts where it starts).
     pub(crate) fn window(&self, from_minute: i64, to_minute: i64) -> WindowAgg {
         let mut out = WindowAgg::empty();
         let start = self.sealed.partition_point(|m| m.minute < from_minute);
@@ -550,8 +624,39 @@ mod tests {
         let sealed = std::mem::size_of::<SealedMinute>();
         let state = std::mem::size_of::<SeriesState>();
         // docs/metrics.md quotes these figures; keep them in step.
-        assert!(sealed <= 384, "SealedMinute is {sealed} bytes");
+        assert!(sealed <= 392, "SealedMinute is {sealed} bytes");
         assert!(state <= 1400, "SeriesState is {state} bytes");
+    }
+
+    #[test]
+    fn coarsening_keeps_counts_and_percentiles_of_whole_runs() {
+        let mut s = SeriesState::new();
+        for minute in 0..10i64 {
+            for i in 1..=50u32 {
+                let ms = f64::from(i) * 7.3 + minute as f64 * 101.0;
+                s.record(&Sample::new(minute, Usage::default(), None, ms, None, None), 0);
+            }
+        }
+        s.roll_to(10);
+        let before = s.window(0, 8);
+        let bytes = s.sealed_bytes();
+        assert_eq!(s.coarsen(8, 4), 6, "minutes 0-3 and 4-7 became one entry each");
+        assert!(s.sealed_bytes() < bytes);
+        assert_eq!(
+            s.sealed.iter().map(|m| (m.minute, m.width)).collect::<Vec<_>>(),
+            [(0, 4), (4, 4), (8, 1), (9, 1)]
+        );
+        let after = s.window(0, 8);
+        assert_eq!(after.counters, before.counters);
+        for q in [0.5, 0.95, 0.99] {
+            assert_eq!(after.latency.value_at_quantile(q), before.latency.value_at_quantile(q));
+        }
+        // Twice as coarse again, only for runs that end in time; a late record finds its entry.
+        assert_eq!(s.coarsen(8, 8), 1);
+        s.record(&Sample::new(5, Usage::default(), None, 3.0, None, None), 0);
+        assert_eq!(s.sealed.len(), 3);
+        assert_eq!(s.window(0, 10).counters.calls, 501);
+        assert_eq!(s.bytes(), SeriesState::fixed_bytes() + s.sealed_bytes());
     }
 
     #[test]

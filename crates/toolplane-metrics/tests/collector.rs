@@ -513,8 +513,10 @@ fn the_memory_budget_holds_for_many_series_with_many_distinct_latencies() {
     assert!(unbounded.memory_bytes() > budget, "the load needs more than the budget");
     assert_eq!(unbounded.evicted_minutes(), 0);
     assert!(peak > budget / 2, "peak {peak}");
+    // Coarser resolution for old minutes comes first (and is enough here;
+    // the unit test of the running account drives both steps).
+    assert!(c.coarsened_intervals() > 0);
     let evicted = c.evicted_minutes();
-    assert!(evicted > 0);
 
     // Reported in Prometheus and in JSON.
     let prom = c.to_prometheus();
@@ -536,4 +538,79 @@ fn the_memory_budget_holds_for_many_series_with_many_distinct_latencies() {
         .snapshot(&MetricsQuery::last(Duration::from_secs(3600)))
         .unwrap();
     assert_eq!(hour.totals.calls, full.totals.calls);
+}
+
+/// Drives `series` series for `minutes` minutes with 20 distinct latencies
+/// per series and minute into `c`, calling `each_minute` after every minute.
+fn drive_distinct_latencies(
+    c: &ProviderMetricsCollector,
+    clock: &ManualClock,
+    series: u64,
+    minutes: u64,
+    mut each_minute: impl FnMut(u64),
+) {
+    for minute in 0..minutes {
+        for s in 0..series {
+            let model = format!("model-{s}");
+            for i in 0..20u64 {
+                let ms = 1.0 + ((minute * 7919 + s * 104_729 + i * 15_485_863) % 3_500_000) as f64;
+                c.record(&Execution::success("acme", &model, ms)).unwrap();
+            }
+        }
+        each_minute(minute);
+        clock.advance(Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn coarser_resolution_comes_before_dropping_minutes() {
+    // The same load without a budget: its size, and its fixed part (one
+    // shard per series before anything is sealed).
+    let (unbounded, clock) = setup(MetricsConfig::default());
+    let mut fixed = 0;
+    drive_distinct_latencies(&unbounded, &clock, 10, 120, |m| {
+        if m == 0 {
+            fixed = unbounded.memory_bytes();
+        }
+    });
+    let full = unbounded.memory_bytes();
+    assert!(full > fixed);
+    // A budget that holds the fixed part and 80 % of the sealed minutes.
+    let budget = fixed + (full - fixed) * 8 / 10;
+    let (c, clock) = setup(MetricsConfig {
+        memory_budget_bytes: budget,
+        ..MetricsConfig::default()
+    });
+    drive_distinct_latencies(&c, &clock, 10, 120, |m| {
+        assert!(
+            c.memory_bytes() <= budget,
+            "{} > {budget} at minute {m}",
+            c.memory_bytes()
+        );
+    });
+    let coarsened = c.coarsened_intervals();
+    assert!(coarsened > 0);
+    assert_eq!(
+        c.evicted_minutes(),
+        0,
+        "coarser resolution was enough: nothing was dropped"
+    );
+
+    // Counts and percentiles over the whole retention are those of the unbounded collector.
+    let day = MetricsQuery::last(Duration::from_secs(24 * 3600));
+    let (got, want) = (c.snapshot(&day).unwrap(), unbounded.snapshot(&day).unwrap());
+    assert_eq!(got.totals.calls, 10 * 120 * 20);
+    assert_eq!(got.totals.calls, want.totals.calls);
+    assert_eq!(got.totals.latency_ms, want.totals.latency_ms);
+
+    // Reported in Prometheus, in JSON and in the text report.
+    let prom = c.to_prometheus();
+    assert!(
+        prom.contains(&format!("toolplane_metrics_coarsened_intervals_total {coarsened}")),
+        "{prom}"
+    );
+    assert_eq!(got.memory.coarsened_intervals, coarsened);
+    let json: serde_json::Value = serde_json::from_str(&got.to_json()).unwrap();
+    assert_eq!(json["memory"]["coarsened_intervals"], coarsened);
+    assert!(got.to_string().contains("merged into coarser ones"), "{got}");
 }
