@@ -110,9 +110,13 @@ function showStep() {
     listbox.hidden = true;
     fill(listbox);
     input.setAttribute('aria-expanded', 'false');
-    fill(view);
-    const handle = step.render(view) || {};
-    (handle.focus || (() => view.focus()))();
+    // Rendered once: coming back to a step (after an approval, say) finds it as it was left.
+    if (!step.el) {
+      step.el = h('div', { class: 'step' });
+      step.handle = step.render(step.el) || {};
+    }
+    fill(view, step.el);
+    (step.handle.focus || (() => view.focus()))();
   }
 }
 
