@@ -84,6 +84,7 @@ async function search() {
     const tools = (r.data || []).map((t) => ({ kind: 'Tool', title: t.name, subtitle: t.description || '', tool: t }));
     const keep = results[active];
     renderList([...tools, ...acts], tools.length || acts.length ? '' : 'No tool or action matches.');
+    listbox.dataset.query = q;
     const again = keep ? results.findIndex((x) => x.title === keep.title && x.kind === keep.kind) : -1;
     if (again > 0) setActive(again);
     announce(`${tools.length} tools`);
