@@ -23,7 +23,7 @@
 //! | context | [`CallContext`], [`Principal`], [`CancelFlag`] |
 //! | interception | [`ToolInterceptor`], [`ToolNext`], [`ChatInterceptor`], [`ChatNext`], [`InterceptedProvider`] |
 //! | prices | [`Price`] (USD per million tokens, cache-aware), [`PriceBook`], [`StaticPrices`] |
-//! | statistics | [`ProviderStatsSource`], [`ExpertStats`], [`ExpertKey`], [`Feedback`], [`StaticStats`] |
+//! | statistics | [`ProviderStatsSource`], [`ExpertStats`], [`ExpertKey`], [`Feedback`], [`StaticStats`], shared by replicas: [`StatsSink`], [`SharedVerdict`] |
 //!
 //! # Example
 //!
@@ -80,7 +80,9 @@ pub use provider::{
     ChatProvider, ChatStream, ProviderCapabilities, ProviderError, ProviderErrorKind, RateLimitSnapshot,
 };
 pub use scripted::{EchoTool, ScriptedProvider};
-pub use stats::{ExpertKey, ExpertStats, Feedback, ProviderStatsSource, StaticStats, Verdict};
+pub use stats::{
+    ExpertKey, ExpertStats, Feedback, ProviderStatsSource, SharedVerdict, StaticStats, StatsSink, Verdict,
+};
 pub use stream::{EventStream, StreamAccumulator, StreamEvent, response_to_events};
 pub use tool::{Tool, ToolAnnotations, ToolCall, ToolInvocation, ToolOutput, ToolSpec};
 pub use tool_error::{ToolError, ToolErrorKind};

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use toolplane_core::{CallContext, ChatRequest, ProviderStatsSource};
+use toolplane_core::{CallContext, ChatRequest, ProviderStatsSource, StatsSink};
 
 use crate::classify::{TaskClassifier, TaskSource};
 use crate::error::RouterError;
@@ -35,6 +35,10 @@ pub(crate) struct TaskPlan {
 pub(crate) struct Settings {
     pub(crate) classifier: Arc<dyn TaskClassifier>,
     pub(crate) stats: Option<Arc<dyn ProviderStatsSource>>,
+    /// Where verdicts and breaker openings are published for other routers.
+    pub(crate) sink: Option<Arc<dyn StatsSink>>,
+    /// This router's id in what it publishes.
+    pub(crate) origin: u64,
     pub(crate) breaker: BreakerConfig,
     pub(crate) budget_usd: Option<f64>,
     pub(crate) seed: u64,

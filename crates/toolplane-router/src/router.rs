@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane_core::{CallContext, ChatRequest, ChatResponse, Feedback, ProviderError, ProviderStatsSource, Verdict};
+use toolplane_core::{
+    CallContext, ChatRequest, ChatResponse, Feedback, ProviderError, ProviderStatsSource, StatsSink, Verdict,
+};
 
 use crate::catalogue::{Catalogue, Settings, TaskOf};
 use crate::classify::{KeywordClassifier, TaskClassifier, TaskSource};
@@ -49,6 +51,7 @@ pub struct RouterBuilder {
     policies: Vec<(String, TaskPolicy)>,
     classifier: Option<Arc<dyn TaskClassifier>>,
     stats: Option<Arc<dyn ProviderStatsSource>>,
+    sink: Option<Arc<dyn StatsSink>>,
     breaker: BreakerConfig,
     budget_usd: Option<f64>,
     seed: Option<u64>,
@@ -67,6 +70,7 @@ impl Default for RouterBuilder {
             policies: Vec::new(),
             classifier: None,
             stats: None,
+            sink: None,
             breaker: BreakerConfig::default(),
             budget_usd: None,
             seed: None,
@@ -111,6 +115,15 @@ impl RouterBuilder {
     /// [`Router::refresh_stats`], never during selection).
     pub fn stats_source(mut self, source: Arc<dyn ProviderStatsSource>) -> Self {
         self.stats = Some(source);
+        self
+    }
+
+    /// Where this router publishes the verdicts it applies and the breakers
+    /// it opens, so routers in other processes reading the same store
+    /// through their [`stats_source`](Self::stats_source) learn them at their
+    /// next [`Router::refresh_stats`] (replicas of one gateway sharing Redis).
+    pub fn stats_sink(mut self, sink: Arc<dyn StatsSink>) -> Self {
+        self.sink = Some(sink);
         self
     }
 
@@ -185,6 +198,8 @@ impl RouterBuilder {
                 .classifier
                 .unwrap_or_else(|| Arc::new(KeywordClassifier::default())),
             stats: self.stats,
+            sink: self.sink,
+            origin: new_origin(),
             breaker: self.breaker,
             budget_usd: self.budget_usd,
             seed,
@@ -207,6 +222,20 @@ impl RouterBuilder {
             }),
         })
     }
+}
+
+/// A router id unlikely to repeat across processes and within one.
+fn new_origin() -> u64 {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // SplitMix64 of the mixed inputs, so close inputs give far-apart ids.
+    let mut z = nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The outcome of routing one request: its task type and the first experts
@@ -310,7 +339,9 @@ impl Router {
 
     /// Reads figures from the statistics source into the router's state,
     /// per task type (else overall). Call it periodically (every second or
-    /// so); selection never queries the source. Figures that make no sense
+    /// so); selection never queries the source. It also opens the breakers
+    /// other routers sharing the source reported open, and applies the
+    /// verdicts they published (each once, this router's own skipped). Figures that make no sense
     /// (NaN, infinite, negative, a rate outside `[0, 1]`, more wins than
     /// judged) count as unknown, and explanations say so.
     pub fn refresh_stats(&self) {

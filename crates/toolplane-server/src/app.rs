@@ -63,7 +63,7 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
         produces,
         query,
     };
-    let mut all = vec![
+    let mut table = vec![
         (
             doc(
                 "post",
@@ -295,10 +295,12 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
             get(openapi_json),
         ),
     ];
+    table.extend(crate::feedback_api::endpoints());
+    table.extend(crate::tool_approvals::endpoints());
     #[cfg(feature = "console")]
-    all.extend(crate::console::endpoints());
-    all.extend(crate::integrations::endpoints());
-    all
+    table.extend(crate::console::endpoints());
+    table.extend(crate::integrations::endpoints());
+    table
 }
 
 async fn openapi_json() -> Response {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane_core::{ChatInterceptor, ChatProvider, InterceptedProvider, Principal};
+use toolplane_core::{ChatInterceptor, ChatProvider, InterceptedProvider, Principal, ProviderStatsSource};
 use toolplane_metrics::{
     MetricsConfig, MetricsInterceptor, ModelPrice, PricingTable, ProviderMetricsCollector, SystemClock,
 };
@@ -70,6 +70,8 @@ pub struct Gateway {
     pub policy: Arc<PolicyStore>,
     /// Pending approvals and issued tokens.
     pub approvals: Arc<ApprovalStore>,
+    /// Direct tool calls held for an approver, and the decisions taken.
+    pub tool_approvals: Arc<crate::tool_approvals::ToolApprovals>,
     /// The audit log.
     pub audit: Arc<FileSink>,
     /// Where the audit log lives.
@@ -232,14 +234,25 @@ impl Gateway {
             providers.insert(e.id(), measured);
         }
         let scripted_only = cfg.experts.iter().all(|e| e.provider == "scripted");
-        let router = router_cfg
+        let refresh = Duration::from_millis(cfg.server.stats_refresh_ms);
+        let builder = router_cfg
             .builder(|e| providers.get(&e.id()).cloned())
             .map_err(|e| err(e.location.unwrap_or_default(), e.message))?
-            .stats_source(metrics.clone())
-            .dispatch_log(256)
-            .build()
-            .map_err(|e| err("router".into(), e.to_string()))?;
-        let router = Arc::new(router);
+            .dispatch_log(256);
+        let local: Arc<dyn ProviderStatsSource> = metrics.clone();
+        // Replicas: verdicts and breaker openings go through Redis; figures stay local.
+        #[cfg(feature = "redis")]
+        let builder = if let Some(url) = cfg.security.redis_url.as_deref() {
+            let shared = crate::shared_stats::RedisRouterStats::start(url, "toolplane:router", local, refresh)
+                .map_err(|e| err("security.redis_url".into(), e.to_string()))?;
+            builder.stats_source(shared.clone()).stats_sink(shared)
+        } else {
+            builder.stats_source(local)
+        };
+        #[cfg(not(feature = "redis"))]
+        let builder = builder.stats_source(local);
+        let router = Arc::new(builder.build().map_err(|e| err("router".into(), e.to_string()))?);
+        spawn_stats_refresh(&router, refresh);
 
         // Shared limits.
         let audit_dir = cfg.resolve(cfg.security.audit_dir.as_deref().unwrap_or(".toolplane/audit"));
@@ -326,6 +339,7 @@ impl Gateway {
             executor,
             policy,
             approvals,
+            tool_approvals: Arc::default(),
             audit,
             audit_dir,
             metrics,
@@ -357,6 +371,22 @@ impl Gateway {
             .find(|e| e.provider == provider && e.model == model)
             .or_else(|| self.experts.iter().find(|e| e.model == model))
     }
+}
+
+/// Reads the stats source into the router every `every` while the router lives.
+fn spawn_stats_refresh(router: &Arc<Router>, every: Duration) {
+    let weak = Arc::downgrade(router);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match weak.upgrade() {
+                Some(router) => router.refresh_stats(),
+                None => break,
+            }
+        }
+    });
 }
 
 fn provider_name(e: &ExpertEntry) -> String {

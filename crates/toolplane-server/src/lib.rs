@@ -54,13 +54,18 @@ mod console;
 mod dashboard;
 pub mod demo;
 pub mod error;
+mod feedback_api;
 mod integrations;
 pub mod keys;
 pub mod openai_wire;
 pub mod openapi_doc;
+mod run_routing;
 pub mod runs;
 mod runs_api;
 mod serve;
+#[cfg(feature = "redis")]
+pub mod shared_stats;
+pub mod tool_approvals;
 mod tools_api;
 
 pub use app::{AppState, EXPERT_HEADER, RequestId, app};

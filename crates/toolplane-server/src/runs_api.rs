@@ -148,7 +148,8 @@ fn spawn_drive(state: AppState, live: Arc<LiveRun>, principal: Principal, config
                 return;
             }
         };
-        let agent = AgentLoop::new(target.provider, Arc::new(gw.executor.clone()))
+        let provider = crate::run_routing::RoutingEvents::new(target.provider, gw.clone(), live.clone(), target.expert);
+        let agent = AgentLoop::new(Arc::new(provider), Arc::new(gw.executor.clone()))
             .with_config(config)
             .with_cost_model(Arc::new(TablePricing(gw.metrics.clone())))
             .with_events(Arc::new(RunSink(live.clone())));

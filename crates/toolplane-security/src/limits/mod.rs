@@ -29,7 +29,7 @@ pub use budget::{BudgetRule, BudgetScope, LocalBudget, ReserveOutcome, Settlemen
 pub use interceptor::{BudgetDecision, BudgetInterceptor, PriceSource, RateLimitInterceptor};
 pub use rate::{LocalRateLimiter, RateKey, RateQuota};
 #[cfg(feature = "redis")]
-pub use redis_backend::{DownPolicy, RedisBudget, RedisRateLimiter};
+pub use redis_backend::{DownPolicy, RedisBudget, RedisRateLimiter, redis_connection};
 
 /// A budget period, aligned to UTC calendar boundaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -20,9 +20,20 @@ const dockEl = document.getElementById('dock');
 let me = null;
 let started = false;
 
-export function navigate(path) {
+/** Shows the page at `path`; `anchor` (an element id) is scrolled to and focused once it renders. */
+export async function navigate(path, anchor) {
   if (location.pathname !== path) history.pushState({}, '', path);
-  render();
+  await render();
+  if (anchor) {
+    // Pages may fill their sections after render() returns.
+    for (let i = 0; i < 40 && !document.getElementById(anchor); i += 1) await new Promise((r) => setTimeout(r, 50));
+    const el = document.getElementById(anchor);
+    if (el) {
+      if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+      el.scrollIntoView({ block: 'start' });
+      el.focus({ preventScroll: true });
+    }
+  }
 }
 
 async function render() {
@@ -115,11 +126,15 @@ window.addEventListener('popstate', () => { if (me) render(); });
 onUnauthorized(() => showSignIn('Your session ended. Sign in again.'));
 
 function go(path, title) {
-  return { id: `go:${path}`, title: `Go to ${title}`, group: 'Page', keywords: 'open page navigate', run: () => navigate(path) };
+  return { id: `go:${path}`, title: `Go to ${title}`, group: 'Page', keywords: 'open page navigate', run: () => { navigate(path); } };
 }
 
 registerActions([
   go('/', 'Home'), go('/tools', 'Tools'), go('/dashboard', 'Dashboard'), go('/integrations', 'Integrations'),
+  ...[['providers', 'Providers'], ['openapi', 'OpenAPI descriptions'], ['github', 'GitHub'], ['mcp', 'MCP servers']].map(([id, title]) => ({
+    id: `integration:${id}`, title: `Open integration: ${title}`, group: 'Integration', keywords: 'integrations connect',
+    run: () => { navigate('/integrations', `int-${id}`); },
+  })),
   {
     id: 'dock:model', title: 'Switch the dock’s model or route', group: 'Dock', keywords: 'expert route model auto',
     async run() {
@@ -148,7 +163,7 @@ registerActions([
         render(el) {
           const ok = result && !result.error && (result.ok === true || result.verified === true);
           fill(el, h('p', { role: 'status', class: ok ? 'ok' : 'error' },
-            result.error ? `Not verified: ${result.error}` : ok ? 'The audit log verifies: every frame and the hash chain are intact.' : 'The audit log does not verify.'),
+            result.error ? `Not verified: ${result.error}` : ok ? `The audit log verifies: ${result.summary || 'every frame and the hash chain are intact.'}` : `The audit log does not verify: ${result.summary || ''}`),
           jsonBlock(result, { summary: 'Report' }));
         },
       };
