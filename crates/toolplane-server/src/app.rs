@@ -225,11 +225,20 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
                 "get",
                 "/v1/audit",
                 "listAuditRecords",
-                "The most recent audit records.",
+                "The most recent audit records, filtered by principal, tool and decision.",
                 true,
                 None,
                 JSON,
-                &[("limit", "integer", "most records")],
+                &[
+                    ("limit", "integer", "most records"),
+                    ("principal", "string", "only this principal"),
+                    ("tool", "string", "only this tool"),
+                    (
+                        "decision",
+                        "string",
+                        "only this decision: allow, ask, deny, approved, or none",
+                    ),
+                ],
             ),
             get(crate::admin::audit),
         ),
@@ -290,6 +299,7 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
     table.extend(crate::tool_approvals::endpoints());
     #[cfg(feature = "console")]
     table.extend(crate::console::endpoints());
+    table.extend(crate::integrations::endpoints());
     table
 }
 

@@ -210,6 +210,11 @@ pub struct ToolsSection {
     /// Serve the demo Tasks API in-process and offer its tools (the default set-up does).
     #[serde(default)]
     pub demo_tasks: bool,
+    /// The folder `POST /v1/integrations/openapi {"path": ...}` may load
+    /// descriptions from (relative to the configuration file); paths outside
+    /// it are refused. Unset: only uploads.
+    #[serde(default)]
+    pub openapi_dir: Option<String>,
 }
 
 /// `[[tools.openapi]]`.

@@ -20,6 +20,8 @@
 //! | `POST /v1/runs`, `GET /v1/runs/{id}[/events]`, `POST /v1/runs/{id}/approvals`, `DELETE /v1/runs/{id}` | server-side tool-calling runs |
 //! | `GET /metrics`, `GET /v1/metrics` | Prometheus text, JSON report |
 //! | `GET /v1/audit`, `POST /v1/audit/verify` | recent audit records, chain verification |
+//! | `GET /v1/integrations/...`, `POST /v1/integrations/...` | providers, OpenAPI descriptions added at run time, tools switched on and off, GitHub, MCP |
+//! | `GET /v1/dashboard?range=` | the console dashboard's series |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
 //! | `GET /openapi.json` | an OpenAPI 3.1 description of all of the above, from the route table |
 //! | `GET /`, `/tools`, `/dashboard`, `/integrations`, `/console/*`, `/console/session` | the web console (`console` feature) |
@@ -49,9 +51,11 @@ mod chat;
 pub mod config;
 #[cfg(feature = "console")]
 mod console;
+mod dashboard;
 pub mod demo;
 pub mod error;
 mod feedback_api;
+mod integrations;
 pub mod keys;
 pub mod openai_wire;
 pub mod openapi_doc;
