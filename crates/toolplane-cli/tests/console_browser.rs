@@ -1,6 +1,7 @@
 //! The web console in a real headless browser: starts `toolplane serve`
-//! (the offline default, whose printed key the tests sign in with, and a
-//! second server whose OpenAPI description holds markup), then runs
+//! (the offline default, whose printed key the tests sign in with, a server
+//! whose OpenAPI description holds markup, and one with GitHub's REST API as
+//! tools), then runs
 //! `node --test` over `crates/toolplane-server/console/tests/*.test.mjs`,
 //! which drive Debian's chromium through playwright-core and run axe-core.
 //!
@@ -18,6 +19,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const HOSTILE_KEY: &str = "tp-console-hostile-key";
+const GITHUB_KEY: &str = "tp-console-github-key";
 
 struct Serve {
     _child: Child,
@@ -82,20 +84,20 @@ fn target_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap()
 }
 
-fn hostile_config(dir: &Path) -> PathBuf {
+/// A configuration in `dir` with one key for `principal`, a scripted expert and `tools` (TOML).
+fn config(dir: &Path, name: &str, key: &str, tools: &str) -> PathBuf {
     let hash = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .args(["serve", "--hash-key", HOSTILE_KEY])
+        .args(["serve", "--hash-key", key])
         .output()
         .unwrap();
     let hash = String::from_utf8(hash.stdout).unwrap().trim().to_owned();
-    let spec = tests_dir().join("hostile-api.yaml");
     let text = format!(
         r#"[server]
 bind = "127.0.0.1:0"
 
 [[server.keys]]
 sha256 = "{hash}"
-principal = "mallory-reader"
+principal = "{name}-reader"
 roles = ["member"]
 
 [[experts]]
@@ -103,14 +105,37 @@ id = "fast"
 provider = "scripted"
 model = "scripted-fast"
 
-[[tools.openapi]]
-spec = {spec:?}
-"#,
-        spec = spec.display().to_string()
+{tools}
+"#
     );
-    let path = dir.join("hostile.toml");
+    let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Markup in an OpenAPI description's summaries, descriptions and enum values.
+fn hostile_config(dir: &Path) -> PathBuf {
+    let spec = tests_dir().join("hostile-api.yaml");
+    config(
+        dir,
+        "hostile",
+        HOSTILE_KEY,
+        &format!("[[tools.openapi]]\nspec = {:?}\n", spec.display().to_string()),
+    )
+}
+
+/// GitHub's REST API description (1,223 operations) as tools, never called (the base URL is a closed port).
+fn github_config(dir: &Path, corpus: &Path) -> PathBuf {
+    let spec = corpus.join("generated/api.github.com.json");
+    config(
+        dir,
+        "github",
+        GITHUB_KEY,
+        &format!(
+            "[[tools.openapi]]\nspec = {:?}\nbase_url = \"http://127.0.0.1:9\"\n",
+            spec.display().to_string()
+        ),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,6 +157,11 @@ async fn the_console_works_in_a_real_browser() {
     let state_dir = state.path().join("default");
     let offline = serve(&["--state-dir", state_dir.to_str().unwrap()]).await;
     let hostile = serve(&["--config", hostile_config(state.path()).to_str().unwrap()]).await;
+    // The search timing runs over GitHub's description (fetched by scripts/fetch-corpora.sh).
+    let github = match toolplane_testkit::corpus_dir("octokit-openapi-23.0.2") {
+        Some(corpus) => Some(serve(&["--config", github_config(state.path(), &corpus).to_str().unwrap()]).await),
+        None => None,
+    };
     let key = offline.key.clone().expect("the offline default prints its key");
     assert!(hostile.key.is_none());
 
@@ -146,10 +176,14 @@ async fn the_console_works_in_a_real_browser() {
         files.retain(|f| only.split(',').any(|o| f.to_string_lossy().contains(o.trim())));
     }
     let shots = target_dir().join("console-screenshots");
+    let mut node = Command::new("node");
+    if let Some(g) = &github {
+        node.env("TOOLPLANE_GITHUB_URL", &g.url)
+            .env("TOOLPLANE_GITHUB_KEY", GITHUB_KEY);
+    }
     let out = tokio::time::timeout(
         Duration::from_secs(600),
-        Command::new("node")
-            .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        node.args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
             .args(&files)
             .current_dir(tests_dir())
             .env("TOOLPLANE_URL", &offline.url)

@@ -135,7 +135,7 @@ export function lineChart({ title, series, yFormat = fmt, xFormat, empty = 'No d
 /** A horizontal bar chart. `bars`: [{label, value, note?}]. Returns a <figure>. */
 export function barChart({ title, bars, format = fmt, max, empty = 'Nothing to show in this range.' }) {
   if (!bars.length) return emptyFigure(title, empty);
-  const rowH = 26, L = 190, R = 80, W = 560;
+  const rowH = 24, L = 150, R = 76, W = 420;
   const H = bars.length * rowH + 8;
   const top = max ?? niceMax(Math.max(...bars.map((b) => b.value)));
   const svg = svgEl('svg', {
@@ -146,7 +146,7 @@ export function barChart({ title, bars, format = fmt, max, empty = 'Nothing to s
     const y = 4 + i * rowH;
     const w = top > 0 ? Math.max(0, (b.value / top) * (W - L - R)) : 0;
     const g = svgEl('g', { class: `chart-bar series-${i % 6}`, 'aria-hidden': 'true' });
-    const label = b.label.length > 28 ? `${b.label.slice(0, 27)}…` : b.label;
+    const label = b.label.length > 24 ? `${b.label.slice(0, 23)}…` : b.label;
     g.append(svgEl('text', { x: L - 8, y: y + 16, 'text-anchor': 'end', class: 'chart-axis' }, label));
     g.append(svgEl('rect', { x: L, y: y + 3, width: w.toFixed(1), height: rowH - 8, rx: 3 }));
     g.append(svgEl('text', { x: L + w + 6, y: y + 16, class: 'chart-value' }, format(b.value)));

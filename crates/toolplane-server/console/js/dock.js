@@ -76,6 +76,11 @@ class Turn {
         break;
       case 'tool_call_started': this.toolStarted(v.call); break;
       case 'tool_call_finished': this.toolFinished(v); break;
+      case 'routing':
+        // Which expert answered this step (and why), as soon as it answers.
+        this.routing = [...(this.routing || []), v];
+        if (v.expert) this.status.textContent = `Step ${v.step ?? ''}: ${v.expert} answering…`;
+        break;
       case 'usage':
         this.usage = v.total;
         this.cost = v.cost_usd;
@@ -185,6 +190,8 @@ class Turn {
     if (d.status === 'paused') for (const a of d.pending_approvals || []) this.approvalCard(a);
     const u = d.usage || this.usage || {};
     const bits = [];
+    const routed = [...(this.routing || [])].reverse().find((r) => r.expert);
+    if (!d.expert && routed) d.expert = { id: routed.expert, provider: routed.provider || '?', model: routed.model || '?' };
     if (d.expert) bits.push(h('span', { class: 'expert' }, 'Answered by ', h('strong', {}, d.expert.id), ` (${d.expert.provider} · ${d.expert.model})`));
     else if (d.status === 'answered') bits.push(h('span', {}, 'Expert unknown (the router’s log no longer has this run)'));
     if (u.input_tokens !== undefined) bits.push(h('span', {}, `${u.input_tokens} in · ${u.output_tokens} out tokens`));
@@ -195,7 +202,14 @@ class Turn {
 
   decision(d) {
     if (!d.routed) return d.expert ? h('p', { class: 'muted' }, `You chose ${d.expert.id}; the router was not asked.`) : null;
-    const ds = d.dispatches || [];
+    // The router's log for the run, else the routing events the run carried.
+    let ds = d.dispatches || [];
+    if (!ds.length) {
+      ds = (this.routing || []).filter((r) => r.candidates).map((r) => ({
+        task_type: r.task_type, ranked: r.candidates, attempts: r.attempts || [],
+        excluded: (r.excluded || []).map((x) => [x.expert, x.reason]),
+      }));
+    }
     if (!ds.length) return null;
     return h('details', { class: 'why' }, h('summary', {}, 'Why this expert'),
       h('ol', {}, ds.map((x) => h('li', {},

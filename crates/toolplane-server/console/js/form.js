@@ -126,27 +126,31 @@ function field(schemaIn, root, pointer, name, required, fields) {
       return Object.keys(out).length || required || !pointer ? out : undefined;
     };
   } else if (type === 'array') {
+    // Items are added and removed at the end only, so each keeps its JSON pointer (/tags/1 stays the second).
     const items = [];
     const list = h('ol', { class: 'items' });
     const add = () => {
       const i = items.length;
       const f = field(schema.items || {}, root, `${pointer}/${i}`, `${title} item ${i + 1}`, true, fields);
-      const remove = h('button', { type: 'button', class: 'link', onclick: () => {
-        const at = items.indexOf(entry);
-        items.splice(at, 1);
-        li.remove();
-        addBtn.focus();
-      } }, `Remove item ${i + 1}`);
-      const li = h('li', {}, f.el, remove);
-      const entry = { f, li };
-      items.push(entry);
+      const li = h('li', {}, f.el);
+      items.push({ f, li, pointer: `${pointer}/${i}` });
       list.appendChild(li);
+      removeBtn.hidden = false;
       const first = li.querySelector('input, select, textarea');
       if (first) first.focus();
     };
     const addBtn = h('button', { type: 'button', onclick: add }, `Add ${title} item`);
+    const removeBtn = h('button', { type: 'button', hidden: true, onclick: () => {
+      const last = items.pop();
+      if (!last) return;
+      last.li.remove();
+      for (const p of [...fields.byPointer.keys()]) if (p === last.pointer || p.startsWith(`${last.pointer}/`)) fields.byPointer.delete(p);
+      removeBtn.hidden = !items.length;
+      addBtn.focus();
+    } }, `Remove last ${title} item`);
     wrap = h('fieldset', { class: 'array', 'aria-describedby': describe || null },
-      h('legend', {}, title, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null), hint, errEl, list, addBtn);
+      h('legend', {}, title, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null), hint, errEl, list,
+      h('div', { class: 'actions' }, addBtn, removeBtn));
     read = () => {
       if (!items.length) return required ? [] : undefined;
       return items.map((e) => e.f.value());

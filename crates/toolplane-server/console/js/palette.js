@@ -84,6 +84,7 @@ async function search() {
     const tools = (r.data || []).map((t) => ({ kind: 'Tool', title: t.name, subtitle: t.description || '', tool: t }));
     const keep = results[active];
     renderList([...tools, ...acts], tools.length || acts.length ? '' : 'No tool or action matches.');
+    listbox.dataset.query = q;
     const again = keep ? results.findIndex((x) => x.title === keep.title && x.kind === keep.kind) : -1;
     if (again > 0) setActive(again);
     announce(`${tools.length} tools`);
@@ -110,9 +111,13 @@ function showStep() {
     listbox.hidden = true;
     fill(listbox);
     input.setAttribute('aria-expanded', 'false');
-    fill(view);
-    const handle = step.render(view) || {};
-    (handle.focus || (() => view.focus()))();
+    // Rendered once: coming back to a step (after an approval, say) finds it as it was left.
+    if (!step.el) {
+      step.el = h('div', { class: 'step' });
+      step.handle = step.render(step.el) || {};
+    }
+    fill(view, step.el);
+    (step.handle.focus || (() => view.focus()))();
   }
 }
 

@@ -2,7 +2,7 @@
 // an invalid value gets the executor's message next to its field, fixed, run,
 // result shown; nested steps go back with Esc and Backspace.
 import { test, before, after } from 'node:test';
-import { start, signIn, screenshot, assertAccessible, assert } from './support.mjs';
+import { start, signIn, screenshot, assertAccessible, callTool, assert } from './support.mjs';
 
 let b;
 before(async () => { b = await start(); await signIn(b.page); });
@@ -53,12 +53,15 @@ test('Ctrl-K, "task", Enter on createTask, an invalid value, the executor\'s mes
   await page.keyboard.press('Enter');
 
   // The executor's message, next to the field it names when the server says which.
-  const projectError = page.locator('.field.invalid').filter({ has: project });
-  const formError = page.locator('.form-error');
-  await page.waitForFunction(() => document.querySelector('.field.invalid .field-error')?.textContent || document.querySelector('.form-error')?.textContent);
-  const message = (await projectError.count()) ? await projectError.locator('.field-error').textContent() : await formError.textContent();
-  assert.match(message, /does not match|pattern/, message);
-  if (await projectError.count()) assert.equal(await project.getAttribute('aria-invalid'), 'true');
+  // The executor's message, next to the field its JSON pointer names, which takes focus.
+  const projectError = page.locator('.field.invalid').filter({ has: page.getByLabel(/^project/) }).locator('.field-error');
+  await projectError.waitFor();
+  const message = await projectError.textContent();
+  assert.match(message, /does not match/, message);
+  assert.equal(await project.getAttribute('aria-invalid'), 'true');
+  assert.equal(await title.getAttribute('aria-invalid'), null);
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('.field')?.querySelector('label')?.textContent.split(' ')[0]), 'project');
+  assert.equal(await page.locator('.form-error li').count(), 0);
   await screenshot(page, 'palette-form-invalid');
   await assertAccessible(page, 'the tool form with an error');
 
@@ -80,6 +83,46 @@ test('Ctrl-K, "task", Enter on createTask, an invalid value, the executor\'s mes
   assert.equal(await combo.inputValue(), 'task');
   await page.keyboard.press('Escape');
   await page.getByRole('dialog').waitFor({ state: 'hidden' });
+});
+
+test('a tool the policy asks about: the approval step, approve, the result; reject', async () => {
+  const { page } = b;
+  const made = await callTool('createTask', { title: 'Delete me from the palette', project: 'palette' });
+  const id = made.body.output.body.id;
+  for (const decision of ['Reject', 'Approve']) {
+    await page.keyboard.press('Control+k');
+    await page.keyboard.type('delete task');
+    await page.getByRole('dialog').getByRole('option', { name: /deleteTask/ }).waitFor();
+    const titles = await page.getByRole('dialog').getByRole('option').locator('.title').allTextContents();
+    for (let i = 0; i < titles.indexOf('deleteTask'); i += 1) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const form = page.getByRole('form', { name: 'Arguments of deleteTask' });
+    await form.getByLabel(/^taskId/).focus();
+    await page.keyboard.type(String(id));
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Approve deleteTask?' });
+    await dialog.waitFor();
+    await dialog.getByText('deletes-need-a-human', { exact: true }).waitFor();
+    await dialog.getByText(`"taskId": ${id}`).waitFor();
+    if (decision === 'Approve') {
+      await screenshot(page, 'palette-approval');
+      await assertAccessible(page, 'the approval step');
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Approve');
+    if (decision === 'Reject') await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await form.waitFor();
+    if (decision === 'Reject') {
+      await page.getByRole('dialog').getByText('You rejected the call to deleteTask').waitFor();
+      assert.equal((await callTool('getTask', { taskId: id })).body.output.status, 200);
+    } else {
+      await page.getByRole('region', { name: 'Result' }).getByText('HTTP 204').waitFor();
+      assert.equal((await callTool('getTask', { taskId: id })).body.output.status, 404);
+    }
+    await page.keyboard.press('Control+k');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+  }
 });
 
 test('nested steps: choose a route for the dock, Backspace goes back', async () => {

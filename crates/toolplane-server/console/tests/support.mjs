@@ -4,6 +4,7 @@
 // Environment:
 //   TOOLPLANE_URL, TOOLPLANE_KEY                  the offline default server and the key it printed
 //   TOOLPLANE_HOSTILE_URL, TOOLPLANE_HOSTILE_KEY  a server whose OpenAPI summaries hold markup
+//   TOOLPLANE_GITHUB_URL, TOOLPLANE_GITHUB_KEY    a server with GitHub's REST API as tools
 //   TOOLPLANE_CONSOLE_NODE_MODULES               playwright-core and axe-core (scripts/ci/console.sh)
 //   TOOLPLANE_CHROMIUM                            the browser (default /usr/bin/chromium)
 //   TOOLPLANE_SCREENSHOTS                         where screenshots go
@@ -23,6 +24,8 @@ export const URL = process.env.TOOLPLANE_URL;
 export const KEY = process.env.TOOLPLANE_KEY;
 export const HOSTILE_URL = process.env.TOOLPLANE_HOSTILE_URL;
 export const HOSTILE_KEY = process.env.TOOLPLANE_HOSTILE_KEY;
+export const GITHUB_URL = process.env.TOOLPLANE_GITHUB_URL;
+export const GITHUB_KEY = process.env.TOOLPLANE_GITHUB_KEY;
 const SHOTS = process.env.TOOLPLANE_SCREENSHOTS || 'console-screenshots';
 
 /** The flags the contract names; playwright adds --headless and a fresh profile. */

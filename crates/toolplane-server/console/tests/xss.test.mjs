@@ -35,6 +35,8 @@ test('hostile descriptions show as text on the tools page, in the palette and in
   await option.waitFor();
   await option.getByText('<img src=x', { exact: false }).waitFor();
   await noMarkupRan(page);
+  const titles = await page.getByRole('dialog').getByRole('option').locator('.title').allTextContents();
+  for (let i = 0; i < titles.indexOf('hostileNotes'); i += 1) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   const form = page.getByRole('form', { name: 'Arguments of hostileNotes' });
   await form.waitFor();

@@ -125,7 +125,7 @@ function alertIn(node, e) {
 function describe(api, a, open) {
   const name = a.namespace ? `${a.title || a.namespace} (${a.namespace}.*)` : `${a.title || 'API'} (${a.source})`;
   const warnings = a.warnings.length
-    ? el('details', { class: 'warnings-box' }, el('summary', {}, `${a.warnings.length} warnings`),
+    ? el('details', { class: 'warnings-box' }, el('summary', {}, a.warnings.length === 1 ? '1 warning' : `${a.warnings.length} warnings`),
       el('ul', { class: 'warnings' }, a.warnings.map((w) => el('li', {}, `${w.pointer}: ${w.message}`))))
     : el('p', { class: 'muted' }, 'No document warnings.');
   const meta = el('p', { class: 'muted' },
@@ -178,7 +178,7 @@ function openapiSection(api) {
       secret.value = '';
       const warn = a.warnings.length + a.tools.reduce((n, t) => n + t.warnings.length, 0);
       fill(out, el('p', { class: 'ok' },
-        `Added ${a.tools.length} tools under ${a.namespace}.* with ${warn} warnings. Find them with Ctrl-K.`));
+        `Added ${a.tools.length} tools under ${a.namespace}.* with ${warn} ${warn === 1 ? 'warning' : 'warnings'}. Find them with Ctrl-K.`));
       form.reset();
       await load(a.namespace);
     } catch (e) {
