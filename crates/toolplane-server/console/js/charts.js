@@ -3,28 +3,17 @@
 // says what it shows, and a <details> holding the same numbers as a table
 // (the accessible alternative). All text goes in through textContent.
 
+import { h as el } from './dom.js';
+
 const SVG = 'http://www.w3.org/2000/svg';
 
 function svgEl(tag, attrs = {}, text) {
-  const el = document.createElementNS(SVG, tag);
+  const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+    if (v !== undefined && v !== null) node.setAttribute(k, String(v));
   }
-  if (text !== undefined) el.textContent = String(text);
-  return el;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (v !== undefined && v !== null) e.setAttribute(k, String(v));
-  }
-  for (const c of children) {
-    if (c === null || c === undefined) continue;
-    e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-  }
-  return e;
+  if (text !== undefined) node.textContent = String(text);
+  return node;
 }
 
 function table(caption, head, rows) {
