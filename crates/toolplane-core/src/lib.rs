@@ -65,6 +65,7 @@ mod stats;
 mod stream;
 mod tool;
 mod tool_error;
+pub mod trace_context;
 #[cfg(feature = "schemars")]
 mod typed;
 

@@ -170,7 +170,7 @@ impl LiveState {
     }
 
     pub(crate) fn record_success(&self, cat: &Catalogue, expert: usize, latency: Duration, response: &ChatResponse) {
-        let (Some(st), Some(e)) = (self.states.get(expert), cat.experts.get(expert)) else {
+        let (Some(st), Some(priced)) = (self.states.get(expert), cat.prices.get(expert)) else {
             return;
         };
         let breaker = &cat.settings.breaker;
@@ -179,11 +179,14 @@ impl LiveState {
             .ewma(latency.as_secs_f64() * 1000.0, cat.settings.latency_weight);
         st.ewma_success.ewma(1.0, 0.05);
         self.refigure_expert(cat, expert);
-        let cost = e
-            .pricing
-            .estimate(response.usage.input_tokens, response.usage.output_tokens);
-        add_spend(&st.spent_nano_usd, cost);
-        add_spend(&self.spent_nano_usd, cost);
+        // The same cost a budget or the metrics charge: cache reads and
+        // writes and reasoning at their own rates. An unpriced expert adds
+        // nothing, and a budget never lets one through (`select::constraint`).
+        if let Some(price) = &priced.price {
+            let cost = price.cost(&response.usage);
+            add_spend(&st.spent_nano_usd, cost);
+            add_spend(&self.spent_nano_usd, cost);
+        }
         if let Some(rl) = &response.rate_limit {
             if rl.is_exhausted() {
                 let wait = [rl.retry_after, rl.requests_reset, rl.tokens_reset]

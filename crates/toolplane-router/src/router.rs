@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use toolplane_core::{
-    CallContext, ChatRequest, ChatResponse, Feedback, ProviderError, ProviderStatsSource, StatsSink, Verdict,
+    CallContext, ChatRequest, ChatResponse, Feedback, Price, PriceBook, ProviderError, ProviderStatsSource, StatsSink,
+    Verdict,
 };
 
 use crate::catalogue::{Catalogue, Settings, TaskOf};
@@ -54,6 +55,8 @@ pub struct RouterBuilder {
     sink: Option<Arc<dyn StatsSink>>,
     breaker: BreakerConfig,
     budget_usd: Option<f64>,
+    prices: Option<Arc<dyn PriceBook>>,
+    default_price: Option<Price>,
     seed: Option<u64>,
     clock: Option<ManualClock>,
     max_attempts: usize,
@@ -73,6 +76,8 @@ impl Default for RouterBuilder {
             sink: None,
             breaker: BreakerConfig::default(),
             budget_usd: None,
+            prices: None,
+            default_price: None,
             seed: None,
             clock: None,
             max_attempts: usize::MAX,
@@ -139,6 +144,43 @@ impl RouterBuilder {
         self
     }
 
+    /// Where experts without a price of their own get one: `book.price(provider,
+    /// model)` with the expert's provider and model, read once when the
+    /// router is built. Use the same book as the budgets and the metrics
+    /// (the metrics `PricingTable`) and one call costs the same everywhere.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use toolplane_core::{ChatRequest, Message, Price, ScriptedProvider, StaticPrices};
+    /// use toolplane_router::{Expert, Router};
+    /// let book = StaticPrices::new().with("openai", "gpt-4o-mini", Price::per_million(0.15, 0.60));
+    /// let openai = Arc::new(ScriptedProvider::new("openai"));
+    /// let router = Router::builder()
+    ///     .expert(Expert::new(openai.clone(), "gpt-4o-mini"))
+    ///     .expert(Expert::new(openai, "mystery"))
+    ///     .prices(Arc::new(book))
+    ///     .budget_usd(1.0)
+    ///     .build()
+    ///     .unwrap();
+    /// let d = router.explain(&ChatRequest::new("", vec![Message::user("hi")]).with_max_tokens(1000));
+    /// assert_eq!(d.chosen.as_deref(), Some("openai/gpt-4o-mini"));
+    /// assert_eq!(d.candidates[0].price_source, "price_book");
+    /// assert_eq!(d.candidates[0].estimated_cost_usd, Some(0.000601)); // ~5 input + 1000 output tokens
+    /// assert_eq!(d.excluded[0].constraint, "unpriced"); // a budget never counts an unknown model as free
+    /// ```
+    pub fn prices(mut self, book: Arc<dyn PriceBook>) -> Self {
+        self.prices = Some(book);
+        self
+    }
+
+    /// The price of experts that have none of their own and that the price
+    /// book does not know. Without one such experts are unpriced: ranked
+    /// after priced ones by cost, and removed whenever a budget applies.
+    pub fn default_price(mut self, price: Price) -> Self {
+        self.default_price = Some(price);
+        self
+    }
+
     /// Seeds the random draws (default: from the system clock). Same seed,
     /// same calls in the same order: same choices.
     pub fn seed(mut self, seed: u64) -> Self {
@@ -202,6 +244,8 @@ impl RouterBuilder {
             origin: new_origin(),
             breaker: self.breaker,
             budget_usd: self.budget_usd,
+            prices: self.prices,
+            default_price: self.default_price,
             seed,
             max_attempts: self.max_attempts,
             default_output_tokens: self.default_output_tokens,
@@ -397,7 +441,9 @@ impl Router {
         self.inner.log.as_ref().map(DispatchLog::snapshot).unwrap_or_default()
     }
 
-    /// USD spent through this router so far (from usage and prices).
+    /// USD spent through this router so far: each answer's usage at its
+    /// expert's price (cache reads and writes included), as
+    /// [`Price::cost`] charges it.
     pub fn spent_usd(&self) -> f64 {
         self.inner.live.spent_usd()
     }

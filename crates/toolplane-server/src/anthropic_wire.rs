@@ -386,6 +386,153 @@ impl EventWriter {
     }
 }
 
+/// The JSON Schema of the request body [`parse_request`] accepts (other
+/// fields pass through to the upstream).
+pub fn request_schema() -> Value {
+    let text_block = json!({"type": "object", "required": ["type", "text"],
+        "properties": {"type": {"const": "text"}, "text": {"type": "string"}}});
+    let block = json!({"oneOf": [
+        text_block,
+        {"type": "object", "required": ["type", "source"], "properties": {"type": {"const": "image"},
+            "source": {"oneOf": [
+                {"type": "object", "required": ["type"], "properties": {"type": {"const": "base64"},
+                    "media_type": {"type": "string"}, "data": {"type": "string"}}},
+                {"type": "object", "required": ["type"], "properties": {"type": {"const": "url"}, "url": {"type": "string"}}}]}}},
+        {"type": "object", "required": ["type", "name"], "properties": {"type": {"const": "tool_use"},
+            "id": {"type": "string"}, "name": {"type": "string"}, "input": {"type": "object"}}},
+        {"type": "object", "required": ["type", "tool_use_id"], "properties": {"type": {"const": "tool_result"},
+            "tool_use_id": {"type": "string"},
+            "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": text_block}, {"type": "null"}]},
+            "is_error": {"type": "boolean"}}},
+        {"type": "object", "required": ["type"], "properties": {"type": {"const": "thinking"},
+            "thinking": {"type": "string"}, "signature": {"type": "string"}}}
+    ]});
+    json!({
+        "type": "object",
+        "required": ["model", "max_tokens", "messages"],
+        "description": "Anthropic's Messages request. Fields not listed pass through to the upstream unchanged.",
+        "properties": {
+            "model": {"type": "string", "description": "An expert id, `auto`, or a task type (GET /v1/models)."},
+            "max_tokens": {"type": "integer", "minimum": 1, "maximum": u32::MAX},
+            "system": {"anyOf": [{"type": "string"}, {"type": "array", "items": text_block}, {"type": "null"}]},
+            "messages": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["role", "content"], "properties": {
+                    "role": {"enum": ["user", "assistant"]},
+                    "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": block}]}}}},
+            "tools": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"}, "description": {"type": "string"},
+                "input_schema": {"type": "object"}}}},
+            "tool_choice": {"type": "object", "required": ["type"], "properties": {
+                "type": {"enum": ["auto", "any", "none", "tool"]}, "name": {"type": "string"},
+                "disable_parallel_tool_use": {"type": "boolean"}}},
+            "temperature": {"type": "number"},
+            "top_p": {"type": "number"},
+            "stop_sequences": {"type": "array", "items": {"type": "string"}},
+            "stream": {"type": "boolean", "description": "Answer as Anthropic's server-sent events."},
+            "metadata": {"type": "object", "properties": {"user_id": {"type": "string"}}}
+        }
+    })
+}
+
+fn usage_schema() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    json!({"type": "object",
+        "required": ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"],
+        "properties": {"input_tokens": count, "output_tokens": count,
+            "cache_read_input_tokens": count, "cache_creation_input_tokens": count}})
+}
+
+fn stop_reason_schema() -> Value {
+    json!({"enum": ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]})
+}
+
+fn content_block_schema() -> Value {
+    json!({"oneOf": [
+        {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "text"}, "text": {"type": "string"}}},
+        {"type": "object", "required": ["type", "thinking"], "properties": {"type": {"const": "thinking"},
+            "thinking": {"type": "string"}, "signature": {"type": ["string", "null"]}}},
+        {"type": "object", "required": ["type", "id", "name", "input"], "properties": {"type": {"const": "tool_use"},
+            "id": {"type": "string"}, "name": {"type": "string"}, "input": {"type": "object"}}}
+    ]})
+}
+
+/// The JSON Schema of [`response_body`] (a `message` object).
+pub fn response_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"],
+        "properties": {
+            "id": {"type": "string"},
+            "type": {"const": "message"},
+            "role": {"const": "assistant"},
+            "model": {"type": "string", "description": "The expert that answered."},
+            "content": {"type": "array", "items": content_block_schema()},
+            "stop_reason": stop_reason_schema(),
+            "stop_sequence": {"type": ["string", "null"]},
+            "usage": usage_schema()
+        }
+    })
+}
+
+/// The JSON Schema of one server-sent event of a streamed message (as
+/// OpenAPI 3.1 describes an event stream: each event an object with
+/// `event` and `data`), one branch per event name; `error` carries `error`.
+pub fn stream_event_schema(error: Value) -> Value {
+    let index = json!({"type": "integer", "minimum": 0});
+    let events = [
+        (
+            "message_start",
+            json!({"type": "object", "required": ["type", "message"], "properties": {
+            "type": {"const": "message_start"},
+            "message": {"type": "object", "required": ["id", "type", "role", "model", "content", "usage"], "properties": {
+                "id": {"type": "string"}, "type": {"const": "message"}, "role": {"const": "assistant"},
+                "model": {"type": "string"}, "content": {"type": "array", "maxItems": 0},
+                "stop_reason": {"type": "null"}, "stop_sequence": {"type": "null"}, "usage": usage_schema()}}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "object", "required": ["type", "index", "content_block"], "properties": {
+            "type": {"const": "content_block_start"}, "index": index, "content_block": content_block_schema()}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "object", "required": ["type", "index", "delta"], "properties": {
+            "type": {"const": "content_block_delta"}, "index": index,
+            "delta": {"oneOf": [
+                {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "text_delta"}, "text": {"type": "string"}}},
+                {"type": "object", "required": ["type", "partial_json"], "properties": {"type": {"const": "input_json_delta"},
+                    "partial_json": {"type": "string"}}}]}}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "object", "required": ["type", "index"], "properties": {
+            "type": {"const": "content_block_stop"}, "index": index}}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "object", "required": ["type", "delta", "usage"], "properties": {
+            "type": {"const": "message_delta"},
+            "delta": {"type": "object", "required": ["stop_reason"], "properties": {
+                "stop_reason": stop_reason_schema(), "stop_sequence": {"type": ["string", "null"]}}},
+            "usage": usage_schema()}}),
+        ),
+        (
+            "message_stop",
+            json!({"type": "object", "required": ["type"], "properties": {"type": {"const": "message_stop"}}}),
+        ),
+        ("error", error),
+    ];
+    let branches: Vec<Value> = events
+        .into_iter()
+        .map(|(name, data)| {
+            json!({"type": "object", "required": ["event", "data"], "properties": {
+                "event": {"const": name},
+                "data": {"type": "string", "pattern": "^\\{", "contentMediaType": "application/json", "contentSchema": data}}})
+        })
+        .collect();
+    json!({"oneOf": branches})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,6 +551,7 @@ mod tests {
             "tools": [{"name": "now", "input_schema": {"type": "object"}}],
             "tool_choice": {"type": "any"}
         });
+        crate::openai_wire::tests::conforms(&request_schema(), &body);
         let (req, stream) = parse_request(body).unwrap();
         assert!(!stream);
         let roles: Vec<Role> = req.messages.iter().map(|m| m.role).collect();
@@ -425,7 +573,7 @@ mod tests {
     #[test]
     fn a_stream_opens_and_closes_blocks() {
         let mut w = EventWriter::new("m1".into(), "x".into());
-        let mut names: Vec<&str> = Vec::new();
+        let mut events: Vec<(&str, Value)> = Vec::new();
         for e in [
             StreamEvent::TextDelta { text: "a".into() },
             StreamEvent::ToolCallStart {
@@ -445,9 +593,20 @@ mod tests {
                 reason: StopReason::ToolUse,
             },
         ] {
-            names.extend(w.push(&e).into_iter().map(|(n, _)| n));
+            events.extend(w.push(&e));
         }
-        names.extend(w.finish().into_iter().map(|(n, _)| n));
+        events.extend(w.finish());
+        let names: Vec<&str> = events.iter().map(|(n, _)| *n).collect();
+        let schema = stream_event_schema(ApiError::schema(Dialect::Anthropic));
+        for (name, data) in &events {
+            let branch = schema["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["properties"]["event"]["const"] == *name)
+                .unwrap();
+            crate::openai_wire::tests::conforms(&branch["properties"]["data"]["contentSchema"], data);
+        }
         assert_eq!(
             names,
             [

@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
@@ -33,6 +33,9 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Permits for requests in flight.
     pub permits: Arc<Semaphore>,
+    /// Signed-in console sessions.
+    #[cfg(feature = "console")]
+    pub(crate) sessions: Arc<crate::console::session::SessionStore>,
 }
 
 /// The request id of this request (from `x-request-id`, or generated).
@@ -222,11 +225,20 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
                 "get",
                 "/v1/audit",
                 "listAuditRecords",
-                "The most recent audit records.",
+                "The most recent audit records, filtered by principal, tool and decision.",
                 true,
                 None,
                 JSON,
-                &[("limit", "integer", "most records")],
+                &[
+                    ("limit", "integer", "most records"),
+                    ("principal", "string", "only this principal"),
+                    ("tool", "string", "only this tool"),
+                    (
+                        "decision",
+                        "string",
+                        "only this decision: allow, ask, deny, approved, or none",
+                    ),
+                ],
             ),
             get(crate::admin::audit),
         ),
@@ -285,12 +297,24 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
     ];
     table.extend(crate::feedback_api::endpoints());
     table.extend(crate::tool_approvals::endpoints());
+    table.extend(crate::mcp::endpoints());
+    #[cfg(feature = "console")]
+    table.extend(crate::console::endpoints());
+    table.extend(crate::integrations::endpoints());
     table
 }
 
-async fn openapi_json() -> Response {
+async fn openapi_json(State(state): State<AppState>) -> Response {
     let docs: Vec<EndpointDoc> = endpoints().into_iter().map(|(d, _)| d).collect();
-    axum::Json(crate::openapi_doc::document(&docs)).into_response()
+    let gw = &state.gateway;
+    let mut models: Vec<String> = gw.experts.iter().map(|e| e.id.clone()).collect();
+    models.push("auto".into());
+    models.extend(gw.router.task_types().iter().filter(|t| *t != "default").cloned());
+    let offered = crate::openapi_doc::Offered {
+        models,
+        tools: gw.executor.specs().iter().map(|s| s.name.clone()).collect(),
+    };
+    axum::Json(crate::openapi_doc::document_for(&docs, &offered)).into_response()
 }
 
 /// Builds the application over `gateway`.
@@ -299,6 +323,8 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
     let state = AppState {
         gateway,
         permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+        #[cfg(feature = "console")]
+        sessions: Arc::default(),
     };
     let mut authed = Router::new();
     let mut open = Router::new();
@@ -310,11 +336,15 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
         }
     }
     let authed = authed.layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    #[cfg(feature = "console")]
+    let open = open.merge(crate::console::router());
     open.merge(authed)
         .fallback(not_found)
+        .layer(middleware::from_fn(json_rejections))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn(crate::trace_context::continue_trace))
         .with_state(state)
 }
 
@@ -330,6 +360,51 @@ async fn not_found(req: Request) -> Response {
     ApiError::not_found(format!("no route for {} {}", req.method(), req.uri().path()))
         .in_dialect(dialect_of(req.uri().path()))
         .into_response()
+}
+
+/// Rewrites the plain-text answers axum's extractors and router give (a
+/// query string or path parameter that does not parse, a method the route
+/// lacks) into the SDK-shaped error body, so every error answer is JSON.
+async fn json_rejections(req: Request, next: Next) -> Response {
+    let dialect = dialect_of(req.uri().path());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request cannot be served")
+            .to_owned()
+    } else {
+        text
+    };
+    let kind = match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        s if s >= 500 => "server_error",
+        _ => "invalid_request_error",
+    };
+    let mut out = ApiError::new(status, kind, message).in_dialect(dialect).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }
 
 fn new_request_id() -> String {
@@ -388,6 +463,18 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let dialect = dialect_of(req.uri().path());
+    // Without a key, the console's session cookie (non-GET: with its CSRF token).
+    #[cfg(feature = "console")]
+    if presented_key(req.headers()).is_none() {
+        match state.sessions.authenticate(req.method(), req.headers()) {
+            Ok(Some(p)) => {
+                req.extensions_mut().insert(p);
+                return next.run(req).await;
+            }
+            Ok(None) => {}
+            Err(e) => return e.in_dialect(dialect).into_response(),
+        }
+    }
     let principal: Option<Principal> =
         presented_key(req.headers()).and_then(|k| state.gateway.keys.authenticate(k).cloned());
     match principal {
@@ -401,7 +488,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             } else {
                 "no API key: send `Authorization: Bearer <key>` (or `x-api-key`)"
             };
-            ApiError::unauthorized(message).in_dialect(dialect).into_response()
+            let mut resp = ApiError::unauthorized(message).in_dialect(dialect).into_response();
+            // RFC 9110 §11.6.1; MCP clients read it as the start of their auth flow.
+            resp.headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            resp
         }
     }
 }

@@ -27,6 +27,7 @@ use toolplane_security::{ApprovalStore, PermissionInterceptor};
 
 use crate::config::{ConfigError, ExpertEntry, KeyEntry, Origin, ServerConfig};
 use crate::demo::{self, ScriptedExpert};
+use crate::integrations::{GithubInfo, LoadedApi};
 use crate::keys::{KeyStore, generate_key, hash_key};
 use crate::runs::RunStore;
 
@@ -87,6 +88,8 @@ pub struct Gateway {
     pub redis_url: Option<String>,
     /// True when every expert is scripted (the offline demo).
     pub scripted_only: bool,
+    /// Providers, descriptions and switched-off tools of the integrations endpoints.
+    pub(crate) integrations: crate::integrations::Integrations,
 }
 
 /// Limits of the HTTP server.
@@ -159,7 +162,7 @@ pub fn default_config(state_dir: PathBuf) -> (ServerConfig, String) {
     cfg.server.keys.push(KeyEntry {
         sha256: hash_key(&key),
         principal: "local-user".into(),
-        roles: vec!["member".into(), "approver".into()],
+        roles: vec!["member".into(), "approver".into(), "admin".into()],
         team: None,
     });
     (cfg, key)
@@ -285,7 +288,8 @@ impl Gateway {
             .collect();
 
         // Tools.
-        let registry = tools(cfg).await.map_err(|(f, m)| err(f, m))?;
+        let (registry, apis, github) = tools(cfg).await.map_err(|(f, m)| err(f, m))?;
+        let integrations = crate::integrations::Integrations::new(cfg, apis, github);
         let policy = Arc::new(PolicyStore::new());
         match &cfg.security.policy {
             Some(p) => policy
@@ -348,6 +352,7 @@ impl Gateway {
             },
             redis_url: cfg.security.redis_url.clone(),
             scripted_only,
+            integrations,
         })
     }
 
@@ -527,8 +532,12 @@ fn limits(cfg: &ServerConfig, audit: &Arc<FileSink>) -> Result<Limits, FieldErro
     Ok((chat, tools, budget))
 }
 
-async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
+type LoadedTools = (ToolRegistry, Vec<LoadedApi>, Option<GithubInfo>);
+
+async fn tools(cfg: &ServerConfig) -> Result<LoadedTools, FieldError> {
     let mut registry = ToolRegistry::new();
+    let mut apis = Vec::new();
+    let mut github = None;
     let builtins = builtin::builtin_tools()
         .into_iter()
         .filter(|t| cfg.tools.builtins.iter().any(|b| b == "*" || *b == t.spec().name));
@@ -546,6 +555,14 @@ async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
         let spec =
             OpenApiSpec::from_str(demo::TASKS_API_YAML).map_err(|e| ("tools.demo_tasks".to_owned(), e.to_string()))?;
         let converted = Converter::new(ConvertOptions::default()).convert(&spec);
+        apis.push(LoadedApi::at_start(
+            "demo",
+            None,
+            &spec,
+            &converted,
+            Some(format!("http://{addr}/v1")),
+            vec!["bearerAuth".into()],
+        ));
         let http = HttpConfig::new()
             .with_base_url(format!("http://{addr}/v1"))
             .with_secret("bearerAuth", Secret::new(token));
@@ -570,6 +587,14 @@ async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
             ..ConvertOptions::default()
         };
         let converted = Converter::new(options).convert(&spec);
+        apis.push(LoadedApi::at_start(
+            "config",
+            Some(o.spec.clone()),
+            &spec,
+            &converted,
+            o.base_url.clone(),
+            o.auth.keys().cloned().collect(),
+        ));
         let mut http = HttpConfig::new();
         if let Some(u) = &o.base_url {
             http = http.with_base_url(u.clone());
@@ -593,11 +618,18 @@ async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
         }
         gc.read_only = g.read_only;
         let tools = toolplane_github::github_tools(&gc).map_err(|e| ("tools.github".to_owned(), e.to_string()))?;
+        github = Some(GithubInfo {
+            names: tools.iter().map(|t| t.spec().name.clone()).collect(),
+            token_env: var.to_owned(),
+            token_present: gc.token.is_some(),
+            read_only: g.read_only,
+            base_url: gc.base_url.clone(),
+        });
         registry
             .register_all(tools)
             .map_err(|e| ("tools.github".to_owned(), e.to_string()))?;
     }
-    Ok(registry)
+    Ok((registry, apis, github))
 }
 
 /// What `toolplane serve --check` found in a valid file.

@@ -184,8 +184,11 @@ impl ExpertEntry {
             tools: self.tools,
             streaming: self.streaming,
             context_window: self.context_window,
-            input_per_1k: self.input_per_1k,
-            output_per_1k: self.output_per_1k,
+            // The router's prices are USD per million tokens (core `Price`).
+            price: Some(toolplane_core::Price::per_million(
+                self.input_per_1k * 1000.0,
+                self.output_per_1k * 1000.0,
+            )),
             priority: self.priority,
             budget_usd: self.budget_usd,
             stats: None,
@@ -210,6 +213,11 @@ pub struct ToolsSection {
     /// Serve the demo Tasks API in-process and offer its tools (the default set-up does).
     #[serde(default)]
     pub demo_tasks: bool,
+    /// The folder `POST /v1/integrations/openapi {"path": ...}` may load
+    /// descriptions from (relative to the configuration file); paths outside
+    /// it are refused. Unset: only uploads.
+    #[serde(default)]
+    pub openapi_dir: Option<String>,
 }
 
 /// `[[tools.openapi]]`.

@@ -154,6 +154,46 @@ impl ApiError {
         }
     }
 
+    /// The JSON Schema of [`ApiError::body`] in `dialect` (for `GET /openapi.json`).
+    pub fn schema(dialect: Dialect) -> serde_json::Value {
+        match dialect {
+            Dialect::OpenAi => json!({
+                "type": "object",
+                "required": ["error"],
+                "additionalProperties": false,
+                "properties": {"error": {
+                    "type": "object",
+                    "required": ["message", "type", "param", "code"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "message": {"type": "string", "description": "What went wrong, for a human."},
+                        "type": {"type": "string", "description": "`invalid_request_error`, `authentication_error`, `permission_error`, `not_found_error`, `rate_limit_error`, `insufficient_quota`, `overloaded_error`, `upstream_error`, `server_error`."},
+                        "param": {"type": ["string", "null"], "description": "The request field at fault."},
+                        "code": {"type": ["string", "null"], "description": "A machine code (`invalid_api_key`, `budget_exceeded`, `malformed_json`, ...)."}
+                    }
+                }}
+            }),
+            Dialect::Anthropic => json!({
+                "type": "object",
+                "required": ["type", "error"],
+                "additionalProperties": false,
+                "properties": {
+                    "type": {"const": "error"},
+                    "error": {
+                        "type": "object",
+                        "required": ["type", "message"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "type": {"enum": ["invalid_request_error", "authentication_error", "permission_error",
+                                "not_found_error", "request_too_large", "rate_limit_error", "overloaded_error", "api_error"]},
+                            "message": {"type": "string"}
+                        }
+                    }
+                }
+            }),
+        }
+    }
+
     /// A provider's (or the router's, or a limit's) error, with the status an SDK maps right.
     pub fn from_provider(e: &ProviderError) -> Self {
         use ProviderErrorKind as K;

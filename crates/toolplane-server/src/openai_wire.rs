@@ -487,8 +487,187 @@ impl ChunkWriter {
     }
 }
 
+/// The JSON Schema of the request body [`parse_request`] accepts: the fields
+/// it reads, with the shapes it checks; other fields pass through to the upstream.
+pub fn request_schema() -> Value {
+    let text_part = json!({"type": "object", "required": ["type", "text"],
+        "properties": {"type": {"const": "text"}, "text": {"type": "string"}}});
+    let part = json!({"oneOf": [
+        text_part,
+        {"type": "object", "required": ["type", "image_url"], "properties": {"type": {"const": "image_url"},
+            "image_url": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string",
+                "description": "An http(s) URL or a `data:<media type>;base64,<data>` URL."}}}}},
+        {"type": "object", "required": ["type"], "properties": {"type": {"const": "refusal"}, "refusal": {"type": "string"}}}
+    ]});
+    let text_content = json!({"anyOf": [{"type": "string"}, {"type": "array", "items": text_part}, {"type": "null"}]});
+    let content = json!({"anyOf": [{"type": "string"}, {"type": "array", "items": part}, {"type": "null"}]});
+    let tool_call = json!({"type": "object", "required": ["function"], "properties": {
+        "id": {"type": "string"}, "type": {"const": "function"},
+        "function": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"}, "arguments": {"type": "string", "description": "The arguments as JSON text."}}}}});
+    let message = json!({"oneOf": [
+        {"type": "object", "required": ["role"], "properties": {
+            "role": {"enum": ["system", "developer"]}, "content": text_content, "name": {"type": "string"}}},
+        {"type": "object", "required": ["role"], "properties": {
+            "role": {"const": "user"}, "content": content, "name": {"type": "string"}}},
+        {"type": "object", "required": ["role"], "properties": {
+            "role": {"const": "assistant"}, "content": content,
+            "tool_calls": {"type": ["array", "null"], "items": tool_call}}},
+        {"type": "object", "required": ["role", "tool_call_id"], "properties": {
+            "role": {"const": "tool"}, "tool_call_id": {"type": "string"}, "content": text_content}}
+    ]});
+    let tool = json!({"type": "object", "required": ["type", "function"], "properties": {
+        "type": {"const": "function"},
+        "function": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string", "minLength": 1}, "description": {"type": "string"},
+            "parameters": {"type": "object", "description": "The tool's arguments as a JSON Schema."},
+            "strict": {"type": "boolean"}}}}});
+    let max = json!({"type": ["integer", "null"], "minimum": 0, "maximum": u32::MAX});
+    let number = json!({"type": ["number", "null"]});
+    json!({
+        "type": "object",
+        "required": ["model", "messages"],
+        "description": "OpenAI's Chat Completions request. Fields not listed pass through to the upstream unchanged.",
+        "properties": {
+            "model": {"type": "string", "description": "An expert id, `auto`, or a task type (GET /v1/models)."},
+            "messages": {"type": "array", "minItems": 1, "items": message},
+            "tools": {"type": ["array", "null"], "items": tool},
+            "tool_choice": {"anyOf": [
+                {"enum": ["auto", "none", "required"]},
+                {"type": "object", "required": ["function"], "properties": {"type": {"const": "function"},
+                    "function": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}},
+                {"type": "null"}]},
+            "parallel_tool_calls": {"type": ["boolean", "null"]},
+            "max_tokens": max,
+            "max_completion_tokens": max,
+            "temperature": number,
+            "top_p": number,
+            "seed": {"type": ["integer", "null"], "minimum": 0},
+            "stop": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+            "response_format": {"anyOf": [
+                {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["text", "json_object"]}}},
+                {"type": "object", "required": ["type", "json_schema"], "properties": {"type": {"const": "json_schema"},
+                    "json_schema": {"type": "object", "properties": {"name": {"type": "string"},
+                        "schema": {"type": "object"}, "strict": {"type": "boolean"}}}}},
+                {"type": "null"}]},
+            "stream": {"type": ["boolean", "null"], "description": "Answer as server-sent events of `chat.completion.chunk` objects."},
+            "stream_options": {"type": ["object", "null"], "properties": {"include_usage": {"type": "boolean"}}},
+            "user": {"type": "string"},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}}
+        }
+    })
+}
+
+/// The JSON Schema of [`usage_json`].
+pub fn usage_schema() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    json!({
+        "type": "object",
+        "required": ["prompt_tokens", "completion_tokens", "total_tokens"],
+        "properties": {
+            "prompt_tokens": count, "completion_tokens": count, "total_tokens": count,
+            "prompt_tokens_details": {"type": "object", "properties": {"cached_tokens": count}},
+            "completion_tokens_details": {"type": "object", "properties": {"reasoning_tokens": count}}
+        }
+    })
+}
+
+fn tool_call_schema(streamed: bool) -> Value {
+    if streamed {
+        json!({"type": "object", "required": ["index", "function"], "properties": {
+            "index": {"type": "integer", "minimum": 0}, "id": {"type": "string"}, "type": {"const": "function"},
+            "function": {"type": "object", "properties": {"name": {"type": "string"}, "arguments": {"type": "string"}}}}})
+    } else {
+        json!({"type": "object", "required": ["id", "type", "function"], "properties": {
+            "id": {"type": "string"}, "type": {"const": "function"},
+            "function": {"type": "object", "required": ["name", "arguments"], "properties": {
+                "name": {"type": "string"}, "arguments": {"type": "string"}}}}})
+    }
+}
+
+fn finish_reason_schema() -> Value {
+    json!({"enum": ["stop", "length", "tool_calls", "content_filter"]})
+}
+
+/// The JSON Schema of [`response_body`] (a `chat.completion` object).
+pub fn response_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "object", "created", "model", "choices", "usage"],
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"const": "chat.completion"},
+            "created": {"type": "integer", "minimum": 0, "description": "Unix seconds."},
+            "model": {"type": "string", "description": "The expert that answered."},
+            "choices": {"type": "array", "minItems": 1, "maxItems": 1, "items": {
+                "type": "object",
+                "required": ["index", "message", "logprobs", "finish_reason"],
+                "properties": {
+                    "index": {"const": 0},
+                    "message": {"type": "object", "required": ["role", "content", "refusal"], "properties": {
+                        "role": {"const": "assistant"},
+                        "content": {"type": ["string", "null"]},
+                        "refusal": {"type": ["string", "null"]},
+                        "tool_calls": {"type": "array", "minItems": 1, "items": tool_call_schema(false)}}},
+                    "logprobs": {"type": "null"},
+                    "finish_reason": finish_reason_schema()
+                }
+            }},
+            "usage": usage_schema()
+        }
+    })
+}
+
+/// The JSON Schema of one `chat.completion.chunk` of [`ChunkWriter`].
+pub fn chunk_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "object", "created", "model", "choices"],
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"const": "chat.completion.chunk"},
+            "created": {"type": "integer", "minimum": 0},
+            "model": {"type": "string"},
+            "choices": {"type": "array", "maxItems": 1, "items": {
+                "type": "object",
+                "required": ["index", "delta", "finish_reason"],
+                "properties": {
+                    "index": {"const": 0},
+                    "delta": {"type": "object", "properties": {
+                        "role": {"const": "assistant"},
+                        "content": {"type": "string"},
+                        "refusal": {"type": "string"},
+                        "tool_calls": {"type": "array", "items": tool_call_schema(true)}}},
+                    "logprobs": {"type": "null"},
+                    "finish_reason": {"anyOf": [finish_reason_schema(), {"type": "null"}]}
+                }
+            }},
+            "usage": {"anyOf": [usage_schema(), {"type": "null"}],
+                "description": "With `stream_options.include_usage`: null on every chunk but the last, whose `choices` is empty."}
+        }
+    })
+}
+
+/// The JSON Schema of one server-sent event of a streamed completion, as
+/// OpenAPI 3.1 describes an event stream (each event an object with `data`,
+/// `event`, `id`): a chunk, an error object, or the closing `[DONE]`.
+pub fn stream_event_schema(error: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "event": {"const": "message"},
+            "data": {"anyOf": [
+                {"const": "[DONE]"},
+                {"type": "string", "pattern": "^\\{", "contentMediaType": "application/json",
+                    "contentSchema": {"oneOf": [chunk_schema(), error]}}
+            ]}
+        }
+    })
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -512,6 +691,7 @@ mod tests {
             "stream_options": {"include_usage": true},
             "logit_bias": {"1": 2}
         });
+        conforms(&request_schema(), &body);
         let (req, flags) = parse_request(body).unwrap();
         assert_eq!(
             flags,
@@ -556,11 +736,37 @@ mod tests {
         chunks.extend(w.push(&StreamEvent::Stop {
             reason: StopReason::EndTurn,
         }));
+        for c in &chunks {
+            conforms(&chunk_schema(), c);
+        }
         assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
         assert_eq!(chunks[1]["choices"][0]["delta"]["content"], "hi");
         assert_eq!(chunks.last().unwrap()["choices"][0]["finish_reason"], "stop");
         let last = w.finish().unwrap();
         assert_eq!(last["usage"]["total_tokens"], 4);
         assert_eq!(last["choices"], json!([]));
+        conforms(&chunk_schema(), &last);
+    }
+
+    /// Fails with every error of `v` against `schema`.
+    pub(crate) fn conforms(schema: &Value, v: &Value) {
+        let validator = jsonschema::validator_for(schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{v}");
+    }
+
+    #[test]
+    fn the_schemas_reject_what_the_parser_rejects() {
+        for bad in [
+            json!({"model": "auto"}),
+            json!({"model": "auto", "messages": []}),
+            json!({"model": "auto", "messages": [{"role": "robot", "content": "x"}]}),
+            json!({"model": "auto", "messages": [{"role": "tool", "content": "x"}]}),
+            json!({"model": "a", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {}}]}),
+        ] {
+            let validator = jsonschema::validator_for(&request_schema()).unwrap();
+            assert!(!validator.is_valid(&bad), "{bad}");
+            assert!(parse_request(bad).is_err());
+        }
     }
 }

@@ -82,6 +82,9 @@ pub(crate) async fn call(
         Err(e) => return e.into_response(),
     };
     let exec = &state.gateway.executor;
+    if state.gateway.integrations.is_disabled(&name) {
+        return crate::integrations::disabled_error(&name).into_response();
+    }
     if !exec.specs().iter().any(|s| s.name == name) {
         return ApiError::not_found(format!("no tool `{name}`; GET /v1/tools lists them"))
             .with_code("tool_not_found")
