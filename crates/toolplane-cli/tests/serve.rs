@@ -1,6 +1,7 @@
 //! `toolplane serve` as a process: real client SDKs nobody here wrote
 //! (the official `openai` and `anthropic` Python SDKs, the `openai` npm
-//! package), SIGTERM during a stream, and a restart with a paused run.
+//! package), SIGTERM during a stream, a restart with a paused run, and two
+//! processes on one Redis sharing the router's verdicts.
 //!
 //! The SDKs are installed by `scripts/ci/server.sh`; outside CI a missing one
 //! is a printed skip, under `CI=true` a failure.
@@ -428,4 +429,107 @@ async fn vendor_keys_in_the_environment_replace_the_scripted_experts() {
             .success()
     );
     assert!(child.wait().await.unwrap().success());
+}
+
+/// The expert that answers `model: task:default` on `url` (with `request_id`).
+async fn routed_to(url: &str, request_id: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(KEY)
+        .header("x-request-id", request_id)
+        .json(&json!({"model": "task:default", "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()["x-toolplane-expert"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_redis_share_the_routers_verdicts() {
+    let Some(redis) = toolplane_testkit::redis_url() else {
+        return;
+    };
+    // Models of their own, so verdicts earlier runs left in Redis do not count.
+    let tag = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            ^ u128::from(std::process::id())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"[server]
+bind = "127.0.0.1:0"
+stats_refresh_ms = 20
+
+[[server.keys]]
+sha256 = "{alice}"
+principal = "alice"
+roles = ["member", "approver", "admin"]
+
+[[experts]]
+id = "one"
+provider = "scripted"
+model = "one-{tag}"
+
+[[experts]]
+id = "two"
+provider = "scripted"
+model = "two-{tag}"
+
+[router.default]
+strategy = {{ kind = "weighted", weights = {{ latency = 0.0, success = 0.0, cost = 0.0, win_rate = 1.0 }} }}
+
+[security]
+redis_url = "{redis}"
+"#,
+        alice = sha256(KEY),
+    );
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    for d in [&a_dir, &b_dir] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("toolplane.toml"), &text).unwrap();
+    }
+    let a = Serve::start(&a_dir.join("toolplane.toml")).await;
+    let b = Serve::start(&b_dir.join("toolplane.toml")).await;
+
+    let first = routed_to(&b.url, &format!("b-{tag}-0")).await;
+    let rid = format!("a-{tag}-1");
+    assert_eq!(
+        routed_to(&a.url, &rid).await,
+        first,
+        "no verdicts yet: the same tie-break"
+    );
+    let other = if first == "one" { "two" } else { "one" };
+    for verdict in ["loss", "loss"] {
+        let r = reqwest::Client::new()
+            .post(format!("{}/v1/feedback", a.url))
+            .bearer_auth(KEY)
+            .json(&json!({"request_id": rid, "verdict": verdict}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    assert_eq!(routed_to(&a.url, &format!("a-{tag}-2")).await, other);
+    // The other process learns it through Redis within a few refreshes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut n = 0;
+    let mut seen = first.clone();
+    while tokio::time::Instant::now() < deadline {
+        n += 1;
+        seen = routed_to(&b.url, &format!("b-{tag}-poll-{n}")).await;
+        if seen == other {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, other, "process B never learned process A's verdicts");
+    a.sigterm();
+    b.sigterm();
+    assert!(a.wait().await.success());
+    assert!(b.wait().await.success());
 }

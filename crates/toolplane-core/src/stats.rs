@@ -229,3 +229,47 @@ pub struct Feedback {
     /// The judgement.
     pub verdict: Verdict,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(n: u64) -> SharedVerdict {
+        SharedVerdict {
+            origin: n,
+            key: ExpertKey::new("p", "m"),
+            task_type: "default".into(),
+            verdict: Verdict::Win,
+        }
+    }
+
+    #[test]
+    fn static_stats_hands_out_each_shared_verdict_once_by_cursor() {
+        let s = StaticStats::default();
+        assert_eq!(s.verdicts_after(0), (Vec::new(), 0));
+        s.verdict(&verdict(1));
+        s.verdict(&verdict(2));
+        let (got, cursor) = s.verdicts_after(0);
+        assert_eq!(got, vec![verdict(1), verdict(2)]);
+        assert_eq!(cursor, 2);
+        assert_eq!(s.verdicts_after(cursor), (Vec::new(), 2));
+        s.verdict(&verdict(3));
+        assert_eq!(s.verdicts_after(cursor), (vec![verdict(3)], 3));
+        assert_eq!(s.verdicts_after(1).0, vec![verdict(2), verdict(3)]);
+        // A cursor from the future (another store) gives nothing and is kept.
+        assert_eq!(s.verdicts_after(99), (Vec::new(), 99));
+    }
+
+    #[test]
+    fn static_stats_keeps_the_longest_breaker_opening() {
+        let s = StaticStats::default();
+        let key = ExpertKey::new("p", "m");
+        assert_eq!(s.breaker_open_for(&key), None);
+        s.breaker_opened(&key, Duration::from_secs(60));
+        s.breaker_opened(&key, Duration::from_secs(1));
+        let left = s.breaker_open_for(&key).unwrap();
+        assert!(left > Duration::from_secs(30), "the longer opening stands: {left:?}");
+        s.breaker_opened(&ExpertKey::new("p", "other"), Duration::ZERO);
+        assert_eq!(s.breaker_open_for(&ExpertKey::new("p", "other")), None, "already over");
+    }
+}

@@ -170,6 +170,7 @@ pub(crate) fn run_event() -> Value {
         "text_delta",
         "tool_call_started",
         "tool_call_finished",
+        "routing",
         "usage",
         "step_done",
         "approval_required",

@@ -619,6 +619,31 @@ strategy = { kind = "weighted" }
     }
 
     #[test]
+    fn a_stats_refresh_out_of_range_is_named_with_its_line() {
+        let text = OK.replace(
+            "bind = \"127.0.0.1:9000\"",
+            "bind = \"127.0.0.1:9000\"\nstats_refresh_ms = 1",
+        );
+        let e = ServerConfig::from_toml_str(&text, origin()).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("toolplane.toml:4: server.stats_refresh_ms: must be between 10"),
+            "{e}"
+        );
+        let ok = OK.replace(
+            "bind = \"127.0.0.1:9000\"",
+            "bind = \"127.0.0.1:9000\"\nstats_refresh_ms = 250",
+        );
+        assert_eq!(
+            ServerConfig::from_toml_str(&ok, origin())
+                .unwrap()
+                .server
+                .stats_refresh_ms,
+            250
+        );
+    }
+
+    #[test]
     fn errors_name_file_line_and_field() {
         let text = OK.replace("model = \"fast\"", "model = \"fast\"\nbase_url = \"ftp://x\"");
         let e = ServerConfig::from_toml_str(&text, origin()).unwrap_err();

@@ -169,7 +169,35 @@ impl ApiError {
                         "message": {"type": "string", "description": "What went wrong, for a human."},
                         "type": {"type": "string", "description": "`invalid_request_error`, `authentication_error`, `permission_error`, `not_found_error`, `rate_limit_error`, `insufficient_quota`, `overloaded_error`, `upstream_error`, `server_error`."},
                         "param": {"type": ["string", "null"], "description": "The request field at fault."},
-                        "code": {"type": ["string", "null"], "description": "A machine code (`invalid_api_key`, `budget_exceeded`, `malformed_json`, ...)."}
+                        "code": {"type": ["string", "null"], "description": "A machine code (`invalid_api_key`, `budget_exceeded`, `malformed_json`, ...)."},
+                        "approval": {
+                            "type": "object",
+                            "description": "With `approval_required`: the held call; an approver answers POST /v1/tools/approvals/{id}.",
+                            "required": ["id", "tool", "arguments", "rule", "explanation"],
+                            "additionalProperties": false,
+                            "properties": {
+                                "id": {"type": "string"},
+                                "tool": {"type": "string"},
+                                "arguments": {"type": "object"},
+                                "rule": {"type": ["string", "null"], "description": "The policy rule that asked."},
+                                "explanation": {"type": "string"}
+                            }
+                        },
+                        "details": {
+                            "type": "object",
+                            "description": "With `invalid_arguments`: one entry per violation.",
+                            "required": ["errors"],
+                            "additionalProperties": false,
+                            "properties": {"errors": {"type": "array", "items": {
+                                "type": "object",
+                                "required": ["path", "message"],
+                                "additionalProperties": false,
+                                "properties": {
+                                    "path": {"type": "string", "description": "A JSON pointer into the arguments (`\"\"`: the whole object)."},
+                                    "message": {"type": "string"}
+                                }
+                            }}}
+                        }
                     }
                 }}
             }),

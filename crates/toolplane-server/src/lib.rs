@@ -17,6 +17,8 @@
 //! | `POST /v1/messages` | Anthropic-compatible, plain and streamed |
 //! | `GET /v1/models` | experts and routes |
 //! | `GET /v1/tools`, `POST /v1/tools/{name}/call` | list/search tools; call one (validated, permitted, limited, audited) |
+//! | `POST /v1/tools/approvals/{id}` | an approver approves (a single-use token) or rejects a direct call a policy held |
+//! | `POST /v1/feedback` | a verdict on an earlier answer, for the router's win rates (shared by replicas through Redis) |
 //! | `POST /v1/runs`, `GET /v1/runs/{id}[/events]`, `POST /v1/runs/{id}/approvals`, `DELETE /v1/runs/{id}` | server-side tool-calling runs |
 //! | `GET /metrics`, `GET /v1/metrics` | Prometheus text, JSON report |
 //! | `GET /v1/audit`, `POST /v1/audit/verify` | recent audit records, chain verification |

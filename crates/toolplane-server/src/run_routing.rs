@@ -8,9 +8,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderCapabilities, ProviderError,
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderCapabilities, ProviderError, StreamEvent,
+    Usage,
 };
 
 use crate::build::Gateway;
@@ -41,32 +43,44 @@ impl RoutingEvents {
         }
     }
 
-    /// The step the loop announced last.
-    fn step(&self) -> Option<u64> {
-        let r = self.run.record.lock();
+    fn report(&self, request: &ChatRequest, ctx: &CallContext, response: Option<&ChatResponse>, streamed: bool) {
+        #[allow(deprecated)] // the router files a call under the request's own id when set
+        let rid = request.metadata.request_id.as_deref().unwrap_or(&ctx.request_id);
+        report(&self.gateway, &self.run, self.named.as_deref(), rid, response, streamed);
+    }
+}
+
+/// Pushes the routing event of one answer (`response`: a whole answer, or a
+/// stream's provider, model and usage gathered into one).
+fn report(
+    gateway: &Gateway,
+    run: &LiveRun,
+    named: Option<&str>,
+    rid: &str,
+    response: Option<&ChatResponse>,
+    streamed: bool,
+) {
+    let step = {
+        let r = run.record.lock();
         r.events
             .iter()
             .rev()
             .find(|e| e["type"] == "step_started")
             .and_then(|e| e["step"].as_u64())
-    }
-
-    fn report(&self, request: &ChatRequest, ctx: &CallContext, response: Option<&ChatResponse>, streamed: bool) {
-        #[allow(deprecated)] // the router files a call under the request's own id when set
-        let rid = request.metadata.request_id.as_deref().unwrap_or(&ctx.request_id);
-        let dispatch = match &self.named {
+    };
+    {
+        let dispatch = match named {
             Some(_) => None,
-            None => self
-                .gateway
+            None => gateway
                 .router
                 .recent_dispatches()
                 .into_iter()
                 .rev()
                 .find(|d| d.request_id == rid && d.streamed == streamed),
         };
-        let gw = &self.gateway;
-        let expert = match (response, &dispatch, &self.named) {
-            (_, _, Some(named)) => Some(named.clone()),
+        let gw = gateway;
+        let expert = match (response, &dispatch, named) {
+            (_, _, Some(named)) => Some(named.to_owned()),
             (_, Some(d), _) if d.answered_by.is_some() => d.answered_by.clone(),
             (Some(r), _, _) => gw.expert_for(&r.provider, &r.model).map(|e| e.id.clone()),
             _ => None,
@@ -80,11 +94,13 @@ impl RoutingEvents {
         };
         let mut event = json!({
             "type": "routing",
-            "step": self.step(),
+            "step": step,
             "expert": expert,
-            "provider": response.map(|r| r.provider.clone()),
-            "model": response.map(|r| r.model.clone()),
-            "routed": self.named.is_none(),
+            "provider": response.map(|r| r.provider.clone())
+                .or_else(|| expert.as_deref().and_then(|e| gw.expert(e)).map(|h| h.provider.clone())),
+            "model": response.map(|r| r.model.clone())
+                .or_else(|| expert.as_deref().and_then(|e| gw.expert(e)).map(|h| h.model.clone())),
+            "routed": named.is_none(),
             "usage": usage,
             "cost_usd": cost,
         });
@@ -106,7 +122,7 @@ impl RoutingEvents {
             );
             event["attempts"] = json!(d.attempts);
         }
-        self.run.push(event);
+        run.push(event);
     }
 }
 
@@ -126,11 +142,39 @@ impl ChatProvider for RoutingEvents {
         Ok(response)
     }
 
-    /// Reported when the stream opens (usage is then not known; the loop's
-    /// `usage` event follows at its end).
+    /// Reported at the stream's stop event, with its usage.
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
         let stream = self.inner.chat_stream(request, ctx).await?;
-        self.report(request, ctx, None, true);
-        Ok(stream)
+        #[allow(deprecated)] // the router files a call under the request's own id when set
+        let rid = request
+            .metadata
+            .request_id
+            .clone()
+            .unwrap_or_else(|| ctx.request_id.clone());
+        let (gateway, run, named) = (self.gateway.clone(), self.run.clone(), self.named.clone());
+        let provider = self.inner.name().to_owned();
+        let mut model = request.model.clone();
+        let mut usage = Usage::default();
+        let mut reported = false;
+        // Reported at the stop event, with the stream's usage (before the loop's `usage` event).
+        Ok(Box::pin(stream.map(move |item| {
+            match &item {
+                Ok(StreamEvent::Start { model: Some(m), .. }) => model.clone_from(m),
+                Ok(StreamEvent::Usage { usage: u }) => usage = *u,
+                Ok(StreamEvent::Stop { .. }) if !reported => {
+                    reported = true;
+                    let answered = ChatResponse::new(
+                        provider.clone(),
+                        model.clone(),
+                        toolplane_core::Message::assistant(""),
+                        toolplane_core::StopReason::EndTurn,
+                    )
+                    .with_usage(usage);
+                    report(&gateway, &run, named.as_deref(), &rid, Some(&answered), true);
+                }
+                _ => {}
+            }
+            item
+        })))
     }
 }
