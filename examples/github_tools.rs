@@ -111,7 +111,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("by method: {}\n", counts.join(", "));
 
     let profile = Profile::OpenAiStrict;
-    let exported = conversion.tools_field(profile);
+    let export = conversion.export(profile);
+    for w in export
+        .warnings
+        .iter()
+        .filter(|w| matches!(w, toolplane::schema::ExportWarning::TooManyTools { .. }))
+    {
+        println!("warning: {w}");
+    }
+    let exported = export.into_tools_field();
     let text = serde_json::to_string(&exported)?;
     println!(
         "export for {profile:?}: {} tools, {} bytes of JSON ({} bytes per tool on average)",
@@ -162,10 +170,11 @@ fn curated() -> Result<(), Box<dyn Error>> {
             "none (public data only)"
         }
     );
-    let field = toolplane::schema::tools_field(
+    let field = toolplane::schema::export(
         &definitions.iter().map(|t| t.spec.clone()).collect::<Vec<_>>(),
         Profile::OpenAiStrict,
-    );
+    )
+    .into_tools_field();
     println!(
         "export for OpenAiStrict: {} bytes of JSON. The tools were built, not called: no request was sent.",
         serde_json::to_string(&field)?.len()

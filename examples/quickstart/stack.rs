@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane::metrics::{
-    MetricsConfig, MetricsInterceptor, ModelPrice, PricingTable, ProviderMetricsCollector, SystemClock,
-};
+use toolplane::metrics::{MetricsConfig, MetricsInterceptor, PricingTable, ProviderMetricsCollector, SystemClock};
 use toolplane::openapi::http::{HttpConfig, Secret, http_tools};
 use toolplane::openapi::{ConvertOptions, Converter, OpenApiSpec};
 use toolplane::pipeline::{AgentLoop, EventSink, LoopConfig};
@@ -67,11 +65,11 @@ pub(crate) fn experts(
     let mut experts = Vec::new();
     if allow_real && has_key("OPENAI_API_KEY") {
         let p = toolplane::providers::provider_from_name("openai", "gpt-4o-mini", None)?;
-        experts.push(Expert::new(measured(p), "gpt-4o-mini").with_pricing(0.00015, 0.0006));
+        experts.push(Expert::new(measured(p), "gpt-4o-mini"));
     }
     if allow_real && has_key("ANTHROPIC_API_KEY") {
         let p = toolplane::providers::provider_from_name("anthropic", "claude-haiku-4-5", None)?;
-        experts.push(Expert::new(measured(p), "claude-haiku-4-5").with_pricing(0.001, 0.005));
+        experts.push(Expert::new(measured(p), "claude-haiku-4-5"));
     }
     if !experts.is_empty() {
         return Ok((experts, true));
@@ -80,9 +78,10 @@ pub(crate) fn experts(
     let fast = Arc::new(DemoModel::new("scripted-fast", Duration::from_millis(15)).failing_every(4));
     let careful = Arc::new(DemoModel::new("scripted-careful", Duration::from_millis(40)));
     let mut experts = Vec::new();
-    for (provider, (p, model, input, output)) in [fast, careful].into_iter().zip(SCRIPTED_PRICES) {
+    // Their prices come from the metrics collector's table (`metrics_collector`), like the real ones'.
+    for (provider, (p, model, _, _)) in [fast, careful].into_iter().zip(SCRIPTED_PRICES) {
         debug_assert_eq!(provider.name(), p);
-        experts.push(Expert::new(measured(provider), model).with_pricing(input / 1000.0, output / 1000.0));
+        experts.push(Expert::new(measured(provider), model));
     }
     Ok((experts, false))
 }
@@ -147,8 +146,10 @@ pub(crate) fn build(
 
     // The router over the (measured) experts, keeping a log of its dispatches, behind a token budget.
     let (experts, real_providers) = experts;
+    // One price book for the router, the loop and the metrics: the collector's table.
     let mut builder = Router::builder()
         .stats_source(metrics.clone())
+        .prices(metrics.price_book())
         .default_policy(TaskPolicy::new(Strategy::Weighted {
             weights: Default::default(),
         }))
@@ -164,10 +165,12 @@ pub(crate) fn build(
         vec![Arc::new(BudgetInterceptor::new(Arc::new(budget)))],
     ));
 
-    let mut agent = AgentLoop::new(provider, Arc::new(executor.clone())).with_config(LoopConfig {
-        max_steps: 8,
-        ..Default::default()
-    });
+    let mut agent = AgentLoop::new(provider, Arc::new(executor.clone()))
+        .with_config(LoopConfig {
+            max_steps: 8,
+            ..Default::default()
+        })
+        .with_prices(metrics.price_book());
     if let Some(events) = events {
         agent = agent.with_events(events);
     }
@@ -187,7 +190,7 @@ pub(crate) fn build(
 pub(crate) fn metrics_collector() -> Result<Arc<ProviderMetricsCollector>, Box<dyn Error>> {
     let mut prices = PricingTable::builtin();
     for (provider, model, input, output) in SCRIPTED_PRICES {
-        prices.insert(provider, model, ModelPrice::per_million(input, output))?;
+        prices.insert(provider, model, toolplane::vocab::Price::per_million(input, output))?;
     }
     Ok(Arc::new(ProviderMetricsCollector::with_parts(
         MetricsConfig::default(),

@@ -47,6 +47,6 @@ pub fn check_openapi(data: &[u8]) {
     };
     let conversion = Converter::new(Default::default()).convert(&spec);
     for profile in Profile::ALL {
-        let _ = conversion.tools_field(profile);
+        let _ = conversion.export(profile);
     }
 }

@@ -4,6 +4,8 @@
 #
 #   - @modelcontextprotocol/server-everything (npm): the reference server our
 #     client talks to over stdio and Streamable HTTP;
+#   - @modelcontextprotocol/inspector (npm): its CLI mode (`--cli`) lists and
+#     calls the tools of our server over stdio and Streamable HTTP;
 #   - mcp (PyPI, the official Python SDK) in a virtualenv: the client that talks
 #     to our server over stdio and Streamable HTTP.
 #
@@ -18,6 +20,7 @@ cache=${TOOLPLANE_MCP_CACHE:-$root/.cache/mcp}
 mkdir -p "$cache"
 
 EVERYTHING_VERSION=2026.8.31
+INSPECTOR_VERSION=2.12.0
 PYTHON_MCP_VERSION=2.3.0
 
 need=()
@@ -44,6 +47,17 @@ else
   echo "mcp: server-everything $EVERYTHING_VERSION cached at $npm_dir"
 fi
 
+# npm: the MCP Inspector, pinned, in the same folder.
+istamp="$npm_dir/.installed-inspector-$INSPECTOR_VERSION"
+if [ ! -f "$istamp" ]; then
+  echo "mcp: installing @modelcontextprotocol/inspector@$INSPECTOR_VERSION"
+  npm install --prefix "$npm_dir" --no-audit --no-fund --silent \
+    "@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
+  touch "$istamp"
+else
+  echo "mcp: inspector $INSPECTOR_VERSION cached at $npm_dir"
+fi
+
 # PyPI: the official Python SDK in a venv.
 venv="$cache/venv"
 pstamp="$venv/.installed-mcp-$PYTHON_MCP_VERSION"
@@ -58,4 +72,5 @@ fi
 
 "$venv/bin/python" -c 'import mcp, importlib.metadata as m; print("mcp: python sdk", m.version("mcp"))'
 ls "$npm_dir/node_modules/@modelcontextprotocol/server-everything/dist" >/dev/null
+test -x "$npm_dir/node_modules/.bin/mcp-inspector"
 echo "mcp: ready in $cache"

@@ -68,6 +68,18 @@ fn main() -> ExitCode {
     // Not locked for the whole run: `mcp serve` speaks MCP on stdout from
     // the async runtime, which takes the lock per write.
     let mut out = io::stdout();
+    // Spans go to a collector only when the standard variables name one.
+    #[cfg(feature = "otel")]
+    let _otel = match &cli.command {
+        Command::Serve(_) | Command::Chat(_) => match toolplane_otel::install_from_env() {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!("toolplane: {}", terminal::escape_text(&e.to_string()));
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let result = match cli.command {
         Command::Tools(args) => tools_cmd::run(&args, &mut out),
         Command::Openapi(args) => openapi_cmd::run(&args, &mut out),

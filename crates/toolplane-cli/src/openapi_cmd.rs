@@ -177,7 +177,11 @@ pub(crate) fn run(args: &OpenApiArgs, out: &mut dyn Write) -> Result<(), CliErro
                     eprintln!("warning: {}: {}", escape_line(&tool.spec.name), escape_warning(w));
                 }
             }
-            let tools = conversion.tools_field(profile);
+            let exported = conversion.export(profile);
+            for w in &exported.warnings {
+                eprintln!("warning: {}", escape_line(&w.to_string()));
+            }
+            let tools = exported.into_tools_field();
             let text = serde_json::to_string_pretty(&tools).unwrap_or_else(|_| tools.to_string());
             writeln!(out, "{}", escape_json(&text))?;
         }

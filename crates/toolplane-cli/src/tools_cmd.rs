@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use clap::Args;
-use toolplane_registry::{ExportOptions, ProviderFormat, builtin, export_specs};
+use toolplane_registry::builtin;
+use toolplane_schema::{Profile, UnknownProfile, export};
 
 use crate::CliError;
 
@@ -14,11 +15,14 @@ pub(crate) struct ToolsArgs {
     /// Print the full definitions (name, description, input schema, annotations) as JSON.
     #[arg(long, conflicts_with = "provider")]
     json: bool,
-    /// Print the definitions in a provider's `tools` format: openai-chat,
-    /// openai-responses, anthropic, mistral, cohere-v2 or gemini.
-    #[arg(long, value_name = "FORMAT")]
+    /// Print the definitions as a provider's request carries them (its
+    /// `tools` field), for a schema profile: openai, openai-strict,
+    /// openai-responses, openai-responses-strict, anthropic, gemini,
+    /// gemini-json-schema, cohere or mistral (`openai-chat` and `cohere-v2`
+    /// are read as `openai` and `cohere`).
+    #[arg(long, alias = "profile", value_name = "PROFILE")]
     provider: Option<String>,
-    /// With an OpenAI format, ask for strict schema adherence.
+    /// With an OpenAI profile, its strict form (`openai` → `openai-strict`).
     #[arg(long, requires = "provider")]
     strict: bool,
 }
@@ -27,13 +31,22 @@ pub(crate) struct ToolsArgs {
 pub(crate) fn run(args: &ToolsArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let specs = builtin::builtin_specs();
     if let Some(format) = &args.provider {
-        let format: ProviderFormat = format.parse().map_err(CliError::Usage)?;
-        let opts = ExportOptions {
-            strict: args.strict,
-            ..ExportOptions::default()
-        };
-        let tools = export_specs(format, &specs, &opts).map_err(|e| CliError::Usage(e.to_string()))?;
-        writeln!(out, "{}", pretty(&serde_json::Value::Array(tools)))?;
+        let mut profile: Profile = format
+            .parse()
+            .map_err(|e: UnknownProfile| CliError::Usage(e.to_string()))?;
+        if args.strict {
+            profile = profile.strict().ok_or_else(|| {
+                CliError::Usage(format!(
+                    "`{profile}` has no strict form; --strict is for the OpenAI profiles"
+                ))
+            })?;
+        }
+        // The function the providers build their requests with.
+        let exported = export(&specs, profile);
+        for w in &exported.warnings {
+            eprintln!("warning: {w}");
+        }
+        writeln!(out, "{}", pretty(&exported.into_tools_field()))?;
         return Ok(());
     }
     if args.json {

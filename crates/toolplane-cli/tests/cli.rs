@@ -63,19 +63,38 @@ fn tools_in_a_provider_format() {
     };
     assert_eq!(by_name("current_time")["type"], "function");
     assert_eq!(by_name("current_time")["function"]["strict"], true);
-    // A free-form `arguments` object cannot be strict: that tool falls back.
-    assert!(by_name("call_tool")["function"].get("strict").is_none());
+    // A free-form `arguments` object cannot be strict: that tool falls back,
+    // says so on stderr, and the definition says `"strict": false` (what the
+    // OpenAI provider sends).
+    assert_eq!(by_name("call_tool")["function"]["strict"], false);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: `call_tool`: not strict"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The profile names work too, and `--provider` is the same function the providers use.
+    let out = toolplane(&["tools", "--profile", "openai-responses-strict"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let specs = toolplane_registry::builtin::builtin_specs();
+    let expected =
+        toolplane_schema::export(&specs, toolplane_schema::Profile::OpenAiResponsesStrict).into_tools_field();
+    assert_eq!(v, expected);
 }
 
 #[test]
 fn bad_usage_exits_2_with_a_reason() {
-    let out = toolplane(&["tools", "--provider", "openai"]);
+    let out = toolplane(&["tools", "--provider", "openai-chatt"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("unknown provider format `openai`") && err.contains("openai-chat"),
+        err.contains("unknown schema profile `openai-chatt`") && err.contains("openai-responses"),
         "{err}"
     );
+    let out = toolplane(&["tools", "--provider", "anthropic", "--strict"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no strict form"));
 
     let out = toolplane(&["tools", "--strict"]);
     assert_eq!(out.status.code(), Some(2));

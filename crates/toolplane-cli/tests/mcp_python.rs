@@ -6,14 +6,14 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::Path as UrlPath;
-use axum::http::StatusCode;
-use axum::routing::get;
 use serde_json::{Value, json};
+
+#[path = "mcp/pets.rs"]
+mod pets;
+use pets::{Server, fake_api, files, free_port, hash_key, start_gateway, wait_for};
 
 fn python() -> Option<PathBuf> {
     let cache = std::env::var_os("TOOLPLANE_MCP_CACHE")
@@ -35,73 +35,6 @@ fn script() -> String {
         .join("tests/mcp/py_client.py")
         .display()
         .to_string()
-}
-
-const SPEC: &str = r#"
-openapi: 3.0.3
-info: {title: Pets, version: "1"}
-servers: [{url: "http://127.0.0.1:9/unused"}]
-paths:
-  /pets/{petId}:
-    parameters:
-      - {name: petId, in: path, required: true, schema: {type: integer}}
-    get:
-      operationId: getPet
-      summary: Get a pet by id.
-      responses: {"200": {description: ok}}
-    delete:
-      operationId: deletePet
-      summary: Delete a pet.
-      responses: {"204": {description: deleted}}
-"#;
-
-const POLICY: &str = r#"
-[[rule]]
-id = "read-pets"
-effect = "allow"
-tools = ["getPet"]
-
-[[rule]]
-id = "deleting-needs-a-human"
-effect = "ask"
-tools = ["deletePet"]
-"#;
-
-/// The fake API on a background thread; returns its base URL.
-fn fake_api() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new().route(
-                "/pets/{id}",
-                get(|UrlPath(id): UrlPath<u64>| async move {
-                    if id == 1 {
-                        (StatusCode::OK, Json(json!({"id": 1, "name": "Rex"})))
-                    } else {
-                        (StatusCode::NOT_FOUND, Json(json!({"message": format!("no pet {id}")})))
-                    }
-                })
-                .delete(|| async { StatusCode::NO_CONTENT }),
-            );
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    format!("http://{addr}")
-}
-
-fn files(dir: &Path) -> (String, String) {
-    let spec = dir.join("pets.yaml");
-    std::fs::write(&spec, SPEC).unwrap();
-    let policy = dir.join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    (spec.display().to_string(), policy.display().to_string())
 }
 
 fn run_python(py: &Path, args: &[&str]) -> Value {
@@ -179,33 +112,6 @@ fn python_sdk_over_stdio_calls_the_api_and_an_ask_rule_becomes_an_elicitation() 
         text.contains("deleting-needs-a-human") && text.contains("elicitation"),
         "{text}"
     );
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(port: u16) {
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("nothing listens on {port}");
 }
 
 fn raw_post(port: u16, headers: &str, body: &str) -> String {
@@ -291,4 +197,168 @@ fn python_sdk_lists_all_1223_github_tools() {
         "{:?}",
         &names[..5]
     );
+}
+
+fn audit_records(port: u16, key: &str) -> Vec<Value> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /v1/audit?limit=200 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {out}"));
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["record"].clone())
+        .collect()
+}
+
+/// `toolplane serve` mounts MCP at `/mcp` behind the gateway's keys: the
+/// official Python SDK lists and calls the gateway's tools with a key, and
+/// the calls meet the gateway's validation, policy, approvals, rate limits
+/// and audit under the key's principal.
+#[test]
+fn python_sdk_uses_the_gateway_tools_at_mcp_with_a_key() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob, eve) = ("tp-mcp-alice", "tp-mcp-bob", "tp-mcp-eve");
+    let config = format!(
+        r#"[server]
+bind = "127.0.0.1:0"
+shutdown_grace_secs = 2
+
+[[server.keys]]
+sha256 = "{}"
+principal = "alice"
+roles = ["member", "approver", "admin"]
+
+[[server.keys]]
+sha256 = "{}"
+principal = "bob"
+roles = ["member"]
+
+[[server.keys]]
+sha256 = "{}"
+principal = "eve"
+roles = ["auditor"]
+
+[[experts]]
+id = "fast"
+provider = "scripted"
+model = "scripted-fast"
+
+[tools]
+builtins = ["current_time"]
+demo_tasks = true
+
+[security]
+tool_calls_per_minute = 2
+"#,
+        hash_key(alice),
+        hash_key(bob),
+        hash_key(eve)
+    );
+    let path = dir.path().join("toolplane.toml");
+    std::fs::write(&path, config).unwrap();
+    let (_server, url) = start_gateway(&path);
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let mcp = format!("{url}/mcp");
+
+    // Without a key, or with a wrong one: 401 with a bearer challenge.
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+    let refused = raw_post(port, "", init);
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(
+        refused.to_ascii_lowercase().contains("www-authenticate: bearer"),
+        "{refused}"
+    );
+    let wrong = raw_post(port, "Authorization: Bearer tp-not-a-key\r\n", init);
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    // Without a key the Python SDK cannot even initialize.
+    let out = Command::new(&py)
+        .arg(script())
+        .args(["http", r#"{"calls": []}"#, &mcp])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "initialized without a key");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // alice (member, approver): calls, a validation error, an approval by elicitation.
+    let plan = json!({"elicit": "accept", "calls": [
+        {"tool": "current_time", "arguments": {}},
+        {"tool": "createTask", "arguments": {"title": "Filed over MCP", "project": "docs"}},
+        {"tool": "createTask", "arguments": {"title": 5, "project": "docs"}},
+        {"tool": "deleteTask", "arguments": {"taskId": 1}},
+        {"tool": "noSuchTool", "arguments": {}}
+    ]});
+    let out = run_python(&py, &["http", &plan.to_string(), &mcp, alice]);
+    assert_eq!(out["server"], "toolplane", "{out}");
+    let names: Vec<&str> = out["tool_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for tool in ["current_time", "listTasks", "createTask", "deleteTask"] {
+        assert!(names.contains(&tool), "{tool} not in {names:?}");
+    }
+    let r = &out["results"];
+    assert_eq!(r[0]["is_error"], false, "{out}");
+    assert_eq!(r[1]["is_error"], false, "{out}");
+    assert!(r[1]["text"].as_str().unwrap().contains("Filed over MCP"), "{out}");
+    assert_eq!(r[2]["is_error"], true, "{out}");
+    assert!(r[2]["text"].as_str().unwrap().contains("/title"), "{out}");
+    assert_eq!(r[3]["is_error"], false, "approved at the client, then run: {out}");
+    assert!(r[4]["rpc_error"].as_str().unwrap().contains("noSuchTool"), "{out}");
+    let asked = out["elicitations"].as_array().unwrap();
+    assert_eq!(asked.len(), 1, "{out}");
+    assert!(
+        asked[0]["message"].as_str().unwrap().contains("deletes-need-a-human"),
+        "{out}"
+    );
+
+    // bob (member, not an approver): no elicitation, an error naming the rule
+    // and the missing role; the third listTasks of the minute is rate-limited.
+    let plan = json!({"elicit": "accept", "calls": [
+        {"tool": "deleteTask", "arguments": {"taskId": 2}},
+        {"tool": "listTasks", "arguments": {}},
+        {"tool": "listTasks", "arguments": {}},
+        {"tool": "listTasks", "arguments": {}}
+    ]});
+    let out = run_python(&py, &["http", &plan.to_string(), &mcp, bob]);
+    let r = &out["results"];
+    assert_eq!(out["elicitations"].as_array().unwrap().len(), 0, "{out}");
+    assert_eq!(r[0]["is_error"], true, "{out}");
+    let text = r[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("deletes-need-a-human") && text.contains("approver"),
+        "{text}"
+    );
+    assert_eq!(r[1]["is_error"], false, "{out}");
+    assert_eq!(r[2]["is_error"], false, "{out}");
+    assert_eq!(r[3]["is_error"], true, "{out}");
+    assert!(r[3]["text"].as_str().unwrap().contains("rate"), "{out}");
+
+    // eve (auditor only): the demo policy allows her nothing.
+    let plan = json!({"calls": [{"tool": "listTasks", "arguments": {}}]});
+    let out = run_python(&py, &["http", &plan.to_string(), &mcp, eve]);
+    assert_eq!(out["results"][0]["is_error"], true, "{out}");
+
+    // Every call is in the gateway's audit log under its caller.
+    let records = audit_records(port, alice);
+    let has = |principal: &str, tool: &str, decision: &str| {
+        records
+            .iter()
+            .any(|r| r["principal"] == principal && r["tool"] == tool && r["decision"] == decision)
+    };
+    assert!(has("alice", "createTask", "allow"), "{records:?}");
+    assert!(has("alice", "deleteTask", "approved"), "{records:?}");
+    assert!(has("bob", "deleteTask", "ask"), "{records:?}");
+    assert!(has("eve", "listTasks", "deny"), "{records:?}");
 }

@@ -23,7 +23,7 @@
 //! | context | [`CallContext`], [`Principal`], [`CancelFlag`] |
 //! | interception | [`ToolInterceptor`], [`ToolNext`], [`ChatInterceptor`], [`ChatNext`], [`InterceptedProvider`] |
 //! | prices | [`Price`] (USD per million tokens, cache-aware), [`PriceBook`], [`StaticPrices`] |
-//! | statistics | [`ProviderStatsSource`], [`ExpertStats`], [`ExpertKey`], [`Feedback`], [`StaticStats`] |
+//! | statistics | [`ProviderStatsSource`], [`ExpertStats`], [`ExpertKey`], [`Feedback`], [`StaticStats`], shared by replicas: [`StatsSink`], [`SharedVerdict`] |
 //!
 //! # Example
 //!
@@ -65,6 +65,7 @@ mod stats;
 mod stream;
 mod tool;
 mod tool_error;
+pub mod trace_context;
 #[cfg(feature = "schemars")]
 mod typed;
 
@@ -80,7 +81,9 @@ pub use provider::{
     ChatProvider, ChatStream, ProviderCapabilities, ProviderError, ProviderErrorKind, RateLimitSnapshot,
 };
 pub use scripted::{EchoTool, ScriptedProvider};
-pub use stats::{ExpertKey, ExpertStats, Feedback, ProviderStatsSource, StaticStats, Verdict};
+pub use stats::{
+    ExpertKey, ExpertStats, Feedback, ProviderStatsSource, SharedVerdict, StaticStats, StatsSink, Verdict,
+};
 pub use stream::{EventStream, StreamAccumulator, StreamEvent, response_to_events};
 pub use tool::{Tool, ToolAnnotations, ToolCall, ToolInvocation, ToolOutput, ToolSpec};
 pub use tool_error::{ToolError, ToolErrorKind};

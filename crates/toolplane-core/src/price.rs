@@ -35,6 +35,7 @@ use crate::{CacheTtl, Usage};
 /// assert_eq!(p.cost_micros(&u), 1_605_000);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Price {
     /// Input tokens that were neither read from nor written to a cache.
     pub input: f64,
@@ -99,6 +100,18 @@ impl Price {
     pub const fn with_reasoning(mut self, per_million: f64) -> Self {
         self.reasoning = Some(per_million);
         self
+    }
+
+    /// One figure for ranking experts by price: USD per 1,000 tokens at
+    /// three uncached input tokens for one output token (the usual blend of
+    /// price lists).
+    ///
+    /// ```
+    /// use toolplane_core::Price;
+    /// assert!((Price::per_million(3.0, 15.0).blended_per_1k() - 0.006).abs() < 1e-12);
+    /// ```
+    pub fn blended_per_1k(&self) -> f64 {
+        (3.0 * self.input + self.output) / 4.0 / 1000.0
     }
 
     /// Checks every rate is a finite number `>= 0`.

@@ -58,6 +58,14 @@ pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons
 pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
 /// Output tokens (reasoning included).
 pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+/// Input tokens served from a provider-managed cache (included in
+/// [`GEN_AI_USAGE_INPUT_TOKENS`]).
+pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+/// Input tokens written to a provider-managed cache (included in
+/// [`GEN_AI_USAGE_INPUT_TOKENS`]; 5-minute and 1-hour writes together).
+pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
+/// Seconds from issuing a streamed request to its first chunk (retries included).
+pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 /// A conversation or session id (toolplane: the run id).
 pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
 
@@ -98,6 +106,23 @@ pub const OTEL_STATUS_CODE: &str = "otel.status_code";
 /// `otel.status_code` of a failed operation.
 pub const STATUS_ERROR: &str = "ERROR";
 
+// ---- HTTP and servers (stable OpenTelemetry HTTP conventions).
+
+/// The host a client span talks to.
+pub const SERVER_ADDRESS: &str = "server.address";
+/// The port a client span talks to.
+pub const SERVER_PORT: &str = "server.port";
+/// The HTTP method.
+pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+/// The response status code.
+pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+/// The full request URL (toolplane removes credentials and query values first).
+pub const URL_FULL: &str = "url.full";
+/// The matched route template of a server request (`/v1/chat/completions`).
+pub const HTTP_ROUTE: &str = "http.route";
+/// `otel.kind` of a span serving a remote caller.
+pub const SPAN_KIND_SERVER: &str = "server";
+
 // ---- toolplane's own.
 
 /// A tool call's outcome: `ok` or the error kind (also in [`ERROR_TYPE`] then).
@@ -125,6 +150,48 @@ pub const TOOLPLANE_RUN_RESUMED_AT_STEP: &str = "toolplane.run.resumed_at_step";
 pub const TOOLPLANE_RUN_STEPS: &str = "toolplane.run.steps";
 /// A chat span's step number within its run.
 pub const TOOLPLANE_STEP: &str = "toolplane.step";
+/// Reasoning tokens (included in [`GEN_AI_USAGE_OUTPUT_TOKENS`]); no
+/// convention names them in v1.41.0.
+pub const TOOLPLANE_USAGE_REASONING_TOKENS: &str = "toolplane.usage.reasoning_tokens";
+/// Event names are the events' message, which `tracing-opentelemetry`
+/// exports as the OpenTelemetry event name.
+///
+/// Event name: the transport waits and sends a model request again.
+pub const EVENT_RETRY: &str = "toolplane.retry";
+/// On a retry event: the retry's number (1 for the first retry).
+pub const TOOLPLANE_RETRY_ATTEMPT: &str = "toolplane.retry.attempt";
+/// On a retry event: the wait before the retry, in milliseconds.
+pub const TOOLPLANE_RETRY_WAIT_MS: &str = "toolplane.retry.wait_ms";
+/// On a retry event: the HTTP status that failed, when there was one.
+pub const TOOLPLANE_RETRY_STATUS: &str = "toolplane.retry.status";
+/// Event name: the router chose an expert (or ran out of them).
+pub const EVENT_ROUTING: &str = "toolplane.routing";
+/// On a routing event: the task type routed by.
+pub const TOOLPLANE_ROUTE_TASK_TYPE: &str = "toolplane.route.task_type";
+/// On a routing event: where the task type came from (`request`, `context`,
+/// `classifier`, `default`).
+pub const TOOLPLANE_ROUTE_TASK_SOURCE: &str = "toolplane.route.task_source";
+/// On a routing event: the ranking strategy.
+pub const TOOLPLANE_ROUTE_STRATEGY: &str = "toolplane.route.strategy";
+/// On a routing event: the expert that answered (`provider:model`), when one did.
+pub const TOOLPLANE_ROUTE_CHOSEN: &str = "toolplane.route.chosen";
+/// On a routing event: the experts tried before, each with its error kind
+/// (`openai:gpt-4o=rate_limited, ...`).
+pub const TOOLPLANE_ROUTE_FALLBACKS: &str = "toolplane.route.fallbacks";
+/// On a routing event: the experts tried in all.
+pub const TOOLPLANE_ROUTE_ATTEMPTS: &str = "toolplane.route.attempts";
+/// Event name: the permission policy decided a tool call.
+pub const EVENT_PERMISSION: &str = "toolplane.permission";
+/// On a permission event: `allow`, `deny` or `ask`.
+pub const TOOLPLANE_PERMISSION_DECISION: &str = "toolplane.permission.decision";
+/// On a permission event: the id of the rule that decided, or `default_deny`.
+pub const TOOLPLANE_PERMISSION_RULE: &str = "toolplane.permission.rule";
+/// Event name: a budget or rate limit refused a call.
+pub const EVENT_REFUSED: &str = "toolplane.refused";
+/// On a refusal event: what refused (`budget`, `rate_limit`).
+pub const TOOLPLANE_REFUSAL_BY: &str = "toolplane.refusal.by";
+/// On a refusal event: the limit's scope or key (never a secret).
+pub const TOOLPLANE_REFUSAL_SCOPE: &str = "toolplane.refusal.scope";
 
 /// A span name in the conventions' `{operation} {target}` form, or the
 /// operation alone when the target is empty.

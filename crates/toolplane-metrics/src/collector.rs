@@ -296,6 +296,14 @@ impl ProviderMetricsCollector {
         &self.pricing
     }
 
+    /// The prices in use, shared: hand this to the router
+    /// (`RouterBuilder::prices`), the budgets (`BudgetInterceptor::with_prices`)
+    /// and the loop (`AgentLoop::with_prices`) so that each charges a call
+    /// exactly what this collector reports.
+    pub fn price_book(&self) -> Arc<PricingTable> {
+        Arc::clone(&self.pricing)
+    }
+
     /// The current time on the collector's clock.
     pub fn now(&self) -> SystemTime {
         self.clock.now()

@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
     if let Ok(spec) = OpenApiSpec::from_str(&text) {
         let conversion = converter.convert(&spec);
         g.bench_function("export_openai_strict", |b| {
-            b.iter(|| black_box(conversion.tools_field(Profile::OpenAiStrict)))
+            b.iter(|| black_box(conversion.export(Profile::OpenAiStrict).into_tools_field()))
         });
     }
     g.finish();

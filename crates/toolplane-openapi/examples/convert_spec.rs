@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     let loaded = started.elapsed();
     let conversion = Converter::new(ConvertOptions::default()).convert(&spec);
     let converted = started.elapsed();
-    let tools = conversion.tools_field(profile);
+    let tools = conversion.export(profile).into_tools_field();
     let exported = started.elapsed();
     if args.iter().any(|a| a == "--summary") {
         let warnings: usize = conversion.tools.iter().map(|t| t.warnings.len()).sum();

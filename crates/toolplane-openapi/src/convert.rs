@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use toolplane_core::{ToolAnnotations, ToolSpec};
-use toolplane_schema::{DEFAULT_MAX_NAME_LEN, Profile, sanitize_name, unique_names};
+use toolplane_schema::{DEFAULT_MAX_NAME_LEN, Export, Profile, sanitize_name, unique_names};
 
 use crate::binding::{ConversionWarning, ConvertedTool, HttpBinding, HttpMethod, ParamBinding, ParamLocation};
 use crate::filter::Filters;
@@ -90,9 +90,17 @@ impl Conversion {
         self.tools.iter().map(|t| t.spec.clone()).collect()
     }
 
-    /// The value of `profile`'s `tools` field for all tools (what `toolplane openapi convert` prints).
+    /// All tools for `profile`, through [`toolplane_schema::export`] (the
+    /// function the providers build their requests with): `tools_field()` is
+    /// what `toolplane openapi convert` prints and what a model receives.
+    pub fn export(&self, profile: Profile) -> Export {
+        toolplane_schema::export(&self.specs(), profile)
+    }
+
+    /// The value of `profile`'s `tools` field for all tools.
+    #[deprecated(note = "use `Conversion::export(profile).tools_field()`")]
     pub fn tools_field(&self, profile: Profile) -> Value {
-        toolplane_schema::tools_field(&self.specs(), profile)
+        self.export(profile).into_tools_field()
     }
 }
 

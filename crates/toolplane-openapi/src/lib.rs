@@ -6,8 +6,8 @@
 //! you pass; nesting bounded before parsing), convert
 //! it ([`Converter`]: one tool per operation, filters, unique names, one flat
 //! arguments object, schemas in JSON Schema 2020-12), then export the tools
-//! for a provider ([`Conversion::tools_field`], via `toolplane-schema`
-//! profiles) and run them with the [`binding`] each carries (feature `http`).
+//! for a provider ([`Conversion::export`], through `toolplane_schema::export`,
+//! the function the providers build their requests with) and run them with the [`binding`] each carries (feature `http`).
 //!
 //! Depend on it to expose an HTTP API to a model; the CLI's `toolplane openapi`
 //! commands and the GitHub wrapper use it.
@@ -51,7 +51,7 @@
 //! assert_eq!(schema["required"], serde_json::json!(["name"]));
 //! assert!(schema["properties"].get("id").is_none()); // readOnly dropped
 //! assert_eq!(schema["properties"]["tag"]["type"], serde_json::json!(["string", "null"]));
-//! let tools = conversion.tools_field(Profile::Anthropic);
+//! let tools = conversion.export(Profile::Anthropic).tools_field();
 //! assert_eq!(tools[1]["name"], "createPet");
 //! ```
 

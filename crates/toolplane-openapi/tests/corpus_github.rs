@@ -53,11 +53,14 @@ fn all_github_operations_become_valid_tools_under_every_profile() {
                 .expect("every definition has a name");
             assert!(is_valid_name(name, 64), "{profile}: invalid name {name}");
             compile(&p.schema.schema, &format!("{} under {profile}", tool.spec.name));
-            if profile == Profile::OpenAiStrict && p.schema.strict {
-                strict += 1;
+            if profile.is_strict() && p.schema.strict {
+                if profile == Profile::OpenAiStrict {
+                    strict += 1;
+                }
                 let v = strict_violations(&p.schema.schema);
                 assert!(v.is_empty(), "{}: strict output breaks rules: {v:?}", tool.spec.name);
-                assert_eq!(def.pointer("/function/strict"), Some(&Value::Bool(true)));
+                let flag = def.pointer("/function/strict").or_else(|| def.get("strict"));
+                assert_eq!(flag, Some(&Value::Bool(true)), "{profile}");
             }
             if profile == Profile::Gemini {
                 assert!(
@@ -69,6 +72,20 @@ fn all_github_operations_become_valid_tools_under_every_profile() {
     }
     eprintln!("openai-strict: {strict} of 1223 tools strict, the rest fall back to non-strict");
     assert!(strict > 900, "most GitHub tools can be strict ({strict})");
+
+    // The one export: every name fits the vendor's rule unchanged (the
+    // converter's names are identifiers), and OpenAI's 128-tool cap is a warning.
+    for profile in Profile::ALL {
+        let exported = conversion.export(profile);
+        assert_eq!(exported.tools.len(), 1223, "{profile}");
+        assert_eq!(exported.renamed().count(), 0, "{profile}");
+        assert!(exported.tools.iter().all(|t| profile.name_rule().accepts(&t.wire_name)));
+        let too_many = exported
+            .warnings
+            .iter()
+            .any(|w| matches!(w, toolplane_schema::ExportWarning::TooManyTools { count: 1223, .. }));
+        assert_eq!(too_many, profile.max_tools().is_some(), "{profile}");
+    }
 }
 
 #[test]
@@ -93,7 +110,7 @@ fn two_runs_are_byte_identical() {
         let conversion = Converter::new(ConvertOptions::default()).convert(&spec);
         let mut out = serde_json::to_string(&conversion).expect("serializes");
         for profile in Profile::ALL {
-            out.push_str(&conversion.tools_field(profile).to_string());
+            out.push_str(&conversion.export(profile).into_tools_field().to_string());
         }
         out
     };

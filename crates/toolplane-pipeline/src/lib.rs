@@ -65,10 +65,11 @@ mod skilled;
 mod structured;
 mod toolbox;
 
+#[allow(deprecated)]
+pub use agent::FlatPricing;
 pub use agent::{
-    AgentLoop, ApprovalDecision, ApprovalDetails, CostModel, EventSink, FlatPricing, LoopConfig, PendingApproval,
-    PendingTurn, RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState,
-    StopCause,
+    AgentLoop, ApprovalDecision, ApprovalDetails, EventSink, LoopConfig, PendingApproval, PendingTurn,
+    RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState, StopCause,
 };
 pub use declarative::{
     BranchStep, Budget, Condition, MapStep, Pipeline, PipelineDef, PipelineError, PipelineRun, PipelineRuntime,

@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use toolplane_core::{
-    ApprovalToken, CallContext, ChatProvider, ChatRequest, ContentPart, Message, Role, ScriptedProvider, Tool,
+    ApprovalToken, CallContext, ChatProvider, ChatRequest, ContentPart, Message, Price, Role, ScriptedProvider, Tool,
     ToolAnnotations, ToolCall, ToolError, ToolErrorKind, ToolInterceptor, ToolInvocation, ToolNext, ToolOutput,
     ToolSpec, async_trait,
 };
-use toolplane_pipeline::{
-    AgentLoop, ApprovalDecision, FlatPricing, LoopConfig, RunEvent, RunOutcome, RunState, StopCause,
-};
+use toolplane_pipeline::{AgentLoop, ApprovalDecision, LoopConfig, RunEvent, RunOutcome, RunState, StopCause};
 use toolplane_registry::{Executor, ToolRegistry};
 
 /// Echoes `text`; records every call it runs.
@@ -371,10 +369,7 @@ async fn token_and_cost_budgets_stop_before_the_next_call() {
 
     let provider = endless_tool_calls(10);
     let agent = AgentLoop::new(provider, tools)
-        .with_cost_model(Arc::new(FlatPricing {
-            input_per_million: 1_000.0,
-            output_per_million: 5_000.0,
-        }))
+        .with_default_price(Price::per_million(1_000.0, 5_000.0))
         .with_config(LoopConfig {
             max_cost_usd: Some(0.35),
             ..LoopConfig::default()

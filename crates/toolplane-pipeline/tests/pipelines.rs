@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use toolplane_core::{
-    CallContext, ChatResponse, Message, ScriptedProvider, StopReason, Tool, ToolError, ToolErrorKind, ToolOutput,
-    ToolSpec, Usage, async_trait,
+    CallContext, ChatResponse, Message, Price, ScriptedProvider, StopReason, Tool, ToolError, ToolErrorKind,
+    ToolOutput, ToolSpec, Usage, async_trait,
 };
-use toolplane_pipeline::{
-    Condition, FlatPricing, Pipeline, PipelineDef, PipelineError, PipelineRuntime, StepDef, StepStatus,
-};
+use toolplane_pipeline::{Condition, Pipeline, PipelineDef, PipelineError, PipelineRuntime, StepDef, StepStatus};
 use toolplane_registry::{Executor, ToolRegistry};
 
 /// Records calls; fails the first `fail_first` calls; sleeps `delay_ms`; tracks concurrency.
@@ -190,10 +188,7 @@ fn runtime(tracker: Arc<Recorder>, planner: Arc<ScriptedProvider>, default: Arc<
         .with_provider("planner", planner)
         .with_default_provider(default)
         .with_default_model("test-model")
-        .with_cost_model(Arc::new(FlatPricing {
-            input_per_million: 1.0,
-            output_per_million: 2.0,
-        }))
+        .with_default_price(Price::per_million(1.0, 2.0))
         .with_function("titles", |v| {
             let titles: Vec<Value> = v
                 .as_array()

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use toolplane_core::{
-    ApprovalToken, CallContext, ChatResponse, Message, ScriptedProvider, StopReason, Tool, ToolError, ToolErrorKind,
-    ToolOutput, ToolSpec, Usage, async_trait,
+    ApprovalToken, CallContext, ChatResponse, Message, Price, ScriptedProvider, StopReason, Tool, ToolError,
+    ToolErrorKind, ToolOutput, ToolSpec, Usage, async_trait,
 };
 use toolplane_pipeline::{
-    ApprovalDecision, FlatPricing, Pipeline, PipelineDef, PipelineRun, PipelineRuntime, PromptStep, StepDef, StepStatus,
+    ApprovalDecision, Pipeline, PipelineDef, PipelineRun, PipelineRuntime, PromptStep, StepDef, StepStatus,
 };
 use toolplane_registry::Executor;
 
@@ -70,10 +70,7 @@ fn pipeline(provider: Arc<ScriptedProvider>) -> Pipeline {
         Executor::from_tools([Arc::new(Guarded(ToolSpec::new("repo.delete", "Deletes."))) as Arc<dyn Tool>]).unwrap();
     let runtime = PipelineRuntime::new(Arc::new(tools))
         .with_default_provider(provider)
-        .with_cost_model(Arc::new(FlatPricing {
-            input_per_million: 1_000.0,
-            output_per_million: 2_000.0,
-        }));
+        .with_default_price(Price::per_million(1_000.0, 2_000.0));
     Pipeline::new(def, runtime).unwrap()
 }
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ChatResponse, Message, ProviderError, StopReason, Tool, ToolCall,
+    CallContext, ChatProvider, ChatRequest, ChatResponse, Message, Price, ProviderError, StopReason, Tool, ToolCall,
     ToolError, ToolOutput, ToolSpec, Usage, async_trait,
 };
-use toolplane_pipeline::{FlatPricing, Pipeline, PipelineDef, PipelineRuntime, PromptStep, StepDef, StepStatus};
+use toolplane_pipeline::{Pipeline, PipelineDef, PipelineRuntime, PromptStep, StepDef, StepStatus};
 use toolplane_registry::Executor;
 
 /// Answers the first call with a tool call, then never answers again.
@@ -84,10 +84,7 @@ async fn a_timed_out_prompt_attempt_is_charged_to_the_report_and_the_budget() {
     let tools = Executor::from_tools([Arc::new(Echo(ToolSpec::new("echo", "Echoes."))) as Arc<dyn Tool>]).unwrap();
     let runtime = PipelineRuntime::new(Arc::new(tools))
         .with_default_provider(provider.clone())
-        .with_cost_model(Arc::new(FlatPricing {
-            input_per_million: 1_000.0,
-            output_per_million: 2_000.0,
-        }));
+        .with_default_price(Price::per_million(1_000.0, 2_000.0));
     let run = Pipeline::new(def, runtime)
         .unwrap()
         .run(json!({}), &CallContext::new("r"))

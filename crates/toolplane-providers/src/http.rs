@@ -36,7 +36,8 @@ use toolplane_core::{
 use crate::config::{AuthStyle, ConfigError, ProviderConfig, RequestOptions};
 use crate::decode::{DecodedItem, Decoding, StreamDecoder};
 use crate::redact::Secrets;
-use crate::tools::{ToolDialect, WireTools};
+use crate::tools::WireTools;
+use crate::trace::{self, ChatTrace, ServerAddress};
 use crate::{errors, ratelimit};
 
 /// What the response headers said.
@@ -55,6 +56,8 @@ pub(crate) struct HttpClient {
     last_rate_limit: Arc<Mutex<Option<RateLimitSnapshot>>>,
     /// The key and credential header values, removed from every error.
     secrets: Secrets,
+    /// The base URL's host and port, for the chat span.
+    server: ServerAddress,
 }
 
 /// A failed attempt, and whether the retry policy may be asked about it.
@@ -141,12 +144,17 @@ impl HttpClient {
         for (name, value) in &cfg.headers {
             secrets.add_header(name, value);
         }
+        let server = match reqwest::Url::parse(&cfg.base_url) {
+            Ok(u) => ServerAddress::new(u.host_str(), u.port_or_known_default()),
+            Err(_) => ServerAddress::default(),
+        };
         Ok(Self {
             provider: provider.to_owned(),
             client,
             cfg,
             last_rate_limit: Arc::default(),
             secrets,
+            server,
         })
     }
 
@@ -168,13 +176,13 @@ impl HttpClient {
         &self,
         req: &toolplane_core::ChatRequest,
         ctx: Option<&CallContext>,
-        dialect: ToolDialect,
+        profile: toolplane_schema::Profile,
     ) -> WireTools {
         let strict = ctx
             .and_then(|c| c.extensions.get::<RequestOptions>())
             .and_then(|o| o.strict_tools)
             .unwrap_or(self.cfg.strict_tools);
-        WireTools::new(&req.tools, dialect, strict)
+        WireTools::new(&req.tools, profile, strict)
     }
 
     pub(crate) fn provider(&self) -> &str {
@@ -251,6 +259,13 @@ impl HttpClient {
                 reqwest::header::HeaderValue::from_str(value),
             ) {
                 headers.insert(n, v);
+            }
+        }
+        // The chat span is current here, so a host's OpenTelemetry source
+        // names it as the provider's parent.
+        if let Some(tp) = toolplane_core::trace_context::outgoing_traceparent(Some(ctx)) {
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&tp.to_string()) {
+                headers.insert(toolplane_core::trace_context::TRACEPARENT, v);
             }
         }
         rb = rb.headers(headers);
@@ -385,6 +400,7 @@ impl HttpClient {
         }
         match self.cfg.retry.delay(attempt, &err) {
             Some(d) if Instant::now() + d < deadline => {
+                trace::retry_event(attempt, d, &err);
                 let mut sleep = Box::pin(tokio::time::sleep(d));
                 match wait_or_cancel(&mut sleep, d + CANCEL_POLL, cancel).await {
                     Ok(()) => Ok(()),
@@ -425,22 +441,27 @@ impl HttpClient {
     /// rate-limit snapshot. Errors leave redacted.
     pub(crate) async fn post_chat(
         &self,
+        model: &str,
         path: &str,
         body: &Value,
         ctx: &CallContext,
         tools: &WireTools,
         parse: impl FnOnce(&[u8]) -> Result<ChatResponse, ProviderError>,
     ) -> Result<ChatResponse, ProviderError> {
-        let result = async {
-            let (bytes, meta) = self.post_json(path, body, ctx).await?;
-            let mut resp = parse(&bytes)?;
-            tools.restore_response(&mut resp);
-            resp.request_id = meta.request_id;
-            resp.rate_limit = meta.rate_limit;
-            Ok(resp)
-        }
-        .await;
-        result.map_err(|e| self.secrets(ctx).redact_error(e))
+        let span = ChatTrace::start(&self.provider, model, &self.server);
+        let result = span
+            .run(async {
+                let (bytes, meta) = self.post_json(path, body, ctx).await?;
+                let mut resp = parse(&bytes)?;
+                tools.restore_response(&mut resp);
+                resp.request_id = meta.request_id;
+                resp.rate_limit = meta.rate_limit;
+                Ok(resp)
+            })
+            .await
+            .map_err(|e| self.secrets(ctx).redact_error(e));
+        span.finish(&result);
+        result
     }
 
     /// POSTs JSON and streams the answer through a decoder, tool calls
@@ -449,6 +470,7 @@ impl HttpClient {
     /// after; silence after the headers is never retried.
     pub(crate) async fn post_stream<D, F>(
         &self,
+        model: &str,
         path: &str,
         body: &Value,
         ctx: &CallContext,
@@ -460,16 +482,26 @@ impl HttpClient {
         F: Fn() -> D,
     {
         let secrets = self.secrets(ctx);
-        let stream = self
-            .open_stream(path, body, ctx, make_decoder)
+        let span = ChatTrace::start(&self.provider, model, &self.server);
+        let opened = span
+            .run(self.open_stream(path, body, ctx, make_decoder))
             .await
-            .map_err(|e| secrets.redact_error(e))?;
+            .map_err(|e| secrets.redact_error(e));
+        let stream = match opened {
+            Ok(stream) => stream,
+            Err(e) => {
+                span.failed(&e);
+                return Err(e);
+            }
+        };
+        // open_stream returns once the first item has been read.
+        span.first_chunk();
         let restore = tools.changes_calls();
-        Ok(Box::pin(stream.map(move |item| match item {
+        Ok(span.stream(Box::pin(stream.map(move |item| match item {
             Ok(event) if restore => Ok(tools.restore_event(event)),
             Ok(event) => Ok(event),
             Err(e) => Err(secrets.redact_error(e)),
-        })))
+        }))))
     }
 
     async fn open_stream<D, F>(

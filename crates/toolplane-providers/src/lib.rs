@@ -96,6 +96,7 @@ pub mod redact;
 mod retry;
 pub mod sse;
 mod tools;
+mod trace;
 mod view;
 
 #[cfg(any(

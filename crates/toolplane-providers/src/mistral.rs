@@ -97,7 +97,7 @@ impl ChatProvider for MistralProvider {
         let tools = self.http.wire_tools(request, Some(ctx), MISTRAL_TOOLS);
         let body = wire::request_body(DIALECT, &tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/chat/completions", &body, ctx, &tools, |b| {
+            .post_chat(&model, "/chat/completions", &body, ctx, &tools, |b| {
                 wire::parse_response(self.name(), &model, b)
             })
             .await
@@ -113,9 +113,14 @@ impl ChatProvider for MistralProvider {
             true,
         );
         self.http
-            .post_stream("/chat/completions", &body, ctx, tools, || {
-                ChatChunkDecoder::new("mistral")
-            })
+            .post_stream(
+                &self.http.model(request),
+                "/chat/completions",
+                &body,
+                ctx,
+                tools,
+                || ChatChunkDecoder::new("mistral"),
+            )
             .await
     }
 }

@@ -4,7 +4,7 @@
 //! `github__issues_create`), shaped by the vendor's toolplane-schema profile;
 //! the model calls it by that wire name, whole or streamed; the caller
 //! receives `github.issues_create`. Strict tools are asked for per request
-//! or per provider. The definitions agree with the registry's export.
+//! or per provider. The `tools` field is the export's, byte for byte.
 
 mod server;
 
@@ -12,15 +12,16 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use server::{Reply, TestServer, accumulate, drain, own_fixture};
+use toolplane_core::EchoTool;
 use toolplane_core::{
     CallContext, ChatProvider, ChatRequest, ContentPart, Message, Role, StreamEvent, ToolCall, ToolChoice, ToolResult,
     ToolSpec,
 };
 use toolplane_providers::{
-    AnthropicProvider, CohereProvider, MistralProvider, OpenAiProvider, OpenAiResponsesProvider, ProviderConfig,
-    RequestOptions, RetryPolicy,
+    AnthropicProvider, CohereProvider, GeminiProvider, MistralProvider, OpenAiProvider, OpenAiResponsesProvider,
+    ProviderConfig, RequestOptions, RetryPolicy,
 };
-use toolplane_registry::{ExportOptions, ProviderFormat, export_specs};
+use toolplane_registry::{Profile, ToolRegistry};
 
 const REGISTRY: &str = "github.issues_create";
 const WIRE: &str = "github__issues_create";
@@ -274,69 +275,81 @@ async fn a_streamed_strict_call_ends_with_its_nulls_removed() {
     assert_eq!(end.arguments_value().unwrap(), json!({"title": "t"}));
 }
 
-/// The definitions the providers send are the registry's export, name and
-/// schema, for each vendor that has an export format.
+/// The `tools` field each provider sends is, byte for byte, the one export
+/// entry point's (`toolplane_schema::export`, which `ToolRegistry::export_all`
+/// goes through), for every vendor and both strict settings: namespaced
+/// names, a free-form tool that cannot be strict, a `$ref` that Mistral and
+/// Cohere inline, and a tool without a description.
 #[test]
-fn the_wire_definitions_match_the_registry_export() {
-    let specs = [issues_create(), weather()];
-    let req = ChatRequest::new("m", vec![Message::user("x")]).with_tools(specs.to_vec());
+fn the_wire_tools_field_is_the_export_byte_for_byte() {
+    let free = ToolSpec::new("admin.call", "").with_input_schema(json!({
+        "type": "object",
+        "properties": {"args": {"type": "object", "additionalProperties": true}, "node": {"$ref": "#/$defs/N"}},
+        "$defs": {"N": {"type": "object", "properties": {"id": {"type": "integer"}}}},
+    }));
+    let specs = vec![issues_create(), weather(), free];
+    let mut registry = ToolRegistry::new();
+    for s in &specs {
+        registry.register(Arc::new(EchoTool::new(s.clone()))).unwrap();
+    }
+    // The registry lists its tools by name; the request carries them in that order too.
+    let specs = registry.specs();
+    let req = ChatRequest::new("m", vec![Message::user("x")]).with_tools(specs.clone());
     let url = "http://127.0.0.1:9";
-    let cases: Vec<(ProviderFormat, bool, Value)> = vec![
-        (
-            ProviderFormat::OpenAiChat,
-            false,
-            OpenAiProvider::new(cfg(url)).unwrap().request_body(&req, false),
-        ),
-        (
-            ProviderFormat::OpenAiChat,
-            true,
-            OpenAiProvider::new(cfg(url).with_strict_tools(true))
-                .unwrap()
-                .request_body(&req, false),
-        ),
-        (
-            ProviderFormat::OpenAiResponses,
-            true,
-            OpenAiResponsesProvider::new(cfg(url).with_strict_tools(true))
-                .unwrap()
-                .request_body(&req, false),
-        ),
-        (
-            ProviderFormat::Anthropic,
-            false,
-            AnthropicProvider::new(cfg(url)).unwrap().request_body(&req, false),
-        ),
-        (
-            ProviderFormat::Mistral,
-            false,
-            MistralProvider::new(cfg(url)).unwrap().request_body(&req, false),
-        ),
-        (
-            ProviderFormat::CohereV2,
-            false,
-            CohereProvider::new(cfg(url)).unwrap().request_body(&req, false),
-        ),
-    ];
-    for (format, strict, body) in cases {
-        let opts = if strict {
-            ExportOptions::strict()
-        } else {
-            ExportOptions::default()
-        };
-        let exported = export_specs(format, &specs, &opts).unwrap();
-        let sent = body["tools"].as_array().unwrap();
-        assert_eq!(sent.len(), exported.len(), "{format}");
-        for (s, e) in sent.iter().zip(&exported) {
-            let s = s.get("function").unwrap_or(s);
-            let e = e.get("function").unwrap_or(e);
-            assert_eq!(s["name"], e["name"], "{format}");
-            let schema = |d: &Value| d.get("parameters").or_else(|| d.get("input_schema")).cloned();
-            assert_eq!(schema(s), schema(e), "{format}");
+    let mut checked = Vec::new();
+    for strict in [false, true] {
+        let c = || cfg(url).with_strict_tools(strict);
+        let gemini = GeminiProvider::new(c().with_api_key("k"))
+            .unwrap()
+            .request_body(&req)
+            .unwrap();
+        let bodies = [
+            (
+                Profile::OpenAi,
+                OpenAiProvider::new(c()).unwrap().request_body(&req, false),
+            ),
+            (
+                Profile::OpenAiResponses,
+                OpenAiResponsesProvider::new(c()).unwrap().request_body(&req, false),
+            ),
+            (
+                Profile::Anthropic,
+                AnthropicProvider::new(c()).unwrap().request_body(&req, false),
+            ),
+            (
+                Profile::Mistral,
+                MistralProvider::new(c()).unwrap().request_body(&req, false),
+            ),
+            (
+                Profile::Cohere,
+                CohereProvider::new(c()).unwrap().request_body(&req, false),
+            ),
+            (Profile::GeminiJsonSchema, gemini),
+        ];
+        for (vendor, body) in bodies {
+            let profile = if strict {
+                vendor.strict().unwrap_or(vendor)
+            } else {
+                vendor
+            };
+            let wire = serde_json::to_string(&body["tools"]).unwrap();
+            let exported = toolplane_schema::export(&specs, profile);
             assert_eq!(
-                s.get("strict").and_then(Value::as_bool).unwrap_or(false),
-                e.get("strict").and_then(Value::as_bool).unwrap_or(false),
-                "{format}"
+                wire,
+                serde_json::to_string(&exported.tools_field()).unwrap(),
+                "{profile}"
             );
+            assert_eq!(
+                wire,
+                serde_json::to_string(&registry.export_all(profile).tools_field()).unwrap(),
+                "{profile}"
+            );
+            assert_eq!(exported.wire_name(REGISTRY), Some(WIRE), "{profile}");
+            checked.push(profile);
         }
+    }
+    assert_eq!(checked.len(), 12);
+    for strict in [Profile::OpenAiStrict, Profile::OpenAiResponsesStrict] {
+        assert!(checked.contains(&strict), "{strict} was compared");
     }
 }

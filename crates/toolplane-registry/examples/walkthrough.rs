@@ -10,7 +10,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use toolplane_core::{CallContext, Tool, ToolCall, ToolError, tool_fn};
-use toolplane_registry::{Executor, ExecutorConfig, ExportOptions, ProviderFormat, ToolFilter, ToolRegistry, builtin};
+use toolplane_registry::{Executor, ExecutorConfig, Profile, ToolFilter, ToolRegistry, builtin};
 
 /// Arguments of `github.issues_create`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -66,8 +66,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. Export in a provider's format.
     let names: Vec<&str> = hits.iter().map(|h| h.name.as_str()).collect();
-    let tools = registry.export(ProviderFormat::OpenAiChat, &names, &ExportOptions::default())?;
-    println!("openai-chat tools[0]: {}", tools[0]);
+    let exported = registry.export(Profile::OpenAi, &names)?;
+    println!("openai tools[0]: {}", exported.tools_field()[0]);
+    for (name, wire) in exported.renamed() {
+        println!("  `{name}` is sent as `{wire}`");
+    }
 
     // 4. Run a model's parallel calls.
     let exec = Executor::builder(registry)

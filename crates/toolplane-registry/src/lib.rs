@@ -24,12 +24,13 @@
 //! ```
 //! use std::sync::Arc;
 //! use toolplane_core::{CallContext, ToolCall, ToolErrorKind};
-//! use toolplane_registry::{builtin, Executor, ExportOptions, ProviderFormat, ToolRegistry};
+//! use toolplane_registry::{builtin, Executor, Profile, ToolRegistry};
 //! # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 //! # rt.block_on(async {
 //! let mut registry = ToolRegistry::new();
 //! registry.register_all(builtin::builtin_tools())?;
-//! let tools = registry.export(ProviderFormat::OpenAiChat, &["current_time"], &ExportOptions::default())?;
+//! // What the model receives: every tool as OpenAI's `tools` field wants it.
+//! let tools = registry.export_all(Profile::OpenAiStrict).tools_field();
 //! assert_eq!(tools[0]["function"]["name"], "current_time");
 //!
 //! let exec = Executor::new(registry);
@@ -66,10 +67,7 @@ mod validation;
 pub use args::{ArgumentLimits, arguments_from_bytes, parse_arguments};
 pub use concurrency_limit::ConcurrencyLimit;
 pub use executor::{Executor, ExecutorBuilder, ExecutorConfig};
-pub use export::{
-    AdaptedSchema, ExportError, ExportOptions, ProfileAdapter, ProviderFormat, ProviderLimits, SchemaAdapter,
-    export_specs,
-};
+pub use export::ExportError;
 pub use names::{
     CALL_TOOL, FLAT_SEPARATOR, NAMESPACE_SEPARATOR, NamePolicy, SEARCH_TOOLS, flatten, namespace_of, skeleton,
 };
@@ -78,6 +76,9 @@ pub use registry::{RegistryError, SearchHit, ToolFilter, ToolRegistry};
 pub use timeout::Timeout;
 /// The contract [`Executor`] implements, defined in toolplane-core.
 pub use toolplane_core::ToolExecutor;
+/// The one export ([`ToolRegistry::export_all`], [`ToolRegistry::export`]
+/// and the providers' requests go through it), from toolplane-schema.
+pub use toolplane_schema::{Export, ExportWarning, ExportedTool, Profile};
 pub use trace::ContentRedactor;
 
 /// `docs/registry.md`, whose complete examples are compiled as doctests.

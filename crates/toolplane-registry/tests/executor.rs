@@ -292,25 +292,23 @@ async fn registering_and_unregistering_changes_specs() {
 
 #[tokio::test]
 async fn strict_exports_round_trip_through_the_executor() {
-    use toolplane_registry::{ExportOptions, ProviderFormat};
+    use toolplane_registry::Profile;
     let registry = || {
         let mut r = ToolRegistry::new();
         r.register_all(builtin::builtin_tools()).unwrap();
         r
     };
-    let tools = registry()
-        .export(
-            ProviderFormat::OpenAiChat,
-            &["current_time", "json_query"],
-            &ExportOptions::strict(),
-        )
+    let exported = registry()
+        .export(Profile::OpenAiStrict, &["current_time", "json_query"])
         .unwrap();
+    assert!(exported.warnings[0].to_string().contains("`json_query`: not strict"));
+    let tools = exported.tools_field();
     let f = &tools[0]["function"];
     assert_eq!(f["strict"], true);
     assert_eq!(f["parameters"]["required"], json!(["at", "time_zone"]));
     assert_eq!(f["parameters"]["additionalProperties"], false);
     // `data` is free-form, so json_query falls back to non-strict.
-    assert!(tools[1]["function"].get("strict").is_none());
+    assert_eq!(tools[1]["function"]["strict"], false);
 
     // Strict mode makes the model send `at` as null; the executor drops it again.
     let call = ToolCall::new("s", "current_time", r#"{"time_zone":"Asia/Tokyo","at":null}"#);
@@ -346,8 +344,7 @@ async fn executor_futures_can_be_spawned() {
     assert_eq!(tokio::spawn(task).await.unwrap(), (true, 1));
 }
 
-/// A tool exported with the `gemini` schema profile (as `toolplane-openapi`'s
-/// `tools_field` does) gets safe property names; with the executor told which
+/// A tool exported with the `gemini` schema profile gets safe property names; with the executor told which
 /// profile the model saw, the model's arguments reach the tool under the
 /// original names and validate against the internal schema.
 #[tokio::test]
@@ -366,7 +363,7 @@ async fn arguments_written_against_a_gemini_export_are_restored_before_validatio
         registry
     };
     let registry = odata();
-    let exported = toolplane_schema::tools_field(&registry.specs(), toolplane_schema::Profile::Gemini);
+    let exported = registry.export_all(toolplane_registry::Profile::Gemini).tools_field();
     let text = exported.to_string();
     assert!(!text.contains("$filter"), "Gemini must not see `$filter`: {text}");
 

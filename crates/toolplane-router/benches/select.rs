@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use toolplane_core::{ChatRequest, ExpertKey, ExpertStats, Message, ScriptedProvider, StaticStats, Verdict};
+use toolplane_core::{ChatRequest, ExpertKey, ExpertStats, Message, Price, ScriptedProvider, StaticStats, Verdict};
 use toolplane_router::{Expert, KeywordClassifier, Router, Strategy, TaskClassifier, TaskPolicy};
 
 const SIZES: [usize; 4] = [4, 16, 100, 1_000];
@@ -48,7 +48,7 @@ fn router(n: usize, strategy: Strategy) -> Router {
         b = b.expert(
             Expert::new(Arc::new(ScriptedProvider::new(name)), "m")
                 .with_max_context_tokens(128_000)
-                .with_pricing(0.001, 0.002),
+                .with_price(Price::per_million(1.0, 2.0)),
         );
     }
     let r = b.stats_source(stats).build().expect("router");

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use toolplane_core::{CallContext, ChatRequest, ProviderStatsSource};
+use toolplane_core::{CallContext, ChatRequest, Price, PriceBook, ProviderStatsSource, StatsSink};
 
 use crate::classify::{TaskClassifier, TaskSource};
 use crate::error::RouterError;
-use crate::expert::{Expert, Hot};
+use crate::expert::{Expert, Hot, PriceSource, Priced};
 use crate::rank::{Rank, compile};
 use crate::state::BreakerConfig;
 use crate::strategy::TaskPolicy;
@@ -35,8 +35,16 @@ pub(crate) struct TaskPlan {
 pub(crate) struct Settings {
     pub(crate) classifier: Arc<dyn TaskClassifier>,
     pub(crate) stats: Option<Arc<dyn ProviderStatsSource>>,
+    /// Where verdicts and breaker openings are published for other routers.
+    pub(crate) sink: Option<Arc<dyn StatsSink>>,
+    /// This router's id in what it publishes.
+    pub(crate) origin: u64,
     pub(crate) breaker: BreakerConfig,
     pub(crate) budget_usd: Option<f64>,
+    /// Prices for experts without one of their own (read once, at build).
+    pub(crate) prices: Option<Arc<dyn PriceBook>>,
+    /// The price of experts neither they nor the book price.
+    pub(crate) default_price: Option<Price>,
     pub(crate) seed: u64,
     pub(crate) max_attempts: usize,
     pub(crate) default_output_tokens: u64,
@@ -49,6 +57,8 @@ pub(crate) struct Catalogue {
     pub(crate) experts: Vec<Expert>,
     /// What selection reads about each expert, packed.
     pub(crate) hot: Vec<Hot>,
+    /// Each expert's price and where it came from.
+    pub(crate) prices: Vec<Priced>,
     by_id: HashMap<String, usize>,
     /// Whether any expert has a budget (selection then runs the full checks).
     pub(crate) any_budget: bool,
@@ -93,13 +103,23 @@ impl Catalogue {
         if let Some(b) = settings.budget_usd {
             number("budget_usd".into(), b)?;
         }
+        if let Some(p) = &settings.default_price {
+            p.validate().map_err(|x| RouterError::InvalidNumber {
+                field: format!("default_price.{}", x.field),
+                message: format!("must be a finite number >= 0 (USD per million tokens), got {}", x.value),
+            })?;
+        }
         let mut by_id = HashMap::with_capacity(experts.len());
         for (i, e) in experts.iter().enumerate() {
             if by_id.insert(e.id.clone(), i).is_some() {
                 return Err(RouterError::DuplicateExpert(e.id.clone()));
             }
-            number(format!("experts[{i}].input_per_1k"), e.pricing.input_per_1k)?;
-            number(format!("experts[{i}].output_per_1k"), e.pricing.output_per_1k)?;
+            if let Some(p) = &e.price {
+                p.validate().map_err(|x| RouterError::InvalidNumber {
+                    field: format!("experts[{i}].price.{}", x.field),
+                    message: format!("must be a finite number >= 0 (USD per million tokens), got {}", x.value),
+                })?;
+            }
             if let Some(b) = e.budget_usd {
                 number(format!("experts[{i}].budget_usd"), b)?;
             }
@@ -155,8 +175,14 @@ impl Catalogue {
                 ranker,
             });
         }
+        let prices: Vec<Priced> = experts.iter().map(|e| resolve_price(e, &settings)).collect();
         Ok(Self {
-            hot: experts.iter().map(Hot::new).collect(),
+            hot: experts
+                .iter()
+                .zip(&prices)
+                .map(|(e, p)| Hot::new(e, p.price.as_ref()))
+                .collect(),
+            prices,
             any_budget: experts.iter().any(|e| e.budget_usd.is_some_and(f64::is_finite)),
             by_id,
             experts,
@@ -206,4 +232,23 @@ impl Catalogue {
     pub(crate) fn cell_index(&self, expert: usize, task: usize) -> usize {
         task * self.experts.len() + expert
     }
+}
+
+/// An expert's price: its own, else the price book's for its provider and
+/// model, else the default price, else none.
+fn resolve_price(e: &Expert, settings: &Settings) -> Priced {
+    let (price, source) = if let Some(p) = e.price {
+        (Some(p), PriceSource::Expert)
+    } else if let Some(p) = settings
+        .prices
+        .as_ref()
+        .and_then(|b| b.price(&e.key.provider, &e.key.model))
+    {
+        (Some(p), PriceSource::PriceBook)
+    } else if let Some(p) = settings.default_price {
+        (Some(p), PriceSource::DefaultPrice)
+    } else {
+        (None, PriceSource::Unpriced)
+    };
+    Priced { price, source }
 }

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ChatResponse, ExpertKey, ExpertStats, ProviderCapabilities, ProviderError,
-    ProviderErrorKind, StaticStats,
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ExpertKey, ExpertStats, Price, ProviderCapabilities,
+    ProviderError, ProviderErrorKind, StaticStats,
 };
 
 use crate::catalogue::DEFAULT_TASK;
 use crate::decision::Decision;
 use crate::error::RouterError;
-use crate::expert::{Expert, Pricing};
+use crate::expert::Expert;
 use crate::locate::{FieldPath, line_col, locate};
 use crate::router::{Router, RouterBuilder};
 use crate::state::BreakerConfig;
@@ -81,12 +81,12 @@ pub struct ExpertConfig {
     /// Context window in tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_window: Option<u64>,
-    /// USD per 1,000 input tokens.
-    #[serde(default)]
-    pub input_per_1k: f64,
-    /// USD per 1,000 output tokens.
-    #[serde(default)]
-    pub output_per_1k: f64,
+    /// The price in USD per million tokens (`price = { input = 2.5, output
+    /// = 10.0, cache_read = 1.25 }`); without one, the price book given to
+    /// the builder decides, else the default price, else the expert is
+    /// unpriced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
     /// Static priority, lower first.
     #[serde(default)]
     pub priority: i32,
@@ -126,8 +126,7 @@ impl ExpertConfig {
 ///     provider = "openai"
 ///     model = "gpt-4o"
 ///     context_window = 128000
-///     input_per_1k = 0.0025
-///     output_per_1k = 0.01
+///     price = { input = 2.5, output = 10.0, cache_read = 1.25 }  # USD per million tokens
 ///     [[experts]]
 ///     provider = "local"
 ///     model = "llama-8b"
@@ -149,6 +148,10 @@ pub struct RouterConfig {
     /// Most USD to spend through the router.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<f64>,
+    /// The price (USD per million tokens) of experts with no price of their
+    /// own and none in the price book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_price: Option<Price>,
     /// Experts tried at most per request (default: all that pass the constraints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<usize>,
@@ -210,7 +213,7 @@ impl RouterConfig {
     fn parse_toml(text: &str, file: &str) -> Result<Self, ConfigError> {
         let cfg: Self = toml::from_str(text).map_err(|e| {
             let location = e.span().map(|s| line_col(text, s.start));
-            ConfigError::new(file, location, e.message().trim().to_owned())
+            ConfigError::new(file, location, with_hint(e.message().trim()))
         })?;
         cfg.check()
             .map_err(|(field, msg)| located(file, text, false, &field, msg))?;
@@ -220,7 +223,7 @@ impl RouterConfig {
     fn parse_json(text: &str, file: &str) -> Result<Self, ConfigError> {
         let cfg: Self = serde_json::from_str(text).map_err(|e| {
             let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            let msg = with_hint(msg.split(" at line ").next().unwrap_or(&msg));
             ConfigError::new(file, Some(format!("{}:{}", e.line(), e.column())), msg)
         })?;
         cfg.check()
@@ -253,6 +256,9 @@ impl RouterConfig {
         if let Some(b) = self.budget_usd {
             non_negative(b).map_err(|m| (root().key("budget_usd"), m))?;
         }
+        if let Some(p) = &self.default_price {
+            check_price(p, root().key("default_price"))?;
+        }
         if self.max_attempts == Some(0) {
             return Err((root().key("max_attempts"), "must be at least 1".into()));
         }
@@ -282,8 +288,8 @@ impl RouterConfig {
             if e.model.trim().is_empty() {
                 return Err((here().key("model"), "must not be empty".into()));
             }
-            for (name, v) in [("input_per_1k", e.input_per_1k), ("output_per_1k", e.output_per_1k)] {
-                non_negative(v).map_err(|m| (here().key(name), format!("a price {m}")))?;
+            if let Some(p) = &e.price {
+                check_price(p, here().key("price"))?;
             }
             if let Some(b) = e.budget_usd {
                 non_negative(b).map_err(|m| (here().key("budget_usd"), m))?;
@@ -355,6 +361,9 @@ impl RouterConfig {
         if let Some(u) = self.budget_usd {
             b = b.budget_usd(u);
         }
+        if let Some(p) = self.default_price {
+            b = b.default_price(p);
+        }
         if let Some(n) = self.default_output_tokens {
             b = b.default_output_tokens(n);
         }
@@ -385,7 +394,7 @@ impl RouterConfig {
             let mut x = Expert::new(provider, e.model.clone()).with_capabilities(caps);
             x.key = ExpertKey::new(e.provider.clone(), e.model.clone());
             x.id = e.id();
-            x.pricing = Pricing::new(e.input_per_1k, e.output_per_1k);
+            x.price = e.price;
             x.priority = e.priority;
             x.budget_usd = e.budget_usd;
             if let Some(s) = &e.stats {
@@ -479,6 +488,33 @@ fn non_negative(v: f64) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("must be a finite number >= 0, got {v}"))
+    }
+}
+
+/// A price whose rates are all finite and not negative; the field named.
+fn check_price(p: &Price, at: FieldPath) -> Result<(), (FieldPath, String)> {
+    p.validate().map_err(|e| {
+        (
+            at.key(e.field),
+            format!(
+                "a price must be a finite number >= 0 (USD per million tokens), got {}",
+                e.value
+            ),
+        )
+    })
+}
+
+/// A parse error, with the way forward when it is a field of the old price
+/// format (USD per 1,000 tokens).
+fn with_hint(message: &str) -> String {
+    if message.contains("`input_per_1k`") || message.contains("`output_per_1k`") {
+        format!(
+            "{message}; prices are now `price = {{ input = .., output = .. }}` in USD per million tokens \
+             (the old per-1k figures times 1000), with optional cache_read, cache_write_5m, cache_write_1h \
+             and reasoning"
+        )
+    } else {
+        message.to_owned()
     }
 }
 

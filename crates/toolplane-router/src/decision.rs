@@ -3,12 +3,13 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use toolplane_core::Price;
 
 use crate::catalogue::{Catalogue, TaskOf};
 use crate::classify::TaskSource;
 use crate::live::LiveState;
 use crate::ranking::Draw;
-use crate::select::{Query, Selection};
+use crate::select::{Query, Selection, estimate_usd};
 use crate::state::SRC_FIGURES;
 
 /// One expert that passed the hard constraints, with its score.
@@ -22,6 +23,17 @@ pub struct Candidate {
     pub score: f64,
     /// The figures behind the score, by name.
     pub figures: Vec<(String, f64)>,
+    /// Where the expert's price came from: `expert` (its own), `price_book`,
+    /// `default_price` or `unpriced`.
+    pub price_source: String,
+    /// The price, USD per million tokens (`None` when unpriced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+    /// The most this request can cost on this expert, in USD: its estimated
+    /// input and `max_tokens` (or the router's default output) at the price,
+    /// rounded up to a micro-USD, which is what a budget reserves for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_cost_usd: Option<f64>,
     /// What the router noticed about this expert's figures (for example a
     /// stats source that gave a NaN latency, which counts as unknown).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -34,7 +46,8 @@ pub struct Exclusion {
     /// Expert id.
     pub expert: String,
     /// The constraint: `rule`, `tools`, `streaming`, `context_window`,
-    /// `healthy`, `budget` or `router_budget`.
+    /// `healthy`, `unpriced` (a budget applies and the expert has no price),
+    /// `budget` or `router_budget`.
     pub constraint: String,
     /// What exactly failed.
     pub detail: String,
@@ -106,7 +119,11 @@ impl fmt::Display for Decision {
             writeln!(f, "candidates (score = {}):", self.score_meaning)?;
             for c in &self.candidates {
                 write!(f, "  {:>3}. {:<32} {:>10}", c.rank, c.expert, fmt_num(c.score))?;
-                let figs: Vec<String> = c.figures.iter().map(|(k, v)| format!("{k} {}", fmt_num(*v))).collect();
+                let mut figs: Vec<String> = c.figures.iter().map(|(k, v)| format!("{k} {}", fmt_num(*v))).collect();
+                match c.estimated_cost_usd {
+                    Some(usd) => figs.push(format!("at most ${usd:.6} ({})", c.price_source)),
+                    None => figs.push("unpriced".into()),
+                }
                 if !figs.is_empty() {
                     write!(f, "   [{}]", figs.join(", "))?;
                 }
@@ -174,11 +191,15 @@ pub(crate) fn explain(cat: &Catalogue, live: &LiveState, q: &Query, task: &TaskO
                 .filter(|(b, _)| rejected & (1 << b) != 0)
                 .map(|(_, name)| format!("the stats source gave a {name} that makes no sense: treated as unknown"))
                 .collect();
+            let priced = cat.prices[r.idx];
             Candidate {
                 expert: id(r.idx),
                 rank: n + 1,
                 score: r.key + 0.0,
                 figures,
+                price_source: priced.source.as_str().to_owned(),
+                price: priced.price,
+                estimated_cost_usd: estimate_usd(cat, r.idx, q),
                 notes,
             }
         })

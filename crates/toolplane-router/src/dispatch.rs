@@ -17,6 +17,7 @@ use crate::dispatch_log::Recorder;
 use crate::live::{FailureClass, LiveState, failure_class};
 use crate::router::{Inner, RANK_BATCH, Router};
 use crate::select::{Query, Removed, Selection, Want, select};
+use crate::trace::{RouteTrace, Tried};
 
 const NAME: &str = "router";
 
@@ -219,11 +220,15 @@ impl ChatProvider for Router {
         let mut attempts = Attempts::new(inner, &q);
         let mut log = attempts.recorder(inner, request_id(request, ctx), false);
         let mut out = Outgoing::new(request, &task);
-        let result = async {
+        let trace = RouteTrace::start(&request.model);
+        let mut tried = Tried::default();
+        let mut chosen = None;
+        let work = async {
             while let Some(idx) = attempts.next(ctx)? {
                 let expert = &cat.experts[idx];
                 let req = out.to(&expert.key.model);
                 let started = Instant::now();
+                tried.attempts += 1;
                 match expert.provider.chat(req, ctx).await {
                     Ok(resp) => {
                         live.record_success(cat, idx, started.elapsed(), &resp);
@@ -231,22 +236,26 @@ impl ChatProvider for Router {
                         if let Some(log) = log.as_mut() {
                             log.attempt(cat, idx, started.elapsed(), Ok(()));
                         }
+                        chosen = Some(idx);
                         return Ok(resp);
                     }
                     Err(e) => {
                         if let Some(log) = log.as_mut() {
                             log.attempt(cat, idx, started.elapsed(), Err(&e));
                         }
+                        tried.failed(&trace, &expert.id, &e);
                         attempts.failed(idx, e)?
                     }
                 }
             }
             Err(attempts.exhausted())
-        }
-        .await;
+        };
+        let result = trace.run(work).await;
         if let (Some(log), Some(sink)) = (log, inner.log.as_ref()) {
             log.finish(sink);
         }
+        trace.routed(cat, &task, chosen, &tried);
+        trace.finish(&result);
         result
     }
 
@@ -260,52 +269,69 @@ impl ChatProvider for Router {
         let mut attempts = Attempts::new(inner, &q);
         let mut log = attempts.recorder(inner, request_id(request, ctx), true);
         let mut out = Outgoing::new(request, &task);
+        let trace = RouteTrace::start(&request.model);
+        let mut tried = Tried::default();
         let finish = |log: Option<Recorder>| {
             if let (Some(log), Some(sink)) = (log, inner.log.as_ref()) {
                 log.finish(sink);
             }
         };
-        loop {
-            let idx = match attempts.next(ctx) {
-                Ok(Some(idx)) => idx,
-                Ok(None) => break,
-                Err(e) => {
-                    finish(log);
-                    return Err(e);
-                }
-            };
-            let expert = &cat.experts[idx];
-            let req = out.to(&expert.key.model);
-            let started = Instant::now();
-            match expert.provider.chat_stream(req, ctx).await {
-                Ok(stream) => {
-                    live.remember(request_id(request, ctx), idx, task.slot);
-                    if let Some(l) = log.as_mut() {
-                        l.attempt(cat, idx, started.elapsed(), Ok(()));
-                    }
-                    finish(log);
-                    return Ok(Box::pin(Recording {
-                        inner: Arc::clone(&self.inner),
-                        stream,
-                        expert: idx,
-                        started,
-                        usage: Usage::default(),
-                        done: false,
-                    }));
-                }
-                Err(e) => {
-                    if let Some(l) = log.as_mut() {
-                        l.attempt(cat, idx, started.elapsed(), Err(&e));
-                    }
-                    if let Err(e) = attempts.failed(idx, e) {
+        let work = async {
+            loop {
+                let idx = match attempts.next(ctx) {
+                    Ok(Some(idx)) => idx,
+                    Ok(None) => break,
+                    Err(e) => {
                         finish(log);
                         return Err(e);
                     }
+                };
+                let expert = &cat.experts[idx];
+                let req = out.to(&expert.key.model);
+                let started = Instant::now();
+                tried.attempts += 1;
+                match expert.provider.chat_stream(req, ctx).await {
+                    Ok(stream) => {
+                        live.remember(request_id(request, ctx), idx, task.slot);
+                        if let Some(l) = log.as_mut() {
+                            l.attempt(cat, idx, started.elapsed(), Ok(()));
+                        }
+                        finish(log);
+                        return Ok((idx, stream, started));
+                    }
+                    Err(e) => {
+                        if let Some(l) = log.as_mut() {
+                            l.attempt(cat, idx, started.elapsed(), Err(&e));
+                        }
+                        tried.failed(&trace, &expert.id, &e);
+                        if let Err(e) = attempts.failed(idx, e) {
+                            finish(log);
+                            return Err(e);
+                        }
+                    }
                 }
             }
+            finish(log);
+            Err(attempts.exhausted())
+        };
+        match trace.run(work).await {
+            Ok((idx, stream, started)) => {
+                trace.routed(cat, &task, Some(idx), &tried);
+                Ok(trace.stream(Box::pin(Recording {
+                    inner: Arc::clone(&self.inner),
+                    stream,
+                    expert: idx,
+                    started,
+                    usage: Usage::default(),
+                    done: false,
+                })))
+            }
+            Err(e) => {
+                trace.routed(cat, &task, None, &tried);
+                trace.failed(&e);
+                Err(e)
+            }
         }
-        finish(log);
-        Err(attempts.exhausted())
     }
 }
 

@@ -3,46 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use toolplane_core::{ChatProvider, ExpertKey, ProviderCapabilities};
-
-/// Prices in USD per 1,000 tokens.
-///
-/// ```
-/// use toolplane_router::Pricing;
-/// let p = Pricing::new(0.003, 0.015);
-/// assert!((p.estimate(1000, 1000) - 0.018).abs() < 1e-12);
-/// assert!((p.blended_per_1k() - 0.006).abs() < 1e-12);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Pricing {
-    /// USD per 1,000 input tokens.
-    pub input_per_1k: f64,
-    /// USD per 1,000 output tokens.
-    pub output_per_1k: f64,
-}
-
-impl Pricing {
-    /// Prices per 1,000 input and output tokens.
-    pub fn new(input_per_1k: f64, output_per_1k: f64) -> Self {
-        Self {
-            input_per_1k,
-            output_per_1k,
-        }
-    }
-
-    /// The cost of a call with these token counts.
-    pub fn estimate(&self, input_tokens: u64, output_tokens: u64) -> f64 {
-        (input_tokens as f64 * self.input_per_1k + output_tokens as f64 * self.output_per_1k) / 1000.0
-    }
-
-    /// One price per 1,000 tokens for ranking, at three input tokens for one
-    /// output token (the usual blend of price lists).
-    pub fn blended_per_1k(&self) -> f64 {
-        (3.0 * self.input_per_1k + self.output_per_1k) / 4.0
-    }
-}
+use toolplane_core::{ChatProvider, ExpertKey, Price, ProviderCapabilities};
 
 /// One expert the router can send a request to.
 ///
@@ -51,10 +12,10 @@ impl Pricing {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use toolplane_core::ScriptedProvider;
+/// use toolplane_core::{Price, ScriptedProvider};
 /// use toolplane_router::Expert;
 /// let e = Expert::new(Arc::new(ScriptedProvider::new("openai")), "gpt-4o-mini")
-///     .with_pricing(0.00015, 0.0006)
+///     .with_price(Price::per_million(0.15, 0.60).with_cache_read(0.075))
 ///     .with_max_context_tokens(128_000)
 ///     .with_priority(2);
 /// assert_eq!(e.id, "openai/gpt-4o-mini");
@@ -70,8 +31,14 @@ pub struct Expert {
     pub provider: Arc<dyn ChatProvider>,
     /// What the model can do (tools, streaming, context window).
     pub capabilities: ProviderCapabilities,
-    /// What it costs.
-    pub pricing: Pricing,
+    /// What it costs, in USD per million tokens (cache-aware). `None`: the
+    /// router's price book decides ([`RouterBuilder::prices`]), else its
+    /// default price ([`RouterBuilder::default_price`]), else the expert is
+    /// unpriced (never counted as free: a budget removes it).
+    ///
+    /// [`RouterBuilder::prices`]: crate::RouterBuilder::prices
+    /// [`RouterBuilder::default_price`]: crate::RouterBuilder::default_price
+    pub price: Option<Price>,
     /// Order for the static strategy: lower goes first.
     pub priority: i32,
     /// Most USD this router may spend on this expert, if limited.
@@ -80,7 +47,7 @@ pub struct Expert {
 
 impl Expert {
     /// An expert for `model` on `provider`, with the provider's capabilities,
-    /// no prices, priority 0 and no budget.
+    /// no price of its own, priority 0 and no budget.
     pub fn new(provider: Arc<dyn ChatProvider>, model: impl Into<String>) -> Self {
         let model = model.into();
         let key = ExpertKey::new(provider.name(), model);
@@ -89,7 +56,7 @@ impl Expert {
             capabilities: provider.capabilities(),
             key,
             provider,
-            pricing: Pricing::default(),
+            price: None,
             priority: 0,
             budget_usd: None,
         }
@@ -113,10 +80,21 @@ impl Expert {
         self
     }
 
-    /// Sets the prices per 1,000 input and output tokens.
-    pub fn with_pricing(mut self, input_per_1k: f64, output_per_1k: f64) -> Self {
-        self.pricing = Pricing::new(input_per_1k, output_per_1k);
+    /// Sets the price (USD per million tokens), which wins over the router's
+    /// price book.
+    pub fn with_price(mut self, price: Price) -> Self {
+        self.price = Some(price);
         self
+    }
+
+    /// Sets the price from USD per **1,000** input and output tokens.
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `with_price(toolplane_core::Price::per_million(..))` (USD per million tokens, cache-aware), \
+                or give the router a price book"
+    )]
+    pub fn with_pricing(self, input_per_1k: f64, output_per_1k: f64) -> Self {
+        self.with_price(Price::per_million(input_per_1k * 1000.0, output_per_1k * 1000.0))
     }
 
     /// Sets the static priority (lower goes first).
@@ -144,7 +122,7 @@ impl fmt::Debug for Expert {
             .field("key", &self.key)
             .field("provider", &self.provider.name())
             .field("capabilities", &self.capabilities)
-            .field("pricing", &self.pricing)
+            .field("price", &self.price)
             .field("priority", &self.priority)
             .field("budget_usd", &self.budget_usd)
             .finish()
@@ -160,21 +138,49 @@ pub(crate) struct Hot {
     pub(crate) max_context: u64,
     /// `INFINITY` when the expert has no budget.
     pub(crate) budget: f64,
-    pub(crate) input_per_1k: f64,
-    pub(crate) output_per_1k: f64,
-    pub(crate) blended_per_1k: f64,
+    /// [`Price::blended_per_1k`] of the resolved price (`None`: unpriced).
+    pub(crate) blended_per_1k: Option<f64>,
 }
 
 impl Hot {
-    pub(crate) fn new(e: &Expert) -> Self {
+    pub(crate) fn new(e: &Expert, price: Option<&Price>) -> Self {
         Self {
             tools: e.capabilities.tools,
             streaming: e.capabilities.streaming,
             max_context: e.capabilities.max_context_tokens.unwrap_or(u64::MAX),
             budget: e.budget_usd.unwrap_or(f64::INFINITY),
-            input_per_1k: e.pricing.input_per_1k,
-            output_per_1k: e.pricing.output_per_1k,
-            blended_per_1k: e.pricing.blended_per_1k(),
+            blended_per_1k: price.map(Price::blended_per_1k),
         }
     }
+}
+
+/// Where an expert's price came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PriceSource {
+    /// Set on the expert.
+    Expert,
+    /// The router's price book knows the provider and model.
+    PriceBook,
+    /// Neither: the router's default price.
+    DefaultPrice,
+    /// No price at all.
+    Unpriced,
+}
+
+impl PriceSource {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Expert => "expert",
+            Self::PriceBook => "price_book",
+            Self::DefaultPrice => "default_price",
+            Self::Unpriced => "unpriced",
+        }
+    }
+}
+
+/// An expert's price as the router resolved it when built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Priced {
+    pub(crate) price: Option<Price>,
+    pub(crate) source: PriceSource,
 }

@@ -1,6 +1,6 @@
 //! An expert's figures for one task type, resolved from what the router
 //! holds: the stats source first, the router's own measurements where the
-//! source has nothing, the configured prices for cost.
+//! source has nothing, the resolved prices for cost (unknown when unpriced).
 //!
 //! Whenever an input changes (`refresh_stats`, a recorded outcome, a
 //! verdict) the figures are resolved again into a packed task-major array,
@@ -51,7 +51,7 @@ pub(crate) fn resolve(hot: &Hot, state: &ExpertState, cell: &TaskCell, prior: (f
     Figures {
         latency_ms: cell.src_p95_ms.get().or_else(|| state.ewma_latency_ms.get()),
         success: cell.src_success.get().or_else(|| state.ewma_success.get()),
-        cost_1k: Some(cell.src_cost_1k.get().unwrap_or(hot.blended_per_1k)),
+        cost_1k: cell.src_cost_1k.get().or(hot.blended_per_1k),
         win_rate: cell.src_win.get().or_else(|| posterior_mean(cell, prior)),
     }
 }

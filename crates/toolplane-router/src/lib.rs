@@ -98,13 +98,14 @@ mod sample;
 mod select;
 mod state;
 mod strategy;
+mod trace;
 
 pub use classify::{KeywordClassifier, TaskClassifier, TaskSource, tasks};
 pub use config::{ConfigError, ExpertConfig, RouterConfig};
 pub use decision::{Candidate, Decision, Exclusion};
 pub use dispatch_log::{AttemptRecord, DispatchRecord, RankedExpert};
 pub use error::RouterError;
-pub use expert::{Expert, Pricing};
+pub use expert::Expert;
 pub use router::{Route, Router, RouterBuilder};
 pub use state::{BreakerConfig, ManualClock};
 pub use strategy::{QualityMetric, Strategy, TaskPolicy, Weights};

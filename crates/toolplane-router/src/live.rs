@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use toolplane_core::{ChatResponse, ProviderError, ProviderErrorKind, Verdict};
+use toolplane_core::{ChatResponse, ProviderError, ProviderErrorKind, SharedVerdict, Verdict};
 
 use crate::catalogue::{Catalogue, DEFAULT_TASK};
 use crate::figures::{Packed, resolve, sanitize};
@@ -31,6 +31,8 @@ pub(crate) struct LiveState {
     pub(crate) master: Master,
     pub(crate) clock: Clock,
     pending: Mutex<Pending>,
+    /// How far the stats source's shared verdicts have been read.
+    verdict_cursor: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +61,7 @@ impl LiveState {
             master: Master::new(cat.settings.seed),
             clock,
             pending: Mutex::new(Pending::default()),
+            verdict_cursor: AtomicU64::new(0),
         };
         for i in 0..n {
             live.refigure_expert(cat, i);
@@ -133,11 +136,41 @@ impl LiveState {
                 cell.src_rejected.store(rejected, Ordering::Relaxed);
                 self.refigure(cat, i, ti);
             }
+            // A breaker another router opened: open ours until the same time.
+            if let Some(d) = src.breaker_open_for(&e.key).filter(|d| !d.is_zero()) {
+                let until = self
+                    .clock
+                    .now()
+                    .saturating_add(d.as_nanos().min(u128::from(u64::MAX)) as u64);
+                self.states[i].breaker.open_until(until);
+            }
+        }
+        // Verdicts other routers published: applied once each, ours skipped.
+        let cursor = self.verdict_cursor.load(Ordering::Acquire);
+        let (verdicts, next) = src.verdicts_after(cursor);
+        if self
+            .verdict_cursor
+            .compare_exchange(cursor, next, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return; // a concurrent refresh applies them
+        }
+        for v in verdicts.iter().filter(|v| v.origin != cat.settings.origin) {
+            if let Some(expert) = cat.experts.iter().position(|e| e.key == v.key) {
+                self.apply_verdict(cat, expert, cat.task_index(&v.task_type), &v.verdict);
+            }
+        }
+    }
+
+    /// Tells the sink, if any, that an expert's breaker opened.
+    fn publish_opened(&self, cat: &Catalogue, expert: usize, ms: u64) {
+        if let (Some(sink), Some(e)) = (&cat.settings.sink, cat.experts.get(expert)) {
+            sink.breaker_opened(&e.key, Duration::from_millis(ms));
         }
     }
 
     pub(crate) fn record_success(&self, cat: &Catalogue, expert: usize, latency: Duration, response: &ChatResponse) {
-        let (Some(st), Some(e)) = (self.states.get(expert), cat.experts.get(expert)) else {
+        let (Some(st), Some(priced)) = (self.states.get(expert), cat.prices.get(expert)) else {
             return;
         };
         let breaker = &cat.settings.breaker;
@@ -146,11 +179,14 @@ impl LiveState {
             .ewma(latency.as_secs_f64() * 1000.0, cat.settings.latency_weight);
         st.ewma_success.ewma(1.0, 0.05);
         self.refigure_expert(cat, expert);
-        let cost = e
-            .pricing
-            .estimate(response.usage.input_tokens, response.usage.output_tokens);
-        add_spend(&st.spent_nano_usd, cost);
-        add_spend(&self.spent_nano_usd, cost);
+        // The same cost a budget or the metrics charge: cache reads and
+        // writes and reasoning at their own rates. An unpriced expert adds
+        // nothing, and a budget never lets one through (`select::constraint`).
+        if let Some(price) = &priced.price {
+            let cost = price.cost(&response.usage);
+            add_spend(&st.spent_nano_usd, cost);
+            add_spend(&self.spent_nano_usd, cost);
+        }
         if let Some(rl) = &response.rate_limit {
             if rl.is_exhausted() {
                 let wait = [rl.retry_after, rl.requests_reset, rl.tokens_reset]
@@ -161,6 +197,7 @@ impl LiveState {
                 let wait = wait.min(Duration::from_millis(breaker.max_cooldown_ms));
                 st.breaker
                     .open_until(self.clock.now().saturating_add(wait.as_nanos() as u64));
+                self.publish_opened(cat, expert, wait.as_millis() as u64);
             }
         }
     }
@@ -173,26 +210,48 @@ impl LiveState {
                 st.ewma_success.ewma(0.0, 0.05);
                 self.refigure_expert(cat, expert);
                 let force = error.kind() == ProviderErrorKind::RateLimited && breaker.open_on_rate_limit;
-                st.breaker
-                    .on_failure(self.clock.now(), breaker, force, error.retry_after());
+                if let Some(ms) = st
+                    .breaker
+                    .on_failure(self.clock.now(), breaker, force, error.retry_after())
+                {
+                    self.publish_opened(cat, expert, ms);
+                }
             }
             FailureClass::RequestFault | FailureClass::NotThisExpert => st.breaker.release(),
         }
     }
 
-    /// Applies a verdict to an expert's posterior for a task slot.
+    /// Applies a verdict to an expert's posterior for a task slot and
+    /// publishes it to the sink, if any.
     pub(crate) fn verdict(&self, cat: &Catalogue, expert: usize, task: usize, verdict: &Verdict) {
+        if !self.apply_verdict(cat, expert, task, verdict) {
+            return;
+        }
+        if let (Some(sink), Some(e), Some(t)) = (&cat.settings.sink, cat.experts.get(expert), cat.tasks.get(task)) {
+            sink.verdict(&SharedVerdict {
+                origin: cat.settings.origin,
+                key: e.key.clone(),
+                task_type: t.name.clone(),
+                verdict: verdict.clone(),
+            });
+        }
+    }
+
+    /// Applies a verdict to an expert's posterior for a task slot; false
+    /// when it did not apply (a score that is not a number, no such expert).
+    fn apply_verdict(&self, cat: &Catalogue, expert: usize, task: usize, verdict: &Verdict) -> bool {
         let reward = match verdict {
             Verdict::Win => 1.0,
             Verdict::Loss => 0.0,
             Verdict::Score { value } if value.is_finite() => *value,
-            Verdict::Score { .. } => return,
+            Verdict::Score { .. } => return false,
         };
         let (Some(plan), true) = (cat.tasks.get(task), expert < cat.experts.len()) else {
-            return;
+            return false;
         };
         self.cell(cat, expert, task).observe(reward, plan.decay, plan.prior);
         self.refigure(cat, expert, task);
+        true
     }
 
     /// Remembers which expert answered a request, for feedback.

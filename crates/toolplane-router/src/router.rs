@@ -6,7 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane_core::{CallContext, ChatRequest, ChatResponse, Feedback, ProviderError, ProviderStatsSource, Verdict};
+use toolplane_core::{
+    CallContext, ChatRequest, ChatResponse, Feedback, Price, PriceBook, ProviderError, ProviderStatsSource, StatsSink,
+    Verdict,
+};
 
 use crate::catalogue::{Catalogue, Settings, TaskOf};
 use crate::classify::{KeywordClassifier, TaskClassifier, TaskSource};
@@ -49,8 +52,11 @@ pub struct RouterBuilder {
     policies: Vec<(String, TaskPolicy)>,
     classifier: Option<Arc<dyn TaskClassifier>>,
     stats: Option<Arc<dyn ProviderStatsSource>>,
+    sink: Option<Arc<dyn StatsSink>>,
     breaker: BreakerConfig,
     budget_usd: Option<f64>,
+    prices: Option<Arc<dyn PriceBook>>,
+    default_price: Option<Price>,
     seed: Option<u64>,
     clock: Option<ManualClock>,
     max_attempts: usize,
@@ -67,8 +73,11 @@ impl Default for RouterBuilder {
             policies: Vec::new(),
             classifier: None,
             stats: None,
+            sink: None,
             breaker: BreakerConfig::default(),
             budget_usd: None,
+            prices: None,
+            default_price: None,
             seed: None,
             clock: None,
             max_attempts: usize::MAX,
@@ -114,6 +123,15 @@ impl RouterBuilder {
         self
     }
 
+    /// Where this router publishes the verdicts it applies and the breakers
+    /// it opens, so routers in other processes reading the same store
+    /// through their [`stats_source`](Self::stats_source) learn them at their
+    /// next [`Router::refresh_stats`] (replicas of one gateway sharing Redis).
+    pub fn stats_sink(mut self, sink: Arc<dyn StatsSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
     /// Circuit-breaker settings.
     pub fn breaker(mut self, breaker: BreakerConfig) -> Self {
         self.breaker = breaker;
@@ -123,6 +141,43 @@ impl RouterBuilder {
     /// The most USD this router may spend over all experts.
     pub fn budget_usd(mut self, usd: f64) -> Self {
         self.budget_usd = Some(usd);
+        self
+    }
+
+    /// Where experts without a price of their own get one: `book.price(provider,
+    /// model)` with the expert's provider and model, read once when the
+    /// router is built. Use the same book as the budgets and the metrics
+    /// (the metrics `PricingTable`) and one call costs the same everywhere.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use toolplane_core::{ChatRequest, Message, Price, ScriptedProvider, StaticPrices};
+    /// use toolplane_router::{Expert, Router};
+    /// let book = StaticPrices::new().with("openai", "gpt-4o-mini", Price::per_million(0.15, 0.60));
+    /// let openai = Arc::new(ScriptedProvider::new("openai"));
+    /// let router = Router::builder()
+    ///     .expert(Expert::new(openai.clone(), "gpt-4o-mini"))
+    ///     .expert(Expert::new(openai, "mystery"))
+    ///     .prices(Arc::new(book))
+    ///     .budget_usd(1.0)
+    ///     .build()
+    ///     .unwrap();
+    /// let d = router.explain(&ChatRequest::new("", vec![Message::user("hi")]).with_max_tokens(1000));
+    /// assert_eq!(d.chosen.as_deref(), Some("openai/gpt-4o-mini"));
+    /// assert_eq!(d.candidates[0].price_source, "price_book");
+    /// assert_eq!(d.candidates[0].estimated_cost_usd, Some(0.000601)); // ~5 input + 1000 output tokens
+    /// assert_eq!(d.excluded[0].constraint, "unpriced"); // a budget never counts an unknown model as free
+    /// ```
+    pub fn prices(mut self, book: Arc<dyn PriceBook>) -> Self {
+        self.prices = Some(book);
+        self
+    }
+
+    /// The price of experts that have none of their own and that the price
+    /// book does not know. Without one such experts are unpriced: ranked
+    /// after priced ones by cost, and removed whenever a budget applies.
+    pub fn default_price(mut self, price: Price) -> Self {
+        self.default_price = Some(price);
         self
     }
 
@@ -185,8 +240,12 @@ impl RouterBuilder {
                 .classifier
                 .unwrap_or_else(|| Arc::new(KeywordClassifier::default())),
             stats: self.stats,
+            sink: self.sink,
+            origin: new_origin(),
             breaker: self.breaker,
             budget_usd: self.budget_usd,
+            prices: self.prices,
+            default_price: self.default_price,
             seed,
             max_attempts: self.max_attempts,
             default_output_tokens: self.default_output_tokens,
@@ -207,6 +266,20 @@ impl RouterBuilder {
             }),
         })
     }
+}
+
+/// A router id unlikely to repeat across processes and within one.
+fn new_origin() -> u64 {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // SplitMix64 of the mixed inputs, so close inputs give far-apart ids.
+    let mut z = nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The outcome of routing one request: its task type and the first experts
@@ -310,7 +383,9 @@ impl Router {
 
     /// Reads figures from the statistics source into the router's state,
     /// per task type (else overall). Call it periodically (every second or
-    /// so); selection never queries the source. Figures that make no sense
+    /// so); selection never queries the source. It also opens the breakers
+    /// other routers sharing the source reported open, and applies the
+    /// verdicts they published (each once, this router's own skipped). Figures that make no sense
     /// (NaN, infinite, negative, a rate outside `[0, 1]`, more wins than
     /// judged) count as unknown, and explanations say so.
     pub fn refresh_stats(&self) {
@@ -366,7 +441,9 @@ impl Router {
         self.inner.log.as_ref().map(DispatchLog::snapshot).unwrap_or_default()
     }
 
-    /// USD spent through this router so far (from usage and prices).
+    /// USD spent through this router so far: each answer's usage at its
+    /// expert's price (cache reads and writes included), as
+    /// [`Price::cost`] charges it.
     pub fn spent_usd(&self) -> f64 {
         self.inner.live.spent_usd()
     }

@@ -60,6 +60,7 @@ pub(crate) enum Removed {
     Streaming,
     Context { need: u64, have: u64 },
     Cooldown { remaining_ms: u64 },
+    Unpriced,
     Budget { estimate: f64, left: f64 },
     RouterBudget { estimate: f64, left: f64 },
 }
@@ -72,6 +73,7 @@ impl Removed {
             Self::Streaming => "streaming",
             Self::Context { .. } => "context_window",
             Self::Cooldown { .. } => "healthy",
+            Self::Unpriced => "unpriced",
             Self::Budget { .. } => "budget",
             Self::RouterBudget { .. } => "router_budget",
         }
@@ -84,6 +86,9 @@ impl Removed {
             Self::Streaming => "the request streams and this expert does not".into(),
             Self::Context { need, have } => format!("needs about {need} tokens, context window is {have}"),
             Self::Cooldown { remaining_ms } => format!("circuit open, cooling down for {remaining_ms} ms"),
+            Self::Unpriced => "a budget applies and this expert has no price (none set, none in the price \
+                               book, no default price): an unpriced expert is never counted as free"
+                .into(),
             Self::Budget { estimate, left } => {
                 format!("estimated cost ${estimate:.6} is more than the ${left:.6} left on this expert")
             }
@@ -224,7 +229,9 @@ fn constraint(
         }
     }
     if h.budget.is_finite() || router_left.is_some() {
-        let estimate = (q.input_tokens as f64 * h.input_per_1k + q.output_estimate as f64 * h.output_per_1k) / 1000.0;
+        let Some(estimate) = estimate_usd(cat, idx, q) else {
+            return Some(Removed::Unpriced);
+        };
         if h.budget.is_finite() {
             let left = (h.budget - st.spent_usd()).max(0.0);
             if estimate > left || left <= 0.0 {
@@ -238,4 +245,13 @@ fn constraint(
         }
     }
     None
+}
+
+/// The most `q` can cost on expert `idx`, in USD: what a budget reserves
+/// ([`Price::estimate_micros`](toolplane_core::Price::estimate_micros) of
+/// the estimated input and `max_tokens` or the default output), `None`
+/// when the expert is unpriced.
+pub(crate) fn estimate_usd(cat: &Catalogue, idx: usize, q: &Query) -> Option<f64> {
+    let price = cat.prices.get(idx)?.price?;
+    Some(price.estimate_micros(q.input_tokens, q.output_estimate) as f64 / 1e6)
 }

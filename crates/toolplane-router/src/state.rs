@@ -193,12 +193,19 @@ impl Breaker {
     }
 
     /// Records a failure; opens when the threshold is reached, when `force`
-    /// is set (rate limited) or when a half-open probe failed.
-    pub(crate) fn on_failure(&self, now: u64, cfg: &BreakerConfig, force: bool, retry_after: Option<Duration>) {
+    /// is set (rate limited) or when a half-open probe failed. Returns how
+    /// long it opened for, in milliseconds, when it did.
+    pub(crate) fn on_failure(
+        &self,
+        now: u64,
+        cfg: &BreakerConfig,
+        force: bool,
+        retry_after: Option<Duration>,
+    ) -> Option<u64> {
         let n = self.consecutive.fetch_add(1, Ordering::Relaxed).saturating_add(1);
         let was_probe = self.probe.swap(false, Ordering::AcqRel);
         if !(force || was_probe || n >= cfg.failure_threshold.max(1)) {
-            return;
+            return None;
         }
         let trips = self.trips.fetch_add(1, Ordering::Relaxed).min(16);
         let backoff = cfg.cooldown_ms.saturating_mul(1u64 << trips).min(cfg.max_cooldown_ms);
@@ -210,6 +217,7 @@ impl Breaker {
             now.saturating_add(ms.saturating_mul(1_000_000)).max(1),
             Ordering::Release,
         );
+        Some(ms)
     }
 
     /// Opens until `until` (router-clock nanoseconds) unless already open longer.
@@ -449,15 +457,15 @@ mod tests {
             ..BreakerConfig::default()
         };
         let b = Breaker::default();
-        b.on_failure(1, &cfg, false, None);
+        let _ = b.on_failure(1, &cfg, false, None);
         assert_eq!(b.health(2), Health::Closed);
-        b.on_failure(1, &cfg, false, None);
+        let _ = b.on_failure(1, &cfg, false, None);
         assert!(matches!(b.health(2), Health::Open { .. }));
         let later = 1 + 100_000_000;
         assert_eq!(b.health(later), Health::HalfOpen);
         assert!(b.try_acquire(later));
         assert!(!b.try_acquire(later), "one probe at a time");
-        b.on_failure(later, &cfg, false, None);
+        let _ = b.on_failure(later, &cfg, false, None);
         // Second trip doubles the cooldown.
         assert!(matches!(b.health(later + 150_000_000), Health::Open { .. }));
         assert_eq!(b.health(later + 200_000_000), Health::HalfOpen);
@@ -470,11 +478,11 @@ mod tests {
     fn breaker_honours_retry_after_capped() {
         let cfg = BreakerConfig::default();
         let b = Breaker::default();
-        b.on_failure(1, &cfg, true, Some(Duration::from_secs(2)));
+        let _ = b.on_failure(1, &cfg, true, Some(Duration::from_secs(2)));
         assert_eq!(b.health(1 + 1_999_000_000), Health::Open { remaining_ms: 1 });
         assert_eq!(b.health(1 + 2_000_000_000), Health::HalfOpen);
         let c = Breaker::default();
-        c.on_failure(1, &cfg, true, Some(Duration::from_secs(3600)));
+        let _ = c.on_failure(1, &cfg, true, Some(Duration::from_secs(3600)));
         assert_eq!(
             c.health(1 + 300_000_000_000),
             Health::HalfOpen,

@@ -94,8 +94,8 @@ fn validation_errors_name_the_field() {
             "already used by experts[0]",
         ),
         (
-            "[[experts]]\nprovider = \"a\"\nmodel = \"m\"\ninput_per_1k = -1.0\n",
-            "experts[0].input_per_1k",
+            "[[experts]]\nprovider = \"a\"\nmodel = \"m\"\nprice = { input = -1.0, output = 1.0 }\n",
+            "experts[0].price.input",
             "a price must be",
         ),
         (
@@ -135,13 +135,26 @@ fn nonsense_numbers_are_refused_with_file_line_and_field() {
         ("budget_usd = -1.0\n", true, "budget_usd", 1, "got -1"),
         ("budget_usd = 5.0\n", false, "", 0, ""),
         ("budget_usd = nan\n", false, "experts[1].budget_usd", 8, "got NaN"),
-        ("input_per_1k = inf\n", false, "experts[1].input_per_1k", 8, "got inf"),
         (
-            "output_per_1k = -0.5\n",
+            "price = { input = inf, output = 1.0 }\n",
             false,
-            "experts[1].output_per_1k",
+            "experts[1].price.input",
+            8,
+            "got inf",
+        ),
+        (
+            "price = { input = 1.0, output = 2.0, cache_read = -0.5 }\n",
+            false,
+            "experts[1].price.cache_read",
             8,
             "got -0.5",
+        ),
+        (
+            "default_price = { input = nan, output = 1.0 }\n",
+            true,
+            "default_price.input",
+            1,
+            "got NaN",
         ),
         (
             "context_window = 0\n",
@@ -254,6 +267,42 @@ fn breaker_settings_that_make_no_sense_are_refused() {
     }
 }
 
+/// Prices are core `Price`s in USD per million tokens; a price that does
+/// not parse, an unknown rate, and the old per-1k fields are refused with
+/// the line, and the old fields with the way forward.
+#[test]
+fn prices_are_usd_per_million_and_bad_ones_name_the_line() {
+    let cfg = RouterConfig::from_toml_str(&format!(
+        "{TWO_EXPERTS}price = {{ input = 3.0, output = 15.0, cache_read = 0.3, cache_write_5m = 3.75 }}\n"
+    ))
+    .expect("loads");
+    let p = cfg.experts[1].price.expect("priced");
+    assert_eq!(
+        (p.input, p.output, p.cache_read, p.cache_write_5m),
+        (3.0, 15.0, Some(0.3), Some(3.75))
+    );
+    assert_eq!(cfg.experts[0].price, None);
+
+    let cases = [
+        ("price = { input = \"abc\", output = 1.0 }\n", "8:", "invalid type"),
+        (
+            "price = { input = 1.0, output = 1.0, cache_reed = 0.1 }\n",
+            "8:",
+            "cache_reed",
+        ),
+        ("price = { input = 1.0 }\n", "8:", "output"),
+        ("input_per_1k = 0.003\n", "8:", "USD per million tokens"),
+    ];
+    for (extra, line, message) in cases {
+        let e = RouterConfig::from_toml_str(&format!("{TWO_EXPERTS}{extra}")).expect_err(extra);
+        assert!(e.location.as_deref().is_some_and(|l| l.starts_with(line)), "{e}");
+        assert!(e.message.contains(message), "{e}");
+    }
+    let e = RouterConfig::from_json_str(r#"{"experts": [{"provider": "a", "model": "m", "output_per_1k": 0.01}]}"#)
+        .expect_err("old field in JSON");
+    assert!(e.message.contains("USD per million tokens"), "{e}");
+}
+
 #[test]
 fn json_errors_name_the_line_too() {
     let text = "{\n  \"experts\": [\n    { \"provider\": \"a\", \"model\": \"m\" },\n    { \"provider\": \"b\", \"model\": \"m\",\n      \"stats\": { \"wins\": 9, \"judged\": 4 } }\n  ]\n}";
@@ -268,6 +317,7 @@ fn json_errors_name_the_line_too() {
 
 #[test]
 fn the_builder_refuses_nonsense_numbers_too() {
+    use toolplane_core::Price;
     use toolplane_router::{Expert, Router, RouterError};
     let p = || Arc::new(ScriptedProvider::new("a"));
     let e = Router::builder()
@@ -288,10 +338,10 @@ fn the_builder_refuses_nonsense_numbers_too() {
         "{e}"
     );
     let e = Router::builder()
-        .expert(Expert::new(p(), "m").with_pricing(f64::INFINITY, 0.0))
+        .expert(Expert::new(p(), "m").with_price(Price::per_million(f64::INFINITY, 0.0)))
         .build()
         .expect_err("infinite price");
-    assert!(e.to_string().contains("experts[0].input_per_1k"), "{e}");
+    assert!(e.to_string().contains("experts[0].price.input"), "{e}");
 }
 
 /// Loading is linear in the number of experts: 100,000 load (the time is
@@ -303,7 +353,7 @@ fn a_hundred_thousand_experts_load() {
     text.push_str("seed = 1\n[tasks.code]\nstrategy = { kind = \"thompson\" }\n");
     for i in 0..N {
         text.push_str(&format!(
-            "[[experts]]\nprovider = \"p{}\"\nmodel = \"m{i}\"\ninput_per_1k = 0.001\nstats = {{ latency_p95_ms = {}.0, wins = 1, judged = 2 }}\n",
+            "[[experts]]\nprovider = \"p{}\"\nmodel = \"m{i}\"\nprice = {{ input = 1.0, output = 2.0 }}\nstats = {{ latency_p95_ms = {}.0, wins = 1, judged = 2 }}\n",
             i % 7,
             100 + i % 1000
         ));

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ExpertKey, ExpertStats, Feedback, Message, ProviderCapabilities,
+    CallContext, ChatProvider, ChatRequest, ExpertKey, ExpertStats, Feedback, Message, Price, ProviderCapabilities,
     ScriptedProvider, StaticStats, ToolSpec, Verdict,
 };
 use toolplane_router::{Expert, QualityMetric, Router, Strategy, TaskPolicy, Weights};
@@ -67,10 +67,10 @@ async fn budgets_stop_spending_when_exhausted() {
     let a = Arc::new(ScriptedProvider::new("a").with_text("one").with_text("two"));
     let b = Arc::new(ScriptedProvider::new("b").with_text("cheap"));
     let router = Router::builder()
-        // 10 input + 5 output tokens per scripted answer at $1 per 1k: $0.015 a call.
+        // 10 input + 5 output tokens per scripted answer at $1,000 per million: $0.015 a call.
         .expert(
             Expert::new(a.clone(), "m")
-                .with_pricing(1.0, 1.0)
+                .with_price(Price::per_million(1000.0, 1000.0))
                 .with_budget_usd(0.02)
                 .with_priority(0),
         )
@@ -93,7 +93,7 @@ async fn budgets_stop_spending_when_exhausted() {
 #[test]
 fn router_budget_applies_to_all_experts() {
     let router = Router::builder()
-        .expert(Expert::new(scripted("a"), "m").with_pricing(10.0, 10.0))
+        .expert(Expert::new(scripted("a"), "m").with_price(Price::per_million(10_000.0, 10_000.0)))
         .budget_usd(0.001)
         .seed(1)
         .build()

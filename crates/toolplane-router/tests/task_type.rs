@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use toolplane_core::{
     CallContext, ChatProvider, ChatRequest, ChatResponse, ExpertKey, ExpertStats, Feedback, InterceptedProvider,
-    Message, ProviderCapabilities, ProviderError, StaticStats, StopReason, Usage, Verdict,
+    Message, Price, ProviderCapabilities, ProviderError, StaticStats, StopReason, Usage, Verdict,
 };
 use toolplane_metrics::{MetricsInterceptor, ProviderMetricsCollector};
 use toolplane_router::{Expert, KeywordClassifier, Router, Strategy, TaskClassifier, TaskPolicy, TaskSource, Weights};
@@ -200,8 +200,8 @@ async fn a_given_task_type_is_passed_on_unchanged() {
 
 fn two_experts(stats: Option<Arc<StaticStats>>, strategy: Strategy) -> Router {
     let mut b = Router::builder()
-        .expert(Expert::new(Answers::new("a"), "m").with_pricing(0.0, 0.0))
-        .expert(Expert::new(Answers::new("b"), "m").with_pricing(0.0001, 0.0002))
+        .expert(Expert::new(Answers::new("a"), "m").with_price(Price::per_million(0.0, 0.0)))
+        .expert(Expert::new(Answers::new("b"), "m").with_price(Price::per_million(0.1, 0.2)))
         .default_policy(TaskPolicy::new(strategy.clone()))
         .policy("code", TaskPolicy::new(strategy))
         .policy("math", TaskPolicy::new(Strategy::Static { order: vec![] }))

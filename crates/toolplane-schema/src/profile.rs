@@ -11,35 +11,54 @@ use toolplane_core::ToolSpec;
 use crate::gemini::{RenameTree, to_gemini};
 use crate::inline::{DEFAULT_NODE_BUDGET, DEFAULT_RECURSION_DEPTH, inline_refs, resolve_local};
 use crate::strict::{StrictBudget, to_openai_strict};
+use crate::vendor_names::NameRule;
 
-/// A provider's dialect of tool definitions.
+/// Which vendor's shape: the one vocabulary for "tools as vendor X wants
+/// them", used by [`export`](crate::export()), the providers' requests, the
+/// registry, the OpenAPI conversion and the CLI. It fixes the definition's
+/// shape, the schema rewrite, the name rule and the tool-count limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// OpenAI Chat Completions, non-strict: the schema as it is (`$ref`/`$defs` kept).
     #[serde(rename = "openai")]
     OpenAi,
-    /// OpenAI with `strict: true` (structured outputs rules); falls back to
-    /// non-strict per tool when the schema cannot be strict.
+    /// OpenAI Chat Completions with `strict: true` (structured outputs rules);
+    /// falls back to non-strict per tool when the schema cannot be strict.
     #[serde(rename = "openai-strict")]
     OpenAiStrict,
     /// Anthropic Messages: `input_schema`, full JSON Schema.
     Anthropic,
-    /// Google Gemini `functionDeclarations`: OpenAPI-subset schema, no `$ref`.
+    /// Google Gemini `functionDeclarations` with `parameters`: OpenAPI-subset
+    /// schema, no `$ref`, safe property names (see [`RenameTree`]).
     Gemini,
     /// Cohere v2 chat: OpenAI-style function, `$ref`s inlined.
     Cohere,
     /// Mistral chat: OpenAI-style function, `$ref`s inlined.
     Mistral,
+    /// OpenAI Responses: flat `{"type":"function",name,description,parameters,"strict":false}`,
+    /// the schema as it is.
+    #[serde(rename = "openai-responses")]
+    OpenAiResponses,
+    /// OpenAI Responses with `strict: true` where the schema can be strict
+    /// (the rewrite of [`OpenAiStrict`](Self::OpenAiStrict)).
+    #[serde(rename = "openai-responses-strict")]
+    OpenAiResponsesStrict,
+    /// Google Gemini `functionDeclarations` with `parametersJsonSchema`: the
+    /// full JSON Schema, no rewrite (what the Gemini provider sends).
+    GeminiJsonSchema,
 }
 
 impl Profile {
     /// All profiles.
-    pub const ALL: [Profile; 6] = [
+    pub const ALL: [Profile; 9] = [
         Profile::OpenAi,
         Profile::OpenAiStrict,
+        Profile::OpenAiResponses,
+        Profile::OpenAiResponsesStrict,
         Profile::Anthropic,
         Profile::Gemini,
+        Profile::GeminiJsonSchema,
         Profile::Cohere,
         Profile::Mistral,
     ];
@@ -49,11 +68,61 @@ impl Profile {
         match self {
             Profile::OpenAi => "openai",
             Profile::OpenAiStrict => "openai-strict",
+            Profile::OpenAiResponses => "openai-responses",
+            Profile::OpenAiResponsesStrict => "openai-responses-strict",
             Profile::Anthropic => "anthropic",
             Profile::Gemini => "gemini",
+            Profile::GeminiJsonSchema => "gemini-json-schema",
             Profile::Cohere => "cohere",
             Profile::Mistral => "mistral",
         }
+    }
+
+    /// The tool names the vendor accepts (names that break it are sent
+    /// under a valid name; see [`wire_names`](crate::wire_names)).
+    pub fn name_rule(self) -> NameRule {
+        match self {
+            Profile::Cohere => NameRule::Identifier,
+            Profile::Gemini | Profile::GeminiJsonSchema => NameRule::Gemini,
+            Profile::OpenAi
+            | Profile::OpenAiStrict
+            | Profile::OpenAiResponses
+            | Profile::OpenAiResponsesStrict
+            | Profile::Anthropic
+            | Profile::Mistral => NameRule::LettersDigitsDashes,
+        }
+    }
+
+    /// The most tools the vendor documents for one request, if it documents a cap
+    /// (OpenAI: 128).
+    pub fn max_tools(self) -> Option<usize> {
+        match self {
+            Profile::OpenAi | Profile::OpenAiStrict | Profile::OpenAiResponses | Profile::OpenAiResponsesStrict => {
+                Some(128)
+            }
+            _ => None,
+        }
+    }
+
+    /// The strict form of this profile, if the vendor has strict tools
+    /// (`openai` → `openai-strict`; a strict profile is its own strict form).
+    ///
+    /// ```
+    /// use toolplane_schema::Profile;
+    /// assert_eq!(Profile::OpenAiResponses.strict(), Some(Profile::OpenAiResponsesStrict));
+    /// assert_eq!(Profile::Anthropic.strict(), None);
+    /// ```
+    pub fn strict(self) -> Option<Profile> {
+        match self {
+            Profile::OpenAi | Profile::OpenAiStrict => Some(Profile::OpenAiStrict),
+            Profile::OpenAiResponses | Profile::OpenAiResponsesStrict => Some(Profile::OpenAiResponsesStrict),
+            _ => None,
+        }
+    }
+
+    /// True for the profiles that ask for strict tools.
+    pub fn is_strict(self) -> bool {
+        matches!(self, Profile::OpenAiStrict | Profile::OpenAiResponsesStrict)
     }
 }
 
@@ -65,12 +134,22 @@ impl fmt::Display for Profile {
 
 /// An unknown profile name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown schema profile `{0}` (expected one of: openai, openai-strict, anthropic, gemini, cohere, mistral)")]
+#[error(
+    "unknown schema profile `{0}` (expected one of: openai, openai-strict, openai-responses, openai-responses-strict, anthropic, gemini, gemini-json-schema, cohere, mistral)"
+)]
 pub struct UnknownProfile(pub String);
 
 impl FromStr for Profile {
     type Err = UnknownProfile;
+    /// A profile's name, any case; `openai-chat` and `cohere-v2` (the names
+    /// the registry's export used) are read as `openai` and `cohere`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("openai-chat") {
+            return Ok(Profile::OpenAi);
+        }
+        if s.eq_ignore_ascii_case("cohere-v2") {
+            return Ok(Profile::Cohere);
+        }
         Profile::ALL
             .into_iter()
             .find(|p| p.as_str().eq_ignore_ascii_case(s))
@@ -85,7 +164,7 @@ pub struct ProfiledSchema {
     pub profile: Profile,
     /// The schema to send.
     pub schema: Value,
-    /// For `openai-strict`: the schema is strict. False after a fallback.
+    /// For a strict profile: the schema is strict. False after a fallback.
     pub strict: bool,
     /// Property renames to undo on the model's arguments (Gemini).
     #[serde(default, skip_serializing_if = "RenameTree::is_empty")]
@@ -102,7 +181,7 @@ impl ProfiledSchema {
     /// removed where the internal schema does not accept `null`.
     pub fn restore_arguments(&self, internal: &Value, args: Value) -> Value {
         let args = self.renames.restore(args);
-        if self.profile == Profile::OpenAiStrict && self.strict {
+        if self.profile.is_strict() && self.strict {
             strip_forced_nulls(internal, internal, args, 0)
         } else {
             args
@@ -211,17 +290,19 @@ pub fn apply_profile(schema: &Value, profile: Profile) -> ProfiledSchema {
     let mut strict = false;
     let mut renames = RenameTree::default();
     let out = match profile {
-        Profile::OpenAi | Profile::Anthropic => base,
-        Profile::OpenAiStrict => match to_openai_strict(&base, &StrictBudget::default()) {
-            Ok(s) => {
-                strict = true;
-                s
+        Profile::OpenAi | Profile::OpenAiResponses | Profile::Anthropic | Profile::GeminiJsonSchema => base,
+        Profile::OpenAiStrict | Profile::OpenAiResponsesStrict => {
+            match to_openai_strict(&base, &StrictBudget::default()) {
+                Ok(s) => {
+                    strict = true;
+                    s
+                }
+                Err(why) => {
+                    notes.push(format!("not strict: {why}"));
+                    base
+                }
             }
-            Err(why) => {
-                notes.push(format!("not strict: {why}"));
-                base
-            }
-        },
+        }
         Profile::Cohere | Profile::Mistral => {
             let (inlined, cut) = inline_refs(&base, DEFAULT_RECURSION_DEPTH, DEFAULT_NODE_BUDGET);
             notes.extend(cut.into_iter().map(|c| format!("recursion cut in `{c}`")));
@@ -252,11 +333,18 @@ pub struct ProfiledTool {
     pub schema: ProfiledSchema,
 }
 
-/// The tool definition `profile`'s API accepts, plus its rewrite details.
+/// One tool's definition for `profile` under the name it has, plus its
+/// rewrite details: the building block of [`export`](crate::export()), which
+/// also makes names valid for the vendor. Use `export` for a request's tools.
 pub fn profiled_tool(spec: &ToolSpec, profile: Profile) -> ProfiledTool {
+    profiled_tool_named(spec, &spec.name, profile)
+}
+
+/// [`profiled_tool`] under another name (the wire name), without copying the spec.
+pub(crate) fn profiled_tool_named(spec: &ToolSpec, name: &str, profile: Profile) -> ProfiledTool {
     let schema = apply_profile(&spec.input_schema, profile);
     let mut func = Map::new();
-    func.insert("name".into(), Value::String(spec.name.clone()));
+    func.insert("name".into(), Value::String(name.to_owned()));
     if !spec.description.is_empty() {
         func.insert("description".into(), Value::String(spec.description.clone()));
     }
@@ -275,6 +363,18 @@ pub fn profiled_tool(spec: &ToolSpec, profile: Profile) -> ProfiledTool {
             }
             Value::Object(func)
         }
+        Profile::GeminiJsonSchema => {
+            func.insert("parametersJsonSchema".into(), schema.schema.clone());
+            Value::Object(func)
+        }
+        Profile::OpenAiResponses | Profile::OpenAiResponsesStrict => {
+            func.insert("type".into(), json!("function"));
+            func.insert("parameters".into(), schema.schema.clone());
+            // The Responses API makes tools strict unless told otherwise, so a
+            // schema that is not strict says so.
+            func.insert("strict".into(), Value::Bool(schema.strict));
+            Value::Object(func)
+        }
         Profile::OpenAi | Profile::OpenAiStrict | Profile::Cohere | Profile::Mistral => {
             func.insert("parameters".into(), schema.schema.clone());
             if profile == Profile::OpenAiStrict {
@@ -286,26 +386,14 @@ pub fn profiled_tool(spec: &ToolSpec, profile: Profile) -> ProfiledTool {
     ProfiledTool { definition, schema }
 }
 
-/// The tool definition object for one tool, as `profile`'s `tools` field
-/// accepts it (for Gemini: a `FunctionDeclaration`; see [`tools_field`]).
-///
-/// ```
-/// use toolplane_core::ToolSpec;
-/// use toolplane_schema::{tool_definition, Profile};
-/// let spec = ToolSpec::new("ping", "Checks the service.");
-/// assert_eq!(tool_definition(&spec, Profile::Anthropic)["input_schema"]["type"], "object");
-/// assert_eq!(tool_definition(&spec, Profile::OpenAi)["function"]["name"], "ping");
-/// ```
+/// The tool definition object for one tool under its own name.
+#[deprecated(note = "use `toolplane_schema::export`, which also makes names valid for the vendor")]
 pub fn tool_definition(spec: &ToolSpec, profile: Profile) -> Value {
     profiled_tool(spec, profile).definition
 }
 
-/// The whole value of the provider's `tools` field for these tools (Gemini
-/// wants one `{"functionDeclarations": [...]}` entry; the others an array of definitions).
+/// The whole value of the provider's `tools` field for these tools.
+#[deprecated(note = "use `toolplane_schema::export(specs, profile).tools_field()`")]
 pub fn tools_field(specs: &[ToolSpec], profile: Profile) -> Value {
-    let defs: Vec<Value> = specs.iter().map(|s| tool_definition(s, profile)).collect();
-    match profile {
-        Profile::Gemini => json!([{"functionDeclarations": defs}]),
-        _ => Value::Array(defs),
-    }
+    crate::export(specs, profile).into_tools_field()
 }

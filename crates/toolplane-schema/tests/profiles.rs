@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use toolplane_core::ToolSpec;
 use toolplane_schema::strict_check::strict_violations;
-use toolplane_schema::{Profile, apply_profile, profiled_tool, tool_definition, tools_field};
+use toolplane_schema::{Profile, apply_profile, export, profiled_tool};
 
 fn sample() -> Value {
     json!({
@@ -83,7 +83,7 @@ fn strict_falls_back_for_maps_and_budgets() {
     let p = apply_profile(&map, Profile::OpenAiStrict);
     assert!(!p.strict);
     assert!(p.notes[0].contains("/properties/labels"), "{:?}", p.notes);
-    let def = tool_definition(&ToolSpec::new("t", "d").with_input_schema(map), Profile::OpenAiStrict);
+    let def = export(&[ToolSpec::new("t", "d").with_input_schema(map)], Profile::OpenAiStrict).tools_field()[0].clone();
     assert_eq!(def["function"]["strict"], false);
     let props: serde_json::Map<String, Value> = (0..5001)
         .map(|i| (format!("p{i}"), json!({"type": "string"})))
@@ -131,17 +131,17 @@ fn each_provider_gets_its_own_tool_object() {
     let spec = ToolSpec::new("find", "Finds.").with_input_schema(sample());
     let empty = ToolSpec::new("ping", "");
     let specs = [spec.clone(), empty];
-    let openai = tools_field(&specs, Profile::OpenAi);
+    let openai = export(&specs, Profile::OpenAi).into_tools_field();
     assert_eq!(openai[0]["type"], "function");
     assert!(openai[0]["function"].get("strict").is_none());
     assert!(openai[1]["function"].get("description").is_none());
-    let anthropic = tools_field(&specs, Profile::Anthropic);
+    let anthropic = export(&specs, Profile::Anthropic).into_tools_field();
     assert_eq!(anthropic[0]["input_schema"]["$defs"]["Node"]["type"], "object");
     assert_eq!(
         anthropic[1]["input_schema"],
         json!({"type": "object", "properties": {}})
     );
-    let gemini = tools_field(&specs, Profile::Gemini);
+    let gemini = export(&specs, Profile::Gemini).into_tools_field();
     let decls = gemini[0]["functionDeclarations"].as_array().unwrap();
     assert_eq!(decls.len(), 2);
     assert!(
@@ -149,7 +149,7 @@ fn each_provider_gets_its_own_tool_object() {
         "no empty OBJECT parameters for Gemini"
     );
     for profile in [Profile::Cohere, Profile::Mistral] {
-        let d = tool_definition(&spec, profile);
+        let d = profiled_tool(&spec, profile).definition;
         assert_eq!(d["function"]["name"], "find");
         assert!(!has_key(&d, "$ref"), "{profile} has refs inlined");
     }
@@ -196,7 +196,7 @@ proptest! {
         let schema = json!({"type": "object", "properties": props, "$defs": {"D": def}});
         for profile in Profile::ALL {
             let p = profiled_tool(&ToolSpec::new("t", "d").with_input_schema(schema.clone()), profile);
-            if profile == Profile::OpenAiStrict && p.schema.strict {
+            if profile.is_strict() && p.schema.strict {
                 let v = strict_violations(&p.schema.schema);
                 prop_assert!(v.is_empty(), "{:?} in {}", v, p.schema.schema);
             }
@@ -236,7 +236,7 @@ fn very_deep_schemas_do_not_overflow() {
         .spawn(move || {
             for profile in Profile::ALL {
                 let p = profiled_tool(&spec, profile);
-                if profile == Profile::OpenAiStrict {
+                if profile.is_strict() {
                     assert!(!p.schema.strict, "too deep for strict");
                 }
             }

@@ -10,7 +10,7 @@ use toolplane_core::{
 
 use crate::approval::{ApprovalStore, binding_hash};
 use crate::audit::note_decision;
-use crate::policy::{Effect, PolicyStore};
+use crate::policy::{Effect, Explanation, PolicyStore};
 
 /// Applies a [`PolicyStore`] to every tool call.
 ///
@@ -54,6 +54,7 @@ impl ToolInterceptor for PermissionInterceptor {
         let principal = ctx.principal.as_ref();
         let decision = self.policy.evaluate(principal, inv.spec, inv.args);
         let explanation = decision.explanation.to_string();
+        trace_decision(decision.effect, &decision.explanation);
         match decision.effect {
             Effect::Allow => {
                 note_decision("allow", &explanation);
@@ -96,4 +97,26 @@ impl ToolInterceptor for PermissionInterceptor {
             }
         }
     }
+}
+
+/// The decision as a `toolplane.permission` event on the current
+/// (`execute_tool`) span: the effect and the rule that made it (its id,
+/// layer and line), or `default_deny`. Argument values are not recorded.
+fn trace_decision(effect: Effect, explanation: &Explanation) {
+    let rule = explanation.matched.first();
+    let rule_id = match rule {
+        Some(r) => r.id.as_str(),
+        None if explanation.default_deny => "default_deny",
+        None => "",
+    };
+    tracing::event!(
+        target: "toolplane::permission",
+        tracing::Level::INFO,
+        toolplane.permission.decision = %effect,
+        toolplane.permission.rule = rule_id,
+        toolplane.permission.rule_layer = rule.map(|r| r.layer.as_str()),
+        toolplane.permission.rule_line = rule.map(|r| r.line),
+        toolplane.permission.tightened = explanation.tightened.as_deref(),
+        "toolplane.permission"
+    );
 }

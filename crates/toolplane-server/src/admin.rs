@@ -91,9 +91,16 @@ pub(crate) async fn metrics_json(
 #[derive(Debug, Deserialize)]
 pub(crate) struct AuditQuery {
     limit: Option<usize>,
+    /// Only records of this principal.
+    principal: Option<String>,
+    /// Only records of this tool.
+    tool: Option<String>,
+    /// Only records with this decision (`allow`, `ask`, `deny`, `approved`, or `none`).
+    decision: Option<String>,
 }
 
-/// `GET /v1/audit?limit=n`: the most recent records (default 100), newest last.
+/// `GET /v1/audit?limit=n&principal=&tool=&decision=`: the most recent
+/// matching records (default 100), newest last; `total` counts every match.
 pub(crate) async fn audit(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -107,12 +114,25 @@ pub(crate) async fn audit(
     let read = tokio::task::spawn_blocking(move || toolplane_security::audit::read_dir(&dir)).await;
     match read {
         Ok(Ok((records, report))) => {
-            let start = records.len().saturating_sub(limit);
-            let data: Vec<Value> = records[start..]
+            let keep = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+            let (principal, tool, decision) = (keep(&q.principal), keep(&q.tool), keep(&q.decision));
+            let matching: Vec<&(u64, toolplane_security::audit::AuditRecord)> = records
+                .iter()
+                .filter(|(_, r)| principal.as_ref().is_none_or(|p| *p == r.principal))
+                .filter(|(_, r)| tool.as_ref().is_none_or(|t| Some(t) == r.tool.as_ref()))
+                .filter(|(_, r)| {
+                    decision
+                        .as_ref()
+                        .is_none_or(|d| r.decision.as_deref().unwrap_or("none") == d)
+                })
+                .collect();
+            let start = matching.len().saturating_sub(limit);
+            let data: Vec<Value> = matching[start..]
                 .iter()
                 .map(|(seq, r)| json!({"seq": seq, "record": r}))
                 .collect();
-            axum::Json(json!({"object": "list", "data": data, "verified": report.is_ok()})).into_response()
+            axum::Json(json!({"object": "list", "data": data, "total": matching.len(), "verified": report.is_ok()}))
+                .into_response()
         }
         Ok(Err(e)) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string()).into_response(),
         Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string()).into_response(),

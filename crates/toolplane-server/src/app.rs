@@ -33,6 +33,9 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Permits for requests in flight.
     pub permits: Arc<Semaphore>,
+    /// Signed-in console sessions.
+    #[cfg(feature = "console")]
+    pub(crate) sessions: Arc<crate::console::session::SessionStore>,
 }
 
 /// The request id of this request (from `x-request-id`, or generated).
@@ -60,7 +63,7 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
         produces,
         query,
     };
-    vec![
+    let mut table = vec![
         (
             doc(
                 "post",
@@ -222,11 +225,20 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
                 "get",
                 "/v1/audit",
                 "listAuditRecords",
-                "The most recent audit records.",
+                "The most recent audit records, filtered by principal, tool and decision.",
                 true,
                 None,
                 JSON,
-                &[("limit", "integer", "most records")],
+                &[
+                    ("limit", "integer", "most records"),
+                    ("principal", "string", "only this principal"),
+                    ("tool", "string", "only this tool"),
+                    (
+                        "decision",
+                        "string",
+                        "only this decision: allow, ask, deny, approved, or none",
+                    ),
+                ],
             ),
             get(crate::admin::audit),
         ),
@@ -282,7 +294,14 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
             ),
             get(openapi_json),
         ),
-    ]
+    ];
+    table.extend(crate::feedback_api::endpoints());
+    table.extend(crate::tool_approvals::endpoints());
+    table.extend(crate::mcp::endpoints());
+    #[cfg(feature = "console")]
+    table.extend(crate::console::endpoints());
+    table.extend(crate::integrations::endpoints());
+    table
 }
 
 async fn openapi_json(State(state): State<AppState>) -> Response {
@@ -304,6 +323,8 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
     let state = AppState {
         gateway,
         permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+        #[cfg(feature = "console")]
+        sessions: Arc::default(),
     };
     let mut authed = Router::new();
     let mut open = Router::new();
@@ -315,12 +336,15 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
         }
     }
     let authed = authed.layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    #[cfg(feature = "console")]
+    let open = open.merge(crate::console::router());
     open.merge(authed)
         .fallback(not_found)
         .layer(middleware::from_fn(json_rejections))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), shed_load))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn(crate::trace_context::continue_trace))
         .with_state(state)
 }
 
@@ -439,6 +463,18 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let dialect = dialect_of(req.uri().path());
+    // Without a key, the console's session cookie (non-GET: with its CSRF token).
+    #[cfg(feature = "console")]
+    if presented_key(req.headers()).is_none() {
+        match state.sessions.authenticate(req.method(), req.headers()) {
+            Ok(Some(p)) => {
+                req.extensions_mut().insert(p);
+                return next.run(req).await;
+            }
+            Ok(None) => {}
+            Err(e) => return e.in_dialect(dialect).into_response(),
+        }
+    }
     let principal: Option<Principal> =
         presented_key(req.headers()).and_then(|k| state.gateway.keys.authenticate(k).cloned());
     match principal {
@@ -452,7 +488,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             } else {
                 "no API key: send `Authorization: Bearer <key>` (or `x-api-key`)"
             };
-            ApiError::unauthorized(message).in_dialect(dialect).into_response()
+            let mut resp = ApiError::unauthorized(message).in_dialect(dialect).into_response();
+            // RFC 9110 §11.6.1; MCP clients read it as the start of their auth flow.
+            resp.headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            resp
         }
     }
 }

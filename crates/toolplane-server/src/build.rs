@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use toolplane_core::{ChatInterceptor, ChatProvider, InterceptedProvider, Principal};
+use toolplane_core::{ChatInterceptor, ChatProvider, InterceptedProvider, Principal, ProviderStatsSource};
 use toolplane_metrics::{
     MetricsConfig, MetricsInterceptor, ModelPrice, PricingTable, ProviderMetricsCollector, SystemClock,
 };
@@ -27,6 +27,7 @@ use toolplane_security::{ApprovalStore, PermissionInterceptor};
 
 use crate::config::{ConfigError, ExpertEntry, KeyEntry, Origin, ServerConfig};
 use crate::demo::{self, ScriptedExpert};
+use crate::integrations::{GithubInfo, LoadedApi};
 use crate::keys::{KeyStore, generate_key, hash_key};
 use crate::runs::RunStore;
 
@@ -69,6 +70,8 @@ pub struct Gateway {
     pub policy: Arc<PolicyStore>,
     /// Pending approvals and issued tokens.
     pub approvals: Arc<ApprovalStore>,
+    /// Direct tool calls held for an approver, and the decisions taken.
+    pub tool_approvals: Arc<crate::tool_approvals::ToolApprovals>,
     /// The audit log.
     pub audit: Arc<FileSink>,
     /// Where the audit log lives.
@@ -85,6 +88,8 @@ pub struct Gateway {
     pub redis_url: Option<String>,
     /// True when every expert is scripted (the offline demo).
     pub scripted_only: bool,
+    /// Providers, descriptions and switched-off tools of the integrations endpoints.
+    pub(crate) integrations: crate::integrations::Integrations,
 }
 
 /// Limits of the HTTP server.
@@ -157,7 +162,7 @@ pub fn default_config(state_dir: PathBuf) -> (ServerConfig, String) {
     cfg.server.keys.push(KeyEntry {
         sha256: hash_key(&key),
         principal: "local-user".into(),
-        roles: vec!["member".into(), "approver".into()],
+        roles: vec!["member".into(), "approver".into(), "admin".into()],
         team: None,
     });
     (cfg, key)
@@ -229,14 +234,25 @@ impl Gateway {
             providers.insert(e.id(), measured);
         }
         let scripted_only = cfg.experts.iter().all(|e| e.provider == "scripted");
-        let router = router_cfg
+        let refresh = Duration::from_millis(cfg.server.stats_refresh_ms);
+        let builder = router_cfg
             .builder(|e| providers.get(&e.id()).cloned())
             .map_err(|e| err(e.location.unwrap_or_default(), e.message))?
-            .stats_source(metrics.clone())
-            .dispatch_log(256)
-            .build()
-            .map_err(|e| err("router".into(), e.to_string()))?;
-        let router = Arc::new(router);
+            .dispatch_log(256);
+        let local: Arc<dyn ProviderStatsSource> = metrics.clone();
+        // Replicas: verdicts and breaker openings go through Redis; figures stay local.
+        #[cfg(feature = "redis")]
+        let builder = if let Some(url) = cfg.security.redis_url.as_deref() {
+            let shared = crate::shared_stats::RedisRouterStats::start(url, "toolplane:router", local, refresh)
+                .map_err(|e| err("security.redis_url".into(), e.to_string()))?;
+            builder.stats_source(shared.clone()).stats_sink(shared)
+        } else {
+            builder.stats_source(local)
+        };
+        #[cfg(not(feature = "redis"))]
+        let builder = builder.stats_source(local);
+        let router = Arc::new(builder.build().map_err(|e| err("router".into(), e.to_string()))?);
+        spawn_stats_refresh(&router, refresh);
 
         // Shared limits.
         let audit_dir = cfg.resolve(cfg.security.audit_dir.as_deref().unwrap_or(".toolplane/audit"));
@@ -272,7 +288,8 @@ impl Gateway {
             .collect();
 
         // Tools.
-        let registry = tools(cfg).await.map_err(|(f, m)| err(f, m))?;
+        let (registry, apis, github) = tools(cfg).await.map_err(|(f, m)| err(f, m))?;
+        let integrations = crate::integrations::Integrations::new(cfg, apis, github);
         let policy = Arc::new(PolicyStore::new());
         match &cfg.security.policy {
             Some(p) => policy
@@ -322,6 +339,7 @@ impl Gateway {
             executor,
             policy,
             approvals,
+            tool_approvals: Arc::default(),
             audit,
             audit_dir,
             metrics,
@@ -334,6 +352,7 @@ impl Gateway {
             },
             redis_url: cfg.security.redis_url.clone(),
             scripted_only,
+            integrations,
         })
     }
 
@@ -352,6 +371,22 @@ impl Gateway {
             .find(|e| e.provider == provider && e.model == model)
             .or_else(|| self.experts.iter().find(|e| e.model == model))
     }
+}
+
+/// Reads the stats source into the router every `every` while the router lives.
+fn spawn_stats_refresh(router: &Arc<Router>, every: Duration) {
+    let weak = Arc::downgrade(router);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match weak.upgrade() {
+                Some(router) => router.refresh_stats(),
+                None => break,
+            }
+        }
+    });
 }
 
 fn provider_name(e: &ExpertEntry) -> String {
@@ -497,8 +532,12 @@ fn limits(cfg: &ServerConfig, audit: &Arc<FileSink>) -> Result<Limits, FieldErro
     Ok((chat, tools, budget))
 }
 
-async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
+type LoadedTools = (ToolRegistry, Vec<LoadedApi>, Option<GithubInfo>);
+
+async fn tools(cfg: &ServerConfig) -> Result<LoadedTools, FieldError> {
     let mut registry = ToolRegistry::new();
+    let mut apis = Vec::new();
+    let mut github = None;
     let builtins = builtin::builtin_tools()
         .into_iter()
         .filter(|t| cfg.tools.builtins.iter().any(|b| b == "*" || *b == t.spec().name));
@@ -516,6 +555,14 @@ async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
         let spec =
             OpenApiSpec::from_str(demo::TASKS_API_YAML).map_err(|e| ("tools.demo_tasks".to_owned(), e.to_string()))?;
         let converted = Converter::new(ConvertOptions::default()).convert(&spec);
+        apis.push(LoadedApi::at_start(
+            "demo",
+            None,
+            &spec,
+            &converted,
+            Some(format!("http://{addr}/v1")),
+            vec!["bearerAuth".into()],
+        ));
         let http = HttpConfig::new()
             .with_base_url(format!("http://{addr}/v1"))
             .with_secret("bearerAuth", Secret::new(token));
@@ -540,6 +587,14 @@ async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
             ..ConvertOptions::default()
         };
         let converted = Converter::new(options).convert(&spec);
+        apis.push(LoadedApi::at_start(
+            "config",
+            Some(o.spec.clone()),
+            &spec,
+            &converted,
+            o.base_url.clone(),
+            o.auth.keys().cloned().collect(),
+        ));
         let mut http = HttpConfig::new();
         if let Some(u) = &o.base_url {
             http = http.with_base_url(u.clone());
@@ -563,11 +618,18 @@ async fn tools(cfg: &ServerConfig) -> Result<ToolRegistry, FieldError> {
         }
         gc.read_only = g.read_only;
         let tools = toolplane_github::github_tools(&gc).map_err(|e| ("tools.github".to_owned(), e.to_string()))?;
+        github = Some(GithubInfo {
+            names: tools.iter().map(|t| t.spec().name.clone()).collect(),
+            token_env: var.to_owned(),
+            token_present: gc.token.is_some(),
+            read_only: g.read_only,
+            base_url: gc.base_url.clone(),
+        });
         registry
             .register_all(tools)
             .map_err(|e| ("tools.github".to_owned(), e.to_string()))?;
     }
-    Ok(registry)
+    Ok((registry, apis, github))
 }
 
 /// What `toolplane serve --check` found in a valid file.

@@ -92,6 +92,9 @@ pub struct ServerSection {
     pub runs_dir: Option<String>,
     /// API keys, stored as SHA-256 hex digests.
     pub keys: Vec<KeyEntry>,
+    /// How often the router reads the metrics (and, with a Redis URL, the
+    /// other replicas' verdicts and breakers), in milliseconds. Default 1000.
+    pub stats_refresh_ms: u64,
 }
 
 impl Default for ServerSection {
@@ -103,6 +106,7 @@ impl Default for ServerSection {
             shutdown_grace_secs: 30,
             runs_dir: None,
             keys: Vec::new(),
+            stats_refresh_ms: 1000,
         }
     }
 }
@@ -180,8 +184,11 @@ impl ExpertEntry {
             tools: self.tools,
             streaming: self.streaming,
             context_window: self.context_window,
-            input_per_1k: self.input_per_1k,
-            output_per_1k: self.output_per_1k,
+            // The router's prices are USD per million tokens (core `Price`).
+            price: Some(toolplane_core::Price::per_million(
+                self.input_per_1k * 1000.0,
+                self.output_per_1k * 1000.0,
+            )),
             priority: self.priority,
             budget_usd: self.budget_usd,
             stats: None,
@@ -206,6 +213,11 @@ pub struct ToolsSection {
     /// Serve the demo Tasks API in-process and offer its tools (the default set-up does).
     #[serde(default)]
     pub demo_tasks: bool,
+    /// The folder `POST /v1/integrations/openapi {"path": ...}` may load
+    /// descriptions from (relative to the configuration file); paths outside
+    /// it are refused. Unset: only uploads.
+    #[serde(default)]
+    pub openapi_dir: Option<String>,
 }
 
 /// `[[tools.openapi]]`.
@@ -479,6 +491,13 @@ impl ServerConfig {
         }
         if self.server.max_concurrent_requests == 0 {
             return Err(self.error(text, "server.max_concurrent_requests", "must be at least 1"));
+        }
+        if !(10..=3_600_000).contains(&self.server.stats_refresh_ms) {
+            return Err(self.error(
+                text,
+                "server.stats_refresh_ms",
+                "must be between 10 (ten times a second) and 3600000 (an hour)",
+            ));
         }
         for (i, k) in self.server.keys.iter().enumerate() {
             if k.sha256.len() != 64 || !k.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -45,6 +45,9 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// The body shape.
     pub dialect: Dialect,
+    /// Further members of the OpenAI-shaped `error` object (`approval`,
+    /// `details`), for clients that act on them (boxed: most errors have none).
+    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl ApiError {
@@ -58,6 +61,7 @@ impl ApiError {
             code: None,
             retry_after: None,
             dialect: Dialect::OpenAi,
+            extra: None,
         }
     }
 
@@ -104,6 +108,15 @@ impl ApiError {
         self
     }
 
+    /// Adds a member to the OpenAI-shaped `error` object (not to the
+    /// standard four, which it cannot replace).
+    pub fn with_extra(mut self, name: &str, value: serde_json::Value) -> Self {
+        if !matches!(name, "message" | "type" | "param" | "code") {
+            self.extra.get_or_insert_default().insert(name.to_owned(), value);
+        }
+        self
+    }
+
     /// Renders for `dialect`.
     pub fn in_dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = dialect;
@@ -113,14 +126,14 @@ impl ApiError {
     /// The body as JSON.
     pub fn body(&self) -> serde_json::Value {
         match self.dialect {
-            Dialect::OpenAi => json!({
-                "error": {
-                    "message": self.message,
-                    "type": self.kind,
-                    "param": self.param,
-                    "code": self.code,
-                }
-            }),
+            Dialect::OpenAi => {
+                let mut error = self.extra.as_deref().cloned().unwrap_or_default();
+                error.insert("message".into(), json!(self.message));
+                error.insert("type".into(), json!(self.kind));
+                error.insert("param".into(), json!(self.param));
+                error.insert("code".into(), json!(self.code));
+                json!({ "error": error })
+            }
             Dialect::Anthropic => json!({
                 "type": "error",
                 "error": {"type": self.anthropic_type(), "message": self.message},

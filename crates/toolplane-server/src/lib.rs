@@ -20,8 +20,12 @@
 //! | `POST /v1/runs`, `GET /v1/runs/{id}[/events]`, `POST /v1/runs/{id}/approvals`, `DELETE /v1/runs/{id}` | server-side tool-calling runs |
 //! | `GET /metrics`, `GET /v1/metrics` | Prometheus text, JSON report |
 //! | `GET /v1/audit`, `POST /v1/audit/verify` | recent audit records, chain verification |
+//! | `GET /v1/integrations/...`, `POST /v1/integrations/...` | providers, OpenAPI descriptions added at run time, tools switched on and off, GitHub, MCP |
+//! | `GET /v1/dashboard?range=` | the console dashboard's series |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
+//! | `POST`/`GET`/`DELETE /mcp` | the tools over MCP (Streamable HTTP), behind the same keys |
 //! | `GET /openapi.json` | an OpenAPI 3.1 description of all of the above, from the route table |
+//! | `GET /`, `/tools`, `/dashboard`, `/integrations`, `/console/*`, `/console/session` | the web console (`console` feature) |
 //!
 //! The user guide is `docs/server.md` in the repository.
 //!
@@ -47,15 +51,26 @@ mod app;
 mod build;
 mod chat;
 pub mod config;
+#[cfg(feature = "console")]
+mod console;
+mod dashboard;
 pub mod demo;
 pub mod error;
+mod feedback_api;
+mod integrations;
 pub mod keys;
+mod mcp;
 pub mod openai_wire;
 pub mod openapi_doc;
+mod run_routing;
 pub mod runs;
 mod runs_api;
 mod serve;
+#[cfg(feature = "redis")]
+pub mod shared_stats;
+pub mod tool_approvals;
 mod tools_api;
+mod trace_context;
 
 pub use app::{AppState, EXPERT_HEADER, RequestId, app};
 pub use build::{BuildError, CheckSummary, ExpertHandle, Gateway, HttpLimits, VENDOR_DEFAULTS, check, default_config};

@@ -17,9 +17,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
-use toolplane_core::{CallContext, ChatResponse, Principal};
+use toolplane_core::{CallContext, Principal};
 use toolplane_pipeline::{
-    AgentLoop, ApprovalDecision, CostModel, EventSink, LoopConfig, RunError, RunEvent, RunOutcome, RunResult, RunState,
+    AgentLoop, ApprovalDecision, EventSink, LoopConfig, RunError, RunEvent, RunOutcome, RunResult, RunState,
 };
 use toolplane_security::ApprovalError;
 
@@ -32,16 +32,6 @@ pub(crate) const APPROVER_ROLES: &[&str] = &["approver", "admin"];
 
 /// How long an approval token stays valid.
 const APPROVAL_TTL: Duration = Duration::from_secs(600);
-
-/// Prices responses with the metrics crate's pricing table.
-#[derive(Debug)]
-struct TablePricing(Arc<toolplane_metrics::ProviderMetricsCollector>);
-
-impl CostModel for TablePricing {
-    fn cost_usd(&self, r: &ChatResponse) -> Option<f64> {
-        self.0.pricing().cost(&r.provider, &r.model, &r.usage)
-    }
-}
 
 /// Sends loop events into the run's record and listeners.
 #[derive(Debug)]
@@ -114,8 +104,10 @@ pub(crate) async fn start(
         created_ms: now,
         updated_ms: now,
     });
+    // Streamed, so watchers (the console's dock) see the text as it arrives.
     let config = LoopConfig {
         max_steps,
+        stream: true,
         ..LoopConfig::default()
     };
     spawn_drive(state, live, principal, config, Drive::Start(run_state));
@@ -146,9 +138,10 @@ fn spawn_drive(state: AppState, live: Arc<LiveRun>, principal: Principal, config
                 return;
             }
         };
-        let agent = AgentLoop::new(target.provider, Arc::new(gw.executor.clone()))
+        let provider = crate::run_routing::RoutingEvents::new(target.provider, gw.clone(), live.clone(), target.expert);
+        let agent = AgentLoop::new(Arc::new(provider), Arc::new(gw.executor.clone()))
             .with_config(config)
-            .with_cost_model(Arc::new(TablePricing(gw.metrics.clone())))
+            .with_prices(gw.metrics.price_book())
             .with_events(Arc::new(RunSink(live.clone())));
         let run_id = live.record.lock().id.clone();
         let mut ctx = CallContext::new(run_id).with_principal(principal);
@@ -436,6 +429,7 @@ async fn decide(
     }
     let config = LoopConfig {
         max_steps: run_state.steps + 8,
+        stream: true,
         ..LoopConfig::default()
     };
     spawn_drive(state, run.clone(), owner, config, Drive::Resume(run_state, decisions));

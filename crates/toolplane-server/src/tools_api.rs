@@ -1,6 +1,11 @@
 //! `GET /v1/tools` (list and search) and `POST /v1/tools/{name}/call`
 //! (through the validating executor: arguments checked against the schema,
 //! the permission policy, the tool rate limit and the audit log).
+//!
+//! Two refusals carry what a UI needs beside the message: bad arguments are
+//! 400 `invalid_arguments` with `error.details.errors = [{path, message}]`
+//! (JSON pointers into the arguments), and a policy `ask` rule is 403
+//! `approval_required` with `error.approval` (see `tool_approvals.rs`).
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -9,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use toolplane_core::{ApprovalToken, CallContext, Principal, ToolCall, ToolSpec};
+use toolplane_core::{ApprovalToken, CallContext, Principal, ToolCall, ToolError, ToolErrorKind, ToolSpec};
 
 use crate::app::{AppState, RequestId, json_body};
 use crate::error::{ApiError, Dialect};
@@ -67,15 +72,25 @@ pub(crate) async fn call(
 ) -> Response {
     let args = match json_body(body, Dialect::OpenAi) {
         Ok(v) if v.is_object() => v,
-        Ok(_) => return ApiError::invalid("body", "the body must be the arguments as a JSON object").into_response(),
+        Ok(_) => {
+            let message = "the body must be the arguments as a JSON object";
+            return ApiError::invalid("arguments", message)
+                .with_code("invalid_arguments")
+                .with_extra("details", json!({"errors": [{"path": "", "message": message}]}))
+                .into_response();
+        }
         Err(e) => return e.into_response(),
     };
     let exec = &state.gateway.executor;
+    if state.gateway.integrations.is_disabled(&name) {
+        return crate::integrations::disabled_error(&name).into_response();
+    }
     if !exec.specs().iter().any(|s| s.name == name) {
         return ApiError::not_found(format!("no tool `{name}`; GET /v1/tools lists them"))
             .with_code("tool_not_found")
             .into_response();
     }
+    let requester = principal.id.clone();
     let mut ctx = CallContext::new(rid.0.clone()).with_principal(principal);
     if let Some(token) = headers.get("x-toolplane-approval").and_then(|v| v.to_str().ok()) {
         ctx = ctx.with_extension(ApprovalToken(token.to_owned()));
@@ -91,14 +106,63 @@ pub(crate) async fn call(
         .into_response(),
         Err(e) => {
             let mut api = ApiError::from_tool(&e);
-            if let Some(id) = e
-                .details()
-                .and_then(|d| d.pointer("/approval/id"))
-                .and_then(Value::as_str)
-            {
-                api.message = format!("{} (approval request `{id}`)", api.message);
+            match e.kind() {
+                ToolErrorKind::ApprovalRequired => {
+                    if let Some(shown) = state.gateway.tool_approvals.hold(&e, &name, &args, &requester) {
+                        if let Some(id) = shown["id"].as_str() {
+                            api.message = format!(
+                                "{} (approval request `{id}`: an approver answers POST /v1/tools/approvals/{id})",
+                                api.message
+                            );
+                        }
+                        api = api.with_extra("approval", shown);
+                    }
+                }
+                ToolErrorKind::InvalidArguments => {
+                    api = api.with_extra("details", json!({"errors": field_errors(&e)}));
+                }
+                _ => {}
             }
             api.into_response()
         }
     }
+}
+
+/// One `{path, message}` per violation, `path` a JSON pointer into the
+/// arguments (`""`: the whole object). A missing required property points at
+/// where it belongs (`/title`), so a form can show the message beside it.
+fn field_errors(e: &ToolError) -> Vec<Value> {
+    let violations = e
+        .details()
+        .and_then(|d| d.get("violations"))
+        .and_then(Value::as_array)
+        .filter(|v| !v.is_empty());
+    let Some(violations) = violations else {
+        return vec![json!({"path": "", "message": e.message()})];
+    };
+    violations
+        .iter()
+        .map(|v| {
+            let mut path = v["pointer"].as_str().unwrap_or("").to_owned();
+            if path == "/" {
+                path.clear();
+            }
+            let message = v["message"].as_str().unwrap_or_default();
+            if v["keyword"] == "required" {
+                if let Some(name) = leading_json_string(message) {
+                    path = format!("{path}/{}", name.replace('~', "~0").replace('/', "~1"));
+                }
+            }
+            json!({"path": path, "message": message})
+        })
+        .collect()
+}
+
+/// The JSON string a message starts with (`"title" is a required property`).
+fn leading_json_string(message: &str) -> Option<String> {
+    if !message.starts_with('"') {
+        return None;
+    }
+    let mut it = serde_json::Deserializer::from_str(message).into_iter::<String>();
+    it.next()?.ok()
 }

@@ -54,6 +54,8 @@ async fn the_description_converts_into_tools_that_call_the_gateway() {
         "callTool",
         "startRun",
         "decideApprovals",
+        "decideToolApproval",
+        "recordFeedback",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }

@@ -154,3 +154,70 @@ async fn runs_use_server_tools_and_can_be_cancelled() {
     assert_eq!(r.status(), 404);
     s.stop().await;
 }
+
+/// Starts a run with `model` and returns its events once it rests.
+async fn run_events(url: &str, model: &str, input: &str) -> Vec<Value> {
+    let r = client()
+        .post(format!("{url}/v1/runs"))
+        .bearer_auth(KEY)
+        .json(&json!({"model": model, "input": input}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let b: Value = r.json().await.unwrap();
+    events(url, b["id"].as_str().unwrap(), None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_model_answer_of_a_run_says_who_answered_how_it_was_routed_and_what_it_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&scripted_config(""), dir.path()).await;
+    let evs = run_events(&s.url, "auto", "What time is it? Use current_time.").await;
+    let types: Vec<&str> = evs.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types.last(), Some(&"done"), "{evs:?}");
+    let routing: Vec<&Value> = evs.iter().filter(|e| e["type"] == "routing").collect();
+    let usage: Vec<&Value> = evs.iter().filter(|e| e["type"] == "usage").collect();
+    assert!(!routing.is_empty(), "{types:?}");
+    assert_eq!(
+        routing.len(),
+        usage.len(),
+        "one routing event per model answer: {types:?}"
+    );
+    for (r, u) in routing.iter().zip(&usage) {
+        assert_eq!(r["step"], u["step"], "{r} / {u}");
+        assert!(
+            types.iter().position(|t| *t == "routing") < types.iter().position(|t| *t == "usage"),
+            "routing comes before the step's usage: {types:?}"
+        );
+        assert_eq!(r["routed"], true);
+        let expert = r["expert"].as_str().unwrap();
+        assert!(["fast", "careful"].contains(&expert), "{r}");
+        assert!(r["task_type"].is_string(), "{r}");
+        let candidates = r["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 2, "both experts ranked: {r}");
+        assert_eq!(
+            candidates[0]["expert"], expert,
+            "the first ranked answered (no failure): {r}"
+        );
+        assert!(candidates.iter().all(|c| c["score"].is_number()), "{r}");
+        assert_eq!(r["fallbacks"], json!([]), "{r}");
+        let attempts = r["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 1, "{r}");
+        assert_eq!(attempts[0]["outcome"], "ok", "{r}");
+        assert_eq!(r["usage"], u["usage"], "the answer's own usage: {r} / {u}");
+        assert!(r["usage"]["output_tokens"].as_u64().unwrap() > 0, "{r}");
+        if expert == "fast" {
+            // `fast` has prices in the test configuration.
+            assert!(r["cost_usd"].as_f64().unwrap() > 0.0, "{r}");
+        }
+    }
+
+    // A run on a named expert is not routed: the event says so.
+    let evs = run_events(&s.url, "careful", "Say hello.").await;
+    let r = evs.iter().find(|e| e["type"] == "routing").unwrap();
+    assert_eq!(r["routed"], false, "{r}");
+    assert_eq!(r["expert"], "careful", "{r}");
+    assert!(r.get("candidates").is_none(), "{r}");
+    s.stop().await;
+}

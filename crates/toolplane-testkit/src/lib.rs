@@ -6,6 +6,7 @@
 //!   by `scripts/fetch-corpora.sh` (into `TOOLPLANE_CORPORA`, default
 //!   `<workspace>/.cache/corpora`).
 //! - [`redis_url`]: the Redis server for backend tests (`TOOLPLANE_REDIS_URL`).
+//! - [`spans::Collector`]: an in-memory `tracing` layer for span tests.
 //!
 //! Outside CI a missing resource prints one line saying the test was skipped
 //! and why, and the function returns `None`. Under `CI=true` a missing
@@ -16,6 +17,8 @@
 #![allow(clippy::panic)] // Failing loudly under CI is this crate's purpose.
 
 use std::path::{Path, PathBuf};
+
+pub mod spans;
 
 /// The workspace root (two levels above this crate's manifest).
 pub fn workspace_root() -> PathBuf {

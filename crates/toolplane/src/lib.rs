@@ -116,6 +116,10 @@ pub mod prelude {
     /// The one validating executor, and the trait every executor implements.
     #[cfg(feature = "registry")]
     pub use toolplane_registry::{Executor, ExecutorConfig, ToolExecutor, ToolRegistry};
+    /// The one export: tools as a vendor's request carries them
+    /// (`registry.export_all(Profile::OpenAiStrict).tools_field()`).
+    #[cfg(feature = "registry")]
+    pub use toolplane_registry::{Export, Profile};
 }
 
 /// The README's code, compiled and run as a doctest so it stays true.

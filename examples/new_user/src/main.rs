@@ -48,6 +48,12 @@ fn tools(approvals: Arc<ApprovalStore>) -> Result<Executor, Box<dyn std::error::
     let policy = Arc::new(PolicyStore::new());
     policy.load_str(Layer::Project, "policy.toml", POLICY)?;
     let registry = ToolRegistry::from_tools([Arc::new(weather) as Arc<dyn Tool>, Arc::new(forget)])?;
+    // What a model receives (the providers build their requests' tools this way).
+    let exported = registry.export_all(Profile::OpenAiStrict);
+    for (name, wire) in exported.renamed() {
+        println!("`{name}` is sent to OpenAI as `{wire}`");
+    }
+    assert_eq!(exported.tool_name("weather__now"), Some("weather.now"));
     Ok(Executor::builder(registry)
         .interceptor(Arc::new(PermissionInterceptor::new(policy, approvals)))
         .build()?)

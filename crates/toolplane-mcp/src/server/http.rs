@@ -155,26 +155,75 @@ impl HttpOptions {
 /// gets `401` with `WWW-Authenticate: Bearer` before reaching MCP, and the
 /// principal returned by the hook is the one the executor sees.
 pub fn http_router(server: McpServer, options: HttpOptions) -> Router {
-    let mut config = StreamableHttpServerConfig::default()
-        .with_max_request_body_bytes(options.max_request_body_bytes)
-        .with_json_response(options.json_response)
-        .with_sse_keep_alive(options.sse_keep_alive);
-    config = match &options.allowed_hosts {
-        Some(hosts) => config.with_allowed_hosts(hosts.clone()),
-        None => config.disable_allowed_hosts(),
-    };
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
-    let router = Router::new().route_service(&options.path, service);
+    let service = McpHttpService::new(server, &options);
+    let router = Router::new().route_service(&options.path, service.inner);
     match options.auth {
         None => router,
         Some(auth) => router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
             let auth = Arc::clone(&auth);
             async move { check_bearer(auth.as_ref(), req, next).await }
         })),
+    }
+}
+
+/// The Streamable HTTP endpoint as a request handler, for applications that
+/// route and authenticate requests themselves (`toolplane serve` mounts it
+/// behind the gateway's own keys).
+///
+/// Keeps the MCP sessions; clones share them. Every request for the endpoint
+/// (`POST`, `GET` and `DELETE`) goes to [`McpHttpService::handle`]. A
+/// [`Principal`] in the request's extensions is the one the executor sees.
+/// `options.auth` and `options.path` are not used here: the caller routes and
+/// authenticates.
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use toolplane_mcp::server::{HttpOptions, McpHttpService, McpServer, ServerOptions};
+/// # use toolplane_registry::{Executor, ToolRegistry};
+/// let server = McpServer::new(Arc::new(Executor::new(ToolRegistry::new())), ServerOptions::default());
+/// let mcp = McpHttpService::new(server, &HttpOptions::default());
+/// let app: axum::Router = axum::Router::new().route(
+///     "/mcp",
+///     axum::routing::any(move |req: axum::extract::Request| {
+///         let mcp = mcp.clone();
+///         async move { mcp.handle(req).await }
+///     }),
+/// );
+/// ```
+#[derive(Clone)]
+pub struct McpHttpService {
+    inner: StreamableHttpService<McpServer, LocalSessionManager>,
+}
+
+impl fmt::Debug for McpHttpService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpHttpService").finish_non_exhaustive()
+    }
+}
+
+impl McpHttpService {
+    /// Serves `server` with `options`' host checks, body limit, response
+    /// mode and keep-alive.
+    pub fn new(server: McpServer, options: &HttpOptions) -> Self {
+        let mut config = StreamableHttpServerConfig::default()
+            .with_max_request_body_bytes(options.max_request_body_bytes)
+            .with_json_response(options.json_response)
+            .with_sse_keep_alive(options.sse_keep_alive);
+        config = match &options.allowed_hosts {
+            Some(hosts) => config.with_allowed_hosts(hosts.clone()),
+            None => config.disable_allowed_hosts(),
+        };
+        let inner = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+        Self { inner }
+    }
+
+    /// Answers one HTTP request for the endpoint.
+    pub async fn handle(&self, request: Request) -> Response {
+        self.inner.handle(request).await.map(Body::new)
     }
 }
 

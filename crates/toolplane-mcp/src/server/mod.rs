@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use toolplane_core::{ApprovalToken, CallContext, Principal, ToolCall, ToolError, ToolErrorKind, ToolSpec};
 
 #[cfg(feature = "http")]
-pub use http::{BearerAuth, HttpOptions, StaticKeys, http_router};
+pub use http::{BearerAuth, HttpOptions, McpHttpService, StaticKeys, http_router};
 /// The executor contract served here (re-exported so hosts need not name its crate).
 pub use toolplane_pipeline::ToolExecutor;
 
@@ -53,6 +53,17 @@ pub trait Approver: Send + Sync + fmt::Debug {
     /// A message saying why the approval cannot be granted (an unknown or
     /// expired request).
     fn approve(&self, request: &Value) -> Result<ApprovalToken, String>;
+
+    /// Whether the caller may approve its own pending calls, checked before
+    /// the human is asked (default: everyone may).
+    ///
+    /// # Errors
+    /// Why `principal` may not approve (a role missing, say); the call then
+    /// fails with `approval_required` and this reason, without an elicitation.
+    fn may_approve(&self, principal: Option<&Principal>) -> Result<(), String> {
+        let _ = principal;
+        Ok(())
+    }
 }
 
 /// An [`Approver`] made from a closure.
@@ -314,6 +325,13 @@ impl McpServer {
         let Some(approver) = &self.inner.approver else {
             return Err(err);
         };
+        if let Err(why) = approver.may_approve(ctx.principal.as_ref()) {
+            return Err(ToolError::new(
+                ToolErrorKind::ApprovalRequired,
+                format!("{} (it cannot be approved from this MCP client: {why})", err.message()),
+            )
+            .with_details(err.details().cloned().unwrap_or(Value::Null)));
+        }
         if !rc.peer.supported_elicitation_modes().contains(&ElicitationMode::Form) {
             return Err(ToolError::new(
                 ToolErrorKind::ApprovalRequired,

@@ -55,6 +55,7 @@ mod secret;
 pub mod server;
 pub mod style;
 mod tool;
+mod trace;
 
 pub use auth::{AuthError, ClientAuthMethod, ClientCredentials, Credential};
 pub use builder::OperationBuilder;

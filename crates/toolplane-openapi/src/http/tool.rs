@@ -18,6 +18,7 @@ use super::response::{read_limited, to_output};
 use super::secret::{Secret, scrub};
 use super::server::{ServerVariableSpec, fill_server_url};
 use super::style::{check_header_value, encode_component};
+use super::trace;
 use crate::binding::{ConvertedTool, SchemeUse, SecurityScheme};
 
 /// A redirect the policy refused (the message names hosts only).
@@ -450,8 +451,11 @@ impl HttpTool {
         if ctx.cancel.is_cancelled() {
             return Err(ToolError::new(ToolErrorKind::Cancelled, "the call was cancelled"));
         }
+        let mut request = req.build().map_err(|e| self.transport_error(&e, &auth))?;
+        let span = trace::http_span(&request);
+        span.in_scope(|| trace::propagate(&mut request, ctx));
         let send = async {
-            let mut resp = req.send().await?;
+            let mut resp = self.runtime.client.execute(request).await?;
             let status = resp.status().as_u16();
             let ct = resp
                 .headers()
@@ -465,10 +469,18 @@ impl HttpTool {
         };
         // Woken by the cancel itself (no polling timer).
         let cancelled = ctx.cancel.cancelled();
-        tokio::select! {
-            r = send => r.map_err(|e| self.transport_error(&e, &auth)),
+        let result = tokio::select! {
+            r = tracing::Instrument::instrument(send, span.clone()) => r.map_err(|e| self.transport_error(&e, &auth)),
             () = cancelled => Err(ToolError::new(ToolErrorKind::Cancelled, "the call was cancelled")),
-        }
+        };
+        trace::record_result(
+            &span,
+            match &result {
+                Ok((status, _)) => Ok(*status),
+                Err(e) => Err(e.kind().as_str()),
+            },
+        );
+        result
     }
 
     fn auth_error(&self, e: &AuthError) -> ToolError {

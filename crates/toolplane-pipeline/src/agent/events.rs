@@ -54,6 +54,10 @@ pub enum RunEvent {
         total: Usage,
         /// The run's cost so far, in US dollars.
         cost_usd: f64,
+        /// This call's cost in US dollars, at the price of the provider and
+        /// model that answered; `None` when that model is unpriced (nothing
+        /// was added to `cost_usd`).
+        step_cost_usd: Option<f64>,
     },
     /// A step (provider call and its tool calls) is complete.
     StepDone {

@@ -27,12 +27,15 @@ use futures_util::future::Either;
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use toolplane_core::{
-    CallContext, ChatInterceptor, ChatProvider, ChatRequest, ChatResponse, InterceptedProvider, Message, ProviderError,
-    StopReason, StreamAccumulator, StreamEvent, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolResult, ToolSpec,
+    CallContext, ChatInterceptor, ChatProvider, ChatRequest, ChatResponse, InterceptedProvider, Message, Price,
+    PriceBook, ProviderError, StopReason, StreamAccumulator, StreamEvent, ToolCall, ToolError, ToolErrorKind,
+    ToolOutput, ToolResult, ToolSpec,
 };
 
 pub use approval::ApprovalDetails;
-pub use cost::{CostModel, FlatPricing};
+#[allow(deprecated)]
+pub use cost::FlatPricing;
+pub(crate) use cost::Pricer;
 pub use error::{RunError, RunErrorKind};
 pub use events::{EventSink, RunEvent};
 pub use handle::RunHandle;
@@ -60,7 +63,12 @@ pub struct LoopConfig {
     /// is reserved: the call's `max_tokens` is capped to what is left after
     /// its estimated input, and the run stops when the input alone would not fit.
     pub max_total_tokens: Option<u64>,
-    /// Stop before the next provider call once this much is spent (needs a cost model).
+    /// Stop before the next provider call once this much is spent, in US
+    /// dollars at the prices of [`AgentLoop::with_prices`] (or
+    /// [`with_default_price`](AgentLoop::with_default_price)). A call whose
+    /// model has no price is never counted as free: the run stops with
+    /// [`StopCause::Unpriced`] before the next call (before the first when
+    /// no prices are set at all).
     pub max_cost_usd: Option<f64>,
     /// Invalid or unknown tool calls the model may make and repair. Default 3.
     pub repair_budget: u32,
@@ -84,7 +92,7 @@ impl Default for LoopConfig {
 }
 
 /// The agent loop: a provider (one provider, an intercepted provider or the
-/// router), a tool executor, limits, and optionally a cost model and an event sink.
+/// router), a tool executor, limits, and optionally prices and an event sink.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -117,7 +125,7 @@ pub struct AgentLoop {
     provider: Arc<dyn ChatProvider>,
     executor: Arc<dyn ToolExecutor>,
     config: LoopConfig,
-    cost: Option<Arc<dyn CostModel>>,
+    prices: Pricer,
     events: Option<Arc<dyn EventSink>>,
     name: Option<String>,
 }
@@ -129,7 +137,7 @@ impl AgentLoop {
             provider,
             executor,
             config: LoopConfig::default(),
-            cost: None,
+            prices: Pricer::default(),
             events: None,
             name: None,
         }
@@ -157,9 +165,39 @@ impl AgentLoop {
         self
     }
 
-    /// Prices responses, for `max_cost_usd` and reports.
-    pub fn with_cost_model(mut self, cost: Arc<dyn CostModel>) -> Self {
-        self.cost = Some(cost);
+    /// Prices each response from `book` by the provider and model that
+    /// answered it (cache reads and writes at their own rates), for
+    /// `max_cost_usd`, the [`RunEvent::Usage`] events and reports. Give it the
+    /// book the budgets and the metrics read (the metrics `PricingTable`) and
+    /// a call costs the same everywhere.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use toolplane_core::{Price, StaticPrices};
+    /// use toolplane_pipeline::{AgentLoop, LoopConfig};
+    /// # let provider = Arc::new(toolplane_core::ScriptedProvider::new("openai"));
+    /// # let tools = Arc::new(toolplane_registry::Executor::from_tools([]).unwrap());
+    /// let book = StaticPrices::new().with("openai", "gpt-4o-mini", Price::per_million(0.15, 0.60).with_cache_read(0.075));
+    /// let agent = AgentLoop::new(provider, tools)
+    ///     .with_config(LoopConfig { max_cost_usd: Some(0.50), ..LoopConfig::default() })
+    ///     .with_prices(Arc::new(book));
+    /// # let _ = agent;
+    /// ```
+    pub fn with_prices(mut self, book: Arc<dyn PriceBook>) -> Self {
+        self.prices.book = Some(book);
+        self
+    }
+
+    /// The price of models the book does not know (of every model, without a
+    /// book), USD per million tokens.
+    pub fn with_default_price(mut self, price: impl Into<Price>) -> Self {
+        self.prices.default = Some(price.into());
+        self
+    }
+
+    /// Both at once (the declarative runtime hands its prices down).
+    pub(crate) fn with_pricer(mut self, prices: Pricer) -> Self {
+        self.prices = prices;
         self
     }
 
@@ -348,9 +386,16 @@ impl AgentLoop {
 
     async fn drive(&self, mut state: RunState, ctx: &CallContext) -> Result<RunResult, RunError> {
         let mut offered: Option<Arc<[ToolSpec]>> = None;
+        // Under a cost limit, a call that could not be priced stops the run
+        // before the next one; with no prices at all, before the first.
+        let cost_limited = self.config.max_cost_usd.is_some();
+        let mut unpriced = cost_limited && self.prices.is_empty();
         loop {
             if let Some(cause) = self.limit_reached(&state, ctx) {
                 return Ok(self.stopped(state, cause));
+            }
+            if unpriced {
+                return Ok(self.stopped(state, StopCause::Unpriced));
             }
             let specs = self.executor.specs();
             if !offered.as_ref().is_some_and(|o| Arc::ptr_eq(o, &specs)) {
@@ -387,14 +432,17 @@ impl AgentLoop {
             };
             state.steps = step;
             state.usage.add(&response.usage);
-            if let Some(cost) = self.cost.as_ref().and_then(|c| c.cost_usd(&response)) {
-                state.cost_usd += cost;
+            let step_cost_usd = self.prices.cost_of(&response);
+            match step_cost_usd {
+                Some(cost) => state.cost_usd += cost,
+                None => unpriced = cost_limited,
             }
             self.emit(|| RunEvent::Usage {
                 step,
                 usage: response.usage,
                 total: state.usage,
                 cost_usd: state.cost_usd,
+                step_cost_usd,
             });
             state.request.messages.push(response.message.clone());
             let calls: Vec<ToolCall> = response.tool_calls().cloned().collect();

@@ -29,7 +29,7 @@ pub struct RunState {
     pub steps: u32,
     /// Tokens used so far.
     pub usage: Usage,
-    /// Money spent so far, in US dollars, as the cost model priced it.
+    /// Money spent so far, in US dollars, at the loop's prices.
     pub cost_usd: f64,
     /// Invalid or unknown tool calls sent back to the model so far.
     pub repairs: u32,
@@ -245,6 +245,10 @@ pub enum StopCause {
     TokenBudget,
     /// The cost budget is used up.
     CostBudget,
+    /// A cost budget is set and a call's model has no price (in the price
+    /// book, nor a default price): it is never counted as free, so the run
+    /// stops before the next call. Resume with prices to go on.
+    Unpriced,
     /// The context's deadline passed.
     Deadline,
     /// The caller set the cancel flag.
@@ -260,6 +264,7 @@ impl StopCause {
             Self::StepLimit => "step_limit",
             Self::TokenBudget => "token_budget",
             Self::CostBudget => "cost_budget",
+            Self::Unpriced => "unpriced",
             Self::Deadline => "deadline",
             Self::Cancelled => "cancelled",
             Self::RepairBudget => "repair_budget",

@@ -107,7 +107,10 @@ pub(super) fn record_run(span: &Span, result: &Result<RunResult, RunError>) {
     }
 }
 
-/// The span of one provider call.
+/// The span of one provider call. The loop owns it: a toolplane provider
+/// or router called inside it adds its own facts (server, time to first
+/// chunk, retries, routing) to this span rather than opening a second
+/// `chat` span, and the loop records the answer or the error it got.
 pub(super) fn chat_span(provider: &str, model: &str, max_tokens: Option<u32>, step: u32) -> Span {
     let span = tracing::info_span!(
         target: "toolplane::agent",
@@ -119,11 +122,17 @@ pub(super) fn chat_span(provider: &str, model: &str, max_tokens: Option<u32>, st
         gen_ai.request.model = label(model),
         gen_ai.request.max_tokens = Empty,
         toolplane.step = step,
+        server.address = Empty,
+        server.port = Empty,
         gen_ai.response.model = Empty,
         gen_ai.response.id = Empty,
         gen_ai.response.finish_reasons = Empty,
+        gen_ai.response.time_to_first_chunk = Empty,
         gen_ai.usage.input_tokens = Empty,
         gen_ai.usage.output_tokens = Empty,
+        gen_ai.usage.cache_read.input_tokens = Empty,
+        gen_ai.usage.cache_creation.input_tokens = Empty,
+        toolplane.usage.reasoning_tokens = Empty,
         error.type = Empty,
         otel.status_code = Empty,
     );
@@ -145,8 +154,19 @@ pub(super) fn record_chat(span: &Span, result: &Result<ChatResponse, ProviderErr
                 span.record(sc::GEN_AI_RESPONSE_ID, label(id));
             }
             span.record(sc::GEN_AI_RESPONSE_FINISH_REASONS, finish_reason(&response.stop_reason));
-            span.record(sc::GEN_AI_USAGE_INPUT_TOKENS, response.usage.input_tokens);
-            span.record(sc::GEN_AI_USAGE_OUTPUT_TOKENS, response.usage.output_tokens);
+            let usage = &response.usage;
+            span.record(sc::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens);
+            span.record(sc::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens);
+            if usage.cache_read_tokens > 0 {
+                span.record(sc::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens);
+            }
+            let written = usage.cache_write_tokens.saturating_add(usage.cache_write_1h_tokens);
+            if written > 0 {
+                span.record(sc::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, written);
+            }
+            if usage.reasoning_tokens > 0 {
+                span.record(sc::TOOLPLANE_USAGE_REASONING_TOKENS, usage.reasoning_tokens);
+            }
         }
         Err(e) => {
             span.record(sc::ERROR_TYPE, e.kind().as_str());

@@ -4,23 +4,25 @@
 //! Every call that answers is charged its reported usage and price when the
 //! loop reports it; a call still in flight when the attempt is dropped is
 //! charged its estimated input tokens (`ChatRequest::estimated_input_tokens`),
-//! priced by the cost model, and counts as a provider call.
+//! at the price of the step's provider and the request's model (nothing when
+//! that is unpriced), and counts as a provider call.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use toolplane_core::{
-    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, Message, ProviderCapabilities, ProviderError,
-    StopReason, Usage, async_trait,
+    CallContext, ChatProvider, ChatRequest, ChatResponse, ChatStream, ProviderCapabilities, ProviderError, Usage,
+    async_trait,
 };
 
 use super::ledger::{Ledger, Spent};
-use crate::{CostModel, EventSink, RunEvent};
+use crate::agent::Pricer;
+use crate::{EventSink, RunEvent};
 
 /// Charges one prompt attempt's provider calls to its step's ledger.
 #[derive(Debug)]
 pub(super) struct Meter {
     ledger: Arc<Ledger>,
-    cost: Option<Arc<dyn CostModel>>,
+    prices: Pricer,
     state: Mutex<MeterState>,
 }
 
@@ -33,10 +35,10 @@ struct MeterState {
 }
 
 impl Meter {
-    pub(super) fn new(ledger: Arc<Ledger>, cost: Option<Arc<dyn CostModel>>, run_cost: f64) -> Arc<Self> {
+    pub(super) fn new(ledger: Arc<Ledger>, prices: Pricer, run_cost: f64) -> Arc<Self> {
         Arc::new(Self {
             ledger,
-            cost,
+            prices,
             state: Mutex::new(MeterState {
                 run_cost,
                 in_flight: None,
@@ -48,19 +50,12 @@ impl Meter {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn begin(&self, request: &ChatRequest) {
+    fn begin(&self, provider: &str, request: &ChatRequest) {
         let usage = Usage {
             input_tokens: request.estimated_input_tokens(),
             ..Usage::default()
         };
-        let estimate = ChatResponse::new(
-            "estimate",
-            request.model.clone(),
-            Message::assistant(""),
-            StopReason::EndTurn,
-        )
-        .with_usage(usage);
-        let cost_usd = self.cost.as_ref().and_then(|c| c.cost_usd(&estimate)).unwrap_or(0.0);
+        let cost_usd = self.prices.cost(provider, &request.model, &usage).unwrap_or(0.0);
         self.state().in_flight = Some(Spent {
             usage,
             cost_usd,
@@ -129,7 +124,7 @@ impl ChatProvider for MeteredProvider {
     }
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
-        self.meter.begin(request);
+        self.meter.begin(self.inner.name(), request);
         let result = self.inner.chat(request, ctx).await;
         if result.is_err() {
             self.meter.abandon();
@@ -138,7 +133,7 @@ impl ChatProvider for MeteredProvider {
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
-        self.meter.begin(request);
+        self.meter.begin(self.inner.name(), request);
         let result = self.inner.chat_stream(request, ctx).await;
         if result.is_err() {
             self.meter.abandon();

@@ -21,7 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde_json::Value;
-use toolplane_core::{CallContext, ChatProvider};
+use toolplane_core::{CallContext, ChatProvider, Price, PriceBook};
 
 pub use definition::{
     BranchStep, Budget, MapStep, PipelineDef, PromptStep, StepDef, StepKind, StepOptions, ToolStep, TransformStep,
@@ -29,7 +29,8 @@ pub use definition::{
 pub use report::{RunReport, StepReport, StepStatus};
 pub use template::Condition;
 
-use crate::{ApprovalDecision, CostModel, PendingApproval, ToolExecutor};
+use crate::agent::Pricer;
+use crate::{ApprovalDecision, PendingApproval, ToolExecutor};
 use toolplane_skills::{SkillSet, tool_pattern_matches};
 
 /// Why a pipeline could not be read or built.
@@ -78,14 +79,14 @@ fn location(line: Option<usize>, column: Option<usize>) -> String {
 pub type TransformFn = Arc<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
 
 /// What a pipeline's steps run against: providers by name, the tool
-/// executor, transform functions, a cost model and the default model.
+/// executor, transform functions, prices and the default model.
 #[derive(Clone)]
 pub struct PipelineRuntime {
     default_provider: Option<Arc<dyn ChatProvider>>,
     providers: HashMap<String, Arc<dyn ChatProvider>>,
     executor: Arc<dyn ToolExecutor>,
     functions: HashMap<String, TransformFn>,
-    cost: Option<Arc<dyn CostModel>>,
+    prices: Pricer,
     default_model: String,
     skills: Option<Arc<SkillSet>>,
 }
@@ -113,7 +114,7 @@ impl PipelineRuntime {
             providers: HashMap::new(),
             executor,
             functions: HashMap::new(),
-            cost: None,
+            prices: Pricer::default(),
             default_model: "default".into(),
             skills: None,
         }
@@ -153,9 +154,18 @@ impl PipelineRuntime {
         self
     }
 
-    /// Prices responses, for cost budgets and the report.
-    pub fn with_cost_model(mut self, cost: Arc<dyn CostModel>) -> Self {
-        self.cost = Some(cost);
+    /// Prices each response from `book` by the provider and model that
+    /// answered (as [`AgentLoop::with_prices`](crate::AgentLoop::with_prices)),
+    /// for cost budgets and the report.
+    pub fn with_prices(mut self, book: Arc<dyn PriceBook>) -> Self {
+        self.prices.book = Some(book);
+        self
+    }
+
+    /// The price of models the book does not know (of every model, without
+    /// a book), USD per million tokens.
+    pub fn with_default_price(mut self, price: impl Into<Price>) -> Self {
+        self.prices.default = Some(price.into());
         self
     }
 }

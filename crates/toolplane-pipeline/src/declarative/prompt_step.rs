@@ -76,17 +76,15 @@ impl Exec<'_> {
         };
         // Calls are charged to the step's ledger as they happen, so that an
         // attempt cut off by its timeout is charged too.
-        let meter = Meter::new(Arc::clone(&frame.ledger), runtime.cost.clone(), base_cost);
+        let meter = Meter::new(Arc::clone(&frame.ledger), runtime.prices.clone(), base_cost);
         let provider = Arc::new(MeteredProvider {
             inner: provider,
             meter: Arc::clone(&meter),
         });
-        let mut agent = AgentLoop::new(provider, executor)
+        let agent = AgentLoop::new(provider, executor)
             .with_config(config)
-            .with_events(Arc::clone(&meter) as Arc<dyn crate::EventSink>);
-        if let Some(cost) = &runtime.cost {
-            agent = agent.with_cost_model(Arc::clone(cost));
-        }
+            .with_events(Arc::clone(&meter) as Arc<dyn crate::EventSink>)
+            .with_pricer(runtime.prices.clone());
         // The step's task type goes on the request (its one home), below.
         let ctx = self.ctx.clone();
         Ok((agent, ctx, session, SettleOnDrop(meter)))
@@ -267,6 +265,13 @@ pub(super) fn stopped_failure(outcome: &RunOutcome, state: &RunState, key: &dyn 
                 StopCause::Deadline => StepStatus::TimedOut,
                 StopCause::TokenBudget | StopCause::CostBudget | StopCause::StepLimit => StepStatus::BudgetExceeded,
                 StopCause::RepairBudget => StepStatus::Failed,
+                StopCause::Unpriced => {
+                    return Failure::new(
+                        StepStatus::Failed,
+                        "the tool loop stopped: unpriced (a cost budget applies and the model that answered has no \
+                         price: give the runtime prices with with_prices or with_default_price)",
+                    );
+                }
             };
             Failure::new(status, format!("the tool loop stopped: {}", cause.as_str()))
         }

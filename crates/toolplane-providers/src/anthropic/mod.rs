@@ -126,7 +126,7 @@ impl ChatProvider for AnthropicProvider {
         let body = wire::request_body(&tools.request(request), &tools, &model, false);
         let ctx = self.context_for(request, ctx);
         self.http
-            .post_chat("/v1/messages", &body, &ctx, &tools, |b| {
+            .post_chat(&model, "/v1/messages", &body, &ctx, &tools, |b| {
                 wire::parse_response(self.name(), &model, b)
             })
             .await
@@ -137,7 +137,9 @@ impl ChatProvider for AnthropicProvider {
         let body = wire::request_body(&tools.request(request), &tools, &self.http.model(request), true);
         let ctx = self.context_for(request, ctx);
         self.http
-            .post_stream("/v1/messages", &body, &ctx, tools, || MessagesDecoder::new("anthropic"))
+            .post_stream(&self.http.model(request), "/v1/messages", &body, &ctx, tools, || {
+                MessagesDecoder::new("anthropic")
+            })
             .await
     }
 }

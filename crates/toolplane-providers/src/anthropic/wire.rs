@@ -91,7 +91,7 @@ pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, st
         ),
     );
     if !req.tools.is_empty() {
-        body.insert("tools".into(), Value::Array(tools.definitions.clone()));
+        body.insert("tools".into(), tools.field());
         let disable_parallel = req.parallel_tool_calls == Some(false);
         let mut choice = match req.tool_choice.as_ref().unwrap_or(&ToolChoice::Auto) {
             ToolChoice::Auto => json!({ "type": "auto" }),

@@ -75,7 +75,7 @@ impl ChatProvider for CohereProvider {
         let tools = self.http.wire_tools(request, Some(ctx), COHERE_TOOLS);
         let body = wire::request_body(&tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/v2/chat", &body, ctx, &tools, |b| {
+            .post_chat(&model, "/v2/chat", &body, ctx, &tools, |b| {
                 wire::parse_response(self.name(), &model, b)
             })
             .await
@@ -85,7 +85,9 @@ impl ChatProvider for CohereProvider {
         let tools = self.http.wire_tools(request, Some(ctx), COHERE_TOOLS);
         let body = wire::request_body(&tools.request(request), &tools, &self.http.model(request), true);
         self.http
-            .post_stream("/v2/chat", &body, ctx, tools, || CohereDecoder::new("cohere"))
+            .post_stream(&self.http.model(request), "/v2/chat", &body, ctx, tools, || {
+                CohereDecoder::new("cohere")
+            })
             .await
     }
 }

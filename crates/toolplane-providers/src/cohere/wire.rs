@@ -78,7 +78,7 @@ pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, st
         let definitions = req
             .tools
             .iter()
-            .zip(&tools.definitions)
+            .zip(tools.export.definitions())
             .filter(|(t, _)| only.is_none_or(|n| n == t.name))
             .map(|(_, d)| d.clone())
             .collect();

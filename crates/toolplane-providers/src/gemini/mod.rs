@@ -148,9 +148,14 @@ impl ChatProvider for GeminiProvider {
         let tools = self.http.wire_tools(request, Some(ctx), GEMINI_TOOLS);
         let body = wire::request_body(request, &tools)?;
         self.http
-            .post_chat(&self.path(request, "generateContent"), &body, ctx, &tools, |b| {
-                wire::parse_response(self.name(), &model, b)
-            })
+            .post_chat(
+                &model,
+                &self.path(request, "generateContent"),
+                &body,
+                ctx,
+                &tools,
+                |b| wire::parse_response(self.name(), &model, b),
+            )
             .await
     }
 
@@ -159,6 +164,7 @@ impl ChatProvider for GeminiProvider {
         let body = wire::request_body(request, &tools)?;
         self.http
             .post_stream(
+                &self.http.model(request),
                 &self.path(request, "streamGenerateContent?alt=sse"),
                 &body,
                 ctx,

@@ -225,20 +225,10 @@ pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools) -> Result<Value
         body.insert("systemInstruction".into(), json!({ "parts": system }));
     }
     if !req.tools.is_empty() {
-        // Full JSON Schema as `parametersJsonSchema`, under the wire names
+        // The `gemini-json-schema` profile: one `functionDeclarations` entry,
+        // full JSON Schema as `parametersJsonSchema`, under the wire names
         // the shared tool shaping chose (the model's calls are mapped back).
-        let decls: Vec<Value> = tools
-            .definitions
-            .iter()
-            .map(|t| {
-                let mut d = json!({ "name": t["name"], "parametersJsonSchema": parameters(&t["input_schema"]) });
-                if let Some(description) = t.get("description") {
-                    d["description"] = description.clone();
-                }
-                d
-            })
-            .collect();
-        body.insert("tools".into(), json!([{ "functionDeclarations": decls }]));
+        body.insert("tools".into(), tools.field());
         if let Some(choice) = &req.tool_choice {
             let config = match choice {
                 ToolChoice::Auto => json!({ "mode": "AUTO" }),
@@ -525,13 +515,4 @@ pub(crate) fn parse_response(provider: &str, model: &str, body: &[u8]) -> Result
     resp.id = a.response_id;
     resp.usage = a.usage_metadata.unwrap_or_default().normalize();
     Ok(resp)
-}
-
-/// A tool's parameters as Gemini wants them: an object schema, an empty one
-/// when the tool takes no input.
-fn parameters(schema: &Value) -> Value {
-    match schema {
-        Value::Object(o) if !o.is_empty() => schema.clone(),
-        _ => json!({ "type": "object", "properties": {} }),
-    }
 }

@@ -180,7 +180,7 @@ impl ChatProvider for OpenAiProvider {
         let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
         let body = self.body(request, &tools, &model, false);
         self.http
-            .post_chat("/chat/completions", &body, ctx, &tools, |b| {
+            .post_chat(&model, "/chat/completions", &body, ctx, &tools, |b| {
                 wire::parse_response(&self.name, &model, b)
             })
             .await
@@ -192,9 +192,14 @@ impl ChatProvider for OpenAiProvider {
         let body = self.body(request, &tools, &model, true);
         let name = self.name.clone();
         self.http
-            .post_stream("/chat/completions", &body, ctx, tools, move || {
-                ChatChunkDecoder::new(name.clone())
-            })
+            .post_stream(
+                &self.http.model(request),
+                "/chat/completions",
+                &body,
+                ctx,
+                tools,
+                move || ChatChunkDecoder::new(name.clone()),
+            )
             .await
     }
 }

@@ -16,7 +16,7 @@ use crate::decode::{
 use crate::errors;
 use crate::http::HttpClient;
 use crate::sse::SseEvent;
-use crate::tools::{OPENAI_TOOLS, WireTools};
+use crate::tools::{OPENAI_RESPONSES_TOOLS, WireTools};
 
 /// The request body for `POST /responses`. System messages become
 /// `instructions`; tool calls are `function_call` items and tool results
@@ -85,22 +85,9 @@ pub(crate) fn request_body(req: &ChatRequest, tools: &WireTools, model: &str, st
         body.insert("instructions".into(), json!(instructions.join("\n\n")));
     }
     if !req.tools.is_empty() {
-        let tools = tools
-            .definitions
-            .iter()
-            .map(|d| {
-                let mut flat = Map::new();
-                flat.insert("type".into(), json!("function"));
-                if let Some(f) = d.get("function").and_then(Value::as_object) {
-                    flat.extend(f.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-                // The Responses API makes tools strict unless told otherwise;
-                // a schema the profile did not make strict must say so.
-                flat.entry("strict").or_insert(json!(false));
-                Value::Object(flat)
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
+        // The `openai-responses` profile's flat definitions, `"strict": false`
+        // where the schema is not strict (the API's default is strict).
+        body.insert("tools".into(), tools.field());
         if let Some(choice) = &req.tool_choice {
             let v = match choice {
                 ToolChoice::Auto => json!("auto"),
@@ -487,7 +474,7 @@ impl OpenAiResponsesProvider {
 
     /// The request body this provider sends for `request`.
     pub fn request_body(&self, request: &ChatRequest, stream: bool) -> Value {
-        let tools = self.http.wire_tools(request, None, OPENAI_TOOLS);
+        let tools = self.http.wire_tools(request, None, OPENAI_RESPONSES_TOOLS);
         request_body(&tools.request(request), &tools, &self.http.model(request), stream)
     }
 }
@@ -500,20 +487,22 @@ impl ChatProvider for OpenAiResponsesProvider {
 
     async fn chat(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatResponse, ProviderError> {
         let model = self.http.model(request);
-        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_RESPONSES_TOOLS);
         let body = request_body(&tools.request(request), &tools, &model, false);
         self.http
-            .post_chat("/responses", &body, ctx, &tools, |b| {
+            .post_chat(&model, "/responses", &body, ctx, &tools, |b| {
                 parse_response(self.name(), &model, b)
             })
             .await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, ctx: &CallContext) -> Result<ChatStream, ProviderError> {
-        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_TOOLS);
+        let tools = self.http.wire_tools(request, Some(ctx), OPENAI_RESPONSES_TOOLS);
         let body = request_body(&tools.request(request), &tools, &self.http.model(request), true);
         self.http
-            .post_stream("/responses", &body, ctx, tools, || ResponsesDecoder::new("openai"))
+            .post_stream(&self.http.model(request), "/responses", &body, ctx, tools, || {
+                ResponsesDecoder::new("openai")
+            })
             .await
     }
 }

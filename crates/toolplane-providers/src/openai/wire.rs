@@ -115,7 +115,7 @@ pub(crate) fn request_body(dialect: Dialect, req: &ChatRequest, tools: &WireTool
     body.insert("model".into(), json!(model));
     body.insert("messages".into(), Value::Array(messages));
     if !req.tools.is_empty() {
-        body.insert("tools".into(), Value::Array(tools.definitions.clone()));
+        body.insert("tools".into(), tools.field());
         if let Some(choice) = &req.tool_choice {
             body.insert("tool_choice".into(), tool_choice(dialect, choice));
         }

@@ -23,7 +23,8 @@ impl Rank for Cheapest {
                     sink.push(Ranked {
                         idx: i,
                         tier: 1,
-                        key: -f.cost_1k.unwrap_or(0.0),
+                        // An unpriced expert is never taken for the cheapest.
+                        key: -f.cost_1k.unwrap_or(f64::INFINITY),
                     });
                 }
                 q => sink.push(Ranked {

@@ -62,10 +62,10 @@ impl RateLimitInterceptor {
             tool: None,
             provider: self.by_name.then_some(provider),
         };
-        self.limiter
-            .check(&key, self.cost)
-            .await
-            .map_err(|e| e.to_provider_error(provider))
+        self.limiter.check(&key, self.cost).await.map_err(|e| {
+            e.trace_refusal();
+            e.to_provider_error(provider)
+        })
     }
 }
 
@@ -82,10 +82,10 @@ impl ToolInterceptor for RateLimitInterceptor {
             tool: self.by_name.then_some(inv.spec.name.as_str()),
             provider: None,
         };
-        self.limiter
-            .check(&key, self.cost)
-            .await
-            .map_err(|e| e.to_tool_error())?;
+        self.limiter.check(&key, self.cost).await.map_err(|e| {
+            e.trace_refusal();
+            e.to_tool_error()
+        })?;
         next.run(inv, ctx).await
     }
 }
@@ -333,9 +333,10 @@ impl BudgetInterceptor {
         ctx: &CallContext,
         provider: &str,
     ) -> Result<(Held, Option<Price>), ProviderError> {
-        let (price, source) = self
-            .price(provider, &req.model)
-            .map_err(|e| e.to_provider_error(provider))?;
+        let (price, source) = self.price(provider, &req.model).map_err(|e| {
+            e.trace_refusal();
+            e.to_provider_error(provider)
+        })?;
         let id = format!("{}#{:032x}", ctx.request_id, rand::random::<u128>());
         let input = req.estimated_input_tokens();
         let output = u64::from(req.max_tokens.unwrap_or(self.default_max_output));
@@ -348,14 +349,16 @@ impl BudgetInterceptor {
             .budget
             .reserve(&id, ctx.principal_id(), team, amount)
             .await
-            .map_err(|e| e.to_provider_error(provider))?;
+            .map_err(|e| {
+                e.trace_refusal();
+                e.to_provider_error(provider)
+            })?;
         if outcome != ReserveOutcome::Reserved {
             // Ids are random; a repeat means a broken backend, and admitting
             // without a reservation would bypass the budget.
-            return Err(
-                LimitError::Unavailable(format!("reservation {id} was not made ({outcome:?}); call refused"))
-                    .to_provider_error(provider),
-            );
+            let e = LimitError::Unavailable(format!("reservation {id} was not made ({outcome:?}); call refused"));
+            e.trace_refusal();
+            return Err(e.to_provider_error(provider));
         }
         if let Some(hook) = &self.on_decision {
             hook(&BudgetDecision {

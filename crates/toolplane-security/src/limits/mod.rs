@@ -29,7 +29,7 @@ pub use budget::{BudgetRule, BudgetScope, LocalBudget, ReserveOutcome, Settlemen
 pub use interceptor::{BudgetDecision, BudgetInterceptor, PriceSource, RateLimitInterceptor};
 pub use rate::{LocalRateLimiter, RateKey, RateQuota};
 #[cfg(feature = "redis")]
-pub use redis_backend::{DownPolicy, RedisBudget, RedisRateLimiter};
+pub use redis_backend::{DownPolicy, RedisBudget, RedisRateLimiter, redis_connection};
 
 /// A budget period, aligned to UTC calendar boundaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -191,6 +191,45 @@ impl LimitError {
             self,
             Self::CostExceedsBurst { .. } | Self::RequestTooLarge { .. } | Self::Unpriced { .. }
         )
+    }
+
+    /// The variant as a label: `rate_limited`, `cost_exceeds_burst`,
+    /// `budget_exceeded`, `request_too_large`, `unpriced`, `unavailable`.
+    pub fn kind_str(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::CostExceedsBurst { .. } => "cost_exceeds_burst",
+            Self::BudgetExceeded { .. } => "budget_exceeded",
+            Self::RequestTooLarge { .. } => "request_too_large",
+            Self::Unpriced { .. } => "unpriced",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// Emits the refusal as a `toolplane.refused` event on the current span
+    /// (the `chat` or `execute_tool` span of the refused call): what refused
+    /// (`rate_limit` or `budget`), the kind, the key or scope, the wait.
+    pub(crate) fn trace_refusal(&self) {
+        let (by, scope) = match self {
+            Self::RateLimited { key, .. } | Self::CostExceedsBurst { key, .. } => ("rate_limit", Some(key.as_str())),
+            Self::BudgetExceeded { scope, .. } | Self::RequestTooLarge { scope, .. } => {
+                ("budget", Some(scope.as_str()))
+            }
+            Self::Unpriced { .. } => ("budget", None),
+            Self::Unavailable(_) => ("limit_backend", None),
+        };
+        let retry_after_ms = self
+            .retry_after()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        tracing::event!(
+            target: "toolplane::limits",
+        tracing::Level::INFO,
+            toolplane.refusal.by = by,
+            toolplane.refusal.scope = scope,
+            error.type = self.kind_str(),
+            toolplane.refusal.retry_after_ms = retry_after_ms,
+            "toolplane.refused"
+        );
     }
 
     /// As a tool error: `rate_limited` with a retry-after, or

@@ -163,6 +163,17 @@ impl Health {
     }
 }
 
+/// A lazily connecting, reconnecting Redis connection with the timeouts the
+/// limit backends use (500 ms to connect and per answer, one retry): for
+/// other shared state a host keeps beside its limits, so every Redis user
+/// in a process behaves alike. Call inside a Tokio runtime.
+///
+/// # Errors
+/// [`LimitError::Unavailable`] when `url` is not a Redis URL.
+pub fn redis_connection(url: &str) -> Result<ConnectionManager, LimitError> {
+    manager(url)
+}
+
 fn manager(url: &str) -> Result<ConnectionManager, LimitError> {
     let client = redis::Client::open(url).map_err(|e| LimitError::Unavailable(format!("{url}: {e}")))?;
     let config = ConnectionManagerConfig::new()

@@ -1,0 +1,173 @@
+//! The web console in a real headless browser: starts `toolplane serve`
+//! (the offline default, whose printed key the tests sign in with, and a
+//! second server whose OpenAPI description holds markup), then runs
+//! `node --test` over `crates/toolplane-server/console/tests/*.test.mjs`,
+//! which drive Debian's chromium through playwright-core and run axe-core.
+//!
+//! `scripts/ci/console.sh` installs chromium and the pinned npm packages;
+//! outside CI a missing one is a printed skip, under `CI=true` a failure.
+//! Screenshots go to `target/console-screenshots/`.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const HOSTILE_KEY: &str = "tp-console-hostile-key";
+
+struct Serve {
+    _child: Child,
+    url: String,
+    key: Option<String>,
+}
+
+/// Starts `toolplane serve ARGS --bind 127.0.0.1:0`; reads the URL and the printed key.
+async fn serve(args: &[&str]) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .arg("serve")
+        .args(args)
+        .args(["--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (url, key) = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut url = None;
+        let mut key = None;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(u) = line.strip_prefix("toolplane serve listening on ") {
+                url = Some(u.to_owned());
+            } else if let Some(k) = line.strip_prefix("key (this run only): ") {
+                key = Some(k.to_owned());
+            } else if line.starts_with("experts: ") {
+                return (url.unwrap(), key);
+            }
+        }
+        panic!("toolplane serve ended before listening");
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Serve {
+        _child: child,
+        url,
+        key,
+    }
+}
+
+fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("TOOLPLANE_CACHE") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("toolplane")
+}
+
+fn tests_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../toolplane-server/console/tests")
+}
+
+/// `target/` (the binary is `target/<profile>/toolplane`).
+fn target_dir() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_toolplane"));
+    exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap()
+}
+
+fn hostile_config(dir: &Path) -> PathBuf {
+    let hash = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
+        .args(["serve", "--hash-key", HOSTILE_KEY])
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_owned();
+    let spec = tests_dir().join("hostile-api.yaml");
+    let text = format!(
+        r#"[server]
+bind = "127.0.0.1:0"
+
+[[server.keys]]
+sha256 = "{hash}"
+principal = "mallory-reader"
+roles = ["member"]
+
+[[experts]]
+id = "fast"
+provider = "scripted"
+model = "scripted-fast"
+
+[[tools.openapi]]
+spec = {spec:?}
+"#,
+        spec = spec.display().to_string()
+    );
+    let path = dir.join("hostile.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_in_a_real_browser() {
+    let modules = cache_dir().join("console-node/node_modules");
+    let chromium = std::env::var_os("TOOLPLANE_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let ready = modules.join("playwright-core/package.json").exists() && modules.join("axe-core/axe.min.js").exists();
+    if !ready {
+        let _: Option<()> = toolplane_testkit::missing("playwright-core and axe-core", "run scripts/ci/console.sh");
+        return;
+    }
+    if !chromium.exists() {
+        let _: Option<()> = toolplane_testkit::missing("chromium", "run scripts/ci/console.sh");
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("default");
+    let offline = serve(&["--state-dir", state_dir.to_str().unwrap()]).await;
+    let hostile = serve(&["--config", hostile_config(state.path()).to_str().unwrap()]).await;
+    let key = offline.key.clone().expect("the offline default prints its key");
+    assert!(hostile.key.is_none());
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(tests_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    if let Ok(only) = std::env::var("TOOLPLANE_CONSOLE_TESTS") {
+        files.retain(|f| only.split(',').any(|o| f.to_string_lossy().contains(o.trim())));
+    }
+    let shots = target_dir().join("console-screenshots");
+    let out = tokio::time::timeout(
+        Duration::from_secs(600),
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+            .args(&files)
+            .current_dir(tests_dir())
+            .env("TOOLPLANE_URL", &offline.url)
+            .env("TOOLPLANE_KEY", &key)
+            .env("TOOLPLANE_HOSTILE_URL", &hostile.url)
+            .env("TOOLPLANE_HOSTILE_KEY", HOSTILE_KEY)
+            .env("TOOLPLANE_CONSOLE_NODE_MODULES", &modules)
+            .env("TOOLPLANE_CHROMIUM", &chromium)
+            .env("TOOLPLANE_SCREENSHOTS", &shots)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser tests finish within 10 minutes")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}\n{stderr}");
+    assert!(out.status.success(), "the browser tests failed (see above)");
+    eprintln!("screenshots: {}", shots.display());
+}

@@ -1,0 +1,64 @@
+//! The gateway's request span, continuing an incoming W3C `traceparent`.
+//!
+//! Every request gets a server span (`otel.kind = server`) named after its
+//! method, with the path in `url.path`. With the `otel` feature and an OpenTelemetry layer
+//! installed (`toolplane serve` with `OTEL_EXPORTER_OTLP_ENDPOINT` set), a
+//! valid incoming `traceparent` becomes the span's remote parent, so the
+//! router's `chat` span, the providers' requests (which carry `traceparent`
+//! onwards) and the tools' spans join the caller's trace. A malformed
+//! `traceparent` is ignored, as W3C Trace Context asks: the request starts
+//! a new trace.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use toolplane_core::semconv as sc;
+use toolplane_core::trace_context::{TRACEPARENT, TraceParent};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+/// The incoming `traceparent`, when there is exactly one valid value.
+fn incoming(req: &Request) -> Option<TraceParent> {
+    let mut values = req.headers().get_all(TRACEPARENT).iter();
+    let first = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    first.to_str().ok()?.parse().ok()
+}
+
+/// Runs the request inside its server span.
+pub(crate) async fn continue_trace(req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_owned();
+    // Named after the method alone: the route template is not known here
+    // (axum's matched-path feature is off) and a raw path would make one
+    // span name per run id.
+    let span = tracing::info_span!(
+        target: "toolplane::gateway",
+        "http_server_request",
+        otel.name = %method,
+        otel.kind = sc::SPAN_KIND_SERVER,
+        http.request.method = %method,
+        url.path = req.uri().path(),
+        http.response.status_code = Empty,
+        error.type = Empty,
+        otel.status_code = Empty,
+    );
+    if span.is_disabled() {
+        return next.run(req).await;
+    }
+    if let Some(parent) = incoming(&req) {
+        #[cfg(feature = "otel")]
+        toolplane_otel::continue_trace(&span, &parent);
+        #[cfg(not(feature = "otel"))]
+        let _ = parent;
+    }
+    let resp = next.run(req).instrument(span.clone()).await;
+    let status = resp.status().as_u16();
+    span.record(sc::HTTP_RESPONSE_STATUS_CODE, status);
+    if status >= 500 {
+        span.record(sc::ERROR_TYPE, status.to_string().as_str());
+        span.record(sc::OTEL_STATUS_CODE, sc::STATUS_ERROR);
+    }
+    resp
+}
