@@ -16,7 +16,7 @@ use crate::catalogue::{Catalogue, TaskOf};
 use crate::dispatch_log::Recorder;
 use crate::live::{FailureClass, LiveState, failure_class};
 use crate::router::{Inner, RANK_BATCH, Router};
-use crate::select::{Query, Selection, Want, select};
+use crate::select::{Query, Removed, Selection, Want, select};
 use crate::trace::{RouteTrace, Tried};
 
 const NAME: &str = "router";
@@ -28,10 +28,30 @@ fn no_provider(cat: &Catalogue, sel: &Selection) -> ProviderError {
         .map(|(i, r)| format!("{}: {}", cat.experts[*i].id, r.detail()))
         .collect();
     ProviderError::new(
-        ProviderErrorKind::NoProvider,
+        no_provider_kind(&sel.removed),
         NAME,
         format!("no expert can take this request ({})", reasons.join("; ")),
     )
+}
+
+/// When every expert refused the request for what it asks (its size, its
+/// tools, streaming), not for its own state (a breaker, a budget), no retry
+/// can help: the caller has to change the request. That is `ContextTooLong`
+/// (or `InvalidRequest`), not `NoProvider`, which a gateway reports as an
+/// outage to retry.
+fn no_provider_kind(removed: &[(usize, Removed)]) -> ProviderErrorKind {
+    let for_the_request = |r: &Removed| matches!(r, Removed::Context { .. } | Removed::Tools | Removed::Streaming);
+    let state = removed
+        .iter()
+        .any(|(_, r)| !for_the_request(r) && !matches!(r, Removed::Rule));
+    let asked: Vec<&Removed> = removed.iter().map(|(_, r)| r).filter(|r| for_the_request(r)).collect();
+    if state || asked.is_empty() {
+        ProviderErrorKind::NoProvider
+    } else if asked.iter().all(|r| matches!(r, Removed::Context { .. })) {
+        ProviderErrorKind::ContextTooLong
+    } else {
+        ProviderErrorKind::InvalidRequest
+    }
 }
 
 /// The request id feedback finds a call by: the request's (deprecated) own

@@ -424,3 +424,34 @@ async fn concurrent_calls_and_feedback_from_many_tasks() {
         .sum();
     assert_eq!(answered, 800, "every call answered exactly once");
 }
+
+#[tokio::test]
+async fn a_request_no_expert_can_ever_take_is_the_callers_error_not_an_outage() {
+    let router = Router::builder()
+        .expert(Expert::new(scripted("short"), "c").with_max_context_tokens(1_000))
+        .expert(Expert::new(scripted("mid"), "m").with_max_context_tokens(8_000))
+        .seed(3)
+        .build()
+        .expect("router");
+    // Too long for every expert: retrying cannot help, so it is not `NoProvider` (a 503).
+    let mut req = ask("hello", "chat");
+    req.max_tokens = Some(u32::MAX);
+    let e = router.chat(&req, &CallContext::new("r")).await.expect_err("too long");
+    assert_eq!(e.kind(), toolplane_core::ProviderErrorKind::ContextTooLong);
+    assert!(e.message().contains("context window is 8000"), "{}", e.message());
+
+    // Tools nobody takes, and too long for the one that would: still the request's fault.
+    let no_tools = ProviderCapabilities {
+        tools: false,
+        ..ProviderCapabilities::default()
+    };
+    let router = Router::builder()
+        .expert(Expert::new(scripted("plain"), "p").with_capabilities(no_tools))
+        .expert(Expert::new(scripted("short"), "c").with_max_context_tokens(1_000))
+        .seed(3)
+        .build()
+        .expect("router");
+    let req = ask(&"word ".repeat(2_000), "code").with_tools(vec![ToolSpec::new("run", "Runs code.")]);
+    let e = router.chat(&req, &CallContext::new("r")).await.expect_err("no fit");
+    assert_eq!(e.kind(), toolplane_core::ProviderErrorKind::InvalidRequest);
+}
