@@ -12,31 +12,15 @@
 //! routing event's `toolplane.route.fallbacks`.
 
 use std::fmt::Write as _;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use futures_core::Stream;
 use toolplane_core::semconv as sc;
-use toolplane_core::{ChatResponse, ChatStream, ProviderError, StopReason, StreamEvent, Usage};
+use toolplane_core::{ChatResponse, ChatStream, ProviderError};
+use toolplane_trace::{is_chat_span, label, record_chat, record_error, traced_stream};
 use tracing::Span;
 use tracing::field::Empty;
 
 use crate::catalogue::{Catalogue, TaskOf};
 use crate::classify::TaskSource;
-
-const MAX_LABEL_CHARS: usize = 128;
-
-fn label(text: &str) -> &str {
-    match text.char_indices().nth(MAX_LABEL_CHARS) {
-        Some((end, _)) => &text[..end],
-        None => text,
-    }
-}
-
-fn is_chat_span(span: &Span) -> bool {
-    span.metadata()
-        .is_some_and(|m| m.name() == sc::OP_CHAT && m.fields().field(sc::GEN_AI_OPERATION_NAME).is_some())
-}
 
 fn source_name(source: TaskSource) -> &'static str {
     match source {
@@ -45,39 +29,6 @@ fn source_name(source: TaskSource) -> &'static str {
         TaskSource::Classifier => "classifier",
         TaskSource::Given => "given",
     }
-}
-
-fn finish_reason(reason: &StopReason) -> &str {
-    match reason {
-        StopReason::EndTurn => "end_turn",
-        StopReason::MaxTokens => "max_tokens",
-        StopReason::ToolUse => "tool_use",
-        StopReason::StopSequence => "stop_sequence",
-        StopReason::ContentFilter => "content_filter",
-        StopReason::Refusal => "refusal",
-        StopReason::PauseTurn => "pause_turn",
-        StopReason::Other(other) => label(other),
-    }
-}
-
-fn record_usage(span: &Span, usage: &Usage) {
-    span.record(sc::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens);
-    span.record(sc::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens);
-    if usage.cache_read_tokens > 0 {
-        span.record(sc::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens);
-    }
-    let written = usage.cache_write_tokens.saturating_add(usage.cache_write_1h_tokens);
-    if written > 0 {
-        span.record(sc::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, written);
-    }
-    if usage.reasoning_tokens > 0 {
-        span.record(sc::TOOLPLANE_USAGE_REASONING_TOKENS, usage.reasoning_tokens);
-    }
-}
-
-fn record_error(span: &Span, error: &ProviderError) {
-    span.record(sc::ERROR_TYPE, error.kind().as_str());
-    span.record(sc::OTEL_STATUS_CODE, sc::STATUS_ERROR);
 }
 
 /// The attempts of one routed call.
@@ -117,27 +68,10 @@ impl RouteTrace {
             (current, false)
         } else {
             let model = label(model);
-            let span = tracing::info_span!(
+            let span = toolplane_trace::chat_span!(
                 target: "toolplane::router",
-                "chat",
-                otel.name = %sc::span_name(sc::OP_CHAT, model),
-                otel.kind = sc::SPAN_KIND_CLIENT,
-                gen_ai.operation.name = sc::OP_CHAT,
-                gen_ai.provider.name = Empty,
-                gen_ai.request.model = model,
-                server.address = Empty,
-                server.port = Empty,
-                gen_ai.response.model = Empty,
-                gen_ai.response.id = Empty,
-                gen_ai.response.finish_reasons = Empty,
-                gen_ai.response.time_to_first_chunk = Empty,
-                gen_ai.usage.input_tokens = Empty,
-                gen_ai.usage.output_tokens = Empty,
-                gen_ai.usage.cache_read.input_tokens = Empty,
-                gen_ai.usage.cache_creation.input_tokens = Empty,
-                toolplane.usage.reasoning_tokens = Empty,
-                error.type = Empty,
-                otel.status_code = Empty,
+                provider: Empty,
+                model: model,
             );
             (span, true)
         };
@@ -193,18 +127,7 @@ impl RouteTrace {
         if !self.owned || self.span.is_disabled() {
             return;
         }
-        match result {
-            Ok(response) => {
-                self.span.record(sc::GEN_AI_RESPONSE_MODEL, label(&response.model));
-                if let Some(id) = &response.id {
-                    self.span.record(sc::GEN_AI_RESPONSE_ID, label(id));
-                }
-                self.span
-                    .record(sc::GEN_AI_RESPONSE_FINISH_REASONS, finish_reason(&response.stop_reason));
-                record_usage(&self.span, &response.usage);
-            }
-            Err(e) => record_error(&self.span, e),
-        }
+        record_chat(&self.span, result);
     }
 
     /// Records the final error of a stream that could not be opened.
@@ -220,59 +143,6 @@ impl RouteTrace {
         if !self.owned || self.span.is_disabled() {
             return stream;
         }
-        Box::pin(TracedStream {
-            stream,
-            span: self.span,
-            usage: None,
-            done: false,
-        })
-    }
-}
-
-struct TracedStream {
-    stream: ChatStream,
-    span: Span,
-    usage: Option<Usage>,
-    done: bool,
-}
-
-impl Stream for TracedStream {
-    type Item = Result<StreamEvent, ProviderError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let polled = {
-            let _entered = this.span.enter();
-            this.stream.as_mut().poll_next(cx)
-        };
-        if this.done {
-            return polled;
-        }
-        match &polled {
-            Poll::Ready(Some(Ok(StreamEvent::Start { id, model }))) => {
-                if let Some(id) = id {
-                    this.span.record(sc::GEN_AI_RESPONSE_ID, label(id));
-                }
-                if let Some(model) = model {
-                    this.span.record(sc::GEN_AI_RESPONSE_MODEL, label(model));
-                }
-            }
-            Poll::Ready(Some(Ok(StreamEvent::Usage { usage }))) => this.usage = Some(*usage),
-            Poll::Ready(Some(Ok(StreamEvent::Stop { reason }))) => {
-                this.done = true;
-                this.span
-                    .record(sc::GEN_AI_RESPONSE_FINISH_REASONS, finish_reason(reason));
-                if let Some(usage) = &this.usage {
-                    record_usage(&this.span, usage);
-                }
-            }
-            Poll::Ready(Some(Err(e))) => {
-                this.done = true;
-                record_error(&this.span, e);
-            }
-            Poll::Ready(None) => this.done = true,
-            _ => {}
-        }
-        polled
+        traced_stream(stream, self.span)
     }
 }

@@ -583,7 +583,7 @@ impl AgentLoop {
             .call_provider_untraced(request, ctx, step)
             .instrument(span.clone())
             .await;
-        trace::record_chat(&span, &result);
+        toolplane_trace::record_chat(&span, &result);
         result
     }
 
