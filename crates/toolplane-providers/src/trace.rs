@@ -21,14 +21,14 @@
 //!   followed by a successful fallback leaves no `error.type` behind.
 //!
 //! The span is found by its name and its `gen_ai.operation.name` field
-//! ([`is_chat_span`]); the check is a pointer read when no subscriber is
-//! installed.
+//! ([`toolplane_trace::is_chat_span`]); the check is a pointer read when no
+//! subscriber is installed.
 
 use std::time::{Duration, Instant};
 
 use toolplane_core::semconv as sc;
 use toolplane_core::{ChatResponse, ChatStream, ProviderError};
-use toolplane_trace::{is_chat_span, label, record_chat, record_error, traced_stream};
+use toolplane_trace::{current_or_open, label, record_chat, record_error, traced_stream};
 use tracing::Span;
 
 /// The host and port a provider talks to, read once from its base URL.
@@ -60,18 +60,13 @@ impl ChatTrace {
     /// when there is one, else a new one.
     pub(crate) fn start(provider: &str, model: &str, server: &ServerAddress) -> Self {
         let started = Instant::now();
-        let current = Span::current();
-        let (span, owned) = if is_chat_span(&current) {
-            (current, false)
-        } else {
-            let model = label(model);
-            let span = toolplane_trace::chat_span!(
+        let (span, owned) = current_or_open(|| {
+            toolplane_trace::chat_span!(
                 target: "toolplane::provider",
                 provider: label(provider),
-                model: model,
-            );
-            (span, true)
-        };
+                model: label(model),
+            )
+        });
         if !span.is_disabled() {
             if let Some(host) = &server.host {
                 span.record(sc::SERVER_ADDRESS, label(host));

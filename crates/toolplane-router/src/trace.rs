@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use toolplane_core::semconv as sc;
 use toolplane_core::{ChatResponse, ChatStream, ProviderError};
-use toolplane_trace::{is_chat_span, label, record_chat, record_error, traced_stream};
+use toolplane_trace::{current_or_open, label, record_chat, record_error, traced_stream};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -63,18 +63,13 @@ pub(crate) struct RouteTrace {
 impl RouteTrace {
     /// The current `chat` span, or a new one named after the requested model.
     pub(crate) fn start(model: &str) -> Self {
-        let current = Span::current();
-        let (span, owned) = if is_chat_span(&current) {
-            (current, false)
-        } else {
-            let model = label(model);
-            let span = toolplane_trace::chat_span!(
+        let (span, owned) = current_or_open(|| {
+            toolplane_trace::chat_span!(
                 target: "toolplane::router",
                 provider: Empty,
-                model: model,
-            );
-            (span, true)
-        };
+                model: label(model),
+            )
+        });
         Self { span, owned }
     }
 

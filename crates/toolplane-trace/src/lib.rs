@@ -14,8 +14,9 @@
 //!
 //! - [`chat_span!`]: opens a `chat` span with the GenAI fields every layer
 //!   records (each layer passes its own target and any extra fields).
-//! - [`is_chat_span`]: whether a span is such a span, so an inner layer adds
-//!   to the outer layer's span instead of opening a second one.
+//! - [`is_chat_span`], [`current_or_open`]: whether a span is such a span,
+//!   so an inner layer adds to the outer layer's span instead of opening a
+//!   second one.
 //! - [`record_chat`], [`record_usage`], [`record_error`]: a whole answer, its
 //!   token usage, or an error, on a span.
 //! - [`traced_stream`]: keeps a span open for as long as a [`ChatStream`],
@@ -53,6 +54,19 @@ pub fn label(text: &str) -> &str {
 pub fn is_chat_span(span: &Span) -> bool {
     span.metadata()
         .is_some_and(|m| m.name() == sc::OP_CHAT && m.fields().field(sc::GEN_AI_OPERATION_NAME).is_some())
+}
+
+/// The span a layer records a model call on, and whether the layer owns it:
+/// the current span when it is a `chat` span opened by an outer layer
+/// (`false`: the owner records the answer), else the span `open` makes
+/// (`true`: this layer records everything).
+pub fn current_or_open(open: impl FnOnce() -> Span) -> (Span, bool) {
+    let current = Span::current();
+    if is_chat_span(&current) {
+        (current, false)
+    } else {
+        (open(), true)
+    }
 }
 
 /// toolplane's normalized stop reason, as a label.
