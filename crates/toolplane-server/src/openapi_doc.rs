@@ -175,6 +175,12 @@ fn handler_errors(operation_id: &str) -> &'static [u16] {
         "getMetricsReport" => &[403],
         "listAuditRecords" | "verifyAuditLog" => &[403, 500],
         "listModels" | "listTools" | "getPrometheusMetrics" | "getHealth" | "getReadiness" | "getOpenApi" => &[],
+        // Sign-in takes no key header but checks the one in its body.
+        "createConsoleSession" => &[401, 403, 404, 409, 415, 429],
+        // The MCP transport answers a client that does not accept both JSON
+        // and SSE (406), a body that is not JSON (415), a method it does not
+        // serve (405) and an unknown session (404).
+        "mcpStreamableHttp" => &[400, 403, 404, 405, 406, 409, 415, 429],
         // A route documented elsewhere: the statuses any handler here may use.
         _ => &[400, 403, 404, 409, 429],
     }
@@ -187,7 +193,10 @@ fn error_description(status: u16) -> &'static str {
         403 => "The principal lacks a role, or the permission policy denies the call.",
         404 => "No such model, tool or run.",
         409 => "The run is not paused for approvals.",
+        405 => "The method is not served on this path.",
+        406 => "The `accept` header does not allow what this endpoint answers with.",
         413 => "The request body is over the size limit.",
+        415 => "The body's `content-type` is not one this endpoint reads (JSON).",
         429 => "A rate limit or budget is spent; `retry-after` says when to try again.",
         500 => "The server failed (a tool's internal error, or the audit log cannot be read).",
         502 => "The upstream provider or tool failed.",
