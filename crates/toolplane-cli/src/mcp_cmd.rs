@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use toolplane_core::{ApprovalToken, CallContext, Principal, ToolCall, ToolError, ToolOutput, ToolSpec};
@@ -306,6 +307,10 @@ async fn serve(args: &ServeArgs) -> Result<(), CliError> {
                 hosts.push(format!("localhost:{}", local.port()));
             }
             eprintln!("toolplane: MCP over Streamable HTTP at http://{local}/mcp");
+            // TCP_NODELAY: each MCP answer is a small SSE write; see `toolplane_mcp::server::http_router`.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, http_router(server, options))
                 .await
                 .map_err(|e| CliError::Failed(format!("the HTTP server stopped: {e}")))

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::serve::ListenerExt;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
@@ -92,6 +93,13 @@ fn main() {
         // MCP over Streamable HTTP on loopback, with toolplane's client.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // As `toolplane mcp serve --http` and `toolplane serve` do (see `http_router`'s docs).
+        let nodelay = std::env::var_os("MCP_BENCH_NAGLE").is_none();
+        let listener = listener.tap_io(move |tcp| {
+            if nodelay {
+                let _ = tcp.set_nodelay(true);
+            }
+        });
         tokio::spawn(async move { axum::serve(listener, http_router(server, HttpOptions::default())).await });
         let mcp = McpClient::connect(ServerConfig::http("b", HttpServer::new(format!("http://{addr}/mcp"))))
             .await

@@ -12,6 +12,13 @@
 //! one tool and one call per step; twenty tools and three parallel calls per
 //! step. Criterion reports the means; after it, a paired run prints p50/p99
 //! of the per-step overhead, since the question is about the tail.
+//!
+//! The cost of the loop's `tracing` spans (`invoke_agent`, `chat`,
+//! `execute_tool`): the paired runs go first with no subscriber (what a host
+//! that does not use `tracing` gets), then again under a subscriber that
+//! drops everything (`Registry` + `LevelFilter::OFF`). Build the bench a
+//! second time with the spans compiled out to compare against "no spans":
+//! `cargo bench -p toolplane-pipeline --bench loop_overhead --features tracing/max_level_off`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -25,6 +32,9 @@ use toolplane_core::{
 };
 use toolplane_pipeline::{AgentLoop, LoopConfig, RunState};
 use toolplane_registry::Executor;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::Registry;
 
 const STEPS: usize = 10;
 
@@ -162,7 +172,7 @@ fn bench(c: &mut Criterion) {
 }
 
 /// Paired runs, alternating, so both sides see the same machine state.
-fn tail_report(shape: Shape) {
+fn tail_report(shape: Shape, subscriber: &str) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -190,7 +200,7 @@ fn tail_report(shape: Shape) {
         v[((v.len() as f64 - 1.0) * q) as usize]
     };
     println!(
-        "\n{}: per step over {runs} paired runs of {STEPS} steps:",
+        "\n{} ({subscriber}): per step over {runs} paired runs of {STEPS} steps:",
         shape.label()
     );
     println!(
@@ -215,7 +225,16 @@ criterion_group!(benches, bench);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
+    let spans = if tracing::level_filters::STATIC_MAX_LEVEL == LevelFilter::OFF {
+        "spans compiled out"
+    } else {
+        "spans compiled in"
+    };
     for shape in SHAPES {
-        tail_report(shape);
+        tail_report(shape, &format!("{spans}, no subscriber"));
+    }
+    tracing::subscriber::set_global_default(Registry::default().with(LevelFilter::OFF)).unwrap();
+    for shape in SHAPES {
+        tail_report(shape, &format!("{spans}, a subscriber dropping everything"));
     }
 }

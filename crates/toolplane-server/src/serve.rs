@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::build::Gateway;
@@ -57,7 +58,13 @@ impl BoundServer {
             shutdown.await;
             let _ = stopped_tx.send(());
         };
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(signal);
+        // Streams (SSE) are written in small pieces: without TCP_NODELAY,
+        // Nagle's algorithm holds each piece until the client's delayed ACK
+        // (40 ms on Linux), which MCP and chat streams would feel at every event.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let server = axum::serve(listener, app).with_graceful_shutdown(signal);
         let server = tokio::spawn(async move { server.await });
         tokio::pin!(server);
         let drained = tokio::select! {

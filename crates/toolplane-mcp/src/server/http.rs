@@ -145,7 +145,12 @@ impl HttpOptions {
 /// let server = McpServer::new(Arc::new(Executor::new(ToolRegistry::new())), ServerOptions::default());
 /// let keys = StaticKeys::new().with_key("k-123", Principal::new("ci"));
 /// let app = axum::Router::new().merge(http_router(server, HttpOptions::default().with_auth(Arc::new(keys))));
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// // TCP_NODELAY matters: each answer is a few small SSE writes, and without it
+/// // Nagle's algorithm waits for the client's delayed ACK (40 ms) between them.
+/// use axum::serve::ListenerExt;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?.tap_io(|tcp| {
+///     let _ = tcp.set_nodelay(true);
+/// });
 /// axum::serve(listener, app).await
 /// # }
 /// ```
