@@ -66,7 +66,11 @@ pub(crate) fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliError>
             s.keys
         )?;
         if !s.mcp_servers.is_empty() {
-            writeln!(out, "MCP servers (not started by --check): {}", s.mcp_servers.join(", "))?;
+            writeln!(
+                out,
+                "MCP servers (not started by --check): {}",
+                s.mcp_servers.join(", ")
+            )?;
         }
         return Ok(());
     }

@@ -175,10 +175,9 @@ fn mcp_config(dir: &Path, node: &Path, js: &Path) -> PathBuf {
             js.display().to_string()
         ),
     );
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "roles = [\"member\"]",
-        "roles = [\"member\", \"admin\"]",
-    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("roles = [\"member\"]", "roles = [\"member\", \"admin\"]");
     std::fs::write(&path, text).unwrap();
     path
 }

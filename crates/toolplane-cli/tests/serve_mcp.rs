@@ -33,10 +33,16 @@ fn check(path: &std::path::Path) -> (Option<i32>, String, String) {
 #[test]
 fn check_validates_mcp_entries_without_starting_them() {
     let dir = tempfile::tempdir().unwrap();
-    let good = write(dir.path(), "[[tools.mcp]]\nname = \"shell\"\ncommand = \"sh\"\nargs = [\"-c\", \"exit 3\"]\n");
+    let good = write(
+        dir.path(),
+        "[[tools.mcp]]\nname = \"shell\"\ncommand = \"sh\"\nargs = [\"-c\", \"exit 3\"]\n",
+    );
     let (code, stdout, stderr) = check(&good);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    assert!(stdout.contains("MCP servers (not started by --check): shell"), "{stdout}");
+    assert!(
+        stdout.contains("MCP servers (not started by --check): shell"),
+        "{stdout}"
+    );
 
     let bad = write(
         dir.path(),
@@ -49,7 +55,10 @@ fn check_validates_mcp_entries_without_starting_them() {
         "{stderr}"
     );
 
-    let missing = write(dir.path(), "[[tools.mcp]]\nname = \"ghost\"\ncommand = \"./no-such-server\"\n");
+    let missing = write(
+        dir.path(),
+        "[[tools.mcp]]\nname = \"ghost\"\ncommand = \"./no-such-server\"\n",
+    );
     let (code, _, stderr) = check(&missing);
     assert_eq!(code, Some(1));
     assert!(
@@ -89,7 +98,9 @@ async fn a_server_that_cannot_start_is_reported_and_the_gateway_listens() {
     .await
     .unwrap();
     assert!(
-        report.starts_with("mcp server ghost: failed (MCP server `ghost`: cannot start `/nonexistent/toolplane-no-such-mcp-server`"),
+        report.starts_with(
+            "mcp server ghost: failed (MCP server `ghost`: cannot start `/nonexistent/toolplane-no-such-mcp-server`"
+        ),
         "{report}"
     );
     let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();

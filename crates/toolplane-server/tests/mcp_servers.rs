@@ -132,7 +132,10 @@ async fn a_stdio_server_s_tools_are_offered_callable_audited_served_and_listed_c
     let call = format!("{}/v1/tools/everything.echo/call", s.url);
     let (status, out) = post_json(&call, KEY, &json!({"message": "hello from the gateway"})).await;
     assert_eq!(status, 200, "{out}");
-    assert!(out["output"].to_string().contains("Echo: hello from the gateway"), "{out}");
+    assert!(
+        out["output"].to_string().contains("Echo: hello from the gateway"),
+        "{out}"
+    );
     assert_eq!(out["is_error"], false);
     let (status, bad) = post_json(&call, KEY, &json!({"message": 7})).await;
     assert_eq!(status, 400, "{bad}");
@@ -274,38 +277,59 @@ fn mcp_entries_are_checked_with_file_line_and_field() {
 
     let (e, text) = at("[[tools.mcp]]\nname = \"has.dot\"\ncommand = \"x\"\n");
     assert!(
-        e.starts_with(&format!("toolplane.toml:{}: tools.mcp[0].name: ", line_of(&text, "has.dot"))),
+        e.starts_with(&format!(
+            "toolplane.toml:{}: tools.mcp[0].name: ",
+            line_of(&text, "has.dot")
+        )),
         "{e}"
     );
     let (e, text) = at("[[tools.mcp]]\nname = \"a\"\ncommand = \"x\"\nurl = \"https://x.example/mcp\"\n");
     assert!(
-        e.starts_with(&format!("toolplane.toml:{}: tools.mcp[0].url: ", line_of(&text, "url ="))),
+        e.starts_with(&format!(
+            "toolplane.toml:{}: tools.mcp[0].url: ",
+            line_of(&text, "url =")
+        )),
         "{e}"
     );
     let (e, _) = at("[[tools.mcp]]\nname = \"a\"\n");
     assert!(e.contains("tools.mcp[0].name: give `command`"), "{e}");
     let (e, text) = at("[[tools.mcp]]\nname = \"a\"\nurl = \"https://user:pw@x.example/mcp\"\n");
     assert!(
-        e.starts_with(&format!("toolplane.toml:{}: tools.mcp[0].url: must not hold credentials", line_of(&text, "url ="))),
+        e.starts_with(&format!(
+            "toolplane.toml:{}: tools.mcp[0].url: must not hold credentials",
+            line_of(&text, "url =")
+        )),
         "{e}"
     );
     let (e, text) = at("[[tools.mcp]]\nname = \"a\"\nurl = \"https://x.example/mcp\"\nbearer_env = \"sk-live 123\"\n");
     assert!(
-        e.starts_with(&format!("toolplane.toml:{}: tools.mcp[0].bearer_env: ", line_of(&text, "bearer_env"))),
+        e.starts_with(&format!(
+            "toolplane.toml:{}: tools.mcp[0].bearer_env: ",
+            line_of(&text, "bearer_env")
+        )),
         "{e}"
     );
-    let (e, _) = at("[[tools.mcp]]\nname = \"a\"\nurl = \"https://x.example/mcp\"\nheaders = { Authorization = \"Bearer x\" }\n");
+    let (e, _) = at(
+        "[[tools.mcp]]\nname = \"a\"\nurl = \"https://x.example/mcp\"\nheaders = { Authorization = \"Bearer x\" }\n",
+    );
     assert!(e.contains("tools.mcp[0].headers: no `authorization` header"), "{e}");
     let (e, text) = at("[[tools.mcp]]\nname = \"a\"\ncommand = \"x\"\nenv_from = [\"OK\", \"not a name\"]\n");
     assert!(
-        e.starts_with(&format!("toolplane.toml:{}: tools.mcp[0].env_from[1]: ", line_of(&text, "env_from"))),
+        e.starts_with(&format!(
+            "toolplane.toml:{}: tools.mcp[0].env_from[1]: ",
+            line_of(&text, "env_from")
+        )),
         "{e}"
     );
     let (e, _) = at("[[tools.mcp]]\nname = \"a\"\ncommand = \"x\"\nheaders = { x = \"y\" }\n");
     assert!(e.contains("tools.mcp[0].headers: only a Streamable HTTP server"), "{e}");
     let (e, _) = at("[[tools.mcp]]\nname = \"a\"\ncommand = \"x\"\ncall_timeout_secs = 0\n");
-    assert!(e.contains("tools.mcp[0].call_timeout_secs: must be between 1 and 3600"), "{e}");
-    let (e, text) = at("[[tools.mcp]]\nname = \"a\"\ncommand = \"x\"\n\n[[tools.mcp]]\nname = \"a\"\ncommand = \"y\"\n");
+    assert!(
+        e.contains("tools.mcp[0].call_timeout_secs: must be between 1 and 3600"),
+        "{e}"
+    );
+    let (e, text) =
+        at("[[tools.mcp]]\nname = \"a\"\ncommand = \"x\"\n\n[[tools.mcp]]\nname = \"a\"\ncommand = \"y\"\n");
     let second = text
         .lines()
         .enumerate()
@@ -315,7 +339,9 @@ fn mcp_entries_are_checked_with_file_line_and_field() {
         .0
         + 1;
     assert!(
-        e.starts_with(&format!("toolplane.toml:{second}: tools.mcp[1].name: `a` is already the name of tools.mcp[0]")),
+        e.starts_with(&format!(
+            "toolplane.toml:{second}: tools.mcp[1].name: `a` is already the name of tools.mcp[0]"
+        )),
         "{e}"
     );
     let (e, _) = at("[[tools.mcp]]\nname = \"a\"\ncommand = \"x\"\ncolour = \"blue\"\n");

@@ -111,7 +111,9 @@ fn is_env_name(s: &str) -> bool {
 }
 
 fn is_header_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Checks every `[[tools.mcp]]` entry without connecting.
@@ -121,7 +123,9 @@ pub(super) fn validate(cfg: &ServerConfig, text: &str) -> Result<(), ConfigError
         let at = |f: &str| format!("tools.mcp[{i}].{f}");
         let name_ok = !m.name.is_empty()
             && m.name.len() <= 48
-            && m.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            && m.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !name_ok {
             return Err(cfg.error(
                 text,
@@ -317,7 +321,10 @@ mod tests {
 
     #[test]
     fn public_urls_lose_credentials_query_and_fragment() {
-        assert_eq!(public_url("https://u:p@h.example:8443/mcp?k=1#x"), "https://h.example:8443/mcp");
+        assert_eq!(
+            public_url("https://u:p@h.example:8443/mcp?k=1#x"),
+            "https://h.example:8443/mcp"
+        );
         assert_eq!(public_url("http://127.0.0.1:9"), "http://127.0.0.1:9");
         assert_eq!(public_url("nonsense"), "");
     }

@@ -283,7 +283,9 @@ fn find_program(program: &str, cwd: Option<&std::path::Path>) -> Option<std::pat
         return full.is_file().then_some(full);
     }
     let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths).map(|d| d.join(program)).find(|f| f.is_file())
+    std::env::split_paths(&paths)
+        .map(|d| d.join(program))
+        .find(|f| f.is_file())
 }
 
 impl crate::build::Gateway {
@@ -356,7 +358,11 @@ pub(super) async fn reconnect_mcp(
         let known: Vec<&str> = gw.mcp_servers.servers.iter().map(|s| s.name.as_str()).collect();
         return ApiError::not_found(format!(
             "no MCP server `{name}`; configured: {}",
-            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
         ))
         .with_code("mcp_server_not_found")
         .into_response();
