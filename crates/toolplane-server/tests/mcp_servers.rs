@@ -366,3 +366,87 @@ fn mcp_entries_are_checked_with_file_line_and_field() {
     let fine = parse(&format!("{base}[[tools.mcp]]\nname = \"a\"\ncommand = \"sh\"\n")).unwrap();
     assert_eq!(check(&fine, None).unwrap().mcp_servers, ["a"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamable_http_server_s_tools_are_offered_and_its_url_shown_without_the_query() {
+    // Gateway A serves its tools at /mcp; gateway B uses A as an MCP server.
+    let dir_a = tempfile::tempdir().unwrap();
+    let a = TestServer::start(&config(""), dir_a.path()).await;
+    let dir_b = tempfile::tempdir().unwrap();
+    let entry = format!(
+        "[[tools.mcp]]\nname = \"upstream\"\nurl = \"{}/mcp?team=tools\"\nheaders = {{ \"x-api-key\" = \"{KEY}\" }}\ntrust_annotations = true\ncall_timeout_secs = 20\n",
+        a.url
+    );
+    let b = TestServer::start(&config(&entry), dir_b.path()).await;
+    let (_, list) = get_json(&format!("{}/v1/integrations/mcp", b.url), KEY).await;
+    let upstream = server(&list, "upstream");
+    assert_eq!(upstream["state"], "connected", "{upstream}");
+    assert_eq!(upstream["transport"], "http");
+    assert_eq!(upstream["target"], format!("{}/mcp", a.url));
+    assert!(!list.to_string().contains(KEY), "a header's value is never shown");
+    let (status, out) = post_json(
+        &format!("{}/v1/tools/upstream.current_time/call", b.url),
+        KEY,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    // A audited the call under the principal its key stands for.
+    let (_, audit) = get_json(&format!("{}/v1/audit?tool=current_time&principal=alice", a.url), KEY).await;
+    assert!(audit["total"].as_u64().unwrap() >= 1, "{audit}");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_comes_up_later_gets_its_tools_offered() {
+    let Some((node, js)) = everything() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The program does not exist when the gateway starts.
+    let script = dir.path().join("late-server.sh");
+    let entry = format!(
+        "[[tools.mcp]]\nname = \"late\"\ncommand = {:?}\ntrust_annotations = true\n",
+        script.display().to_string()
+    );
+    let s = TestServer::start(&config(&entry), dir.path()).await;
+    let (_, list) = get_json(&format!("{}/v1/integrations/mcp", s.url), KEY).await;
+    assert_eq!(server(&list, "late")["state"], "failed", "{list}");
+    let (status, _) = post_json(
+        &format!("{}/v1/tools/late.echo/call", s.url),
+        KEY,
+        &json!({"message": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexec {node:?} {:?} stdio\n", js.display().to_string()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (status, now) = post_json(
+        &format!("{}/v1/integrations/mcp/late/reconnect", s.url),
+        KEY,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{now}");
+    assert_eq!(now["state"], "connected", "{now}");
+    assert_eq!(now["last_error"], Value::Null);
+    let (status, out) = post_json(
+        &format!("{}/v1/tools/late.echo/call", s.url),
+        KEY,
+        &json!({"message": "late"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    assert!(out["output"].to_string().contains("Echo: late"), "{out}");
+    s.stop().await;
+}
