@@ -450,3 +450,21 @@ async fn a_server_that_comes_up_later_gets_its_tools_offered() {
     assert!(out["output"].to_string().contains("Echo: late"), "{out}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_variable_that_is_not_set_fails_the_server_not_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = "[[tools.mcp]]\nname = \"remote\"\nurl = \"http://127.0.0.1:9/mcp\"\nbearer_env = \"TOOLPLANE_TEST_NO_SUCH_MCP_TOKEN\"\n";
+    let s = TestServer::start(&config(entry), dir.path()).await;
+    let (_, list) = get_json(&format!("{}/v1/integrations/mcp", s.url), KEY).await;
+    let remote = server(&list, "remote");
+    assert_eq!(remote["state"], "failed", "{remote}");
+    assert_eq!(remote["target"], "http://127.0.0.1:9/mcp");
+    assert_eq!(
+        remote["last_error"],
+        "test.toml: tools.mcp[0].bearer_env: the environment variable `TOOLPLANE_TEST_NO_SUCH_MCP_TOKEN` is not set"
+    );
+    let (status, _) = post_json(&format!("{}/v1/tools/current_time/call", s.url), KEY, &json!({})).await;
+    assert_eq!(status, 200);
+    s.stop().await;
+}

@@ -37,6 +37,8 @@ test('MCP servers show their state, error and tools; reconnect answers in place'
   // The section's heading at the top: the connected server, then the failed one below its tools.
   await page.locator('#int-mcp').evaluate((e) => e.scrollIntoView({ block: 'start' }));
   await screenshot(page, 'integrations-mcp');
+  await ghost.evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  await screenshot(page, 'integrations-mcp-failed');
   await assertAccessible(page, 'the integrations page with MCP servers');
   assert.deepEqual(errors.filter((e) => e.startsWith('pageerror')), []);
 });

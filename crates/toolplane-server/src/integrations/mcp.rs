@@ -31,7 +31,9 @@ use crate::app::{AppState, RequestId, require_role};
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 
-/// Where a server's first connection stands while there is no client yet.
+/// Where a server stands while there is no client yet: its first attempt
+/// runs, or an attempt failed (later attempts leave it `Failed` until one
+/// succeeds, so the state does not flicker with each retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Connecting,
@@ -90,7 +92,6 @@ impl McpServer {
                 return false;
             }
         };
-        self.slot.lock().phase = Phase::Connecting;
         match McpClient::connect(config).await {
             Ok(client) => {
                 let refused = match client.attach(&self.executor) {
@@ -229,7 +230,9 @@ impl McpServers {
             .collect();
         futures_util::future::join_all(servers.iter().map(|s| s.attempt())).await;
         for s in &servers {
-            if s.client().is_none() {
+            // A configuration that cannot work (a variable not set) is not retried:
+            // the process's environment will not change.
+            if s.client().is_none() && s.config.is_ok() {
                 spawn_retry(s);
             }
         }
