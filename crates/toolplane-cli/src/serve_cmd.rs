@@ -65,6 +65,13 @@ pub(crate) fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliError>
             s.tools,
             s.keys
         )?;
+        if !s.mcp_servers.is_empty() {
+            writeln!(
+                out,
+                "MCP servers (not started by --check): {}",
+                s.mcp_servers.join(", ")
+            )?;
+        }
         return Ok(());
     }
     let addr = match args.bind {
@@ -81,6 +88,7 @@ pub(crate) fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliError>
             .map_err(|e| CliError::Input(e.to_string()))?;
         let experts: Vec<String> = gateway.experts.iter().map(|e| e.id.clone()).collect();
         let scripted = gateway.scripted_only;
+        let mcp = gateway.mcp_summary();
         let server = BoundServer::bind(addr, gateway)
             .await
             .map_err(|e| CliError::Failed(format!("cannot listen on {addr}: {e}")))?;
@@ -90,6 +98,9 @@ pub(crate) fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliError>
             writeln!(out, "key (this run only): {key}")?;
         }
         writeln!(out, "experts: {}", experts.join(", "))?;
+        for line in &mcp {
+            writeln!(out, "mcp server {line}")?;
+        }
         if scripted {
             writeln!(
                 out,

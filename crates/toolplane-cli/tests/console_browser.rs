@@ -1,7 +1,8 @@
 //! The web console in a real headless browser: starts `toolplane serve`
 //! (the offline default, whose printed key the tests sign in with, a server
 //! whose OpenAPI description holds markup, and one with GitHub's REST API as
-//! tools), then runs
+//! tools, and one using two MCP servers: the reference server over stdio and
+//! a program that does not exist), then runs
 //! `node --test` over `crates/toolplane-server/console/tests/*.test.mjs`,
 //! which drive Debian's chromium through playwright-core and run axe-core.
 //!
@@ -20,6 +21,7 @@ use tokio::process::{Child, Command};
 
 const HOSTILE_KEY: &str = "tp-console-hostile-key";
 const GITHUB_KEY: &str = "tp-console-github-key";
+const MCP_KEY: &str = "tp-console-mcp-key";
 
 struct Serve {
     _child: Child,
@@ -138,6 +140,48 @@ fn github_config(dir: &Path, corpus: &Path) -> PathBuf {
     )
 }
 
+/// `@modelcontextprotocol/server-everything` as scripts/ci/mcp.sh installs it
+/// (`TOOLPLANE_MCP_CACHE`, else `<workspace>/.cache/mcp`), and `node`.
+fn server_everything() -> Option<(PathBuf, PathBuf)> {
+    let cache = std::env::var_os("TOOLPLANE_MCP_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| toolplane_testkit::workspace_root().join(".cache/mcp"));
+    let js = cache.join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let node = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("node"))
+            .find(|p| p.is_file())
+    });
+    match (js.is_file(), node) {
+        (true, Some(node)) => Some((node, js)),
+        _ => toolplane_testkit::missing(
+            "@modelcontextprotocol/server-everything and node",
+            "run scripts/ci/mcp.sh",
+        ),
+    }
+}
+
+/// Two MCP servers: server-everything over stdio, and a program that does
+/// not exist; the key is an admin's (the page's reconnect button).
+fn mcp_config(dir: &Path, node: &Path, js: &Path) -> PathBuf {
+    let path = config(
+        dir,
+        "mcp",
+        MCP_KEY,
+        &format!(
+            "[[tools.mcp]]\nname = \"everything\"\ncommand = {:?}\nargs = [{:?}, \"stdio\"]\ntrust_annotations = true\n\n\
+             [[tools.mcp]]\nname = \"ghost\"\ncommand = \"/nonexistent/toolplane-no-such-mcp-server\"\n",
+            node.display().to_string(),
+            js.display().to_string()
+        ),
+    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("roles = [\"member\"]", "roles = [\"member\", \"admin\"]");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_works_in_a_real_browser() {
     let modules = cache_dir().join("console-node/node_modules");
@@ -162,6 +206,11 @@ async fn the_console_works_in_a_real_browser() {
         Some(corpus) => Some(serve(&["--config", github_config(state.path(), &corpus).to_str().unwrap()]).await),
         None => None,
     };
+    // The MCP servers' page (mcp.test.mjs) needs the reference server.
+    let mcp = match server_everything() {
+        Some((node, js)) => Some(serve(&["--config", mcp_config(state.path(), &node, &js).to_str().unwrap()]).await),
+        None => None,
+    };
     let key = offline.key.clone().expect("the offline default prints its key");
     assert!(hostile.key.is_none());
 
@@ -180,6 +229,9 @@ async fn the_console_works_in_a_real_browser() {
     if let Some(g) = &github {
         node.env("TOOLPLANE_GITHUB_URL", &g.url)
             .env("TOOLPLANE_GITHUB_KEY", GITHUB_KEY);
+    }
+    if let Some(m) = &mcp {
+        node.env("TOOLPLANE_MCP_URL", &m.url).env("TOOLPLANE_MCP_KEY", MCP_KEY);
     }
     let out = tokio::time::timeout(
         Duration::from_secs(600),

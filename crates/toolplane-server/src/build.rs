@@ -90,6 +90,8 @@ pub struct Gateway {
     pub scripted_only: bool,
     /// Providers, descriptions and switched-off tools of the integrations endpoints.
     pub(crate) integrations: crate::integrations::Integrations,
+    /// The `[[tools.mcp]]` servers and their connections.
+    pub(crate) mcp_servers: crate::integrations::mcp::McpServers,
 }
 
 /// Limits of the HTTP server.
@@ -308,6 +310,12 @@ impl Gateway {
                 )
                 .map_err(|e| err("security.policy".into(), e.to_string()))?,
         }
+        // MCP servers' annotations are hints from a third party unless the entry trusts them.
+        if let Some(text) = crate::integrations::mcp::McpServers::untrusted_policy(cfg) {
+            policy
+                .load_str(Layer::Managed, "<[[tools.mcp]] untrusted annotations>", &text)
+                .map_err(|e| err("tools.mcp".into(), e.to_string()))?;
+        }
         let approvals = Arc::new(ApprovalStore::new());
         let mut exec = Executor::builder(registry)
             .interceptor(Arc::new(AuditInterceptor::new(audit.clone() as Arc<dyn AuditSink>)))
@@ -316,6 +324,7 @@ impl Gateway {
             exec = exec.interceptor(Arc::new(RateLimitInterceptor::new(rate)));
         }
         let executor = exec.build().map_err(|e| err("tools".into(), e.to_string()))?;
+        let mcp_servers = crate::integrations::mcp::McpServers::start(cfg, &executor).await;
 
         let mut keys = KeyStore::default();
         for (i, k) in cfg.server.keys.iter().enumerate() {
@@ -353,6 +362,7 @@ impl Gateway {
             redis_url: cfg.security.redis_url.clone(),
             scripted_only,
             integrations,
+            mcp_servers,
         })
     }
 
@@ -643,6 +653,8 @@ pub struct CheckSummary {
     pub tools: usize,
     /// Accepted keys.
     pub keys: usize,
+    /// The `[[tools.mcp]]` servers' names (checked, not connected).
+    pub mcp_servers: Vec<String>,
 }
 
 /// Checks a configuration without starting anything: the file itself, the
@@ -700,10 +712,14 @@ pub fn check(cfg: &ServerConfig, text: Option<&str>) -> Result<CheckSummary, Con
         };
         tools += Converter::new(options).convert(&spec).tools.len();
     }
+    for i in 0..cfg.tools.mcp.len() {
+        crate::integrations::mcp::check_entry(cfg, i)?;
+    }
     Ok(CheckSummary {
         experts: router.experts.iter().map(|e| e.id()).collect(),
         routes: router.tasks.keys().cloned().collect(),
         tools,
         keys: cfg.server.keys.len(),
+        mcp_servers: cfg.tools.mcp.iter().map(|m| m.name.clone()).collect(),
     })
 }

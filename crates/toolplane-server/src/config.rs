@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toolplane_router::{ExpertConfig, RouterConfig};
 
+pub mod mcp;
+
+pub use mcp::McpEntry;
+
 /// A configuration problem: the file, the line (when known), the field and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
@@ -218,6 +222,9 @@ pub struct ToolsSection {
     /// it are refused. Unset: only uploads.
     #[serde(default)]
     pub openapi_dir: Option<String>,
+    /// MCP servers whose tools are offered, each under its name as namespace.
+    #[serde(default)]
+    pub mcp: Vec<McpEntry>,
 }
 
 /// `[[tools.openapi]]`.
@@ -549,6 +556,7 @@ impl ServerConfig {
                 }
             }
         }
+        mcp::validate(self, text)?;
         for (i, name) in self.tools.builtins.iter().enumerate() {
             let known = toolplane_registry::builtin::builtin_specs();
             if name != "*" && !known.iter().any(|s| &s.name == name) {

@@ -158,6 +158,8 @@ fn success(e: &EndpointDoc) -> Option<Vec<Answer>> {
             ),
         ],
         "getOpenApi" => ok(api_schemas::openapi()),
+        "listMcpIntegrations" => ok(crate::integrations::mcp::list_schema()),
+        "reconnectMcpIntegration" => ok(crate::integrations::mcp::server_schema()),
         _ => return None,
     })
 }

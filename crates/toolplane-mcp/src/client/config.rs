@@ -246,6 +246,17 @@ impl fmt::Debug for ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// The wait before the next connection attempt after `failures` failed
+    /// ones in a row: [`ClientOptions::initial_backoff`] doubled per failure,
+    /// at most [`ClientOptions::max_backoff`]. The one backoff policy of the
+    /// client and of hosts that retry a first connection in the background.
+    pub fn backoff_after(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {

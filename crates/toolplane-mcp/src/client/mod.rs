@@ -85,6 +85,19 @@ pub struct SyncReport {
     pub skipped: Vec<(String, String)>,
 }
 
+/// What [`McpClient::status`] says about the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionStatus {
+    /// A live connection is open.
+    pub connected: bool,
+    /// Reconnect attempts that failed in a row (0 after a success).
+    pub failed_attempts: u32,
+    /// Why the last reconnect failed, or why the last connection ended
+    /// (`None` while connected with no failed attempt).
+    pub last_error: Option<String>,
+}
+
 /// A connection to one MCP server and the tools it offers.
 ///
 /// Cheap to clone. The tools hold a weak reference: once every clone of the
@@ -255,6 +268,44 @@ impl McpClient {
         let mut list: Vec<Arc<McpTool>> = tools.values().cloned().collect();
         list.sort_by(|a, b| a.spec().name.cmp(&b.spec().name));
         list.into_iter().map(|t| t as Arc<dyn Tool>).collect()
+    }
+
+    /// Whether the connection is live, and why the last attempt or connection failed.
+    pub fn status(&self) -> ConnectionStatus {
+        let connected = self.inner.live().is_some();
+        let (failures, last_error) = {
+            let b = self.inner.backoff.lock();
+            (b.failures, b.last_error.clone())
+        };
+        let last_error = last_error.or_else(|| {
+            if connected {
+                None
+            } else {
+                Some(
+                    self.inner
+                        .last_close
+                        .lock()
+                        .clone()
+                        .unwrap_or_else(|| "the connection closed".into()),
+                )
+            }
+        });
+        ConnectionStatus {
+            connected,
+            failed_attempts: failures,
+            last_error,
+        }
+    }
+
+    /// Closes the connection and opens a new one at once (whatever the
+    /// backoff says), then lists the tools again.
+    ///
+    /// # Errors
+    /// A [`ToolError`] (`upstream`) when the server cannot be reached.
+    pub async fn reconnect(&self) -> Result<SyncReport, ToolError> {
+        self.close().await;
+        self.inner.backoff.lock().next_attempt = None;
+        self.refresh().await
     }
 
     /// Tools the server listed last time that could not become toolplane
@@ -584,10 +635,8 @@ impl Inner {
             Err(e) => {
                 let wait = {
                     let mut b = self.backoff.lock();
-                    let opts = &self.config.options;
-                    let factor = 2u32.saturating_pow(b.failures.min(16));
-                    let wait = opts.initial_backoff.saturating_mul(factor).min(opts.max_backoff);
                     b.failures += 1;
+                    let wait = self.config.options.backoff_after(b.failures);
                     b.next_attempt = Some(Instant::now() + wait);
                     b.last_error = Some(e.to_string());
                     wait

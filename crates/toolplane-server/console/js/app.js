@@ -5,6 +5,7 @@ import { api, onUnauthorized } from './api.js';
 import { h, fill, announce, jsonBlock } from './dom.js';
 import { initPalette, registerActions, open as openPalette } from './palette.js';
 import { initDock, dock } from './dock.js';
+import { registerMcpActions } from './mcp-servers.js';
 
 const PAGES = {
   '/': { module: 'home', title: 'Home' },
@@ -76,6 +77,7 @@ async function start(session) {
   if (!started) {
     started = true;
     initDock(dockEl, api, session);
+    registerMcpActions(api, registerActions, navigate);
   }
   await render();
 }

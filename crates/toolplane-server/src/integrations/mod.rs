@@ -12,6 +12,7 @@
 //!        (gone from GET /v1/tools and search; a call answers 403 `tool_disabled`)
 //! ```
 
+pub(crate) mod mcp;
 mod openapi;
 
 use std::collections::BTreeMap;
@@ -264,11 +265,22 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
                 "get",
                 "/v1/integrations/mcp",
                 "listMcpIntegrations",
-                "Connected MCP servers and their tools (an empty list when none).",
+                "Each [[tools.mcp]] server: transport, state (connecting, connected, reconnecting, failed), last error, and its tools.",
                 None,
                 &[],
             ),
-            get(mcp),
+            get(mcp::list_mcp),
+        ),
+        (
+            doc(
+                "post",
+                "/v1/integrations/mcp/{name}/reconnect",
+                "reconnectMcpIntegration",
+                "Closes and reopens an MCP server's connection, or tries a failed one now; answers the server's new state (admin).",
+                None,
+                &[],
+            ),
+            post(mcp::reconnect_mcp),
         ),
     ];
     v.extend(crate::dashboard::endpoints());
@@ -465,11 +477,4 @@ async fn github(State(state): State<AppState>) -> Response {
         }
     };
     axum::Json(body).into_response()
-}
-
-/// `GET /v1/integrations/mcp`: the gateway connects to no MCP server yet;
-/// `served` says whether it serves its own tools over MCP.
-async fn mcp() -> Response {
-    let served = crate::app::endpoints().iter().any(|(d, _)| d.path == "/mcp");
-    axum::Json(json!({"object": "list", "data": [], "served": served.then_some("/mcp")})).into_response()
 }

@@ -5,6 +5,7 @@
 
 import { fmt, fmtMs, fmtPct, fmtUsd } from '../charts.js';
 import { call, el, errorBox, fill, section } from './kit.js';
+import { mcpSection } from '../mcp-servers.js';
 
 const KEY_TEXT = { present: 'Key present', missing: 'Key missing', not_needed: 'No key needed' };
 
@@ -208,18 +209,6 @@ function githubSection(api) {
         ` ${g.enabled_tools} of ${g.tools} tools enabled${g.read_only ? ' (read only)' : ''} · ${g.base_url} · token ${g.token_env}: `,
         el('span', { class: `badge key-${g.token_present ? 'present' : 'missing'}` }, g.token_present ? 'present' : 'missing'))
       : el('p', { class: 'muted' }, `Not configured: ${g.hint}.`));
-  }).catch((e) => fill(body, errorBox(e)));
-  return s;
-}
-
-function mcpSection(api) {
-  const [s, body] = section('MCP servers', 'int-mcp');
-  call(api, 'GET', '/v1/integrations/mcp').then((m) => {
-    const parts = m.data.length
-      ? [el('ul', {}, m.data.map((x) => el('li', {}, `${x.name}: ${x.state}, ${x.tools.length} tools`)))]
-      : [el('p', { class: 'muted' }, 'No MCP servers connected.')];
-    if (m.served) parts.push(el('p', {}, `This gateway serves its tools over MCP at ${m.served}.`));
-    fill(body, parts);
   }).catch((e) => fill(body, errorBox(e)));
   return s;
 }
