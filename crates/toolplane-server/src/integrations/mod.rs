@@ -233,7 +233,6 @@ async fn persist(gw: &Arc<crate::build::Gateway>) -> Result<(), ApiError> {
     })
 }
 
-
 /// The refusal of a call to a switched-off tool.
 pub(crate) fn disabled_error(name: &str) -> ApiError {
     ApiError::forbidden(format!(
