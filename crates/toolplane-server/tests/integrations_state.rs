@@ -121,11 +121,20 @@ async fn added_descriptions_and_switched_off_tools_survive_a_restart_and_removal
     let (status, b) = send_json(reqwest::Method::DELETE, &format!("{url}/gone"), None).await;
     assert_eq!((status, b["tools_removed"].clone()), (200, json!(2)), "{b}");
     let (status, e) = send_json(reqwest::Method::DELETE, &format!("{url}/gone"), None).await;
-    assert_eq!((status, e["error"]["code"].as_str()), (404, Some("openapi_not_found")), "{e}");
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (404, Some("openapi_not_found")),
+        "{e}"
+    );
     let (_, tools) = get_json(&format!("{}/v1/tools", s.url), KEY).await;
     assert!(!tool_names(&tools).iter().any(|n| n.starts_with("gone.")), "{tools}");
     // A member may not remove.
-    let r = client().delete(format!("{url}/shop")).bearer_auth(BOB).send().await.unwrap();
+    let r = client()
+        .delete(format!("{url}/shop"))
+        .bearer_auth(BOB)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 
     let state_file = dir.path().join(".toolplane").join("integrations.json");
@@ -142,11 +151,16 @@ async fn added_descriptions_and_switched_off_tools_survive_a_restart_and_removal
     let shop = &list["data"][0];
     assert_eq!(shop["source"], "upload");
     assert!(
-        shop["warnings"].to_string().contains("credentials for apiKey were not kept"),
+        shop["warnings"]
+            .to_string()
+            .contains("credentials for apiKey were not kept"),
         "{shop}"
     );
     let depot = &list["data"][1];
-    assert_eq!((depot["source"].as_str(), depot["location"].as_str()), (Some("path"), Some("depot.json")));
+    assert_eq!(
+        (depot["source"].as_str(), depot["location"].as_str()),
+        (Some("path"), Some("depot.json"))
+    );
     let delete_item = depot["tools"]
         .as_array()
         .unwrap()
@@ -163,7 +177,11 @@ async fn added_descriptions_and_switched_off_tools_survive_a_restart_and_removal
         assert!(!names.iter().any(|n| n == absent), "{absent} is back: {names:?}");
     }
     let (status, e) = post_json(&format!("{}/v1/tools/current_time/call", s.url), &json!({})).await;
-    assert_eq!((status, e["error"]["code"].as_str()), (403, Some("tool_disabled")), "{e}");
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (403, Some("tool_disabled")),
+        "{e}"
+    );
     let (status, out) = post_json(&format!("{}/v1/tools/depot.listItems/call", s.url), &json!({})).await;
     assert_eq!(status, 200, "the restored tools call their API: {out}");
 
@@ -204,7 +222,9 @@ async fn a_corrupt_state_file_stops_the_start_naming_the_file_and_the_problem() 
             Gateway::build(&cfg, Some(&toml)).await.err().map(|e| e.to_string())
         }
     };
-    let e = build("{\"version\": 1, \"openapi\": [").await.expect("a corrupt file must stop the start");
+    let e = build("{\"version\": 1, \"openapi\": [")
+        .await
+        .expect("a corrupt file must stop the start");
     assert!(e.contains("integrations.json"), "{e}");
     assert!(e.contains("server.state_dir"), "{e}");
     assert!(e.contains("not an integrations state file"), "{e}");
@@ -212,7 +232,13 @@ async fn a_corrupt_state_file_stops_the_start_naming_the_file_and_the_problem() 
     let e = build("{\"version\": 1, \"openapi\": [{\"namespace\": \"lost\", \"path\": \"missing.json\"}]}")
         .await
         .expect("a missing file must stop the start");
-    assert!(e.contains("integrations.json") && e.contains("`lost`") && e.contains("missing.json"), "{e}");
+    assert!(
+        e.contains("integrations.json") && e.contains("`lost`") && e.contains("missing.json"),
+        "{e}"
+    );
     // A good file starts.
-    assert_eq!(build("{\"version\": 1, \"disabled_tools\": [\"no_such_tool\"]}").await, None);
+    assert_eq!(
+        build("{\"version\": 1, \"disabled_tools\": [\"no_such_tool\"]}").await,
+        None
+    );
 }

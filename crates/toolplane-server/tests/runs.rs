@@ -130,7 +130,10 @@ async fn runs_use_server_tools_and_can_be_cancelled() {
         .unwrap();
     let result = created["result"].as_str().unwrap();
     assert!(result.contains("write the release notes"), "{created}");
-    assert!(created.get("result_truncated").is_none() && created.get("is_error").is_none(), "{created}");
+    assert!(
+        created.get("result_truncated").is_none() && created.get("is_error").is_none(),
+        "{created}"
+    );
     assert!(evs.iter().any(|e| e["type"] == "usage"), "{evs:?}");
     assert!(done["usage"]["input_tokens"].as_u64().unwrap() > 0);
 

@@ -433,7 +433,9 @@ fn prepare(
             OpenApiSpec::from_path_with(&real, &options)
         }
     }
-    .map_err(|e| ApiError::invalid("spec", format!("the description does not load: {e}")).with_code("invalid_openapi"))?;
+    .map_err(|e| {
+        ApiError::invalid("spec", format!("the description does not load: {e}")).with_code("invalid_openapi")
+    })?;
     let ns = plan.namespace.unwrap_or_else(|| namespace_from_title(spec.title()));
     let options = ConvertOptions {
         filters,
@@ -680,8 +682,13 @@ pub(super) fn restore_apis(gw: &crate::build::Gateway, saved: Vec<SavedApi>) -> 
             include: s.include.clone(),
             exclude: s.exclude.clone(),
         };
-        let mut prepared = prepare(gw.integrations.openapi_dir.clone(), plan, &BTreeMap::new(), s.added_by.clone())
-            .map_err(|e| format!("openapi entry `{ns}`: {}", e.message))?;
+        let mut prepared = prepare(
+            gw.integrations.openapi_dir.clone(),
+            plan,
+            &BTreeMap::new(),
+            s.added_by.clone(),
+        )
+        .map_err(|e| format!("openapi entry `{ns}`: {}", e.message))?;
         let r = &mut prepared.record;
         r.added_ms = s.added_unix_ms;
         if !s.auth_schemes.is_empty() {

@@ -191,7 +191,10 @@ mod tests {
         let store = StateStore::new(dir.path());
         std::fs::write(store.path(), "{\"version\": 1, \"openapi\": [").unwrap();
         let e = store.load().unwrap_err();
-        assert!(e.contains("integrations.json") && e.contains("not an integrations state file"), "{e}");
+        assert!(
+            e.contains("integrations.json") && e.contains("not an integrations state file"),
+            "{e}"
+        );
         std::fs::write(store.path(), "{\"version\": 9}").unwrap();
         let e = store.load().unwrap_err();
         assert!(e.contains("version 9"), "{e}");
