@@ -23,7 +23,7 @@ pub(crate) struct ServeArgs {
     /// Listen here instead of the configured address (`127.0.0.1:0` picks a free port).
     #[arg(long)]
     bind: Option<SocketAddr>,
-    /// Folder for the audit log and runs of the embedded default (default: a new temporary folder).
+    /// Folder for the audit log, runs and `integrations.json` of the embedded default (default: a new temporary folder).
     #[arg(long)]
     state_dir: Option<PathBuf>,
     /// Print the SHA-256 of KEY for `[[server.keys]] sha256` and exit.

@@ -1,7 +1,8 @@
 //! `toolplane serve` as a process: real client SDKs nobody here wrote
 //! (the official `openai` and `anthropic` Python SDKs, the `openai` npm
-//! package), SIGTERM during a stream, a restart with a paused run, and two
-//! processes on one Redis sharing the router's verdicts.
+//! package), SIGTERM during a stream, a restart with a paused run, a restart
+//! keeping the integrations changed over HTTP, and two processes on one Redis
+//! sharing the router's verdicts.
 //!
 //! The SDKs are installed by `scripts/ci/server.sh`; outside CI a missing one
 //! is a printed skip, under `CI=true` a failure.
@@ -281,6 +282,84 @@ async fn a_paused_run_survives_a_restart_of_the_process() {
     assert_eq!(done["status"], "answered", "{done}");
     serve.sigterm();
     assert!(serve.wait().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_changes_survive_a_restart_of_the_process_and_a_corrupt_state_file_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let client = reqwest::Client::new();
+    let serve = Serve::start(&config).await;
+    let description = json!({
+        "openapi": "3.1.0", "info": {"title": "Kept", "version": "1"},
+        "servers": [{"url": "http://127.0.0.1:9"}],
+        "paths": {"/things": {"get": {"operationId": "listThings", "responses": {"200": {"description": "ok"}}}}}
+    });
+    let r = client
+        .post(format!("{}/v1/integrations/openapi", serve.url))
+        .bearer_auth(KEY)
+        .json(&json!({"spec": description, "namespace": "kept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = client
+        .post(format!("{}/v1/integrations/tools/current_time", serve.url))
+        .bearer_auth(KEY)
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    serve.sigterm();
+    assert!(serve.wait().await.success());
+
+    let serve = Serve::start(&config).await;
+    let tools: Value = client
+        .get(format!("{}/v1/tools", serve.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = tools["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"kept.listThings"), "{names:?}");
+    assert!(!names.contains(&"current_time"), "{names:?}");
+    serve.sigterm();
+    assert!(serve.wait().await.success());
+
+    // A corrupt state file: the process refuses to start and says which file and why.
+    let state = dir.path().join(".toolplane/integrations.json");
+    std::fs::write(&state, "{\"version\": 1, \"openapi\": [{").unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(env!("CARGO_BIN_EXE_toolplane"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--bind", "127.0.0.1:0"])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("integrations.json") && said.contains("not an integrations state file"),
+        "{said}"
+    );
 }
 
 #[test]

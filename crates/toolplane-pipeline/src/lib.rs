@@ -69,7 +69,8 @@ mod toolbox;
 pub use agent::FlatPricing;
 pub use agent::{
     AgentLoop, ApprovalDecision, ApprovalDetails, EventSink, LoopConfig, PendingApproval, PendingTurn,
-    RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult, RunState, StopCause,
+    RESULT_PREVIEW_MAX_BYTES, RUN_STATE_VERSION, RunError, RunErrorKind, RunEvent, RunHandle, RunOutcome, RunResult,
+    RunState, StopCause,
 };
 pub use declarative::{
     BranchStep, Budget, Condition, MapStep, Pipeline, PipelineDef, PipelineError, PipelineRun, PipelineRuntime,

@@ -187,7 +187,15 @@ pub(crate) fn run_event() -> Value {
             "event": {"enum": names},
             "id": {"type": "string", "pattern": "^[0-9]+$"},
             "data": {"type": "string", "pattern": "^\\{", "contentMediaType": "application/json",
-                "contentSchema": {"type": "object", "required": ["type"], "properties": {"type": {"enum": names}}}}
+                "contentSchema": {"type": "object", "required": ["type"], "properties": {"type": {"enum": names}},
+                    "if": {"properties": {"type": {"const": "tool_call_finished"}}},
+                    "then": {"required": ["step", "call_id", "name", "outcome", "duration_us", "result"], "properties": {
+                        "step": count(), "call_id": {"type": "string"}, "name": {"type": "string"},
+                        "outcome": {"type": "string", "description": "`ok`, or the error kind."},
+                        "duration_us": count(),
+                        "result": {"type": "string", "description": "What the model is told: the result's or the error's text, secret-shaped text masked, at most 8 KiB."},
+                        "result_truncated": {"type": "boolean", "description": "Present and true when `result` was cut; GET /v1/runs/{id} holds all of it."},
+                        "is_error": {"type": "boolean"}}}}}
         }
     })
 }

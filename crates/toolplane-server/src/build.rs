@@ -160,6 +160,7 @@ pub fn default_config(state_dir: PathBuf) -> (ServerConfig, String) {
     cfg.tools.builtins = vec!["current_time".into()];
     cfg.security.audit_dir = Some(state_dir.join("audit").display().to_string());
     cfg.server.runs_dir = Some(state_dir.join("runs").display().to_string());
+    cfg.server.state_dir = Some(state_dir.display().to_string());
     let key = generate_key();
     cfg.server.keys.push(KeyEntry {
         sha256: hash_key(&key),
@@ -341,7 +342,7 @@ impl Gateway {
         let runs_dir = cfg.resolve(cfg.server.runs_dir.as_deref().unwrap_or(".toolplane/runs"));
         let runs = RunStore::open(&runs_dir)
             .map_err(|e| err("server.runs_dir".into(), format!("{}: {e}", runs_dir.display())))?;
-        Ok(Self {
+        let gateway = Self {
             routed,
             router,
             experts,
@@ -363,7 +364,11 @@ impl Gateway {
             scripted_only,
             integrations,
             mcp_servers,
-        })
+        };
+        // The run-time changes kept across restarts; a bad file stops the
+        // start-up rather than switching tools an admin switched off back on.
+        crate::integrations::restore(&gateway).map_err(|m| err("server.state_dir".into(), m))?;
+        Ok(gateway)
     }
 
     /// The expert `name` names: by id, or by upstream model id.

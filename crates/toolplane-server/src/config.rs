@@ -94,6 +94,10 @@ pub struct ServerSection {
     pub shutdown_grace_secs: u64,
     /// Folder for paused runs (default: `.toolplane/runs` beside the file).
     pub runs_dir: Option<String>,
+    /// Folder for state changed at run time (default: `.toolplane` beside the
+    /// file): `integrations.json` keeps the OpenAPI descriptions added and the
+    /// tools switched off over HTTP, so a restart keeps them.
+    pub state_dir: Option<String>,
     /// API keys, stored as SHA-256 hex digests.
     pub keys: Vec<KeyEntry>,
     /// How often the router reads the metrics (and, with a Redis URL, the
@@ -109,6 +113,7 @@ impl Default for ServerSection {
             max_concurrent_requests: 512,
             shutdown_grace_secs: 30,
             runs_dir: None,
+            state_dir: None,
             keys: Vec::new(),
             stats_refresh_ms: 1000,
         }

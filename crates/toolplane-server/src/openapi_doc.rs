@@ -183,6 +183,8 @@ fn handler_errors(operation_id: &str) -> &'static [u16] {
         // and SSE (406), a body that is not JSON (415), a method it does not
         // serve (405) and an unknown session (404).
         "mcpStreamableHttp" => &[400, 403, 404, 405, 406, 409, 415, 429],
+        // Run-time integration changes are written to `integrations.json`: 500 when that fails.
+        "addOpenApiIntegration" | "removeOpenApiIntegration" | "setToolEnabled" => &[400, 403, 404, 409, 429, 500],
         // A route documented elsewhere: the statuses any handler here may use.
         _ => &[400, 403, 404, 409, 429],
     }
@@ -200,7 +202,9 @@ fn error_description(status: u16) -> &'static str {
         413 => "The request body is over the size limit.",
         415 => "The body's `content-type` is not one this endpoint reads (JSON).",
         429 => "A rate limit or budget is spent; `retry-after` says when to try again.",
-        500 => "The server failed (a tool's internal error, or the audit log cannot be read).",
+        500 => {
+            "The server failed (a tool's internal error, the audit log cannot be read, or a state file cannot be written)."
+        }
         502 => "The upstream provider or tool failed.",
         503 => {
             "The server is at its limit of concurrent requests, or no provider can answer; retry after `retry-after`."

@@ -39,7 +39,11 @@ struct RunSink(Arc<LiveRun>);
 
 impl EventSink for RunSink {
     fn emit(&self, event: RunEvent) {
-        let v = serde_json::to_value(&event).unwrap_or_else(|e| json!({"type": "error", "message": e.to_string()}));
+        let mut v = serde_json::to_value(&event).unwrap_or_else(|e| json!({"type": "error", "message": e.to_string()}));
+        // A tool's result goes to watchers (and the run's file) with secret-shaped text masked.
+        if let Some(Value::String(text)) = v.get_mut("result") {
+            *text = toolplane_security::redact::redact_text(text);
+        }
         self.0.push(v);
     }
 }

@@ -123,6 +123,17 @@ async fn runs_use_server_tools_and_can_be_cancelled() {
             .any(|e| e["type"] == "tool_call_finished" && e["name"] == "createTask" && e["outcome"] == "ok"),
         "{evs:?}"
     );
+    // The finish event carries the result, so a watcher need not fetch the run.
+    let created = evs
+        .iter()
+        .find(|e| e["type"] == "tool_call_finished" && e["name"] == "createTask")
+        .unwrap();
+    let result = created["result"].as_str().unwrap();
+    assert!(result.contains("write the release notes"), "{created}");
+    assert!(
+        created.get("result_truncated").is_none() && created.get("is_error").is_none(),
+        "{created}"
+    );
     assert!(evs.iter().any(|e| e["type"] == "usage"), "{evs:?}");
     assert!(done["usage"]["input_tokens"].as_u64().unwrap() > 0);
 

@@ -7,6 +7,22 @@ use toolplane_core::{StopReason, ToolCall, Usage};
 
 use super::state::{PendingApproval, StopCause};
 
+/// The most of a tool's result a [`RunEvent::ToolCallFinished`] carries, in bytes.
+pub const RESULT_PREVIEW_MAX_BYTES: usize = 8 * 1024;
+
+/// `text` cut to at most [`RESULT_PREVIEW_MAX_BYTES`] bytes at a character
+/// boundary, and whether it was cut.
+pub(crate) fn result_preview(text: String) -> (String, bool) {
+    if text.len() <= RESULT_PREVIEW_MAX_BYTES {
+        return (text, false);
+    }
+    let mut end = RESULT_PREVIEW_MAX_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
 /// One thing that happened during a run, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -43,6 +59,16 @@ pub enum RunEvent {
         outcome: String,
         /// Wall time in microseconds.
         duration_us: u64,
+        /// What the model is told about the call (the result's text, or the
+        /// error's), cut to at most [`RESULT_PREVIEW_MAX_BYTES`] bytes at a
+        /// character boundary, so a watcher can show it at once.
+        result: String,
+        /// True when `result` was cut (the run's messages hold all of it).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        result_truncated: bool,
+        /// True when the tool answered with an error result or failed.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
     },
     /// Token counts after a provider call.
     Usage {
@@ -94,5 +120,21 @@ impl EventSink for tokio::sync::mpsc::UnboundedSender<RunEvent> {
     fn emit(&self, event: RunEvent) {
         // A caller who stopped listening does not stop the run.
         let _ = self.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_preview_is_cut_at_a_character_boundary() {
+        assert_eq!(result_preview("short".into()), ("short".to_owned(), false));
+        // 'é' is two bytes: a cut in its middle steps back before it.
+        let long = format!("{}é{}", "a".repeat(RESULT_PREVIEW_MAX_BYTES - 1), "b".repeat(10));
+        let (cut, truncated) = result_preview(long);
+        assert!(truncated);
+        assert_eq!(cut.len(), RESULT_PREVIEW_MAX_BYTES - 1);
+        assert!(cut.chars().all(|c| c == 'a'));
     }
 }

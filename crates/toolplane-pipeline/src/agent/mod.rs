@@ -37,7 +37,7 @@ pub use approval::ApprovalDetails;
 pub use cost::FlatPricing;
 pub(crate) use cost::Pricer;
 pub use error::{RunError, RunErrorKind};
-pub use events::{EventSink, RunEvent};
+pub use events::{EventSink, RESULT_PREVIEW_MAX_BYTES, RunEvent};
 pub use handle::RunHandle;
 pub use state::{
     ApprovalDecision, PendingApproval, PendingTurn, RUN_STATE_VERSION, RunOutcome, RunResult, RunState, StopCause,
@@ -646,15 +646,25 @@ impl AgentLoop {
         });
         let started = Instant::now();
         let output = self.executor.execute(call, ctx).await;
-        self.emit(|| RunEvent::ToolCallFinished {
-            step,
-            call_id: call.id.clone(),
-            name: call.name.clone(),
-            outcome: match &output {
-                Ok(_) => "ok".to_string(),
-                Err(e) => e.kind().as_str().to_string(),
-            },
-            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        self.emit(|| {
+            let (text, is_error) = match &output {
+                Ok(out) => (out.to_model_text(), out.is_error),
+                Err(e) => (e.to_model_text(), true),
+            };
+            let (result, result_truncated) = events::result_preview(text);
+            RunEvent::ToolCallFinished {
+                step,
+                call_id: call.id.clone(),
+                name: call.name.clone(),
+                outcome: match &output {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => e.kind().as_str().to_string(),
+                },
+                duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                result,
+                result_truncated,
+                is_error,
+            }
         });
         output
     }

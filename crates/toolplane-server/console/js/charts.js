@@ -59,6 +59,31 @@ function emptyFigure(title, message) {
   return f;
 }
 
+// Dash patterns and markers by series index: solid + filled circle, dashed +
+// hollow square, dotted + hollow diamond (then the cycle repeats).
+const LINE_STYLES = [
+  { dash: null, marker: 'circle' },
+  { dash: '7 4', marker: 'square' },
+  { dash: '2 3', marker: 'diamond' },
+];
+
+function lineStyle(i) {
+  return LINE_STYLES[i % LINE_STYLES.length];
+}
+
+function marker(shape, x, y) {
+  const cx = x.toFixed(1), cy = y.toFixed(1);
+  if (shape === 'square') {
+    return svgEl('rect', { x: (x - 4.5).toFixed(1), y: (y - 4.5).toFixed(1), width: 9, height: 9, class: 'marker marker-hollow' });
+  }
+  if (shape === 'diamond') {
+    const r = 7;
+    return svgEl('path', { d: `M${cx},${(y - r).toFixed(1)}L${(x + r).toFixed(1)},${cy}L${cx},${(y + r).toFixed(1)}L${(x - r).toFixed(1)},${cy}Z`,
+      class: 'marker marker-hollow' });
+  }
+  return svgEl('circle', { cx, cy, r: 2.75, class: 'marker marker-filled' });
+}
+
 /**
  * A line chart. `series`: [{name, points: [{x (ms since epoch), y (number|null)}]}].
  * Gaps (null) break the line. Returns a <figure>.
@@ -93,22 +118,36 @@ export function lineChart({ title, series, yFormat = fmt, xFormat, empty = 'No d
   grid.append(svgEl('text', { x: L, y: H - 8, class: 'chart-axis' }, xf(x0)));
   grid.append(svgEl('text', { x: W - R, y: H - 8, 'text-anchor': 'end', class: 'chart-axis' }, xf(x1)));
   svg.append(grid);
+  // Each series has its own dash pattern and marker shape, not only its
+  // colour; markers nest (filled circle < hollow square < hollow diamond)
+  // and the later lines are broken, so equal values (p95 = p99) stay visible.
   series.forEach((s, i) => {
+    const style = lineStyle(i);
     const g = svgEl('g', { class: `chart-series series-${i % 6}`, 'aria-hidden': 'true' });
     let d = '';
     let pen = false;
+    const markers = [];
     for (const p of s.points) {
       if (p.y === null || p.y === undefined) { pen = false; continue; }
       d += `${pen ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`;
       pen = true;
-      g.append(svgEl('circle', { cx: sx(p.x).toFixed(1), cy: sy(p.y).toFixed(1), r: 2.5 }));
+      markers.push(marker(style.marker, sx(p.x), sy(p.y)));
     }
-    g.prepend(svgEl('path', { d, fill: 'none' }));
+    g.append(svgEl('path', { d, class: 'chart-line', 'stroke-dasharray': style.dash }), ...markers);
     svg.append(g);
   });
 
   const legend = el('ul', { class: 'chart-legend' });
-  series.forEach((s, i) => legend.append(el('li', { class: `series-${i % 6}` }, s.name)));
+  series.forEach((s, i) => {
+    const style = lineStyle(i);
+    const key = svgEl('svg', { viewBox: '0 0 28 12', width: 28, height: 12, 'aria-hidden': 'true', focusable: 'false',
+      class: `chart-key chart-series series-${i % 6}` });
+    key.append(svgEl('path', { d: 'M1,6L27,6', class: 'chart-line', 'stroke-dasharray': style.dash }),
+      marker(style.marker, 14, 6));
+    const li = el('li', {}, s.name);
+    li.prepend(key);
+    legend.append(li);
+  });
   const xsSorted = [...new Set(xs)].sort((a, b) => a - b);
   const rows = xsSorted.map((x) => [xf(x), ...series.map((s) => {
     const p = s.points.find((q) => q.x === x);

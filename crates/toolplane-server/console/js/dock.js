@@ -131,6 +131,17 @@ class Turn {
     const ok = v.outcome === 'ok';
     card.state.textContent = `${ok ? 'ok' : v.outcome.replace(/_/g, ' ')} · ${fmtMs(v.duration_us)}`;
     card.state.className = `badge ${ok ? 'ok' : 'bad'}`;
+    // The event carries the result (masked, at most 8 KiB): shown at once. A
+    // call held for approval gets its result when it runs; a cut result is
+    // replaced by the whole one when the run rests.
+    if (typeof v.result !== 'string' || v.outcome === 'approval_required') return;
+    const label = v.is_error ? 'Error' : 'Result';
+    const preview = h('div', { class: 'result-preview' }, h('h4', {}, label),
+      jsonBlock(v.result, { summary: label, open: true }),
+      v.result_truncated ? h('p', { class: 'muted' }, 'Cut at 8 KiB; the whole result follows when the run rests.') : null);
+    card.body.appendChild(preview);
+    if (v.result_truncated) card.preview = preview;
+    else card.filled = true;
   }
 
   approvalCard(a) {
@@ -177,13 +188,15 @@ class Turn {
     const used = new Set();
     const results = d.tool_results || [];
     for (const card of [...this.cards].reverse()) {
-      if (card.filled) continue;
       let i = results.length - 1;
       while (i >= 0 && (used.has(i) || results[i].call_id !== card.id)) i -= 1;
       if (i < 0) continue;
       used.add(i);
+      // Filled from its tool_call_finished event already: the result is taken, nothing to add.
+      if (card.filled) continue;
       const r = results[i];
       card.filled = true;
+      if (card.preview) { card.preview.remove(); card.preview = null; }
       card.body.appendChild(h('h4', {}, r.is_error ? 'Error' : 'Result'));
       card.body.appendChild(jsonBlock(r.content, { summary: r.is_error ? 'Error' : 'Result', open: true }));
     }

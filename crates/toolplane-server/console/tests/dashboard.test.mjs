@@ -47,6 +47,20 @@ test('after some calls the charts are not empty, and the range picker redraws th
   await chart.waitFor();
   assert.match(await chart.getAttribute('aria-label'), /p50 up to [\d.]+/);
   assert.ok(await latency.locator('svg path[d^="M"]').count() >= 1, 'no line drawn');
+  // Each percentile is a line with its own dash pattern and marker shape, and
+  // a legend says which is which; hollow markers keep equal values (p95 = p99) visible.
+  const styles = await chart.evaluate((svg) => [...svg.querySelectorAll('g.chart-series')].map((g) => ({
+    dash: g.querySelector('.chart-line').getAttribute('stroke-dasharray') || 'solid',
+    marker: g.querySelector('.marker')?.tagName,
+    fill: g.querySelector('.marker') ? getComputedStyle(g.querySelector('.marker')).fill : null,
+  })));
+  assert.equal(styles.length, 3, JSON.stringify(styles));
+  assert.equal(new Set(styles.map((s) => s.dash)).size, 3, JSON.stringify(styles));
+  assert.equal(new Set(styles.map((s) => s.marker)).size, 3, JSON.stringify(styles));
+  assert.deepEqual(styles.slice(1).map((s) => s.fill), ['none', 'none'], 'the p95 and p99 markers are hollow');
+  const legend = latency.locator('.chart-legend').first();
+  assert.deepEqual(await legend.locator('li').allTextContents(), ['p50', 'p95', 'p99']);
+  assert.equal(await legend.locator('svg.chart-key').count(), 3, 'each legend entry shows its line and marker');
   // The data table alternative holds numbers.
   const table = latency.locator('details.chart-data table').first();
   assert.ok(await table.locator('tbody tr').count() >= 1);

@@ -125,6 +125,11 @@ test('an uploaded description becomes tools: warnings, filters, a switch, found 
   await page.getByRole('dialog').getByRole('option', { name: /zoo\.listZebras/ }).waitFor();
   await screenshot(page, 'integrations-palette');
   await page.keyboard.press('Escape');
+
+  // Removed: its tools are gone (and the server's saved state forgets it).
+  await zoo.getByRole('button', { name: 'Remove zoo' }).click();
+  await page.locator('details.api[data-namespace="zoo"]').waitFor({ state: 'detached' });
+  assert.ok(!(await listTools()).some((t) => t.startsWith('zoo.')));
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(errors.filter((e) => e.startsWith('pageerror')), []);
 });

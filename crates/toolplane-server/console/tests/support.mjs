@@ -39,7 +39,7 @@ export async function start({ colorScheme = 'light' } = {}) {
     headless: true,
     args: FLAGS,
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   const errors = [];

@@ -10,12 +10,16 @@
 //!        └─ answers tools + warnings; auth scheme names only, never a secret
 //! POST /v1/integrations/tools/{name} {enabled:false} ─► executor.unregister, kept here
 //!        (gone from GET /v1/tools and search; a call answers 403 `tool_disabled`)
+//! DELETE /v1/integrations/openapi/{namespace} ─► executor.unregister its tools
+//!
+//! each change ─► [server] state_dir/integrations.json (atomic rewrite) ─► read at start
 //! ```
 
 pub(crate) mod mcp;
 mod openapi;
+mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -94,7 +98,12 @@ pub(crate) struct Integrations {
     apis: Mutex<Vec<LoadedApi>>,
     /// Tools taken out of the registry, by name, to put back when enabled.
     disabled: Mutex<BTreeMap<String, Arc<dyn Tool>>>,
+    /// Names `integrations.json` switches off that no tool has now (kept, so
+    /// such a tool stays off when it comes back).
+    disabled_pending: Mutex<BTreeSet<String>>,
     github: Option<GithubInfo>,
+    /// `integrations.json`.
+    state: state::StateStore,
 }
 
 /// The variable holding a vendor's key when the entry names none, and its default base URL.
@@ -153,7 +162,9 @@ impl Integrations {
             openapi_dir: cfg.tools.openapi_dir.as_deref().map(|d| cfg.resolve(d)),
             apis: Mutex::new(apis),
             disabled: Mutex::new(BTreeMap::new()),
+            disabled_pending: Mutex::new(BTreeSet::new()),
             github,
+            state: state::StateStore::new(&cfg.resolve(cfg.server.state_dir.as_deref().unwrap_or(".toolplane"))),
         }
     }
 
@@ -161,6 +172,66 @@ impl Integrations {
     pub(crate) fn is_disabled(&self, name: &str) -> bool {
         self.disabled.lock().contains_key(name)
     }
+
+    /// What `integrations.json` holds now. Lock order: `apis`, `disabled`, `disabled_pending`.
+    fn snapshot(&self) -> state::SavedState {
+        let apis = self.apis.lock();
+        let disabled = self.disabled.lock();
+        let pending = self.disabled_pending.lock();
+        let mut disabled_tools: Vec<String> = disabled.keys().cloned().collect();
+        disabled_tools.extend(pending.iter().cloned());
+        disabled_tools.sort();
+        state::SavedState {
+            version: 0,
+            openapi: apis.iter().filter_map(|a| a.saved().cloned()).collect(),
+            disabled_tools,
+        }
+    }
+}
+
+/// Reads `integrations.json` and applies it to the built gateway: adds the
+/// descriptions again and switches the named tools off.
+///
+/// # Errors
+/// The file cannot be read or parsed, or an entry cannot be applied; the
+/// message names the file, the entry and the problem.
+pub(crate) fn restore(gw: &crate::build::Gateway) -> Result<(), String> {
+    let ints = &gw.integrations;
+    let shown = ints.state.path().display().to_string();
+    let saved = ints.state.load()?;
+    openapi::restore_apis(gw, saved.openapi).map_err(|e| format!("{shown}: {e}"))?;
+    let mut disabled = ints.disabled.lock();
+    let mut pending = ints.disabled_pending.lock();
+    for name in saved.disabled_tools {
+        match gw.executor.unregister(&name) {
+            Some(tool) => {
+                disabled.insert(name, tool);
+            }
+            None => {
+                pending.insert(name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `integrations.json` after a change (off the async threads: it fsyncs).
+async fn persist(gw: &Arc<crate::build::Gateway>) -> Result<(), ApiError> {
+    let gw = gw.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let ints = &gw.integrations;
+        ints.state.save(|| ints.snapshot())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    written.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            format!("the change is live in this process but was not saved ({e}); it will not survive a restart"),
+        )
+        .with_code("state_not_saved")
+    })
 }
 
 /// The refusal of a call to a switched-off tool.
@@ -237,6 +308,17 @@ pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
                 ],
             ),
             post(openapi::add_openapi),
+        ),
+        (
+            doc(
+                "delete",
+                "/v1/integrations/openapi/{namespace}",
+                "removeOpenApiIntegration",
+                "Removes a description added at run time and its tools, here and in the saved state (admin).",
+                None,
+                &[],
+            ),
+            axum::routing::delete(openapi::remove_openapi),
         ),
         (
             doc(
@@ -428,6 +510,7 @@ async fn set_tool_enabled(
                     true
                 }
                 None if gw.executor.with_registry(|r| r.get(&name).is_some()) => false,
+                None if ints.disabled_pending.lock().remove(&name) => true,
                 None => {
                     return ApiError::not_found(format!("no tool `{name}`"))
                         .with_code("tool_not_found")
@@ -455,6 +538,9 @@ async fn set_tool_enabled(
         }
     };
     if changed {
+        if let Err(e) = persist(gw).await {
+            return e.into_response();
+        }
         let event = if enabled { "tool_enabled" } else { "tool_disabled" };
         audit(gw, &rid, &principal, event, json!({"tool": name})).await;
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use toolplane_openapi::{
     Conversion, ConversionWarning, ConvertOptions, ConvertedTool, Converter, Filters, OpenApiSpec,
 };
 
+use super::state::SavedApi;
 use super::{CHANGE_ROLES, audit};
 use crate::app::{AppState, RequestId, require_role};
 use crate::error::ApiError;
@@ -54,6 +55,8 @@ pub(crate) struct LoadedApi {
     warnings: Vec<ConversionWarning>,
     added_by: Option<String>,
     added_ms: u64,
+    /// What `integrations.json` keeps to add it again at start (run-time additions only).
+    saved: Option<SavedApi>,
 }
 
 impl LoadedApi {
@@ -78,7 +81,13 @@ impl LoadedApi {
             warnings: conversion.warnings.clone(),
             added_by: None,
             added_ms: crate::runs::now_ms(),
+            saved: None,
         }
+    }
+
+    /// The entry `integrations.json` keeps, for a description added at run time.
+    pub(super) fn saved(&self) -> Option<&SavedApi> {
+        self.saved.as_ref()
     }
 
     fn to_json(&self, disabled: &BTreeMap<String, Arc<dyn Tool>>) -> Value {
@@ -98,6 +107,7 @@ impl LoadedApi {
             "title": self.title, "version": self.version, "base_url": self.base_url,
             "auth": self.auth, "tools": tools, "warnings": warnings_json(&self.warnings),
             "tool_count": self.tools.len(), "added_by": self.added_by, "added_unix_ms": self.added_ms,
+            "persisted": self.saved.is_some(),
         })
     }
 }
@@ -343,6 +353,217 @@ fn parse_add_body(q: AddQuery, headers: &HeaderMap, bytes: &[u8]) -> Result<(Sou
     }
 }
 
+/// What to load and how: the request's options, from an HTTP request or from `integrations.json`.
+struct Plan {
+    source: Source,
+    namespace: Option<String>,
+    base_url: Option<String>,
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+/// A converted description, its tools set up and not yet registered.
+struct Prepared {
+    record: LoadedApi,
+    tools: Vec<Arc<dyn Tool>>,
+}
+
+/// Resolves a `path` source inside `[tools] openapi_dir`.
+fn resolve_source(openapi_dir: Option<&Path>, source: Source) -> Result<(Source, Option<String>), ApiError> {
+    match source {
+        Source::File(_, rel) => {
+            let Some(dir) = openapi_dir else {
+                return Err(ApiError::invalid(
+                    "path",
+                    "this server has no [tools] openapi_dir, so no file can be loaded by path; upload the description instead",
+                )
+                .with_code("openapi_dir_not_configured"));
+            };
+            let real = inside_dir(dir, &rel)?;
+            Ok((Source::File(real, rel.clone()), Some(rel)))
+        }
+        other => Ok((other, None)),
+    }
+}
+
+/// Loads, converts and sets up the tools of `plan` (blocking: a large
+/// description takes a while). `auth` holds credentials per scheme.
+fn prepare(
+    openapi_dir: Option<PathBuf>,
+    plan: Plan,
+    auth: &BTreeMap<String, Value>,
+    added_by: Option<String>,
+) -> Result<Prepared, ApiError> {
+    let (source, location) = resolve_source(openapi_dir.as_deref(), plan.source)?;
+    let source_name = match &source {
+        Source::File(..) => "path",
+        _ => "upload",
+    };
+    let mut filters = Filters::default();
+    for r in &plan.include {
+        filters.add_rule(true, r).map_err(|m| ApiError::invalid("include", m))?;
+    }
+    for r in &plan.exclude {
+        filters
+            .add_rule(false, r)
+            .map_err(|m| ApiError::invalid("exclude", m))?;
+    }
+    if let Some(ns) = &plan.namespace {
+        if !valid_namespace(ns) {
+            return Err(ApiError::invalid(
+                "namespace",
+                format!("`{ns}`: a namespace is a lowercase letter then up to 31 lowercase letters, digits or `_`"),
+            ));
+        }
+    }
+    // What `integrations.json` keeps: the upload itself, or the path.
+    let (kept_spec, kept_path) = match &source {
+        Source::Value(v) => (Some(v.clone()), None),
+        Source::Text(t) => (Some(Value::String(t.clone())), None),
+        Source::File(..) => (None, location.clone()),
+    };
+    let spec = match source {
+        Source::Value(v) => OpenApiSpec::from_value(v),
+        Source::Text(t) => OpenApiSpec::from_str(&t),
+        Source::File(real, _) => {
+            let options = toolplane_openapi::LoadOptions {
+                file_root: openapi_dir.and_then(|d| d.canonicalize().ok()),
+                ..Default::default()
+            };
+            OpenApiSpec::from_path_with(&real, &options)
+        }
+    }
+    .map_err(|e| {
+        ApiError::invalid("spec", format!("the description does not load: {e}")).with_code("invalid_openapi")
+    })?;
+    let ns = plan.namespace.unwrap_or_else(|| namespace_from_title(spec.title()));
+    let options = ConvertOptions {
+        filters,
+        max_name_len: 64usize.saturating_sub(ns.len() + 2).max(8),
+        ..ConvertOptions::default()
+    };
+    let mut conversion = Converter::new(options).convert(&spec);
+    for t in &mut conversion.tools {
+        t.spec.name = format!("{ns}.{}", t.spec.name);
+        if !t.spec.annotations.tags.contains(&ns) {
+            t.spec.annotations.tags.push(ns.clone());
+        }
+    }
+    if conversion.tools.is_empty() {
+        return Err(ApiError::invalid(
+            "spec",
+            format!(
+                "the description gave no tools (no operations, or the filters kept none); {} warning(s): {}",
+                conversion.warnings.len(),
+                conversion
+                    .warnings
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )
+        .with_code("openapi_no_tools"));
+    }
+    let mut http = HttpConfig::new();
+    if let Some(u) = &plan.base_url {
+        http = http.with_base_url(u.clone());
+    }
+    let http = credential_config(http, auth)?;
+    let tools = http_tools(conversion.tools.clone(), http).map_err(|e| {
+        ApiError::invalid(
+            "base_url",
+            format!("the tools cannot be set up: {e} (a description without an absolute server URL needs `base_url`)"),
+        )
+        .with_code("openapi_setup_failed")
+    })?;
+    let added_ms = crate::runs::now_ms();
+    let auth_schemes: Vec<String> = auth.keys().cloned().collect();
+    let saved = SavedApi {
+        namespace: ns.clone(),
+        spec: kept_spec,
+        path: kept_path,
+        base_url: plan.base_url.clone(),
+        include: plan.include,
+        exclude: plan.exclude,
+        auth_schemes: auth_schemes.clone(),
+        added_by: added_by.clone(),
+        added_unix_ms: added_ms,
+    };
+    let record = LoadedApi {
+        namespace: Some(ns),
+        source: source_name,
+        location,
+        title: spec.title().to_owned(),
+        version: spec.api_version().to_owned(),
+        base_url: plan.base_url,
+        auth: auth_schemes,
+        tools: conversion.tools.iter().map(api_tool).collect(),
+        warnings: conversion.warnings.clone(),
+        added_by,
+        added_ms,
+        saved: Some(saved),
+    };
+    Ok(Prepared { record, tools })
+}
+
+/// Registers `prepared`'s tools and records the description; with `replace`,
+/// first removes the one under the same namespace. All or nothing.
+fn install(gw: &crate::build::Gateway, prepared: Prepared, replace: bool) -> Result<(), ApiError> {
+    let ints = &gw.integrations;
+    let Prepared { record, tools } = prepared;
+    let ns = record.namespace.clone().unwrap_or_default();
+    let mut apis = ints.apis.lock();
+    let existing = apis.iter().position(|a| a.namespace.as_deref() == Some(&ns));
+    if let Some(i) = existing {
+        if !replace {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                format!("a description is already loaded under the namespace `{ns}`; send `replace: true` or another `namespace`"),
+            )
+            .with_param("namespace")
+            .with_code("namespace_taken"));
+        }
+        let old = apis.remove(i);
+        let mut disabled = ints.disabled.lock();
+        for t in &old.tools {
+            gw.executor.unregister(&t.name);
+            disabled.remove(&t.name);
+        }
+    }
+    let mut added: Vec<String> = Vec::new();
+    for tool in tools {
+        let name = tool.spec().name.clone();
+        if let Err(e) = gw.executor.register(tool) {
+            for n in &added {
+                gw.executor.unregister(n);
+            }
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                format!("tool `{name}` cannot be registered: {e}; nothing from this description was added"),
+            )
+            .with_code("tool_conflict"));
+        }
+        added.push(name);
+    }
+    // A name switched off before the tool existed (kept in `integrations.json`) stays off.
+    let mut disabled = ints.disabled.lock();
+    let mut pending = ints.disabled_pending.lock();
+    if !pending.is_empty() {
+        for n in &added {
+            if pending.remove(n)
+                && let Some(t) = gw.executor.unregister(n)
+            {
+                disabled.insert(n.clone(), t);
+            }
+        }
+    }
+    apis.push(record);
+    Ok(())
+}
+
 async fn add_openapi_inner(
     state: &AppState,
     principal: &Principal,
@@ -366,168 +587,124 @@ async fn add_openapi_inner(
     })?;
     let (source, req) = parse_add_body(q, headers, &bytes)?;
     let gw = state.gateway.clone();
-    let ints = &gw.integrations;
-    let (source, location) = match source {
-        Source::File(_, rel) => {
-            let Some(dir) = &ints.openapi_dir else {
-                return Err(ApiError::invalid(
-                    "path",
-                    "this server has no [tools] openapi_dir, so no file can be loaded by path; upload the description instead",
-                )
-                .with_code("openapi_dir_not_configured"));
-            };
-            let real = inside_dir(dir, &rel)?;
-            (Source::File(real, rel.clone()), Some(rel))
-        }
-        other => (other, None),
-    };
-    let source_name = match &source {
-        Source::File(..) => "path",
-        _ => "upload",
-    };
-    let root = ints.openapi_dir.clone();
-    let mut filters = Filters::default();
-    for r in &req.include {
-        filters.add_rule(true, r).map_err(|m| ApiError::invalid("include", m))?;
-    }
-    for r in &req.exclude {
-        filters
-            .add_rule(false, r)
-            .map_err(|m| ApiError::invalid("exclude", m))?;
-    }
-    let requested_ns = req.namespace.clone();
-    if let Some(ns) = &requested_ns {
-        if !valid_namespace(ns) {
-            return Err(ApiError::invalid(
-                "namespace",
-                format!("`{ns}`: a namespace is a lowercase letter then up to 31 lowercase letters, digits or `_`"),
-            ));
-        }
-    }
-    // Load and convert off the async threads: a large description takes a while.
-    let loaded = tokio::task::spawn_blocking(move || -> Result<(OpenApiSpec, Conversion, String), ApiError> {
-        let spec = match source {
-            Source::Value(v) => OpenApiSpec::from_value(v),
-            Source::Text(t) => OpenApiSpec::from_str(&t),
-            Source::File(real, _) => {
-                let options = toolplane_openapi::LoadOptions {
-                    file_root: root.and_then(|d| d.canonicalize().ok()),
-                    ..Default::default()
-                };
-                OpenApiSpec::from_path_with(&real, &options)
-            }
-        }
-        .map_err(|e| {
-            ApiError::invalid("spec", format!("the description does not load: {e}")).with_code("invalid_openapi")
-        })?;
-        let ns = requested_ns.unwrap_or_else(|| namespace_from_title(spec.title()));
-        let options = ConvertOptions {
-            filters,
-            max_name_len: 64usize.saturating_sub(ns.len() + 2).max(8),
-            ..ConvertOptions::default()
-        };
-        let mut conversion = Converter::new(options).convert(&spec);
-        for t in &mut conversion.tools {
-            t.spec.name = format!("{ns}.{}", t.spec.name);
-            if !t.spec.annotations.tags.contains(&ns) {
-                t.spec.annotations.tags.push(ns.clone());
-            }
-        }
-        Ok((spec, conversion, ns))
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string()))??;
-    let (spec, conversion, ns) = loaded;
-    if conversion.tools.is_empty() {
-        return Err(ApiError::invalid(
-            "spec",
-            format!(
-                "the description gave no tools (no operations, or the filters kept none); {} warning(s): {}",
-                conversion.warnings.len(),
-                conversion
-                    .warnings
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        )
-        .with_code("openapi_no_tools"));
-    }
-    let mut http = HttpConfig::new();
-    if let Some(u) = &req.base_url {
-        http = http.with_base_url(u.clone());
-    }
-    let http = credential_config(http, &req.auth)?;
-    let tools = http_tools(conversion.tools.clone(), http).map_err(|e| {
-        ApiError::invalid(
-            "base_url",
-            format!("the tools cannot be set up: {e} (a description without an absolute server URL needs `base_url`)"),
-        )
-        .with_code("openapi_setup_failed")
-    })?;
-
-    let record = LoadedApi {
-        namespace: Some(ns.clone()),
-        source: source_name,
-        location,
-        title: spec.title().to_owned(),
-        version: spec.api_version().to_owned(),
+    let plan = Plan {
+        source,
+        namespace: req.namespace.clone(),
         base_url: req.base_url.clone(),
-        auth: req.auth.keys().cloned().collect(),
-        tools: conversion.tools.iter().map(api_tool).collect(),
-        warnings: conversion.warnings.clone(),
-        added_by: Some(principal.id.clone()),
-        added_ms: crate::runs::now_ms(),
+        include: req.include.clone(),
+        exclude: req.exclude.clone(),
     };
-    {
-        let mut apis = ints.apis.lock();
-        let existing = apis.iter().position(|a| a.namespace.as_deref() == Some(&ns));
-        if let Some(i) = existing {
-            if !req.replace {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "invalid_request_error",
-                    format!("a description is already loaded under the namespace `{ns}`; send `replace: true` or another `namespace`"),
-                )
-                .with_param("namespace")
-                .with_code("namespace_taken"));
-            }
-            let old = apis.remove(i);
-            let mut disabled = ints.disabled.lock();
-            for t in &old.tools {
-                gw.executor.unregister(&t.name);
-                disabled.remove(&t.name);
-            }
-        }
-        let mut added: Vec<String> = Vec::new();
-        for tool in tools {
-            let name = tool.spec().name.clone();
-            if let Err(e) = gw.executor.register(tool) {
-                for n in &added {
-                    gw.executor.unregister(n);
-                }
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "invalid_request_error",
-                    format!("tool `{name}` cannot be registered: {e}; nothing from this description was added"),
-                )
-                .with_code("tool_conflict"));
-            }
-            added.push(name);
-        }
-        apis.push(record.clone());
-    }
+    let root = gw.integrations.openapi_dir.clone();
+    let added_by = Some(principal.id.clone());
+    let auth = req.auth.clone();
+    // Load and convert off the async threads: a large description takes a while.
+    let prepared = tokio::task::spawn_blocking(move || prepare(root, plan, &auth, added_by))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string()))??;
+    let record = prepared.record.clone();
+    install(&gw, prepared, req.replace)?;
+    super::persist(&gw).await?;
+    let ns = record.namespace.clone().unwrap_or_default();
     audit(
         &gw,
         rid,
         principal,
         "integration_openapi_added",
-        json!({"namespace": ns, "source": source_name, "tools": record.tools.len(), "auth_schemes": record.auth}),
+        json!({"namespace": ns, "source": record.source, "tools": record.tools.len(), "auth_schemes": record.auth}),
     )
     .await;
-    let disabled = ints.disabled.lock();
+    let disabled = gw.integrations.disabled.lock();
     Ok(record.to_json(&disabled))
+}
+
+/// `DELETE /v1/integrations/openapi/{namespace}`: unregisters a description
+/// added at run time and its tools, and forgets it in `integrations.json`.
+pub(super) async fn remove_openapi(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(rid): Extension<RequestId>,
+    UrlPath(namespace): UrlPath<String>,
+) -> Response {
+    if let Err(e) = require_role(&principal, CHANGE_ROLES, "removing an OpenAPI description") {
+        return e.into_response();
+    }
+    let gw = state.gateway.clone();
+    let ints = &gw.integrations;
+    let removed = {
+        let mut apis = ints.apis.lock();
+        let Some(i) = apis.iter().position(|a| a.namespace.as_deref() == Some(&namespace)) else {
+            let known: Vec<&str> = apis.iter().filter_map(|a| a.namespace.as_deref()).collect();
+            return ApiError::not_found(format!(
+                "no description added at run time under the namespace `{namespace}`; added: [{}] (descriptions from the configuration file are removed there)",
+                known.join(", ")
+            ))
+            .with_code("openapi_not_found")
+            .into_response();
+        };
+        let old = apis.remove(i);
+        let mut disabled = ints.disabled.lock();
+        for t in &old.tools {
+            gw.executor.unregister(&t.name);
+            disabled.remove(&t.name);
+        }
+        old
+    };
+    if let Err(e) = super::persist(&gw).await {
+        return e.into_response();
+    }
+    audit(
+        &gw,
+        &rid,
+        &principal,
+        "integration_openapi_removed",
+        json!({"namespace": namespace, "tools": removed.tools.len()}),
+    )
+    .await;
+    axum::Json(json!({"namespace": namespace, "removed": true, "tools_removed": removed.tools.len()})).into_response()
+}
+
+/// Adds again, at start, the descriptions `integrations.json` keeps (without
+/// credentials, which are never written), and switches off the tools it
+/// names. Errors name the entry and the problem.
+pub(super) fn restore_apis(gw: &crate::build::Gateway, saved: Vec<SavedApi>) -> Result<(), String> {
+    for s in saved {
+        let ns = s.namespace.clone();
+        let source = match (s.spec.clone(), s.path.clone()) {
+            (Some(Value::String(t)), None) => Source::Text(t),
+            (Some(v), None) => Source::Value(v),
+            (None, Some(p)) => Source::File(PathBuf::new(), p),
+            _ => return Err(format!("openapi entry `{ns}`: has neither `spec` nor `path` (or both)")),
+        };
+        let plan = Plan {
+            source,
+            namespace: Some(ns.clone()),
+            base_url: s.base_url.clone(),
+            include: s.include.clone(),
+            exclude: s.exclude.clone(),
+        };
+        let mut prepared = prepare(
+            gw.integrations.openapi_dir.clone(),
+            plan,
+            &BTreeMap::new(),
+            s.added_by.clone(),
+        )
+        .map_err(|e| format!("openapi entry `{ns}`: {}", e.message))?;
+        let r = &mut prepared.record;
+        r.added_ms = s.added_unix_ms;
+        if !s.auth_schemes.is_empty() {
+            r.warnings.push(ConversionWarning {
+                pointer: String::new(),
+                message: format!(
+                    "credentials for {} were not kept across the restart (they are never written to disk); add the description again with them (replace: true)",
+                    s.auth_schemes.join(", ")
+                ),
+            });
+        }
+        // Kept as saved, so the next write does not lose the schemes' names.
+        r.saved = Some(s);
+        install(gw, prepared, false).map_err(|e| format!("openapi entry `{ns}`: {}", e.message))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

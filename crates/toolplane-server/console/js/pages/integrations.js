@@ -123,7 +123,7 @@ function alertIn(node, e) {
   node.prepend(row);
 }
 
-function describe(api, a, open) {
+function describe(api, a, open, reload) {
   const name = a.namespace ? `${a.title || a.namespace} (${a.namespace}.*)` : `${a.title || 'API'} (${a.source})`;
   const warnings = a.warnings.length
     ? el('details', { class: 'warnings-box' }, el('summary', {}, a.warnings.length === 1 ? '1 warning' : `${a.warnings.length} warnings`),
@@ -133,8 +133,25 @@ function describe(api, a, open) {
     `${a.tool_count} tools · source ${a.source}${a.location ? ` ${a.location}` : ''}`
     + `${a.version ? ` · version ${a.version}` : ''}${a.base_url ? ` · ${a.base_url}` : ''}`
     + `${a.auth.length ? ` · credentials set for ${a.auth.join(', ')}` : ''}${a.added_by ? ` · added by ${a.added_by}` : ''}`);
+  // A description added at run time can be removed here (kept across restarts until then).
+  let remove = null;
+  if (a.persisted && a.namespace) {
+    const status = el('span', { role: 'status' });
+    const button = el('button', { type: 'button', class: 'small', 'aria-label': `Remove ${a.namespace}` }, 'Remove');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await api.del(`/v1/integrations/openapi/${encodeURIComponent(a.namespace)}`);
+        await reload();
+      } catch (e) {
+        button.disabled = false;
+        fill(status, errorBox(e));
+      }
+    });
+    remove = el('p', {}, button, status);
+  }
   return el('details', { class: 'api', open: open || undefined, 'data-namespace': a.namespace || '' },
-    el('summary', {}, name), meta, warnings, toolsTable(api, a));
+    el('summary', {}, name), meta, ...(remove ? [remove] : []), warnings, toolsTable(api, a));
 }
 
 function openapiSection(api) {
@@ -156,7 +173,7 @@ function openapiSection(api) {
       dir = r.openapi_dir;
       path.disabled = !dir;
       pathHint.textContent = dir ? `Files inside ${dir}.` : 'No [tools] openapi_dir is configured: upload a file instead.';
-      fill(list, r.data.length ? r.data.map((a) => describe(api, a, a.namespace && a.namespace === openNs))
+      fill(list, r.data.length ? r.data.map((a) => describe(api, a, a.namespace && a.namespace === openNs, () => load()))
         : el('p', { class: 'muted' }, 'No descriptions loaded.'));
     } catch (e) {
       fill(list, errorBox(e));
