@@ -1,7 +1,10 @@
 //! The gateway's request span, continuing an incoming W3C `traceparent`.
 //!
-//! Every request gets a server span (`otel.kind = server`) named after its
-//! method, with the path in `url.path`. With the `otel` feature and an OpenTelemetry layer
+//! Every request gets a server span (`otel.kind = server`) named
+//! `{METHOD} {route}` after the route template that matched
+//! (`POST /v1/runs/{id}/approvals`, also in `http.route`), or `{METHOD}`
+//! alone when no route matched, as OpenTelemetry's HTTP server conventions
+//! ask; the path is in `url.path`. With the `otel` feature and an OpenTelemetry layer
 //! installed (`toolplane serve` with `OTEL_EXPORTER_OTLP_ENDPOINT` set), a
 //! valid incoming `traceparent` becomes the span's remote parent, so the
 //! router's `chat` span, the providers' requests (which carry `traceparent`
@@ -9,7 +12,7 @@
 //! `traceparent` is ignored, as W3C Trace Context asks: the request starts
 //! a new trace.
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use toolplane_core::semconv as sc;
@@ -27,18 +30,31 @@ fn incoming(req: &Request) -> Option<TraceParent> {
     first.to_str().ok()?.parse().ok()
 }
 
+/// A route layer: hands the matched route template to [`continue_trace`]
+/// (which runs before routing, so cannot see it in the request) in the
+/// response's extensions.
+pub(crate) async fn note_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut resp = next.run(req).await;
+    if let Some(route) = route {
+        resp.extensions_mut().insert(route);
+    }
+    resp
+}
+
 /// Runs the request inside its server span.
 pub(crate) async fn continue_trace(req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
-    // Named after the method alone: the route template is not known here
-    // (axum's matched-path feature is off) and a raw path would make one
-    // span name per run id.
+    // Named after the method until routing names the route template (a raw
+    // path would make one span name per run id): the route layer puts the
+    // `MatchedPath` in the response, read below.
     let span = tracing::info_span!(
         target: "toolplane::gateway",
         "http_server_request",
         otel.name = %method,
         otel.kind = sc::SPAN_KIND_SERVER,
         http.request.method = %method,
+        http.route = Empty,
         url.path = req.uri().path(),
         http.response.status_code = Empty,
         error.type = Empty,
@@ -54,6 +70,10 @@ pub(crate) async fn continue_trace(req: Request, next: Next) -> Response {
         let _ = parent;
     }
     let resp = next.run(req).instrument(span.clone()).await;
+    if let Some(route) = resp.extensions().get::<MatchedPath>() {
+        span.record(sc::HTTP_ROUTE, route.as_str());
+        span.record(sc::OTEL_NAME, format!("{method} {}", route.as_str()).as_str());
+    }
     let status = resp.status().as_u16();
     span.record(sc::HTTP_RESPONSE_STATUS_CODE, status);
     if status >= 500 {
