@@ -195,7 +195,9 @@ impl FromStr for TraceState {
             return Err(InvalidTraceParent("the tracestate is longer than 512 characters"));
         }
         if !s.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
-            return Err(InvalidTraceParent("the tracestate has a character outside printable ASCII"));
+            return Err(InvalidTraceParent(
+                "the tracestate has a character outside printable ASCII",
+            ));
         }
         let mut members = 0;
         for member in s.split(',').map(|m| m.trim_matches(|c| c == ' ' || c == '\t')) {
@@ -207,7 +209,9 @@ impl FromStr for TraceState {
                 return Err(InvalidTraceParent("a tracestate member is not key=value"));
             };
             if key.is_empty() || value.is_empty() || key.contains(' ') {
-                return Err(InvalidTraceParent("a tracestate member has an empty or spaced key, or an empty value"));
+                return Err(InvalidTraceParent(
+                    "a tracestate member has an empty or spaced key, or an empty value",
+                ));
             }
         }
         if members > 32 {

@@ -19,7 +19,9 @@
 //! ```
 
 use serde_json::{Map, Value, json};
-use toolplane_core::trace_context::{TRACEPARENT, TRACESTATE, TraceParent, TraceState, outgoing_traceparent, outgoing_tracestate};
+use toolplane_core::trace_context::{
+    TRACEPARENT, TRACESTATE, TraceParent, TraceState, outgoing_traceparent, outgoing_tracestate,
+};
 use toolplane_core::{CallContext, ToolAnnotations, ToolError, ToolOutput, ToolSpec};
 
 /// The tag every tool that came from an MCP server carries (besides

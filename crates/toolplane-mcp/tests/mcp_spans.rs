@@ -46,9 +46,12 @@ async fn the_server_call_span_continues_the_trace_and_holds_execute_tool() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, http_router(server, HttpOptions::default())).await });
-    let client = McpClient::connect(ServerConfig::http("remote", HttpServer::new(format!("http://{addr}/mcp"))))
-        .await
-        .unwrap();
+    let client = McpClient::connect(ServerConfig::http(
+        "remote",
+        HttpServer::new(format!("http://{addr}/mcp")),
+    ))
+    .await
+    .unwrap();
     let exec = Executor::new(ToolRegistry::new());
     client.attach(&exec).unwrap();
     let ctx = CallContext::new("client-request").with_extension(PARENT.parse::<TraceParent>().unwrap());
@@ -66,7 +69,9 @@ async fn the_server_call_span_continues_the_trace_and_holds_execute_tool() {
     assert_eq!(server.get(sc::NETWORK_TRANSPORT), Some("tcp"));
     assert!(server.get(sc::JSONRPC_REQUEST_ID).is_some(), "{server:?}");
     assert!(
-        server.get(sc::TOOLPLANE_REQUEST_ID).is_some_and(|id| id.starts_with("mcp-")),
+        server
+            .get(sc::TOOLPLANE_REQUEST_ID)
+            .is_some_and(|id| id.starts_with("mcp-")),
         "{server:?}"
     );
     assert_eq!(server.get(sc::ERROR_TYPE), None);

@@ -111,7 +111,9 @@ async fn the_server_side_call_continues_the_clients_trace() {
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "{seen:?}");
-    let parent = seen[0].parent.expect("the server-side call has the client's trace parent");
+    let parent = seen[0]
+        .parent
+        .expect("the server-side call has the client's trace parent");
     let sent: TraceParent = PARENT.parse().unwrap();
     assert_eq!(parent.trace_id_hex(), sent.trace_id_hex());
     assert_eq!(parent.span_id_hex(), sent.span_id_hex());
@@ -132,9 +134,7 @@ async fn upstream() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
         axum::routing::get(move |headers: HeaderMap| {
             let record = Arc::clone(&record);
             async move {
-                let tp = headers
-                    .get("traceparent")
-                    .map(|v| v.to_str().unwrap().to_owned());
+                let tp = headers.get("traceparent").map(|v| v.to_str().unwrap().to_owned());
                 record.lock().unwrap().push(tp);
                 axum::Json(json!({"id": 7, "name": "widget"}))
             }
@@ -260,6 +260,9 @@ async fn a_malformed_meta_traceparent_is_ignored_and_not_echoed() {
     assert_eq!(seen.len(), bad.len());
     for s in &seen {
         assert_eq!(s.parent, None, "{s:?}");
-        assert_eq!(s.state, None, "a tracestate without a valid traceparent is dropped: {s:?}");
+        assert_eq!(
+            s.state, None,
+            "a tracestate without a valid traceparent is dropped: {s:?}"
+        );
     }
 }

@@ -31,11 +31,7 @@ async fn mcp_post(
     }
     let resp = req.body(body.to_string()).send().await.unwrap();
     let status = resp.status().as_u16();
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
+    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
     let rid = header("x-request-id").expect("every answer has an x-request-id");
     let session = header("mcp-session-id");
     (status, rid, session, resp.text().await.unwrap())
@@ -128,7 +124,9 @@ async fn an_mcp_call_is_audited_under_the_http_request_id() {
     let second = find(&continued);
     assert_eq!(second["call_id"], "call-b", "{second}");
     assert!(
-        records.iter().all(|r| !r["request_id"].as_str().unwrap().starts_with("mcp-")),
+        records
+            .iter()
+            .all(|r| !r["request_id"].as_str().unwrap().starts_with("mcp-")),
         "{records:#?}"
     );
     s.stop().await;
