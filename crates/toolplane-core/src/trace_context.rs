@@ -18,6 +18,8 @@
 //!    caller's context).
 //!
 //! [`outgoing_traceparent`] applies that order; with neither, no header is sent.
+//! A [`TraceState`] in the context (the caller's `tracestate`) travels with
+//! it when the `traceparent` sent is of the same trace ([`outgoing_tracestate`]).
 //!
 //! ```
 //! use toolplane_core::trace_context::TraceParent;

@@ -6,6 +6,7 @@
 //! beside it in the same process can leave the collector's callsites
 //! disabled).
 
+#![cfg(feature = "http")]
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};

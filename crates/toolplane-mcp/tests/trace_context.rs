@@ -6,6 +6,7 @@
 //! No trace-context source is installed in this test process, so the
 //! context travels as the `TraceParent` in each side's `CallContext`.
 
+#![cfg(feature = "http")]
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
