@@ -339,7 +339,7 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
     #[cfg(feature = "console")]
     let open = open.merge(crate::console::router());
     open.merge(authed)
-        .route_layer(middleware::from_fn(crate::trace_context::note_route))
+        .route_layer(middleware::from_fn(crate::trace_context::enter_route))
         .fallback(not_found)
         .layer(middleware::from_fn(json_rejections))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -404,10 +404,6 @@ async fn json_rejections(req: Request, next: Next) -> Response {
         if let Some(v) = parts.headers.get(&name) {
             out.headers_mut().insert(name, v.clone());
         }
-    }
-    // The request span's name reads the route from here.
-    if let Some(route) = parts.extensions.get::<axum::extract::MatchedPath>() {
-        out.extensions_mut().insert(route.clone());
     }
     out
 }

@@ -17,8 +17,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use toolplane_core::semconv as sc;
 use toolplane_core::trace_context::{TRACEPARENT, TraceParent};
-use tracing::Instrument;
 use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 /// The incoming `traceparent`, when there is exactly one valid value.
 fn incoming(req: &Request) -> Option<TraceParent> {
@@ -30,24 +30,37 @@ fn incoming(req: &Request) -> Option<TraceParent> {
     first.to_str().ok()?.parse().ok()
 }
 
-/// A route layer: hands the matched route template to [`continue_trace`]
-/// (which runs before routing, so cannot see it in the request) in the
-/// response's extensions.
-pub(crate) async fn note_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let mut resp = next.run(req).await;
-    if let Some(route) = route {
-        resp.extensions_mut().insert(route);
+/// The request's server span, handed from [`continue_trace`] (which runs
+/// before routing) to [`enter_route`] (which runs once a route matched).
+#[derive(Clone)]
+struct RequestSpan(Span);
+
+/// A route layer: names the request's span after the matched route template
+/// and runs the route inside it.
+///
+/// The name must be set before the span is first entered: the OpenTelemetry
+/// layer starts the exported span then, and a later `otel.name` is not
+/// applied. So [`continue_trace`] creates the span without entering it, and
+/// the span is entered here, around the route (authentication and the
+/// handler). A request that matches no route (a 404) leaves it unentered,
+/// named after its method.
+pub(crate) async fn enter_route(mut req: Request, next: Next) -> Response {
+    let Some(RequestSpan(span)) = req.extensions_mut().remove::<RequestSpan>() else {
+        return next.run(req).await;
+    };
+    if let Some(route) = req.extensions().get::<MatchedPath>() {
+        span.record(sc::HTTP_ROUTE, route.as_str());
+        span.record(sc::OTEL_NAME, format!("{} {}", req.method(), route.as_str()).as_str());
     }
-    resp
+    next.run(req).instrument(span).await
 }
 
-/// Runs the request inside its server span.
-pub(crate) async fn continue_trace(req: Request, next: Next) -> Response {
+/// Creates the request's server span (entered by [`enter_route`] once the
+/// route is known) and records the answer's status on it.
+pub(crate) async fn continue_trace(mut req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
     // Named after the method until routing names the route template (a raw
-    // path would make one span name per run id): the route layer puts the
-    // `MatchedPath` in the response, read below.
+    // path would make one span name per run id).
     let span = tracing::info_span!(
         target: "toolplane::gateway",
         "http_server_request",
@@ -69,11 +82,8 @@ pub(crate) async fn continue_trace(req: Request, next: Next) -> Response {
         #[cfg(not(feature = "otel"))]
         let _ = parent;
     }
-    let resp = next.run(req).instrument(span.clone()).await;
-    if let Some(route) = resp.extensions().get::<MatchedPath>() {
-        span.record(sc::HTTP_ROUTE, route.as_str());
-        span.record(sc::OTEL_NAME, format!("{method} {}", route.as_str()).as_str());
-    }
+    req.extensions_mut().insert(RequestSpan(span.clone()));
+    let resp = next.run(req).await;
     let status = resp.status().as_u16();
     span.record(sc::HTTP_RESPONSE_STATUS_CODE, status);
     if status >= 500 {
