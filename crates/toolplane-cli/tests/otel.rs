@@ -4,7 +4,8 @@
 //! (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME): a real OTLP/HTTP
 //! receiver on 127.0.0.1 decodes them with the official protobuf
 //! definitions. The upstream model server sees `traceparent` naming the
-//! exported `chat` span, and the gateway continues an incoming one.
+//! exported `chat` span, and the gateway continues an incoming one (in a
+//! header, and in an MCP call's `_meta`).
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -95,6 +96,27 @@ fn text<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
             Some(AnyValue::StringValue(s)) => Some(s.as_str()),
             _ => None,
         })
+}
+
+/// One JSON-RPC message to the gateway's `/mcp`: the status, the
+/// `mcp-session-id` answered and the body.
+async fn mcp_post(url: &str, key: &str, session: Option<&str>, body: Value) -> (u16, Option<String>, String) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/mcp"))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18");
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    let resp = req.body(body.to_string()).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let session = resp
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, session, resp.text().await.unwrap())
 }
 
 fn find(spans: &Log<(String, Span)>, name: &str) -> (String, Span) {
@@ -196,6 +218,38 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // An MCP tools/call whose _meta names another trace (SEP-414).
+    let mcp_parent: TraceParent = "00-1bf92f3577b34da6a3ce929d0e0e4736-a0f067aa0ba902b7-01"
+        .parse()
+        .unwrap();
+    let (status, session, body) = mcp_post(
+        &url,
+        &key,
+        None,
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let session = session.unwrap();
+    let (status, _, _) = mcp_post(
+        &url,
+        &key,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (status, _, body) = mcp_post(
+        &url,
+        &key,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "current_time", "arguments": {}, "_meta": {"traceparent": mcp_parent.to_string()}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("\"isError\":true"), "{body}");
     // SIGTERM: the server stops gracefully and flushes its spans on the way out.
     let pid = child.id().unwrap().to_string();
     assert!(
@@ -211,8 +265,9 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 
-    let (service, server) = find(&spans, "POST");
+    let (service, server) = find(&spans, "POST /v1/chat/completions");
     assert_eq!(service, "gateway-test");
+    assert_eq!(text(&server, "http.route"), Some("/v1/chat/completions"));
     assert_eq!(server.trace_id, incoming.trace_id.to_vec(), "the caller's trace");
     assert_eq!(
         server.parent_span_id,
@@ -226,4 +281,16 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
     let tp: TraceParent = seen.lock().unwrap()[0].clone().unwrap().parse().unwrap();
     assert_eq!(tp.trace_id, incoming.trace_id, "the upstream continues the same trace");
     assert_eq!(tp.span_id.to_vec(), chat.span_id);
+
+    // The MCP call's server span continues the trace its _meta named, and
+    // holds the executor's execute_tool span.
+    let (_, call) = find(&spans, "tools/call current_time");
+    assert_eq!(call.trace_id, mcp_parent.trace_id.to_vec(), "the MCP caller's trace");
+    assert_eq!(call.parent_span_id, mcp_parent.span_id.to_vec());
+    assert_eq!(text(&call, "mcp.method.name"), Some("tools/call"));
+    let (_, tool) = find(&spans, "execute_tool current_time");
+    assert_eq!(tool.trace_id, call.trace_id);
+    assert_eq!(tool.parent_span_id, call.span_id);
+    let (_, mcp_request) = find(&spans, "POST /mcp");
+    assert_eq!(text(&mcp_request, "http.route"), Some("/mcp"));
 }

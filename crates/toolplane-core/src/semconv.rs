@@ -118,12 +118,30 @@ pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
 pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
 /// The full request URL (toolplane removes credentials and query values first).
 pub const URL_FULL: &str = "url.full";
+/// The path of a server request, as received.
+pub const URL_PATH: &str = "url.path";
 /// The matched route template of a server request (`/v1/chat/completions`).
 pub const HTTP_ROUTE: &str = "http.route";
 /// `otel.kind` of a span serving a remote caller.
 pub const SPAN_KIND_SERVER: &str = "server";
 
+// ---- MCP (OpenTelemetry's MCP conventions, `docs/gen-ai/mcp.md`).
+
+/// The JSON-RPC method of an MCP request (`tools/call`); the MCP server
+/// span is named `{mcp.method.name} {tool}`.
+pub const MCP_METHOD_NAME: &str = "mcp.method.name";
+/// `mcp.method.name` of a tool call.
+pub const MCP_METHOD_TOOLS_CALL: &str = "tools/call";
+/// The JSON-RPC request id, as text.
+pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+/// How the MCP messages travel: `pipe` (stdio) or `tcp` (Streamable HTTP).
+pub const NETWORK_TRANSPORT: &str = "network.transport";
+
 // ---- toolplane's own.
+
+/// The request id the call runs under (`CallContext::request_id`: the
+/// gateway's `x-request-id`), to join a trace with logs and audit records.
+pub const TOOLPLANE_REQUEST_ID: &str = "toolplane.request.id";
 
 /// A tool call's outcome: `ok` or the error kind (also in [`ERROR_TYPE`] then).
 pub const TOOLPLANE_TOOL_OUTCOME: &str = "toolplane.tool.outcome";

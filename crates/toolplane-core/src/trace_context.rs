@@ -18,6 +18,8 @@
 //!    caller's context).
 //!
 //! [`outgoing_traceparent`] applies that order; with neither, no header is sent.
+//! A [`TraceState`] in the context (the caller's `tracestate`) travels with
+//! it when the `traceparent` sent is of the same trace ([`outgoing_tracestate`]).
 //!
 //! ```
 //! use toolplane_core::trace_context::TraceParent;
@@ -35,6 +37,9 @@ use crate::CallContext;
 
 /// The header name, as W3C Trace Context spells it.
 pub const TRACEPARENT: &str = "traceparent";
+
+/// The vendor trace state header name, as W3C Trace Context spells it.
+pub const TRACESTATE: &str = "tracestate";
 
 /// A W3C `traceparent` value: version 00, a trace id, a parent span id and
 /// the trace flags.
@@ -147,6 +152,77 @@ impl FromStr for TraceParent {
     }
 }
 
+/// A W3C `tracestate` value: vendor-specific trace data that travels with a
+/// [`TraceParent`] of the same trace (in [`CallContext::extensions`](crate::CallContext)
+/// beside it).
+///
+/// ```
+/// use toolplane_core::trace_context::TraceState;
+/// let ts: TraceState = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE".parse().unwrap();
+/// assert_eq!(ts.as_str(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+/// assert!("no equals sign".parse::<TraceState>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TraceState(String);
+
+/// The longest `tracestate` accepted (W3C Trace Context: a vendor may
+/// propagate at least 512 characters; longer values may be dropped).
+pub const MAX_TRACESTATE_LEN: usize = 512;
+
+impl TraceState {
+    /// The value as received (without surrounding spaces).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for TraceState {
+    type Err = InvalidTraceParent;
+
+    /// Accepts up to 32 comma-separated `key=value` members of printable
+    /// ASCII (empty members allowed, as the specification allows), at most
+    /// [`MAX_TRACESTATE_LEN`] characters.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim_matches(|c| c == ' ' || c == '\t');
+        if s.is_empty() {
+            return Err(InvalidTraceParent("the tracestate is empty"));
+        }
+        if s.len() > MAX_TRACESTATE_LEN {
+            return Err(InvalidTraceParent("the tracestate is longer than 512 characters"));
+        }
+        if !s.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(InvalidTraceParent(
+                "the tracestate has a character outside printable ASCII",
+            ));
+        }
+        let mut members = 0;
+        for member in s.split(',').map(|m| m.trim_matches(|c| c == ' ' || c == '\t')) {
+            if member.is_empty() {
+                continue;
+            }
+            members += 1;
+            let Some((key, value)) = member.split_once('=') else {
+                return Err(InvalidTraceParent("a tracestate member is not key=value"));
+            };
+            if key.is_empty() || value.is_empty() || key.contains(' ') {
+                return Err(InvalidTraceParent(
+                    "a tracestate member has an empty or spaced key, or an empty value",
+                ));
+            }
+        }
+        if members > 32 {
+            return Err(InvalidTraceParent("the tracestate has more than 32 members"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
 /// A function returning the current span's trace context, if any.
 pub type TraceParentSource = fn() -> Option<TraceParent>;
 
@@ -170,6 +246,19 @@ pub fn current_traceparent() -> Option<TraceParent> {
 /// extensions, else none.
 pub fn outgoing_traceparent(ctx: Option<&CallContext>) -> Option<TraceParent> {
     current_traceparent().or_else(|| ctx.and_then(|c| c.extensions.get::<TraceParent>().copied()))
+}
+
+/// The `tracestate` to send beside `sent` (the [`outgoing_traceparent`]) on
+/// a request made for `ctx`: the context's [`TraceState`] when `sent` is of
+/// the same trace as the context's [`TraceParent`] (a trace state belongs to
+/// its trace), else none.
+pub fn outgoing_tracestate<'a>(ctx: Option<&'a CallContext>, sent: &TraceParent) -> Option<&'a TraceState> {
+    let ctx = ctx?;
+    let parent = ctx.extensions.get::<TraceParent>()?;
+    if parent.trace_id != sent.trace_id {
+        return None;
+    }
+    ctx.extensions.get::<TraceState>()
 }
 
 #[cfg(test)]
@@ -218,5 +307,32 @@ mod tests {
             .unwrap();
         ctx.extensions.insert(tp);
         assert_eq!(outgoing_traceparent(Some(&ctx)), Some(tp));
+    }
+
+    #[test]
+    fn tracestate_is_checked_and_sent_only_with_its_trace() {
+        for bad in ["", "   ", "novalue", "k=", "=v", "a b=c", "k=v\u{7f}", "k=\u{e9}"] {
+            assert!(bad.parse::<TraceState>().is_err(), "{bad:?}");
+        }
+        assert!("x=1,".repeat(33).parse::<TraceState>().is_err());
+        assert!(format!("k={}", "v".repeat(600)).parse::<TraceState>().is_err());
+        let ts: TraceState = " rojo=00f067aa0ba902b7, ,congo=t61rcWkgMzE ".parse().unwrap();
+        assert_eq!(ts.to_string(), "rojo=00f067aa0ba902b7, ,congo=t61rcWkgMzE");
+
+        let parent: TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .unwrap();
+        let child = TraceParent {
+            span_id: [7; 8],
+            ..parent
+        };
+        let other = TraceParent {
+            trace_id: [9; 16],
+            ..parent
+        };
+        let ctx = CallContext::new("r").with_extension(parent).with_extension(ts.clone());
+        assert_eq!(outgoing_tracestate(Some(&ctx), &child), Some(&ts));
+        assert_eq!(outgoing_tracestate(Some(&ctx), &other), None);
+        assert_eq!(outgoing_tracestate(None, &child), None);
     }
 }

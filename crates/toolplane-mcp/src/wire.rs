@@ -12,10 +12,17 @@
 //!  CallToolResult {content[], structuredContent, isError}
 //!        ⇅  output_from_call_result / call_result_from_output
 //!  ToolOutput {content, is_error}
+//!
+//!  params._meta {traceparent, tracestate}   (SEP-414: W3C Trace Context in `_meta`)
+//!        ⇅  write_trace_meta / read_trace_meta
+//!  CallContext extensions {TraceParent, TraceState}
 //! ```
 
 use serde_json::{Map, Value, json};
-use toolplane_core::{ToolAnnotations, ToolError, ToolOutput, ToolSpec};
+use toolplane_core::trace_context::{
+    TRACEPARENT, TRACESTATE, TraceParent, TraceState, outgoing_traceparent, outgoing_tracestate,
+};
+use toolplane_core::{CallContext, ToolAnnotations, ToolError, ToolOutput, ToolSpec};
 
 /// The tag every tool that came from an MCP server carries (besides
 /// `mcp:<server>`), so a policy or a filter can select them.
@@ -207,6 +214,40 @@ pub fn call_result_from_error(err: &ToolError) -> Value {
     })
 }
 
+/// Writes the W3C trace context of a request made for `ctx` into the
+/// request's `params._meta` object, under the keys MCP reserves for it
+/// (SEP-414, as in OpenTelemetry's MCP conventions): `traceparent` from
+/// [`outgoing_traceparent`] (the process's trace-context source, else a
+/// [`TraceParent`] in the context), and `tracestate` when the context holds
+/// one for the same trace. Other keys (a `progressToken`) are left alone.
+/// Returns whether a `traceparent` was written.
+pub fn write_trace_meta(meta: &mut Map<String, Value>, ctx: &CallContext) -> bool {
+    let Some(parent) = outgoing_traceparent(Some(ctx)) else {
+        return false;
+    };
+    meta.insert(TRACEPARENT.into(), Value::String(parent.to_string()));
+    match outgoing_tracestate(Some(ctx), &parent) {
+        Some(state) => meta.insert(TRACESTATE.into(), Value::String(state.to_string())),
+        None => meta.remove(TRACESTATE),
+    };
+    true
+}
+
+/// Reads the W3C trace context from a request's `params._meta` (SEP-414
+/// keys): the `traceparent` when it is a valid W3C value, with the
+/// `tracestate` when that is valid too. A missing, malformed or non-string
+/// `traceparent` gives `None` (the call runs in a new trace); an invalid
+/// `tracestate` is dropped and the `traceparent` kept, as W3C Trace Context
+/// asks.
+pub fn read_trace_meta(meta: &Map<String, Value>) -> Option<(TraceParent, Option<TraceState>)> {
+    let parent: TraceParent = meta.get(TRACEPARENT)?.as_str()?.parse().ok()?;
+    let state = meta
+        .get(TRACESTATE)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<TraceState>().ok());
+    Some((parent, state))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +311,48 @@ mod tests {
             output_from_call_result(&json!({"content": [{"type": "text", "text": "no such city"}], "isError": true}));
         assert!(failed.is_error);
         assert_eq!(failed.to_model_text(), "no such city");
+    }
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn trace_context_goes_into_meta_beside_the_progress_token() {
+        let mut meta = Map::new();
+        meta.insert("progressToken".into(), json!(7));
+        assert!(!write_trace_meta(&mut meta, &CallContext::new("r")));
+        assert_eq!(meta.len(), 1);
+
+        let tp: TraceParent = PARENT.parse().unwrap();
+        let ts: TraceState = "rojo=00f067aa0ba902b7".parse().unwrap();
+        let ctx = CallContext::new("r").with_extension(tp).with_extension(ts);
+        assert!(write_trace_meta(&mut meta, &ctx));
+        assert_eq!(
+            Value::Object(meta.clone()),
+            json!({"progressToken": 7, "traceparent": PARENT, "tracestate": "rojo=00f067aa0ba902b7"})
+        );
+        let (back, state) = read_trace_meta(&meta).unwrap();
+        assert_eq!(back, tp);
+        assert_eq!(state.unwrap().as_str(), "rojo=00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn malformed_trace_context_in_meta_is_ignored() {
+        for bad in [
+            json!({}),
+            json!({"traceparent": 17}),
+            json!({"traceparent": "00-zz-00f067aa0ba902b7-01"}),
+            json!({"traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01"}),
+            json!({"traceparent": ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]}),
+        ] {
+            let Value::Object(meta) = bad else { unreachable!() };
+            assert!(read_trace_meta(&meta).is_none(), "{meta:?}");
+        }
+        let Value::Object(meta) = json!({"traceparent": PARENT, "tracestate": "not key value"}) else {
+            unreachable!()
+        };
+        let (tp, state) = read_trace_meta(&meta).unwrap();
+        assert_eq!(tp.to_string(), PARENT);
+        assert!(state.is_none());
     }
 
     #[test]

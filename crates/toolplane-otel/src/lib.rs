@@ -25,7 +25,9 @@
 //!   [`traceparent` source](toolplane_core::trace_context), so providers and
 //!   OpenAPI tools send `traceparent` naming their client span;
 //!   [`continue_trace`] makes a server span the child of an incoming
-//!   `traceparent`.
+//!   `traceparent`, and is installed as `toolplane_trace`'s remote-parent
+//!   function, so an MCP server's call span continues the trace its client
+//!   sent in `_meta`.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -166,6 +168,7 @@ where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     set_traceparent_source(current_traceparent);
+    toolplane_trace::set_remote_parent(continue_trace);
     tracing_opentelemetry::layer().with_tracer(provider.tracer("toolplane"))
 }
 

@@ -281,7 +281,7 @@ pub(crate) fn audit_records() -> Value {
                     "event": {"type": "string"}, "started_ms": count(), "finished_ms": count(),
                     "request_id": {"type": "string"}, "principal": {"type": "string"},
                     "roles": {"type": "array", "items": {"type": "string"}}, "tool": {"type": "string"},
-                    "arguments": {}, "decision": {"type": "string"}, "explanation": {"type": "string"},
+                    "call_id": {"type": "string"}, "arguments": {}, "decision": {"type": "string"}, "explanation": {"type": "string"},
                     "status": {"type": "string"}, "error": {"type": "string"}, "latency_us": count(),
                     "detail": {}}}}}}
         }

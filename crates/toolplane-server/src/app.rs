@@ -339,6 +339,7 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
     #[cfg(feature = "console")]
     let open = open.merge(crate::console::router());
     open.merge(authed)
+        .route_layer(middleware::from_fn(crate::trace_context::enter_route))
         .fallback(not_found)
         .layer(middleware::from_fn(json_rejections))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -4,8 +4,10 @@
 //! ```text
 //! POST|GET|DELETE /mcp ─► request id ─► load shedding ─► key → principal (401) ─► McpHttpService
 //!                                                                    │
-//!   tools/list ─► gateway.executor.specs()                           │ the principal rides in the
-//!   tools/call ─► gateway.executor.execute(call, ctx with principal) ◄┘ request's extensions
+//!   tools/list ─► gateway.executor.specs()                           │ the principal and the request
+//!   tools/call ─► gateway.executor.execute(call, ctx with principal) ◄┘ id ride in the request's
+//!                 ctx.request_id = the HTTP request's x-request-id      extensions
+//!                 call.id = the JSON-RPC id; _meta.traceparent → ctx
 //!                 validation, permissions, rate limits, audit
 //!   "ask" rule ─► elicitation at the client (callers with role approver or admin)
 //! ```
@@ -17,10 +19,10 @@ use axum::extract::{Request, State};
 use axum::routing::{MethodRouter, any};
 use serde_json::Value;
 use toolplane_core::{ApprovalToken, Principal};
-use toolplane_mcp::server::{Approver, HttpOptions, McpHttpService, McpServer, ServerOptions};
+use toolplane_mcp::server::{Approver, HttpOptions, HttpRequestId, McpHttpService, McpServer, ServerOptions};
 use toolplane_security::ApprovalStore;
 
-use crate::app::AppState;
+use crate::app::{AppState, RequestId};
 use crate::build::Gateway;
 use crate::openapi_doc::EndpointDoc;
 use crate::runs_api::APPROVER_ROLES;
@@ -33,8 +35,13 @@ const APPROVAL_TTL: Duration = Duration::from_secs(120);
 /// sessions per application (built on the first request, from the gateway).
 pub(crate) fn endpoints() -> Vec<(EndpointDoc, MethodRouter<AppState>)> {
     let service: Arc<OnceLock<McpHttpService>> = Arc::default();
-    let handler = any(move |State(state): State<AppState>, req: Request| {
+    let handler = any(move |State(state): State<AppState>, mut req: Request| {
         let service = Arc::clone(&service);
+        // A tools/call runs (and is audited) under this HTTP request's
+        // x-request-id, so gateway logs, audit and traces join.
+        if let Some(RequestId(id)) = req.extensions().get::<RequestId>().cloned() {
+            req.extensions_mut().insert(HttpRequestId(id));
+        }
         async move { service.get_or_init(|| mcp_service(&state.gateway)).handle(req).await }
     });
     vec![(

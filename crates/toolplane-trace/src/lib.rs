@@ -22,6 +22,10 @@
 //! - [`traced_stream`]: keeps a span open for as long as a [`ChatStream`],
 //!   recording the answer's id, model, usage, stop reason or error.
 //! - [`label`], [`finish_reason`]: bounded labels for span values.
+//! - [`set_remote_parent`], [`continue_remote`]: a server span continues a
+//!   caller's W3C trace context that arrived in a message (MCP `_meta`)
+//!   rather than in a header, through a function the host's OpenTelemetry
+//!   set-up installs (`toolplane-otel` does).
 //!
 //! No message content is recorded: names, ids, counts and outcomes only.
 
@@ -29,10 +33,12 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use toolplane_core::semconv as sc;
+use toolplane_core::trace_context::TraceParent;
 use toolplane_core::{ChatResponse, ChatStream, ProviderError, StopReason, StreamEvent, Usage};
 use tracing::Span;
 
@@ -247,6 +253,27 @@ macro_rules! chat_span {
             otel.status_code = $crate::__private::Empty,
         )
     }};
+}
+
+/// Makes a just-created span (not yet entered) the child of a remote
+/// parent; returns whether it did.
+pub type RemoteParent = fn(&Span, &TraceParent) -> bool;
+
+static REMOTE_PARENT: OnceLock<RemoteParent> = OnceLock::new();
+
+/// Sets how spans continue a remote trace (once per process; later calls
+/// return `false` and change nothing). Only the host's OpenTelemetry layer
+/// knows span contexts, so it installs this (`toolplane_otel::layer` does),
+/// beside core's [`traceparent` source](toolplane_core::trace_context::set_traceparent_source).
+pub fn set_remote_parent(continue_trace: RemoteParent) -> bool {
+    REMOTE_PARENT.set(continue_trace).is_ok()
+}
+
+/// Makes `span` (just created, not yet entered) the child of the caller's
+/// `parent`, through the function [`set_remote_parent`] installed; `false`
+/// when none is installed or it could not.
+pub fn continue_remote(span: &Span, parent: &TraceParent) -> bool {
+    REMOTE_PARENT.get().is_some_and(|f| f(span, parent))
 }
 
 #[cfg(test)]

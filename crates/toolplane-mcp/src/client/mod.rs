@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientCapabilities, ClientConfig,
-    ClientRequest, Implementation, ProgressNotificationParam, ServerResult,
+    ClientRequest, Implementation, ProgressNotificationParam, RequestMetaObject, ServerResult,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService, ServiceError};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
@@ -688,6 +688,12 @@ impl Inner {
         };
         let mut params = CallToolRequestParams::new(remote.to_string());
         params.arguments = arguments;
+        // SEP-414: the caller's trace context rides in `_meta` (rmcp adds
+        // the progressToken to the same object when it sends).
+        let mut meta = RequestMetaObject::new();
+        if wire::write_trace_meta(&mut meta.0.0, ctx) {
+            params.meta = Some(meta);
+        }
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let opts = &self.config.options;
         let mut timeout = opts.call_timeout;

@@ -81,6 +81,16 @@ impl BearerAuth for StaticKeys {
     }
 }
 
+/// The id a host's HTTP layer gave a request (its `x-request-id`, say).
+///
+/// Put it in the request's extensions before [`McpHttpService::handle`]:
+/// the `tools/call` that request carries then runs with it as its
+/// `CallContext::request_id`, so audit records, logs and traces of the call
+/// join the HTTP request's. Without it the request id is `mcp-<JSON-RPC id>`;
+/// the JSON-RPC id is the call's `ToolCall::id` either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequestId(pub String);
+
 /// How the Streamable HTTP endpoint behaves.
 #[derive(Clone)]
 pub struct HttpOptions {

@@ -17,6 +17,7 @@
 
 #[cfg(feature = "http")]
 mod http;
+mod trace;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -30,10 +31,12 @@ use rmcp::model::{
 use rmcp::service::{ElicitationMode, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
+use toolplane_core::trace_context::{TraceParent, TraceState};
 use toolplane_core::{ApprovalToken, CallContext, Principal, ToolCall, ToolError, ToolErrorKind, ToolSpec};
+use tracing::Instrument;
 
 #[cfg(feature = "http")]
-pub use http::{BearerAuth, HttpOptions, McpHttpService, StaticKeys, http_router};
+pub use http::{BearerAuth, HttpOptions, HttpRequestId, McpHttpService, StaticKeys, http_router};
 /// The executor contract served here (re-exported so hosts need not name its crate).
 pub use toolplane_pipeline::ToolExecutor;
 
@@ -254,9 +257,27 @@ impl McpServer {
         }
     }
 
-    fn context(&self, request_id: String, transport_principal: Option<Principal>) -> CallContext {
+    /// The call's context: the HTTP request's id when the host's HTTP layer
+    /// gave one (`HttpRequestId`), else `mcp-<JSON-RPC id>`; the
+    /// principal; and the caller's W3C trace context from `_meta` (SEP-414),
+    /// else from the HTTP request's `traceparent` header, when valid, so the
+    /// call's spans and its downstream requests continue the caller's trace.
+    fn context(&self, rc: &RequestContext<RoleServer>) -> CallContext {
+        let http = http_request(rc);
+        let request_id = http
+            .and_then(|h| h.request_id())
+            .unwrap_or_else(|| format!("mcp-{}", rc.id));
         let mut ctx = CallContext::new(request_id);
-        ctx.principal = transport_principal.or_else(|| self.inner.options.principal.clone());
+        ctx.principal = http
+            .and_then(|h| h.principal())
+            .or_else(|| self.inner.options.principal.clone());
+        let trace = wire::read_trace_meta(&rc.meta.0.0).or_else(|| http.and_then(|h| h.trace_headers()));
+        if let Some((parent, state)) = trace {
+            ctx.extensions.insert(parent);
+            if let Some(state) = state {
+                ctx.extensions.insert(state);
+            }
+        }
         ctx
     }
 
@@ -282,13 +303,18 @@ impl McpServer {
             None => "{}".into(),
         };
         let call = ToolCall::new(rc.id.to_string(), spec.name.clone(), arguments);
-        let principal = transport_principal(&rc);
-        let ctx = self.context(format!("mcp-{}", rc.id), principal);
-        let first = self.execute_cancellable(&call, &ctx, &rc).await;
-        let outcome = match first {
-            Err(e) if e.kind() == ToolErrorKind::ApprovalRequired => self.ask(&call, ctx, e, &rc).await,
-            other => other,
-        };
+        let ctx = self.context(&rc);
+        let transport = if http_request(&rc).is_some() { "tcp" } else { "pipe" };
+        let span = trace::call_span(request.name.as_ref(), &call.id, transport, &ctx);
+        let outcome = async {
+            match self.execute_cancellable(&call, &ctx, &rc).await {
+                Err(e) if e.kind() == ToolErrorKind::ApprovalRequired => self.ask(&call, ctx, e, &rc).await,
+                other => other,
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        trace::record_outcome(&span, &outcome);
         let result = match outcome {
             Ok(out) => wire::call_result_from_output(&out, Some(spec)),
             Err(e) => wire::call_result_from_error(&e),
@@ -406,19 +432,74 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}... ({} bytes)", &s[..cut], s.len())
 }
 
-/// The principal an HTTP authentication hook attached to the request.
-fn transport_principal(rc: &RequestContext<RoleServer>) -> Option<Principal> {
-    #[cfg(feature = "http")]
-    {
-        rc.extensions
-            .get::<::http::request::Parts>()
-            .and_then(|p| p.extensions.get::<Principal>())
-            .cloned()
+/// The HTTP request that carried the call (Streamable HTTP only): rmcp puts
+/// its parts in the request context.
+#[cfg(feature = "http")]
+fn http_request(rc: &RequestContext<RoleServer>) -> Option<&::http::request::Parts> {
+    rc.extensions.get::<::http::request::Parts>()
+}
+
+/// Without the `http` feature no call comes over HTTP.
+#[cfg(not(feature = "http"))]
+fn http_request(rc: &RequestContext<RoleServer>) -> Option<&NoHttp> {
+    let _ = rc;
+    None
+}
+
+/// Stands in for the HTTP request's parts when the `http` feature is off.
+#[cfg(not(feature = "http"))]
+enum NoHttp {}
+
+#[cfg(not(feature = "http"))]
+impl NoHttp {
+    fn principal(&self) -> Option<Principal> {
+        match *self {}
     }
-    #[cfg(not(feature = "http"))]
-    {
-        let _ = rc;
-        None
+    fn request_id(&self) -> Option<String> {
+        match *self {}
+    }
+    fn trace_headers(&self) -> Option<(TraceParent, Option<TraceState>)> {
+        match *self {}
+    }
+}
+
+/// What a call reads from the HTTP request that carried it.
+#[cfg(feature = "http")]
+trait HttpRequestParts {
+    fn principal(&self) -> Option<Principal>;
+    fn request_id(&self) -> Option<String>;
+    fn trace_headers(&self) -> Option<(TraceParent, Option<TraceState>)>;
+}
+
+#[cfg(feature = "http")]
+impl HttpRequestParts for ::http::request::Parts {
+    /// The principal an HTTP authentication hook attached to the request.
+    fn principal(&self) -> Option<Principal> {
+        self.extensions.get::<Principal>().cloned()
+    }
+
+    /// The id the host's HTTP layer gave the request ([`HttpRequestId`]).
+    fn request_id(&self) -> Option<String> {
+        self.extensions.get::<HttpRequestId>().map(|id| id.0.clone())
+    }
+
+    /// The request's trace context (one valid `traceparent` header, and its
+    /// `tracestate`), for clients that propagate at the HTTP layer rather
+    /// than in `_meta`.
+    fn trace_headers(&self) -> Option<(TraceParent, Option<TraceState>)> {
+        use toolplane_core::trace_context::{TRACEPARENT, TRACESTATE};
+        let mut values = self.headers.get_all(TRACEPARENT).iter();
+        let first = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        let parent: TraceParent = first.to_str().ok()?.parse().ok()?;
+        let state = self
+            .headers
+            .get(TRACESTATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Some((parent, state))
     }
 }
 

@@ -61,6 +61,7 @@ fn base(inv: &ToolInvocation<'_>, ctx: &CallContext, event: &str) -> AuditRecord
         r.roles = p.roles.clone();
     }
     r.tool = Some(inv.spec.name.clone());
+    r.call_id = Some(inv.call.id.clone());
     r.arguments = inv.args.clone();
     r
 }

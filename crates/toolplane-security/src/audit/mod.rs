@@ -55,6 +55,11 @@ pub struct AuditRecord {
     /// The tool, for tool events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
+    /// The call's id, for tool events: the model's tool call id (the
+    /// `gen_ai.tool.call.id` of the call's `execute_tool` span), or an MCP
+    /// call's JSON-RPC id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
     /// The arguments (redacted).
     pub arguments: Value,
     /// `allow`, `ask`, `deny`, `approved`, or none without a policy.
@@ -105,6 +110,7 @@ impl Redact for AuditRecord {
         self.principal = redact_text(&self.principal);
         for t in [
             &mut self.tool,
+            &mut self.call_id,
             &mut self.explanation,
             &mut self.error,
             &mut self.decision,
