@@ -85,7 +85,7 @@ fn shop_description(server: &str) -> Value {
 fn config(extra_experts: &str, tools_extra: &str) -> String {
     format!(
         "{keys}\n[[experts]]\nid = \"fast\"\nprovider = \"scripted\"\nmodel = \"scripted-fast\"\n\
-         input_per_1k = 0.001\noutput_per_1k = 0.002\n\n{extra_experts}\n\
+         price = {{ input = 1.0, output = 2.0 }}\n\n{extra_experts}\n\
          [tools]\nbuiltins = [\"current_time\"]\n{tools_extra}\n",
         keys = keys_toml()
     )

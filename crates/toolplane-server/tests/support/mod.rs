@@ -92,7 +92,7 @@ pub fn client() -> reqwest::Client {
 pub fn scripted_config(extra: &str) -> String {
     format!(
         "[server]\nbind = \"127.0.0.1:0\"\n{keys}\n\
-         [[experts]]\nid = \"fast\"\nprovider = \"scripted\"\nmodel = \"fast\"\ninput_per_1k = 0.001\noutput_per_1k = 0.002\n\n\
+         [[experts]]\nid = \"fast\"\nprovider = \"scripted\"\nmodel = \"fast\"\nprice = {{ input = 1.0, output = 2.0 }}\n\n\
          [[experts]]\nid = \"careful\"\nprovider = \"scripted\"\nmodel = \"careful\"\n\n\
          [tools]\nbuiltins = [\"current_time\"]\ndemo_tasks = true\n\n{extra}",
         keys = keys_toml()
