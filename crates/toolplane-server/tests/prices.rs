@@ -3,6 +3,8 @@
 //! /v1/metrics` counts and what the router's explanation shows; an expert
 //! without one is unpriced, never free.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 mod support;
 
 use serde_json::{Value, json};
