@@ -122,13 +122,8 @@ async fn the_console_works_in_a_real_browser() {
     let offline = serve(&["--state-dir", state_dir.to_str().unwrap()]);
     let hostile = serve(&["--config", hostile_config(state.path()).to_str().unwrap()]);
     // The search timing runs over GitHub's description (fetched by scripts/fetch-corpora.sh).
-    let github = match toolplane_testkit::corpus_dir("octokit-openapi-23.0.2") {
-        Some(corpus) => Some(serve(&[
-            "--config",
-            github_config(state.path(), &corpus).to_str().unwrap(),
-        ])),
-        None => None,
-    };
+    let github = toolplane_testkit::corpus_dir("octokit-openapi-23.0.2")
+        .map(|corpus| serve(&["--config", github_config(state.path(), &corpus).to_str().unwrap()]));
     let key = offline.key.clone().expect("the offline default prints its key");
     assert!(hostile.key.is_none());
 
