@@ -13,56 +13,20 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+
+mod support;
+use support::{ServeProcess, start_serve};
 
 const HOSTILE_KEY: &str = "tp-console-hostile-key";
 const GITHUB_KEY: &str = "tp-console-github-key";
 const MCP_KEY: &str = "tp-console-mcp-key";
 
-struct Serve {
-    _child: Child,
-    url: String,
-    key: Option<String>,
-}
-
 /// Starts `toolplane serve ARGS --bind 127.0.0.1:0`; reads the URL and the printed key.
-async fn serve(args: &[&str]) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .arg("serve")
-        .args(args)
-        .args(["--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (url, key) = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut url = None;
-        let mut key = None;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(u) = line.strip_prefix("toolplane serve listening on ") {
-                url = Some(u.to_owned());
-            } else if let Some(k) = line.strip_prefix("key (this run only): ") {
-                key = Some(k.to_owned());
-            } else if line.starts_with("experts: ") {
-                return (url.unwrap(), key);
-            }
-        }
-        panic!("toolplane serve ended before listening");
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Serve {
-        _child: child,
-        url,
-        key,
-    }
+fn serve(args: &[&str]) -> ServeProcess {
+    start_serve(args, &[])
 }
 
 fn cache_dir() -> PathBuf {
@@ -199,18 +163,14 @@ async fn the_console_works_in_a_real_browser() {
     }
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().join("default");
-    let offline = serve(&["--state-dir", state_dir.to_str().unwrap()]).await;
-    let hostile = serve(&["--config", hostile_config(state.path()).to_str().unwrap()]).await;
+    let offline = serve(&["--state-dir", state_dir.to_str().unwrap()]);
+    let hostile = serve(&["--config", hostile_config(state.path()).to_str().unwrap()]);
     // The search timing runs over GitHub's description (fetched by scripts/fetch-corpora.sh).
-    let github = match toolplane_testkit::corpus_dir("octokit-openapi-23.0.2") {
-        Some(corpus) => Some(serve(&["--config", github_config(state.path(), &corpus).to_str().unwrap()]).await),
-        None => None,
-    };
+    let github = toolplane_testkit::corpus_dir("octokit-openapi-23.0.2")
+        .map(|corpus| serve(&["--config", github_config(state.path(), &corpus).to_str().unwrap()]));
     // The MCP servers' page (mcp.test.mjs) needs the reference server.
-    let mcp = match server_everything() {
-        Some((node, js)) => Some(serve(&["--config", mcp_config(state.path(), &node, &js).to_str().unwrap()]).await),
-        None => None,
-    };
+    let mcp = server_everything()
+        .map(|(node, js)| serve(&["--config", mcp_config(state.path(), &node, &js).to_str().unwrap()]));
     let key = offline.key.clone().expect("the offline default prints its key");
     assert!(hostile.key.is_none());
 

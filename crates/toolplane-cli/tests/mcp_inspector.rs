@@ -11,6 +11,7 @@ use serde_json::Value;
 
 #[path = "mcp/pets.rs"]
 mod pets;
+mod support;
 use pets::{Server, fake_api, files, free_port, hash_key, start_gateway, wait_for};
 
 fn inspector() -> Option<PathBuf> {

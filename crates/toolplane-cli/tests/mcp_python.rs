@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 #[path = "mcp/pets.rs"]
 mod pets;
+mod support;
 use pets::{Server, fake_api, files, free_port, hash_key, start_gateway, wait_for};
 
 fn python() -> Option<PathBuf> {

@@ -7,9 +7,7 @@
 //! exported `chat` span, and the gateway continues an incoming one (in a
 //! header, and in an MCP call's `_meta`).
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
@@ -19,9 +17,11 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use toolplane_core::trace_context::TraceParent;
+
+mod support;
+use support::start_serve;
 
 type Log<T> = Arc<Mutex<Vec<T>>>;
 
@@ -173,39 +173,22 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
     let (otlp, spans) = receiver().await;
     let (base, seen) = upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--state-dir"])
-        .arg(dir.path())
-        .env("OPENAI_API_KEY", "sk-test-from-env")
-        .env("OPENAI_BASE_URL", &base)
-        .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("MISTRAL_API_KEY")
-        .env_remove("CO_API_KEY")
-        .env_remove("GROQ_API_KEY")
-        .env_remove("GOOGLE_API_KEY")
-        .env_remove("GEMINI_API_KEY")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
-        .env("OTEL_SERVICE_NAME", "gateway-test")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut url, mut key) = (String::new(), String::new());
-    while let Some(line) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-    {
-        if let Some(u) = line.strip_prefix("toolplane serve listening on ") {
-            url = u.to_owned();
-        } else if let Some(k) = line.strip_prefix("key (this run only): ") {
-            key = k.to_owned();
-        } else if line.starts_with("experts: ") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let serve = start_serve(
+        &["--state-dir", dir.path().to_str().unwrap()],
+        &[
+            ("OPENAI_API_KEY", Some("sk-test-from-env")),
+            ("OPENAI_BASE_URL", Some(&base)),
+            ("ANTHROPIC_API_KEY", None),
+            ("MISTRAL_API_KEY", None),
+            ("CO_API_KEY", None),
+            ("GROQ_API_KEY", None),
+            ("GOOGLE_API_KEY", None),
+            ("GEMINI_API_KEY", None),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", Some(&otlp)),
+            ("OTEL_SERVICE_NAME", Some("gateway-test")),
+        ],
+    );
+    let (url, key) = (&serve.url, serve.key.clone().unwrap());
     let incoming: TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
         .parse()
         .unwrap();
@@ -251,18 +234,8 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains("\"isError\":true"), "{body}");
     // SIGTERM: the server stops gracefully and flushes its spans on the way out.
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    serve.sigterm();
+    let status = serve.wait();
     assert!(status.success(), "{status:?}");
 
     let (service, server) = find(&spans, "POST /v1/chat/completions");

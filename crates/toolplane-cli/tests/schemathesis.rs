@@ -12,11 +12,12 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
+
+mod support;
+use support::{hash_key, start_serve};
 
 const KEY: &str = "tp-schemathesis-key";
 /// Fixed, so a failure found once is found again.
@@ -33,15 +34,6 @@ fn cache_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(|| PathBuf::from(".cache"));
     base.join("toolplane")
-}
-
-fn sha256(key: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .args(["serve", "--hash-key", key])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// The offline default's fast expert and its tools, with a known key that
@@ -70,7 +62,7 @@ demo_tasks = true
 [security]
 audit_dir = "audit"
 "#,
-        key = sha256(KEY)
+        key = hash_key(KEY)
     );
     let path = dir.join("toolplane.toml");
     std::fs::write(&path, text).unwrap();
@@ -89,26 +81,8 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     };
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("toolplane serve listening on ") {
-                return url.to_owned();
-            }
-        }
-        panic!("toolplane serve ended before listening");
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let serve = start_serve(&["--config", config.to_str().unwrap()], &[]);
+    let url = &serve.url;
 
     let report = dir.path().join("schemathesis-junit.xml");
     let run = Command::new(&exe)
@@ -153,5 +127,5 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     let summary: Vec<&str> = stdout.lines().rev().take(25).collect();
     eprintln!("{}", summary.into_iter().rev().collect::<Vec<_>>().join("\n"));
     assert!(stdout.contains("Tested:"), "no summary in:\n{stdout}");
-    let _ = serve.start_kill();
+    drop(serve);
 }

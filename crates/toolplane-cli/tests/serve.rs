@@ -10,24 +10,16 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+
+mod support;
+use support::{ServeProcess, hash_key, start_serve};
 
 const KEY: &str = "tp-process-test-alice";
 const BROKE: &str = "tp-process-test-broke";
-
-fn sha256(key: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .args(["serve", "--hash-key", key])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// A configuration in `dir`: two scripted experts, the demo tools, a
 /// principal `broke` whose token budget is 1.
@@ -67,61 +59,17 @@ only = "broke"
 period = "day"
 tokens = 1
 "#,
-        alice = sha256(KEY),
-        broke = sha256(BROKE)
+        alice = hash_key(KEY),
+        broke = hash_key(BROKE)
     );
     let path = dir.join("toolplane.toml");
     std::fs::write(&path, text).unwrap();
     path
 }
 
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    async fn start(config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_toolplane"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .args(["--bind", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(url) = line.strip_prefix("toolplane serve listening on ") {
-                    return url.to_owned();
-                }
-            }
-            panic!("toolplane serve ended before listening");
-        })
-        .await
-        .unwrap();
-        // Keep reading stdout so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, url }
-    }
-
-    fn sigterm(&self) {
-        let pid = self.child.id().unwrap().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    async fn wait(mut self) -> std::process::ExitStatus {
-        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
-            .await
-            .unwrap()
-            .unwrap()
-    }
+/// `toolplane serve --config CONFIG`.
+fn serve_config(config: &Path) -> ServeProcess {
+    start_serve(&["--config", config.to_str().unwrap()], &[])
 }
 
 fn cache_dir() -> PathBuf {
@@ -169,7 +117,7 @@ async fn official_sdks_talk_to_toolplane_serve() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(&write_config(dir.path())).await;
+    let serve = serve_config(&write_config(dir.path()));
     run_client(&python, "openai_sdk.py", &serve.url, &[]).await;
     run_client(&python, "anthropic_sdk.py", &serve.url, &[]).await;
     let npm = cache_dir().join("server-npm");
@@ -179,13 +127,13 @@ async fn official_sdks_talk_to_toolplane_serve() {
         let _: Option<()> = toolplane_testkit::missing("the openai npm package", "run scripts/ci/server.sh");
     }
     serve.sigterm();
-    assert!(serve.wait().await.success());
+    assert!(serve.wait().success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_stream_finish_then_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(&write_config(dir.path())).await;
+    let serve = serve_config(&write_config(dir.path()));
     let client = reqwest::Client::new();
     // The careful expert streams one word every 25 ms (about 20 words).
     let mut r = client
@@ -205,7 +153,7 @@ async fn sigterm_lets_a_stream_finish_then_exits_zero() {
     assert!(body.trim_end().ends_with("data: [DONE]"), "the stream was cut: {body}");
     assert!(body.contains("ten"), "{body}");
     let url = serve.url.clone();
-    let status = serve.wait().await;
+    let status = serve.wait();
     assert!(status.success(), "{status}");
     // The process is gone: its port no longer answers.
     assert!(client.get(format!("{url}/healthz")).send().await.is_err());
@@ -239,7 +187,7 @@ async fn a_paused_run_survives_a_restart_of_the_process() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let client = reqwest::Client::new();
-    let serve = Serve::start(&config).await;
+    let serve = serve_config(&config);
     let b: Value = client
         .post(format!("{}/v1/runs", serve.url))
         .bearer_auth(KEY)
@@ -254,9 +202,9 @@ async fn a_paused_run_survives_a_restart_of_the_process() {
     let events = run_events(&client, &serve.url, &id).await;
     assert_eq!(events.last().unwrap()["type"], "paused", "{events:?}");
     serve.sigterm();
-    assert!(serve.wait().await.success());
+    assert!(serve.wait().success());
 
-    let serve = Serve::start(&config).await;
+    let serve = serve_config(&config);
     let run: Value = client
         .get(format!("{}/v1/runs/{id}", serve.url))
         .bearer_auth(KEY)
@@ -281,7 +229,7 @@ async fn a_paused_run_survives_a_restart_of_the_process() {
     assert_eq!(done["type"], "done", "{events:?}");
     assert_eq!(done["status"], "answered", "{done}");
     serve.sigterm();
-    assert!(serve.wait().await.success());
+    assert!(serve.wait().success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,7 +364,7 @@ fn check_validates_the_example_and_names_file_line_and_field() {
 fn hash_key_prints_the_sha256() {
     // sha256("abc"), FIPS 180-2 appendix B.1.
     assert_eq!(
-        sha256("abc"),
+        hash_key("abc"),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
@@ -457,35 +405,19 @@ async fn fake_openai() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>
 async fn vendor_keys_in_the_environment_replace_the_scripted_experts() {
     let (base, seen) = fake_openai().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolplane"));
-    cmd.args(["serve", "--bind", "127.0.0.1:0", "--state-dir"])
-        .arg(dir.path())
-        .env("OPENAI_API_KEY", "sk-test-from-env")
-        .env("OPENAI_BASE_URL", &base)
-        // Blank counts as unset.
-        .env("ANTHROPIC_API_KEY", "  ")
-        .env_remove("MISTRAL_API_KEY")
-        .env_remove("CO_API_KEY")
-        .env_remove("GROQ_API_KEY")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut url, mut key, mut experts) = (String::new(), String::new(), String::new());
-    while let Some(line) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-    {
-        if let Some(u) = line.strip_prefix("toolplane serve listening on ") {
-            url = u.to_owned();
-        } else if let Some(k) = line.strip_prefix("key (this run only): ") {
-            key = k.to_owned();
-        } else if let Some(e) = line.strip_prefix("experts: ") {
-            experts = e.to_owned();
-            break;
-        }
-    }
+    let serve = start_serve(
+        &["--state-dir", dir.path().to_str().unwrap()],
+        &[
+            ("OPENAI_API_KEY", Some("sk-test-from-env")),
+            ("OPENAI_BASE_URL", Some(&base)),
+            // Blank counts as unset.
+            ("ANTHROPIC_API_KEY", Some("  ")),
+            ("MISTRAL_API_KEY", None),
+            ("CO_API_KEY", None),
+            ("GROQ_API_KEY", None),
+        ],
+    );
+    let (url, key, experts) = (&serve.url, serve.key.clone().unwrap(), &serve.experts);
     assert_eq!(experts, "openai/gpt-4o-mini");
     let r = reqwest::Client::new()
         .post(format!("{url}/v1/chat/completions"))
@@ -499,15 +431,8 @@ async fn vendor_keys_in_the_environment_replace_the_scripted_experts() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["choices"][0]["message"]["content"], "from the upstream");
     assert_eq!(seen.lock().unwrap().as_slice(), ["Bearer sk-test-from-env"]);
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(child.wait().await.unwrap().success());
+    serve.sigterm();
+    assert!(serve.wait().success());
 }
 
 /// The expert that answers `model: task:default` on `url` (with `request_id`).
@@ -565,15 +490,15 @@ strategy = {{ kind = "weighted", weights = {{ latency = 0.0, success = 0.0, cost
 [security]
 redis_url = "{redis}"
 "#,
-        alice = sha256(KEY),
+        alice = hash_key(KEY),
     );
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
     for d in [&a_dir, &b_dir] {
         std::fs::create_dir_all(d).unwrap();
         std::fs::write(d.join("toolplane.toml"), &text).unwrap();
     }
-    let a = Serve::start(&a_dir.join("toolplane.toml")).await;
-    let b = Serve::start(&b_dir.join("toolplane.toml")).await;
+    let a = serve_config(&a_dir.join("toolplane.toml"));
+    let b = serve_config(&b_dir.join("toolplane.toml"));
 
     let first = routed_to(&b.url, &format!("b-{tag}-0")).await;
     let rid = format!("a-{tag}-1");
@@ -609,6 +534,6 @@ redis_url = "{redis}"
     assert_eq!(seen, other, "process B never learned process A's verdicts");
     a.sigterm();
     b.sigterm();
-    assert!(a.wait().await.success());
-    assert!(b.wait().await.success());
+    assert!(a.wait().success());
+    assert!(b.wait().success());
 }

@@ -3,14 +3,15 @@
 //! `execute_tool` spans as the run's children; a paused run's reason, a
 //! resumed run's link back; secrets kept out with content capture off and on
 //! (capture through the security crate's redactor).
-// The tests of this file run one at a time (a lock held across awaits): a
-// thread-local subscriber in one test must not race callsite registration in
-// another, so what a test collects never depends on thread timing.
+// The tests of this file run one at a time (the testkit collector's lock,
+// held across awaits): a thread-local subscriber in one test must not race
+// callsite registration in another, so what a test collects never depends
+// on thread timing.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::await_holding_lock, missing_docs)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -21,91 +22,7 @@ use toolplane_core::{
 };
 use toolplane_pipeline::{AgentLoop, ApprovalDecision, RunOutcome, RunState};
 use toolplane_registry::{Executor, ExecutorConfig, ToolRegistry};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-use tracing_subscriber::registry::{LookupSpan, Registry};
-
-#[derive(Debug, Clone)]
-struct SpanRec {
-    name: &'static str,
-    fields: BTreeMap<String, String>,
-    parent: Option<usize>,
-    closed: bool,
-}
-
-impl SpanRec {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).map(String::as_str)
-    }
-}
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-#[derive(Clone, Default)]
-struct Collector(Arc<Mutex<Vec<SpanRec>>>);
-
-struct Index(usize);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0.insert(field.name().to_string(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-}
-
-impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collector {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let span = ctx.span(id).unwrap();
-        let parent = span.parent().and_then(|p| p.extensions().get::<Index>().map(|i| i.0));
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        let mut spans = self.0.lock().unwrap();
-        spans.push(SpanRec {
-            name: attrs.metadata().name(),
-            fields,
-            parent,
-            closed: false,
-        });
-        span.extensions_mut().insert(Index(spans.len() - 1));
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let span = ctx.span(id).unwrap();
-        let index = span.extensions().get::<Index>().unwrap().0;
-        values.record(&mut Fields(&mut self.0.lock().unwrap()[index].fields));
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let span = ctx.span(&id).unwrap();
-        let index = span.extensions().get::<Index>().unwrap().0;
-        self.0.lock().unwrap()[index].closed = true;
-    }
-}
-
-impl Collector {
-    fn install() -> (Self, (tracing::subscriber::DefaultGuard, MutexGuard<'static, ()>)) {
-        let serial = serial();
-        let c = Collector::default();
-        let guard = tracing::subscriber::set_default(Registry::default().with(c.clone()));
-        (c, (guard, serial))
-    }
-    fn spans(&self) -> Vec<SpanRec> {
-        self.0.lock().unwrap().clone()
-    }
-    /// Every name and value recorded, as one text.
-    fn all_text(&self) -> String {
-        format!("{:?}", self.spans())
-    }
-}
+use toolplane_testkit::spans::{Collector, SpanRec};
 
 fn echo(name: &str) -> Arc<dyn toolplane_core::Tool> {
     Arc::new(EchoTool::new(ToolSpec::new(name, "Returns its arguments.")))

@@ -456,6 +456,44 @@ impl RouterConfig {
     pub fn explain_for(&self, task_type: &str, request: &ChatRequest) -> Result<Decision, ConfigError> {
         Ok(self.detached_router()?.explain_for(task_type, request))
     }
+
+    /// The way forward for `field` when it is a price field of the old
+    /// format (`input_per_1k`, `output_per_1k`, USD per 1,000 tokens), with
+    /// `value` converted when given; `None` for any other field. Every
+    /// configuration that takes a `price` table (router.toml, the gateway's
+    /// `[[experts]]`) refuses the old fields with this text.
+    ///
+    /// ```
+    /// use toolplane_router::RouterConfig;
+    /// let hint = RouterConfig::old_price_field_hint("input_per_1k", Some(0.003)).unwrap();
+    /// assert!(hint.contains("price = { input = 3, output = .. }"), "{hint}");
+    /// assert!(RouterConfig::old_price_field_hint("model", None).is_none());
+    /// ```
+    pub fn old_price_field_hint(field: &str, value: Option<f64>) -> Option<String> {
+        let key = match field {
+            "input_per_1k" => "input",
+            "output_per_1k" => "output",
+            _ => return None,
+        };
+        // Rounded to a billionth of a dollar so that 0.00015 reads 0.15, not 0.15000000000000002.
+        let per_million = |v: f64| (v * 1e12).round() / 1e9;
+        let example = match (key, value) {
+            ("input", Some(v)) => format!(
+                " (`{field} = {v}` is `price = {{ input = {}, output = .. }}`)",
+                per_million(v)
+            ),
+            (_, Some(v)) => format!(
+                " (`{field} = {v}` is `price = {{ input = .., output = {} }}`)",
+                per_million(v)
+            ),
+            _ => String::new(),
+        };
+        Some(format!(
+            "prices are now `price = {{ input = .., output = .. }}` in USD per million tokens \
+             (the old per-1k figures times 1000){example}, with optional cache_read, cache_write_5m, \
+             cache_write_1h and reasoning"
+        ))
+    }
 }
 
 fn build_error(e: RouterError) -> ConfigError {
@@ -507,16 +545,18 @@ fn check_price(p: &Price, at: FieldPath) -> Result<(), (FieldPath, String)> {
 /// A parse error, with the way forward when it is a field of the old price
 /// format (USD per 1,000 tokens).
 fn with_hint(message: &str) -> String {
-    if message.contains("`input_per_1k`") || message.contains("`output_per_1k`") {
-        format!(
-            "{message}; prices are now `price = {{ input = .., output = .. }}` in USD per million tokens \
-             (the old per-1k figures times 1000), with optional cache_read, cache_write_5m, cache_write_1h \
-             and reasoning"
-        )
-    } else {
-        message.to_owned()
+    match OLD_PRICE_FIELDS
+        .iter()
+        .find(|f| message.contains(&format!("`{f}`")))
+        .and_then(|f| RouterConfig::old_price_field_hint(f, None))
+    {
+        Some(hint) => format!("{message}; {hint}"),
+        None => message.to_owned(),
     }
 }
+
+/// The price fields of the old format, in USD per 1,000 tokens.
+const OLD_PRICE_FIELDS: [&str; 2] = ["input_per_1k", "output_per_1k"];
 
 /// Known figures that make sense: finite, not negative, rates in `[0, 1]`,
 /// no more wins than judged answers, p50 not above p95.

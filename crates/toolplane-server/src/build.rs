@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use toolplane_core::{ChatInterceptor, ChatProvider, InterceptedProvider, Principal, ProviderStatsSource};
-use toolplane_metrics::{
-    MetricsConfig, MetricsInterceptor, ModelPrice, PricingTable, ProviderMetricsCollector, SystemClock,
-};
+use toolplane_metrics::{MetricsConfig, MetricsInterceptor, PricingTable, ProviderMetricsCollector, SystemClock};
 use toolplane_openapi::http::{HttpConfig, Secret, http_tools};
 use toolplane_openapi::{ConvertOptions, Converter, Filters, OpenApiSpec};
 use toolplane_providers::{
@@ -148,11 +146,10 @@ pub fn default_config(state_dir: PathBuf) -> (ServerConfig, String) {
         }
     }
     if cfg.experts.is_empty() {
-        for (name, _, input, output) in demo::SCRIPTED_EXPERTS {
+        for (name, _, price) in demo::SCRIPTED_EXPERTS {
             let mut e = expert("scripted", name);
             e.id = Some(name.to_owned());
-            e.input_per_1k = input;
-            e.output_per_1k = output;
+            e.price = Some(price);
             cfg.experts.push(e);
         }
     }
@@ -178,8 +175,7 @@ fn expert(provider: &str, model: &str) -> ExpertEntry {
         model: model.into(),
         base_url: None,
         api_key_env: None,
-        input_per_1k: 0.0,
-        output_per_1k: 0.0,
+        price: None,
         context_window: None,
         tools: None,
         streaming: None,
@@ -204,20 +200,20 @@ impl Gateway {
         };
         let router_cfg = cfg.router_config(text)?;
 
-        // Prices: built-in, a LiteLLM file, and the experts' own prices.
+        // One price book for metrics, router, budgets and runs: built-in
+        // prices, a LiteLLM file, and the experts' own prices. An expert
+        // none of them prices stays unpriced (never free).
         let mut prices = PricingTable::builtin();
         if let Some(f) = &cfg.pricing.litellm_file {
             let table = PricingTable::from_litellm_file(&cfg.resolve(f))
                 .map_err(|e| err("pricing.litellm_file".into(), e.to_string()))?;
             prices.merge(&table);
         }
-        for e in &cfg.experts {
-            if e.input_per_1k > 0.0 || e.output_per_1k > 0.0 {
-                let price = ModelPrice::per_million(e.input_per_1k * 1000.0, e.output_per_1k * 1000.0);
-                let name = provider_name(e);
+        for (i, e) in cfg.experts.iter().enumerate() {
+            if let Some(price) = e.price {
                 prices
-                    .insert(&name, &e.model, price)
-                    .map_err(|x| err(format!("experts[{}]", e.id()), x.to_string()))?;
+                    .insert(&provider_name(e), &e.model, price)
+                    .map_err(|x| err(format!("experts[{i}].price"), x.to_string()))?;
             }
         }
         let metrics = Arc::new(ProviderMetricsCollector::with_parts(
@@ -241,6 +237,7 @@ impl Gateway {
         let builder = router_cfg
             .builder(|e| providers.get(&e.id()).cloned())
             .map_err(|e| err(e.location.unwrap_or_default(), e.message))?
+            .prices(metrics.price_book())
             .dispatch_log(256);
         let local: Arc<dyn ProviderStatsSource> = metrics.clone();
         // Replicas: verdicts and breaker openings go through Redis; figures stay local.
@@ -271,11 +268,9 @@ impl Gateway {
             chain.push(Arc::new(RateLimitInterceptor::new(rate).keyed_by(true, false)));
         }
         if let Some(budget) = budget {
-            let mut b = BudgetInterceptor::new(budget).with_default_max_output(1024);
-            for e in &cfg.experts {
-                let price = toolplane_core::Price::per_million(e.input_per_1k * 1000.0, e.output_per_1k * 1000.0);
-                b = b.with_price(e.model.clone(), price);
-            }
+            let b = BudgetInterceptor::new(budget)
+                .with_prices(metrics.price_book())
+                .with_default_max_output(1024);
             chain.push(Arc::new(b));
         }
         let routed: Arc<dyn ChatProvider> = Arc::new(InterceptedProvider::new(router.clone(), chain.clone()));

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toolplane_core::Price;
 use toolplane_router::{ExpertConfig, RouterConfig};
 
 pub mod mcp;
@@ -154,12 +155,12 @@ pub struct ExpertEntry {
     /// The environment variable holding the key (default: the vendor's usual one).
     #[serde(default)]
     pub api_key_env: Option<String>,
-    /// USD per 1,000 input tokens.
+    /// The price in USD per million tokens, as in router.toml (`price = {
+    /// input = 2.5, output = 10.0, cache_read = 1.25 }`). Unset: the price
+    /// book's (`[pricing]`, built-in prices), else the expert is unpriced
+    /// (ranked last by cost, refused under a cost budget), never free.
     #[serde(default)]
-    pub input_per_1k: f64,
-    /// USD per 1,000 output tokens.
-    #[serde(default)]
-    pub output_per_1k: f64,
+    pub price: Option<Price>,
     /// Context window in tokens.
     #[serde(default)]
     pub context_window: Option<u64>,
@@ -193,11 +194,7 @@ impl ExpertEntry {
             tools: self.tools,
             streaming: self.streaming,
             context_window: self.context_window,
-            // The router's prices are USD per million tokens (core `Price`).
-            price: Some(toolplane_core::Price::per_million(
-                self.input_per_1k * 1000.0,
-                self.output_per_1k * 1000.0,
-            )),
+            price: self.price,
             priority: self.priority,
             budget_usd: self.budget_usd,
             stats: None,
@@ -389,6 +386,31 @@ fn locate(text: &str, path: &[Seg]) -> Option<usize> {
     best.map(|o| line_of(text, o))
 }
 
+/// The first `[[experts]]` price field of the old format (USD per 1,000
+/// tokens), refused with the router's conversion, named with its line.
+fn old_price_field(text: &str, origin: &Origin) -> Option<ConfigError> {
+    let root = toml::de::DeTable::parse(text).ok()?.into_inner();
+    let experts = root.get("experts")?.get_ref().as_array()?;
+    experts.iter().enumerate().find_map(|(i, e)| {
+        let table = e.get_ref().as_table()?;
+        table.iter().find_map(|(key, value)| {
+            let key_name: &str = key.get_ref();
+            let number = match value.get_ref() {
+                toml::de::DeValue::Float(f) => f.as_str().replace('_', "").parse().ok(),
+                toml::de::DeValue::Integer(n) => n.as_str().replace('_', "").parse().ok(),
+                _ => None,
+            };
+            let message = RouterConfig::old_price_field_hint(key_name, number)?;
+            Some(ConfigError {
+                file: origin.file.clone(),
+                line: Some(line_of(text, key.span().start)),
+                field: Some(format!("experts[{i}].{key_name}")),
+                message: format!("`{key_name}` is no longer read; {message}"),
+            })
+        })
+    })
+}
+
 impl ServerConfig {
     /// Reads and checks a configuration file.
     ///
@@ -416,13 +438,12 @@ impl ServerConfig {
     /// As [`ServerConfig::from_path`].
     pub fn from_toml_str(text: &str, origin: Origin) -> Result<Self, ConfigError> {
         let mut cfg: Self = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start));
-            ConfigError {
+            old_price_field(text, &origin).unwrap_or_else(|| ConfigError {
                 file: origin.file.clone(),
-                line,
+                line: e.span().map(|s| line_of(text, s.start)),
                 field: None,
                 message: e.message().trim().to_owned(),
-            }
+            })
         })?;
         cfg.origin = origin;
         cfg.validate(text)?;
@@ -680,6 +701,50 @@ strategy = { kind = "weighted" }
         let e = ServerConfig::from_toml_str(&text, origin()).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("server.keys[0].sha256"));
         assert_eq!(e.line, Some(13), "{e}");
+    }
+
+    #[test]
+    fn old_price_fields_are_refused_with_the_conversion_and_their_place() {
+        let text = OK.replace("model = \"fast\"", "model = \"fast\"\noutput_per_1k = 0.0006");
+        let e = ServerConfig::from_toml_str(&text, origin()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("experts[0].output_per_1k"));
+        assert!(
+            e.to_string()
+                .starts_with("toolplane.toml:8: experts[0].output_per_1k: `output_per_1k` is no longer read"),
+            "{e}"
+        );
+        assert!(e.message.contains("price = { input = .., output = 0.6 }"), "{e}");
+        assert!(e.message.contains("USD per million tokens"), "{e}");
+    }
+
+    #[test]
+    fn a_price_is_the_routers_price_table_and_unset_is_unpriced() {
+        let text = OK.replace(
+            "model = \"fast\"",
+            "model = \"fast\"\nprice = { input = 2.5, output = 10.0, cache_read = 1.25 }",
+        );
+        let r = ServerConfig::from_toml_str(&text, origin())
+            .unwrap()
+            .router_config(None)
+            .unwrap();
+        assert_eq!(
+            r.experts[0].price,
+            Some(Price::per_million(2.5, 10.0).with_cache_read(1.25))
+        );
+        let r = ServerConfig::from_toml_str(OK, origin())
+            .unwrap()
+            .router_config(None)
+            .unwrap();
+        assert_eq!(r.experts[0].price, None, "no price is unpriced, not $0");
+
+        let text = OK.replace(
+            "model = \"fast\"",
+            "model = \"fast\"\nprice = { input = -1.0, output = 1.0 }",
+        );
+        let e = ServerConfig::from_toml_str(&text, origin()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("experts[0].price.input"), "{e}");
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(e.message.contains("USD per million tokens"), "{e}");
     }
 
     #[test]

@@ -221,11 +221,20 @@ impl ChatProvider for ScriptedExpert {
     }
 }
 
-/// The two scripted experts of the offline default: `(id, latency, input USD/1k, output USD/1k)`;
-/// the prices are made up, so metrics and budgets have something to count.
-pub const SCRIPTED_EXPERTS: [(&str, Duration, f64, f64); 2] = [
-    ("scripted-fast", Duration::from_millis(5), 0.000_15, 0.000_6),
-    ("scripted-careful", Duration::from_millis(25), 0.002_5, 0.01),
+/// The two scripted experts of the offline default: `(id, latency, price)`,
+/// prices in USD per million tokens; they are made up, so metrics and
+/// budgets have something to count.
+pub const SCRIPTED_EXPERTS: [(&str, Duration, toolplane_core::Price); 2] = [
+    (
+        "scripted-fast",
+        Duration::from_millis(5),
+        toolplane_core::Price::per_million(0.15, 0.6),
+    ),
+    (
+        "scripted-careful",
+        Duration::from_millis(25),
+        toolplane_core::Price::per_million(2.5, 10.0),
+    ),
 ];
 
 #[derive(Default)]

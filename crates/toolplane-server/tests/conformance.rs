@@ -138,14 +138,7 @@ impl Call<'_> {
 async fn every_answer_conforms_to_the_description() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&scripted_config(""), dir.path()).await;
-    let doc: Value = client()
-        .get(format!("{}/openapi.json", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, doc) = get_as(&s.url, "/openapi.json", None).await;
     let d = Described { doc };
     let c = Call { s: &s, d: &d };
     let k = Some(KEY);

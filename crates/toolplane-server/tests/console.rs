@@ -21,6 +21,18 @@ impl Cookies {
     fn header(&self) -> String {
         format!("tp_session={}; tp_csrf={}", self.session, self.csrf)
     }
+
+    /// `GET {url}{path}` with the session's cookies alone (a GET needs no
+    /// CSRF token): the status and the JSON body.
+    async fn get(&self, url: &str, path: &str) -> (u16, Value) {
+        let r = client()
+            .get(format!("{url}{path}"))
+            .header("cookie", self.header())
+            .send()
+            .await
+            .unwrap();
+        read(r).await
+    }
 }
 
 async fn sign_in(url: &str, key: &str) -> reqwest::Response {
@@ -104,14 +116,7 @@ async fn pages_and_files_carry_their_types_and_the_csp() {
         .unwrap();
     assert_eq!(r.status(), 404);
     // The console's API is in the description.
-    let doc: Value = client()
-        .get(format!("{}/openapi.json", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, doc) = get_as(&s.url, "/openapi.json", None).await;
     assert!(doc["paths"]["/console/session"]["post"].is_object(), "{}", doc["paths"]);
     s.stop().await;
 }
@@ -151,15 +156,7 @@ async fn sign_in_sets_strict_cookies_and_cookie_requests_need_the_csrf_token() {
     );
 
     // GET with the cookie alone.
-    let who: Value = client()
-        .get(format!("{}/console/session", s.url))
-        .header("cookie", c.header())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, who) = c.get(&s.url, "/console/session").await;
     assert_eq!(who["principal"], "alice");
     assert_eq!(who["roles"], json!(["member", "approver", "admin"]));
 
@@ -176,7 +173,7 @@ async fn sign_in_sets_strict_cookies_and_cookie_requests_need_the_csrf_token() {
     let r = call(vec![("cookie", c.header())]).await.unwrap();
     assert_eq!(r.status(), 403);
     let e: Value = r.json().await.unwrap();
-    assert_eq!(e["error"]["code"], "csrf_failed");
+    assert_eq!(error_of(&e)["code"], "csrf_failed");
     // A wrong token, or the right one from another origin: 403.
     let r = call(vec![("cookie", c.header()), ("x-csrf-token", "x".repeat(64))])
         .await
@@ -233,26 +230,12 @@ async fn sign_in_sets_strict_cookies_and_cookie_requests_need_the_csrf_token() {
             .iter()
             .all(|v| v.to_str().unwrap().contains("Max-Age=0"))
     );
-    let r = client()
-        .get(format!("{}/console/session", s.url))
-        .header("cookie", c.header())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(c.get(&s.url, "/console/session").await.0, 401);
     s.stop().await;
 }
 
 async fn details(url: &str, c: &Cookies, id: &str) -> Value {
-    client()
-        .get(format!("{url}/console/runs/{id}"))
-        .header("cookie", c.header())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    c.get(url, &format!("/console/runs/{id}")).await.1
 }
 
 async fn rested(url: &str, c: &Cookies, id: &str) -> Value {
@@ -318,15 +301,7 @@ async fn the_dock_conversation_is_kept_per_session_with_results_and_the_expert()
     assert!(d["answer"].as_str().unwrap().contains("and now say hello"));
 
     // The conversation, as a reload sees it.
-    let conv: Value = client()
-        .get(format!("{}/console/conversation", s.url))
-        .header("cookie", c.header())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, conv) = c.get(&s.url, "/console/conversation").await;
     let turns = conv["data"].as_array().unwrap();
     assert_eq!(turns.len(), 2);
     assert_eq!(turns[0]["input"], "list my tasks");
@@ -335,31 +310,11 @@ async fn the_dock_conversation_is_kept_per_session_with_results_and_the_expert()
 
     // Another session (the same key) has its own, empty conversation; a bearer key has none.
     let (other, _) = cookies_of(&sign_in(&s.url, KEY).await);
-    let conv: Value = client()
-        .get(format!("{}/console/conversation", s.url))
-        .header("cookie", other.header())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, conv) = other.get(&s.url, "/console/conversation").await;
     assert_eq!(conv["data"], json!([]));
-    let r = client()
-        .get(format!("{}/console/conversation", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(get_as(&s.url, "/console/conversation", KEY).await.0, 400);
     // Bob cannot read Alice's run.
-    let r = client()
-        .get(format!("{}/console/runs/{id}", s.url))
-        .bearer_auth(BOB)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(get_as(&s.url, &format!("/console/runs/{id}"), BOB).await.0, 404);
 
     // Clearing starts afresh.
     let r = client()

@@ -99,31 +99,25 @@ async fn client_tools_round_trip_through_chat_completions() {
     let tools = json!([{"type": "function", "function": {"name": "get_weather", "description": "Weather.",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]);
     let mut messages = vec![json!({"role": "user", "content": "use get_weather for Paris"})];
-    let b: Value = post(
+    let (_, b) = post_json_as(
         &s.url,
         "/v1/chat/completions",
-        Some(KEY),
-        json!({"model": "fast", "messages": messages, "tools": tools}),
+        KEY,
+        &json!({"model": "fast", "messages": messages, "tools": tools}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(b["choices"][0]["finish_reason"], "tool_calls");
     let call = b["choices"][0]["message"]["tool_calls"][0].clone();
     assert_eq!(call["function"]["name"], "get_weather");
     messages.push(b["choices"][0]["message"].clone());
     messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": "sunny, 21 C"}));
-    let b: Value = post(
+    let (_, b) = post_json_as(
         &s.url,
         "/v1/chat/completions",
-        Some(KEY),
-        json!({"model": "fast", "messages": messages, "tools": tools}),
+        KEY,
+        &json!({"model": "fast", "messages": messages, "tools": tools}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert!(
         b["choices"][0]["message"]["content"]
             .as_str()
@@ -193,12 +187,13 @@ async fn keys_bodies_and_models_give_the_right_errors() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&scripted_config(""), dir.path()).await;
     let msg = json!({"model": "fast", "messages": [{"role": "user", "content": "x"}]});
-    let r = post(&s.url, "/v1/chat/completions", None, msg.clone()).await;
-    assert_eq!(r.status(), 401);
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(b["error"]["type"], "authentication_error");
-    let r = post(&s.url, "/v1/chat/completions", Some("tp-wrong"), msg.clone()).await;
-    assert_eq!(r.status(), 401);
+    let (status, b) = post_json_as(&s.url, "/v1/chat/completions", None, &msg).await;
+    assert_eq!(status, 401, "{b}");
+    assert_eq!(error_of(&b)["type"], "authentication_error");
+    assert_eq!(
+        post_json_as(&s.url, "/v1/chat/completions", "tp-wrong", &msg).await.0,
+        401
+    );
     let r = client()
         .post(format!("{}/v1/messages", s.url))
         .header("x-api-key", "nope")
@@ -222,40 +217,33 @@ async fn keys_bodies_and_models_give_the_right_errors() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let b: Value = r.json().await.unwrap();
-    assert!(b["error"]["message"].as_str().unwrap().contains("line 1 column"), "{b}");
+    assert!(
+        error_of(&b)["message"].as_str().unwrap().contains("line 1 column"),
+        "{b}"
+    );
 
     let big = "x".repeat(5 * 1024 * 1024);
-    let r = post(
+    let (status, b) = post_json_as(
         &s.url,
         "/v1/chat/completions",
-        Some(KEY),
-        json!({"model": "fast", "messages": [{"role": "user", "content": big}]}),
+        KEY,
+        &json!({"model": "fast", "messages": [{"role": "user", "content": big}]}),
     )
     .await;
-    assert_eq!(r.status(), 413);
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(b["error"]["code"], "request_too_large");
+    assert_eq!(status, 413, "{b}");
+    assert_eq!(error_of(&b)["code"], "request_too_large");
 
-    let r = post(
+    let (status, b) = post_json_as(
         &s.url,
         "/v1/chat/completions",
-        Some(KEY),
-        json!({"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}),
+        KEY,
+        &json!({"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}),
     )
     .await;
-    assert_eq!(r.status(), 404);
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(b["error"]["param"], "model");
+    assert_eq!(status, 404, "{b}");
+    assert_eq!(error_of(&b)["param"], "model");
 
-    let b: Value = client()
-        .get(format!("{}/v1/models", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, b) = get_as(&s.url, "/v1/models", KEY).await;
     let ids: Vec<&str> = b["data"]
         .as_array()
         .unwrap()
@@ -279,13 +267,7 @@ async fn keys_bodies_and_models_give_the_right_errors() {
     let r = client().get(format!("{}/readyz", s.url)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // Bob is no admin: metrics JSON and the audit log are refused with the reason.
-    let r = client()
-        .get(format!("{}/v1/audit", s.url))
-        .bearer_auth(BOB)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(get_as(&s.url, "/v1/audit", BOB).await.0, 403);
     s.stop().await;
 }
 
@@ -294,15 +276,7 @@ async fn tools_are_listed_permitted_limited_and_audited() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = scripted_config("[security]\ntool_calls_per_minute = 2\n");
     let s = TestServer::start(&cfg, dir.path()).await;
-    let b: Value = client()
-        .get(format!("{}/v1/tools", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, b) = get_as(&s.url, "/v1/tools", KEY).await;
     let names: Vec<&str> = b["data"]
         .as_array()
         .unwrap()
@@ -313,36 +287,33 @@ async fn tools_are_listed_permitted_limited_and_audited() {
         names.contains(&"createTask") && names.contains(&"current_time"),
         "{names:?}"
     );
-    let b: Value = client()
-        .get(format!("{}/v1/tools?q=delete", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, b) = get_as(&s.url, "/v1/tools?q=delete", KEY).await;
     assert_eq!(b["data"][0]["name"], "deleteTask");
 
-    let r = post(
+    let (status, b) = post_json_as(
         &s.url,
         "/v1/tools/createTask/call",
-        Some(KEY),
-        json!({"title": "Write docs", "project": "docs"}),
+        KEY,
+        &json!({"title": "Write docs", "project": "docs"}),
     )
     .await;
-    assert_eq!(r.status(), 200);
-    let b: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{b}");
     assert_eq!(b["is_error"], false, "{b}");
     // Invalid arguments are a 400 from the validating executor.
-    let r = post(&s.url, "/v1/tools/createTask/call", Some(BOB), json!({"title": 5})).await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(
+        post_json_as(&s.url, "/v1/tools/createTask/call", BOB, &json!({"title": 5}))
+            .await
+            .0,
+        400
+    );
     // deleteTask asks a human: 403 with the policy's explanation.
-    let r = post(&s.url, "/v1/tools/deleteTask/call", Some(BOB), json!({"taskId": 1})).await;
-    assert_eq!(r.status(), 403);
-    let b: Value = r.json().await.unwrap();
+    let (status, b) = post_json_as(&s.url, "/v1/tools/deleteTask/call", BOB, &json!({"taskId": 1})).await;
+    assert_eq!(status, 403, "{b}");
     assert!(
-        b["error"]["message"].as_str().unwrap().contains("deletes-need-a-human"),
+        error_of(&b)["message"]
+            .as_str()
+            .unwrap()
+            .contains("deletes-need-a-human"),
         "{b}"
     );
     // Two per minute per principal and tool: the third createTask is 429 with retry-after.
@@ -362,18 +333,12 @@ async fn tools_are_listed_permitted_limited_and_audited() {
     .await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
-    let r = post(&s.url, "/v1/tools/nope/call", Some(KEY), json!({})).await;
-    assert_eq!(r.status(), 404);
+    assert_eq!(
+        post_json_as(&s.url, "/v1/tools/nope/call", KEY, &json!({})).await.0,
+        404
+    );
 
-    let b: Value = client()
-        .get(format!("{}/v1/audit?limit=50", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, b) = get_as(&s.url, "/v1/audit?limit=50", KEY).await;
     let tools: Vec<&str> = b["data"]
         .as_array()
         .unwrap()
@@ -436,8 +401,8 @@ async fn a_concurrent_burst_cannot_overspend_the_budget() {
                 refused += 1;
                 assert!(r.headers().contains_key("retry-after"));
                 let b: Value = r.json().await.unwrap();
-                assert_eq!(b["error"]["code"], "budget_exceeded", "{b}");
-                assert_eq!(b["error"]["type"], "insufficient_quota", "{b}");
+                assert_eq!(error_of(&b)["code"], "budget_exceeded", "{b}");
+                assert_eq!(error_of(&b)["type"], "insufficient_quota", "{b}");
             }
             other => panic!("unexpected status {other}"),
         }
@@ -489,7 +454,7 @@ async fn overload_is_shed_with_503_and_retry_after() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "1");
     let b: Value = r.json().await.unwrap();
-    assert_eq!(b["error"]["code"], "server_busy");
+    assert_eq!(error_of(&b)["code"], "server_busy");
     assert_eq!(first.await.unwrap().status(), 200);
     s.stop().await;
 }

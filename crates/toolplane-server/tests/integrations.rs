@@ -17,18 +17,6 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use support::*;
 
-async fn get_json(url: &str, key: &str) -> (u16, Value) {
-    let r = client().get(url).bearer_auth(key).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
-}
-
-async fn post_json(url: &str, key: &str, body: &Value) -> (u16, Value) {
-    let r = client().post(url).bearer_auth(key).json(body).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
-}
-
 /// A small API the uploaded description points at: `GET /items` answers the
 /// items only when the `x-api-key` header carries the secret.
 async fn items_api(secret: &'static str) -> String {
@@ -85,7 +73,7 @@ fn shop_description(server: &str) -> Value {
 fn config(extra_experts: &str, tools_extra: &str) -> String {
     format!(
         "{keys}\n[[experts]]\nid = \"fast\"\nprovider = \"scripted\"\nmodel = \"scripted-fast\"\n\
-         input_per_1k = 0.001\noutput_per_1k = 0.002\n\n{extra_experts}\n\
+         price = {{ input = 1.0, output = 2.0 }}\n\n{extra_experts}\n\
          [tools]\nbuiltins = [\"current_time\"]\n{tools_extra}\n",
         keys = keys_toml()
     )
@@ -103,7 +91,7 @@ async fn providers_show_whether_a_key_is_set_never_the_key_and_their_live_figure
     let s = TestServer::start(&config(&experts, ""), dir.path()).await;
     let secret = std::env::var("PATH").unwrap();
 
-    let (status, b) = get_json(&format!("{}/v1/integrations/providers", s.url), KEY).await;
+    let (status, b) = get_as(&s.url, "/v1/integrations/providers", KEY).await;
     assert_eq!(status, 200, "{b}");
     let up = b["data"].as_array().unwrap().iter().find(|p| p["id"] == "up").unwrap();
     assert_eq!(up["key"], "present");
@@ -121,29 +109,19 @@ async fn providers_show_whether_a_key_is_set_never_the_key_and_their_live_figure
     assert!(!b.to_string().contains(&secret), "the key leaked");
 
     // A test call goes upstream for real and answers its text and latency.
-    let (status, t) = post_json(&format!("{}/v1/integrations/providers/up/test", s.url), KEY, &json!({})).await;
+    let (status, t) = post_json_as(&s.url, "/v1/integrations/providers/up/test", KEY, &json!({})).await;
     assert_eq!(status, 200, "{t}");
     assert_eq!(t["ok"], true, "{t}");
     assert_eq!(t["text"], "from upstream");
     assert!(t["latency_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(log.completed.load(std::sync::atomic::Ordering::SeqCst), 1);
-    let (_, t) = post_json(
-        &format!("{}/v1/integrations/providers/fast/test", s.url),
-        KEY,
-        &json!({}),
-    )
-    .await;
+    let (_, t) = post_json_as(&s.url, "/v1/integrations/providers/fast/test", KEY, &json!({})).await;
     assert_eq!(t["ok"], true, "{t}");
-    let (status, e) = post_json(
-        &format!("{}/v1/integrations/providers/nope/test", s.url),
-        KEY,
-        &json!({}),
-    )
-    .await;
-    assert_eq!((status, e["error"]["code"].as_str()), (404, Some("expert_not_found")));
+    let (status, e) = post_json_as(&s.url, "/v1/integrations/providers/nope/test", KEY, &json!({})).await;
+    assert_eq!((status, error_of(&e)["code"].as_str()), (404, Some("expert_not_found")));
 
     // The figures now count the test calls.
-    let (_, b) = get_json(&format!("{}/v1/integrations/providers", s.url), KEY).await;
+    let (_, b) = get_as(&s.url, "/v1/integrations/providers", KEY).await;
     let up = b["data"].as_array().unwrap().iter().find(|p| p["id"] == "up").unwrap();
     assert_eq!(up["figures"]["calls"], 1, "{up}");
     assert_eq!(up["figures"]["success_rate"], 1.0);
@@ -158,9 +136,9 @@ async fn providers_show_whether_a_key_is_set_never_the_key_and_their_live_figure
     assert!(fast["figures"]["cost_usd"].as_f64().unwrap() > 0.0, "{fast}");
 
     // A member is no admin.
-    let (status, e) = get_json(&format!("{}/v1/integrations/providers", s.url), BOB).await;
+    let (status, e) = get_as(&s.url, "/v1/integrations/providers", BOB).await;
     assert_eq!(status, 403, "{e}");
-    let (status, _) = post_json(&format!("{}/v1/integrations/providers/up/test", s.url), BOB, &json!({})).await;
+    let (status, _) = post_json_as(&s.url, "/v1/integrations/providers/up/test", BOB, &json!({})).await;
     assert_eq!(status, 403);
     s.stop().await;
 }
@@ -170,10 +148,10 @@ async fn an_uploaded_description_becomes_namespaced_callable_tools_and_its_secre
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&config("", ""), dir.path()).await;
     let api = items_api("s3cr3t-value-42").await;
-    let url = format!("{}/v1/integrations/openapi", s.url);
+    let path = "/v1/integrations/openapi";
 
     let body = json!({"spec": shop_description(&api), "namespace": "shop", "auth": {"apiKey": "s3cr3t-value-42"}});
-    let (status, b) = post_json(&url, KEY, &body).await;
+    let (status, b) = post_json_as(&s.url, path, KEY, &body).await;
     assert_eq!(status, 200, "{b}");
     assert!(!b.to_string().contains("s3cr3t"), "the secret was echoed: {b}");
     assert_eq!(b["namespace"], "shop");
@@ -210,33 +188,33 @@ async fn an_uploaded_description_becomes_namespaced_callable_tools_and_its_secre
     assert!(warnings > 0, "{b}");
 
     // In the live registry: listed, found by search, callable with the credential.
-    let (_, tools) = get_json(&format!("{}/v1/tools?q=list+items", s.url), KEY).await;
+    let (_, tools) = get_as(&s.url, "/v1/tools?q=list+items", KEY).await;
     assert_eq!(tools["data"][0]["name"], "shop.listItems", "{tools}");
-    let (status, out) = post_json(&format!("{}/v1/tools/shop.listItems/call", s.url), KEY, &json!({})).await;
+    let (status, out) = post_json_as(&s.url, "/v1/tools/shop.listItems/call", KEY, &json!({})).await;
     assert_eq!(status, 200, "{out}");
     assert!(out.to_string().contains("apple"), "{out}");
 
     // Listed, without the secret.
-    let (_, all) = get_json(&url, KEY).await;
+    let (_, all) = get_as(&s.url, path, KEY).await;
     assert!(!all.to_string().contains("s3cr3t"));
     assert!(all["data"].as_array().unwrap().iter().any(|a| a["namespace"] == "shop"));
-    let (status, all) = get_json(&url, BOB).await;
+    let (status, all) = get_as(&s.url, path, BOB).await;
     assert_eq!(status, 200, "any key may read the list: {all}");
 
     // The same namespace again: refused unless replacing.
-    let (status, e) = post_json(&url, KEY, &body).await;
+    let (status, e) = post_json_as(&s.url, path, KEY, &body).await;
     assert_eq!(
-        (status, e["error"]["code"].as_str()),
+        (status, error_of(&e)["code"].as_str()),
         (409, Some("namespace_taken")),
         "{e}"
     );
     let mut again = body.clone();
     again["replace"] = json!(true);
     again["include"] = json!(["tag:items"]);
-    let (status, b) = post_json(&url, KEY, &again).await;
+    let (status, b) = post_json_as(&s.url, path, KEY, &again).await;
     assert_eq!(status, 200, "{b}");
     assert_eq!(b["tools"].as_array().unwrap().len(), 1, "{b}");
-    let (_, all) = get_json(&url, KEY).await;
+    let (_, all) = get_as(&s.url, path, KEY).await;
     assert_eq!(
         all["data"]
             .as_array()
@@ -253,7 +231,7 @@ async fn an_uploaded_description_becomes_namespaced_callable_tools_and_its_secre
          paths:\n  /notes:\n    get:\n      operationId: listNotes\n      responses: {{'200': {{description: ok}}}}\n"
     );
     let r = client()
-        .post(format!("{url}?namespace=notes"))
+        .post(format!("{}{path}?namespace=notes", s.url))
         .bearer_auth(KEY)
         .header("content-type", "application/yaml")
         .body(yaml.clone())
@@ -264,7 +242,7 @@ async fn an_uploaded_description_becomes_namespaced_callable_tools_and_its_secre
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["tools"][0]["name"], "notes.listNotes");
     let r = client()
-        .post(&url)
+        .post(format!("{}{path}", s.url))
         .bearer_auth(KEY)
         .header("content-type", "text/yaml")
         .body(yaml)
@@ -274,35 +252,47 @@ async fn an_uploaded_description_becomes_namespaced_callable_tools_and_its_secre
     assert_eq!(r.status(), 409, "the title gives the namespace `notes` too");
 
     // Bad input: a clear error naming the place.
-    let (status, e) = post_json(&url, KEY, &json!({"spec": "not: [an openapi"})).await;
-    assert_eq!((status, e["error"]["param"].as_str()), (400, Some("spec")), "{e}");
-    let (status, e) = post_json(
-        &url,
+    let (status, e) = post_json_as(&s.url, path, KEY, &json!({"spec": "not: [an openapi"})).await;
+    assert_eq!((status, error_of(&e)["param"].as_str()), (400, Some("spec")), "{e}");
+    let (status, e) = post_json_as(
+        &s.url,
+        path,
         KEY,
         &json!({"spec": shop_description(&api), "namespace": "Bad.NS"}),
     )
     .await;
-    assert_eq!((status, e["error"]["param"].as_str()), (400, Some("namespace")), "{e}");
-    let (status, e) = post_json(
-        &url,
+    assert_eq!(
+        (status, error_of(&e)["param"].as_str()),
+        (400, Some("namespace")),
+        "{e}"
+    );
+    let (status, e) = post_json_as(
+        &s.url,
+        path,
         KEY,
         &json!({"spec": shop_description(&api), "namespace": "x", "auth": {"apiKey": 5}}),
     )
     .await;
     assert_eq!(
-        (status, e["error"]["param"].as_str()),
+        (status, error_of(&e)["param"].as_str()),
         (400, Some("auth.apiKey")),
         "{e}"
     );
-    let (status, e) = post_json(&url, KEY, &json!({"path": "a.yaml"})).await;
+    let (status, e) = post_json_as(&s.url, path, KEY, &json!({"path": "a.yaml"})).await;
     assert_eq!(
-        (status, e["error"]["code"].as_str()),
+        (status, error_of(&e)["code"].as_str()),
         (400, Some("openapi_dir_not_configured")),
         "{e}"
     );
 
     // Members may not add.
-    let (status, _) = post_json(&url, BOB, &json!({"spec": shop_description(&api), "namespace": "bobs"})).await;
+    let (status, _) = post_json_as(
+        &s.url,
+        path,
+        BOB,
+        &json!({"spec": shop_description(&api), "namespace": "bobs"}),
+    )
+    .await;
     assert_eq!(status, 403);
     s.stop().await;
 }
@@ -316,14 +306,14 @@ async fn a_path_loads_only_from_inside_the_configured_folder() {
     std::fs::write(specs.join("shop.json"), shop_description(&api).to_string()).unwrap();
     std::fs::write(dir.path().join("outside.json"), shop_description(&api).to_string()).unwrap();
     let s = TestServer::start(&config("", "openapi_dir = \"specs\""), dir.path()).await;
-    let url = format!("{}/v1/integrations/openapi", s.url);
+    let path = "/v1/integrations/openapi";
 
-    let (status, b) = post_json(&url, KEY, &json!({"path": "shop.json"})).await;
+    let (status, b) = post_json_as(&s.url, path, KEY, &json!({"path": "shop.json"})).await;
     assert_eq!(status, 200, "{b}");
     assert_eq!(b["source"], "path");
     assert_eq!(b["location"], "shop.json");
     assert_eq!(b["namespace"], "shop_api");
-    let (_, all) = get_json(&url, KEY).await;
+    let (_, all) = get_as(&s.url, path, KEY).await;
     assert!(all["openapi_dir"].as_str().unwrap().ends_with("specs"));
 
     for outside in [
@@ -331,14 +321,14 @@ async fn a_path_loads_only_from_inside_the_configured_folder() {
         dir.path().join("outside.json").display().to_string(),
         "/etc/passwd".to_owned(),
     ] {
-        let (status, e) = post_json(&url, KEY, &json!({"path": outside, "namespace": "evil"})).await;
+        let (status, e) = post_json_as(&s.url, path, KEY, &json!({"path": outside, "namespace": "evil"})).await;
         assert_eq!(status, 400, "{outside}: {e}");
-        assert_eq!(e["error"]["code"], "openapi_path_outside_dir", "{outside}: {e}");
-        assert_eq!(e["error"]["param"], "path");
+        assert_eq!(error_of(&e)["code"], "openapi_path_outside_dir", "{outside}: {e}");
+        assert_eq!(error_of(&e)["param"], "path");
     }
-    let (status, e) = post_json(&url, KEY, &json!({"path": "missing.json"})).await;
+    let (status, e) = post_json_as(&s.url, path, KEY, &json!({"path": "missing.json"})).await;
     assert_eq!(
-        (status, e["error"]["code"].as_str()),
+        (status, error_of(&e)["code"].as_str()),
         (400, Some("openapi_path_not_found")),
         "{e}"
     );
@@ -349,48 +339,43 @@ async fn a_path_loads_only_from_inside_the_configured_folder() {
 async fn a_disabled_tool_disappears_and_its_calls_are_refused_until_enabled() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&config("", ""), dir.path()).await;
-    let call = format!("{}/v1/tools/current_time/call", s.url);
-    let toggle = format!("{}/v1/integrations/tools/current_time", s.url);
-    let (status, _) = post_json(&call, KEY, &json!({})).await;
+    let call = "/v1/tools/current_time/call";
+    let toggle = "/v1/integrations/tools/current_time";
+    let (status, _) = post_json_as(&s.url, call, KEY, &json!({})).await;
     assert_eq!(status, 200);
 
-    let (status, b) = post_json(&toggle, KEY, &json!({"enabled": false})).await;
+    let (status, b) = post_json_as(&s.url, toggle, KEY, &json!({"enabled": false})).await;
     assert_eq!(status, 200, "{b}");
     assert_eq!(
         (b["enabled"].clone(), b["changed"].clone()),
         (json!(false), json!(true))
     );
-    let (_, tools) = get_json(&format!("{}/v1/tools", s.url), KEY).await;
+    let (_, tools) = get_as(&s.url, "/v1/tools", KEY).await;
     assert!(!tools.to_string().contains("current_time"), "{tools}");
-    let (_, found) = get_json(&format!("{}/v1/tools?q=current+time", s.url), KEY).await;
+    let (_, found) = get_as(&s.url, "/v1/tools?q=current+time", KEY).await;
     assert!(!found.to_string().contains("current_time"), "{found}");
-    let (status, e) = post_json(&call, KEY, &json!({})).await;
+    let (status, e) = post_json_as(&s.url, call, KEY, &json!({})).await;
     assert_eq!(status, 403, "{e}");
-    assert_eq!(e["error"]["code"], "tool_disabled");
-    assert!(e["error"]["message"].as_str().unwrap().contains("disabled"), "{e}");
+    assert_eq!(error_of(&e)["code"], "tool_disabled");
+    assert!(error_of(&e)["message"].as_str().unwrap().contains("disabled"), "{e}");
     // Twice is no change; a member may not switch tools.
-    let (_, b) = post_json(&toggle, KEY, &json!({"enabled": false})).await;
+    let (_, b) = post_json_as(&s.url, toggle, KEY, &json!({"enabled": false})).await;
     assert_eq!(b["changed"], false);
-    let (status, _) = post_json(&toggle, BOB, &json!({"enabled": true})).await;
+    let (status, _) = post_json_as(&s.url, toggle, BOB, &json!({"enabled": true})).await;
     assert_eq!(status, 403);
 
-    let (status, b) = post_json(&toggle, KEY, &json!({"enabled": true})).await;
+    let (status, b) = post_json_as(&s.url, toggle, KEY, &json!({"enabled": true})).await;
     assert_eq!((status, b["changed"].clone()), (200, json!(true)));
-    let (status, _) = post_json(&call, KEY, &json!({})).await;
+    let (status, _) = post_json_as(&s.url, call, KEY, &json!({})).await;
     assert_eq!(status, 200);
 
-    let (status, e) = post_json(
-        &format!("{}/v1/integrations/tools/nope", s.url),
-        KEY,
-        &json!({"enabled": false}),
-    )
-    .await;
-    assert_eq!((status, e["error"]["code"].as_str()), (404, Some("tool_not_found")));
-    let (status, e) = post_json(&toggle, KEY, &json!({"enabled": "no"})).await;
-    assert_eq!((status, e["error"]["param"].as_str()), (400, Some("enabled")));
+    let (status, e) = post_json_as(&s.url, "/v1/integrations/tools/nope", KEY, &json!({"enabled": false})).await;
+    assert_eq!((status, error_of(&e)["code"].as_str()), (404, Some("tool_not_found")));
+    let (status, e) = post_json_as(&s.url, toggle, KEY, &json!({"enabled": "no"})).await;
+    assert_eq!((status, error_of(&e)["param"].as_str()), (400, Some("enabled")));
 
     // The switches are in the audit log.
-    let (_, log) = get_json(&format!("{}/v1/audit?principal=alice", s.url), KEY).await;
+    let (_, log) = get_as(&s.url, "/v1/audit?principal=alice", KEY).await;
     let events: Vec<&str> = log["data"]
         .as_array()
         .unwrap()
@@ -409,17 +394,24 @@ async fn an_openapi_tool_switched_off_shows_as_disabled_in_its_description() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&config("", ""), dir.path()).await;
     let api = items_api("k").await;
-    let url = format!("{}/v1/integrations/openapi", s.url);
-    let (status, _) = post_json(&url, KEY, &json!({"spec": shop_description(&api), "namespace": "shop"})).await;
+    let path = "/v1/integrations/openapi";
+    let (status, _) = post_json_as(
+        &s.url,
+        path,
+        KEY,
+        &json!({"spec": shop_description(&api), "namespace": "shop"}),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, _) = post_json(
-        &format!("{}/v1/integrations/tools/shop.listItems", s.url),
+    let (status, _) = post_json_as(
+        &s.url,
+        "/v1/integrations/tools/shop.listItems",
         KEY,
         &json!({"enabled": false}),
     )
     .await;
     assert_eq!(status, 200);
-    let (_, all) = get_json(&url, KEY).await;
+    let (_, all) = get_as(&s.url, path, KEY).await;
     let shop = all["data"]
         .as_array()
         .unwrap()
@@ -440,10 +432,10 @@ async fn an_openapi_tool_switched_off_shows_as_disabled_in_its_description() {
 async fn github_and_mcp_say_what_is_configured() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&config("", ""), dir.path()).await;
-    let (status, g) = get_json(&format!("{}/v1/integrations/github", s.url), KEY).await;
+    let (status, g) = get_as(&s.url, "/v1/integrations/github", KEY).await;
     assert_eq!(status, 200);
     assert_eq!((g["configured"].clone(), g["tools"].clone()), (json!(false), json!(0)));
-    let (status, m) = get_json(&format!("{}/v1/integrations/mcp", s.url), KEY).await;
+    let (status, m) = get_as(&s.url, "/v1/integrations/mcp", KEY).await;
     assert_eq!(status, 200);
     assert_eq!(m["data"], json!([]));
     s.stop().await;
@@ -454,13 +446,13 @@ async fn github_and_mcp_say_what_is_configured() {
         "\n[tools.github]\ntoken_env = \"TOOLPLANE_TEST_NO_SUCH_TOKEN\"\nread_only = true\n",
     );
     let s = TestServer::start(&cfg, dir.path()).await;
-    let (_, g) = get_json(&format!("{}/v1/integrations/github", s.url), KEY).await;
+    let (_, g) = get_as(&s.url, "/v1/integrations/github", KEY).await;
     assert_eq!(g["configured"], true, "{g}");
     assert_eq!(g["token_present"], false);
     assert_eq!(g["read_only"], true);
     let n = g["tools"].as_u64().unwrap();
     assert!(n > 0, "{g}");
-    let (_, tools) = get_json(&format!("{}/v1/tools", s.url), KEY).await;
+    let (_, tools) = get_as(&s.url, "/v1/tools", KEY).await;
     let github_tools = tools["data"]
         .as_array()
         .unwrap()
@@ -484,20 +476,21 @@ async fn the_dashboard_draws_latency_cost_and_errors_from_the_collector() {
          base_url = \"{upstream}\"\napi_key_env = \"PATH\"\n"
     );
     let s = TestServer::start(&config(&experts, ""), dir.path()).await;
-    let url = format!("{}/v1/dashboard", s.url);
-    let (status, empty) = get_json(&format!("{url}?range=15m"), KEY).await;
+    let path = "/v1/dashboard";
+    let (status, empty) = get_as(&s.url, &format!("{path}?range=15m"), KEY).await;
     assert_eq!(status, 200, "{empty}");
     assert_eq!(empty["latency"], json!([]));
 
     for model in ["fast", "fast", "fast", "bad"] {
-        let _ = post_json(
-            &format!("{}/v1/chat/completions", s.url),
+        let _ = post_json_as(
+            &s.url,
+            "/v1/chat/completions",
             KEY,
             &json!({"model": model, "messages": [{"role": "user", "content": "hello"}]}),
         )
         .await;
     }
-    let (status, d) = get_json(&format!("{url}?range=15m"), KEY).await;
+    let (status, d) = get_as(&s.url, &format!("{path}?range=15m"), KEY).await;
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["range"], "15m");
     assert_eq!(d["bucket_seconds"], 60);
@@ -536,14 +529,14 @@ async fn the_dashboard_draws_latency_cost_and_errors_from_the_collector() {
     assert!(d["win_rates"].is_array());
 
     for (range, buckets) in [("1h", 12), ("6h", 24), ("24h", 24)] {
-        let (status, d) = get_json(&format!("{url}?range={range}"), KEY).await;
+        let (status, d) = get_as(&s.url, &format!("{path}?range={range}"), KEY).await;
         assert_eq!(status, 200, "{range}: {d}");
         assert_eq!(d["buckets"].as_array().unwrap().len(), buckets, "{range}");
         assert_eq!(d["totals"]["calls"], 4, "{range}");
     }
-    let (status, e) = get_json(&format!("{url}?range=2d"), KEY).await;
-    assert_eq!((status, e["error"]["code"].as_str()), (400, Some("invalid_range")));
-    let (status, _) = get_json(&url, BOB).await;
+    let (status, e) = get_as(&s.url, &format!("{path}?range=2d"), KEY).await;
+    assert_eq!((status, error_of(&e)["code"].as_str()), (400, Some("invalid_range")));
+    let (status, _) = get_as(&s.url, path, BOB).await;
     assert_eq!(status, 403);
     s.stop().await;
 }
@@ -553,25 +546,25 @@ async fn the_audit_log_filters_by_principal_tool_and_decision() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&config("", ""), dir.path()).await;
     for key in [KEY, KEY, BOB] {
-        let (status, _) = post_json(&format!("{}/v1/tools/current_time/call", s.url), key, &json!({})).await;
+        let (status, _) = post_json_as(&s.url, "/v1/tools/current_time/call", key, &json!({})).await;
         assert_eq!(status, 200);
     }
-    let audit = |q: &str| format!("{}/v1/audit?{q}", s.url);
-    let (_, all) = get_json(&audit(""), KEY).await;
+    let audit = |q: &str| format!("/v1/audit?{q}");
+    let (_, all) = get_as(&s.url, &audit(""), KEY).await;
     assert_eq!(all["total"], 3, "{all}");
-    let (_, bob) = get_json(&audit("principal=bob"), KEY).await;
+    let (_, bob) = get_as(&s.url, &audit("principal=bob"), KEY).await;
     assert_eq!(bob["total"], 1, "{bob}");
     assert_eq!(bob["data"][0]["record"]["principal"], "bob");
-    let (_, tool) = get_json(&audit("tool=current_time&limit=2"), KEY).await;
+    let (_, tool) = get_as(&s.url, &audit("tool=current_time&limit=2"), KEY).await;
     assert_eq!(
         (tool["total"].clone(), tool["data"].as_array().unwrap().len()),
         (json!(3), 2)
     );
-    let (_, allowed) = get_json(&audit("decision=allow&principal=alice"), KEY).await;
+    let (_, allowed) = get_as(&s.url, &audit("decision=allow&principal=alice"), KEY).await;
     assert_eq!(allowed["total"], 2, "{allowed}");
-    let (_, denied) = get_json(&audit("decision=deny"), KEY).await;
+    let (_, denied) = get_as(&s.url, &audit("decision=deny"), KEY).await;
     assert_eq!(denied["total"], 0);
-    let (_, none) = get_json(&audit("tool=nope"), KEY).await;
+    let (_, none) = get_as(&s.url, &audit("tool=nope"), KEY).await;
     assert_eq!(none["data"], json!([]));
     s.stop().await;
 }
@@ -580,14 +573,7 @@ async fn the_audit_log_filters_by_principal_tool_and_decision() {
 async fn the_description_documents_the_integrations_routes() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&config("", ""), dir.path()).await;
-    let doc: Value = client()
-        .get(format!("{}/openapi.json", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, doc) = get_as(&s.url, "/openapi.json", None).await;
     for (path, method) in [
         ("/v1/integrations/providers", "get"),
         ("/v1/integrations/providers/{id}/test", "post"),

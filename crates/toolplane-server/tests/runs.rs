@@ -21,15 +21,8 @@ async fn events(url: &str, id: &str, after: Option<usize>) -> Vec<Value> {
 }
 
 async fn start_run(url: &str, input: &str) -> String {
-    let r = client()
-        .post(format!("{url}/v1/runs"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": "fast", "input": input}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let b: Value = r.json().await.unwrap();
+    let (status, b) = post_json_as(url, "/v1/runs", KEY, &json!({"model": "fast", "input": input})).await;
+    assert_eq!(status, 201, "{b}");
     b["id"].as_str().unwrap().to_owned()
 }
 
@@ -55,28 +48,18 @@ async fn a_paused_run_survives_a_restart_and_resumes_when_approved() {
 
     // A new process over the same folder.
     let s = TestServer::start(&cfg, dir.path()).await;
-    let b: Value = client()
-        .get(format!("{}/v1/runs/{id}", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, b) = get_as(&s.url, &format!("/v1/runs/{id}"), KEY).await;
     assert_eq!(b["status"], "paused", "{b}");
     assert_eq!(b["pending_approvals"][0]["call"]["name"], "deleteTask");
 
     let decision = json!({"decisions": [{"call_id": call_id, "decision": "approve"}]});
     // Bob is a member, not an approver.
-    let r = client()
-        .post(format!("{}/v1/runs/{id}/approvals", s.url))
-        .bearer_auth(BOB)
-        .json(&decision)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(
+        post_json_as(&s.url, &format!("/v1/runs/{id}/approvals"), BOB, &decision)
+            .await
+            .0,
+        403
+    );
     let r = client()
         .post(format!("{}/v1/runs/{id}/approvals", s.url))
         .bearer_auth(KEY)
@@ -99,14 +82,12 @@ async fn a_paused_run_survives_a_restart_and_resumes_when_approved() {
         "{evs:?}"
     );
     // A second decision on a finished run is a conflict.
-    let r = client()
-        .post(format!("{}/v1/runs/{id}/approvals", s.url))
-        .bearer_auth(KEY)
-        .json(&decision)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409);
+    assert_eq!(
+        post_json_as(&s.url, &format!("/v1/runs/{id}/approvals"), KEY, &decision)
+            .await
+            .0,
+        409
+    );
     s.stop().await;
 }
 
@@ -139,44 +120,19 @@ async fn runs_use_server_tools_and_can_be_cancelled() {
 
     let id = start_run(&s.url, "Delete task 1").await;
     let _ = events(&s.url, &id, None).await;
-    let r = client()
-        .delete(format!("{}/v1/runs/{id}", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let b: Value = r.json().await.unwrap();
+    let (status, b) = delete_as(&s.url, &format!("/v1/runs/{id}"), KEY).await;
+    assert_eq!(status, 200, "{b}");
     assert_eq!(b["status"], "cancelled");
     // Other principals cannot see alice's runs.
-    let r = client()
-        .get(format!("{}/v1/runs/{id}", s.url))
-        .bearer_auth(BOB)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = client()
-        .get(format!("{}/v1/runs/run_nope", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(get_as(&s.url, &format!("/v1/runs/{id}"), BOB).await.0, 404);
+    assert_eq!(get_as(&s.url, "/v1/runs/run_nope", KEY).await.0, 404);
     s.stop().await;
 }
 
 /// Starts a run with `model` and returns its events once it rests.
 async fn run_events(url: &str, model: &str, input: &str) -> Vec<Value> {
-    let r = client()
-        .post(format!("{url}/v1/runs"))
-        .bearer_auth(KEY)
-        .json(&json!({"model": model, "input": input}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let b: Value = r.json().await.unwrap();
+    let (status, b) = post_json_as(url, "/v1/runs", KEY, &json!({"model": model, "input": input})).await;
+    assert_eq!(status, 201, "{b}");
     events(url, b["id"].as_str().unwrap(), None).await
 }
 

@@ -19,19 +19,11 @@ async fn call(url: &str, key: &str, tool: &str, args: &Value, token: Option<&str
     if let Some(t) = token {
         req = req.header("x-toolplane-approval", t);
     }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    read(req.send().await.unwrap()).await
 }
 
 async fn decide(url: &str, key: &str, id: &str, body: Value) -> (u16, Value) {
-    let r = client()
-        .post(format!("{url}/v1/tools/approvals/{id}"))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    post_json_as(url, &format!("/v1/tools/approvals/{id}"), key, &body).await
 }
 
 /// The id of a task created through the demo Tasks API.
@@ -66,7 +58,7 @@ async fn an_asked_call_runs_once_with_the_token_an_approver_issued() {
     // Bob may ask; the policy's `ask` rule holds the call.
     let (status, b) = call(&s.url, BOB, "deleteTask", &args, None).await;
     assert_eq!(status, 403, "{b}");
-    let e = &b["error"];
+    let e = error_of(&b);
     assert_eq!(e["code"], "approval_required", "{b}");
     assert_eq!(e["type"], "permission_error");
     let approval = &e["approval"];
@@ -86,7 +78,7 @@ async fn an_asked_call_runs_once_with_the_token_an_approver_issued() {
     let (status, b) = decide(&s.url, BOB, &id, json!({"decision": "approve"})).await;
     assert_eq!(status, 403, "{b}");
     let (status, b) = decide(&s.url, KEY, &id, json!({"decision": "maybe"})).await;
-    assert_eq!((status, b["error"]["param"].as_str()), (400, Some("decision")), "{b}");
+    assert_eq!((status, error_of(&b)["param"].as_str()), (400, Some("decision")), "{b}");
 
     let (status, b) = decide(&s.url, KEY, &id, json!({"decision": "approve"})).await;
     assert_eq!(status, 200, "{b}");
@@ -96,28 +88,43 @@ async fn an_asked_call_runs_once_with_the_token_an_approver_issued() {
     assert_eq!(b.as_object().unwrap().len(), 3, "exactly id, decision, token: {b}");
     let (status, b) = decide(&s.url, KEY, &id, json!({"decision": "approve"})).await;
     assert_eq!(
-        (status, &b["error"]["code"]),
+        (status, &error_of(&b)["code"]),
         (409, &json!("approval_already_decided")),
         "{b}"
     );
 
     // Other arguments or another caller: the token does not fit, and stays unused.
     let (status, b) = call(&s.url, BOB, "deleteTask", &json!({"taskId": task + 1000}), Some(&token)).await;
-    assert_eq!((status, &b["error"]["code"]), (403, &json!("approval_required")), "{b}");
+    assert_eq!(
+        (status, &error_of(&b)["code"]),
+        (403, &json!("approval_required")),
+        "{b}"
+    );
     let (status, b) = call(&s.url, KEY, "deleteTask", &args, Some(&token)).await;
-    assert_eq!((status, &b["error"]["code"]), (403, &json!("approval_required")), "{b}");
+    assert_eq!(
+        (status, &error_of(&b)["code"]),
+        (403, &json!("approval_required")),
+        "{b}"
+    );
 
     // The exact call by the caller runs, once.
     let (status, b) = call(&s.url, BOB, "deleteTask", &args, Some(&token)).await;
     assert_eq!(status, 200, "{b}");
     assert_eq!(b["is_error"], false, "{b}");
     let (status, b) = call(&s.url, BOB, "deleteTask", &args, Some(&token)).await;
-    assert_eq!((status, &b["error"]["code"]), (403, &json!("approval_required")), "{b}");
-    assert!(b["error"]["message"].as_str().unwrap().contains("already used"), "{b}");
+    assert_eq!(
+        (status, &error_of(&b)["code"]),
+        (403, &json!("approval_required")),
+        "{b}"
+    );
+    assert!(
+        error_of(&b)["message"].as_str().unwrap().contains("already used"),
+        "{b}"
+    );
 
     // A rejection: no token, and the id is spent (409) for both decisions.
     let (_, b) = call(&s.url, BOB, "deleteTask", &args, None).await;
-    let rejected = b["error"]["approval"]["id"].as_str().unwrap().to_owned();
+    let rejected = error_of(&b)["approval"]["id"].as_str().unwrap().to_owned();
     assert_ne!(rejected, id);
     let (status, b) = decide(
         &s.url,
@@ -130,25 +137,21 @@ async fn an_asked_call_runs_once_with_the_token_an_approver_issued() {
     assert_eq!(b, json!({"id": rejected, "decision": "reject"}));
     for d in ["approve", "reject"] {
         let (status, b) = decide(&s.url, KEY, &rejected, json!({"decision": d})).await;
-        assert_eq!((status, &b["error"]["code"]), (409, &json!("approval_rejected")), "{b}");
+        assert_eq!(
+            (status, &error_of(&b)["code"]),
+            (409, &json!("approval_rejected")),
+            "{b}"
+        );
     }
     let (status, b) = decide(&s.url, KEY, "apr_unknown", json!({"decision": "approve"})).await;
     assert_eq!(
-        (status, &b["error"]["code"]),
+        (status, &error_of(&b)["code"]),
         (404, &json!("approval_not_found")),
         "{b}"
     );
 
     // Each decision is in the audit log, with who decided and whose call it was.
-    let b: Value = client()
-        .get(format!("{}/v1/audit?limit=200", s.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, b) = get_as(&s.url, "/v1/audit?limit=200", KEY).await;
     let decisions: Vec<&Value> = b["data"]
         .as_array()
         .unwrap()
@@ -184,7 +187,7 @@ async fn invalid_arguments_name_each_field_by_json_pointer() {
     let s = TestServer::start(&scripted_config(""), dir.path()).await;
     let (status, b) = call(&s.url, KEY, "createTask", &json!({"title": 5, "colour": "red"}), None).await;
     assert_eq!(status, 400, "{b}");
-    let e = &b["error"];
+    let e = error_of(&b);
     assert_eq!(e["code"], "invalid_arguments");
     assert_eq!(e["type"], "invalid_request_error");
     let errors = e["details"]["errors"].as_array().unwrap();
@@ -203,7 +206,7 @@ async fn invalid_arguments_name_each_field_by_json_pointer() {
 
     let (status, b) = call(&s.url, KEY, "createTask", &json!([1, 2]), None).await;
     assert_eq!(status, 400, "{b}");
-    assert_eq!(b["error"]["code"], "invalid_arguments");
-    assert_eq!(b["error"]["details"]["errors"][0]["path"], "");
+    assert_eq!(error_of(&b)["code"], "invalid_arguments");
+    assert_eq!(error_of(&b)["details"]["errors"][0]["path"], "");
     s.stop().await;
 }

@@ -91,6 +91,13 @@ impl Visit for Fields<'_> {
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// The lock [`Collector::install`] holds: take it in a span test that runs
+/// without a collector (say, to check that calls behave the same with no
+/// subscriber), so that it does not run while another test's is installed.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Holds the thread's subscriber and the lock that runs span tests one at a
 /// time (callsite interest is global: two subscribers at once would race).
 #[allow(missing_debug_implementations)]
@@ -103,7 +110,7 @@ impl Collector {
     /// A collector set as this thread's subscriber until the guard drops.
     /// Use a current-thread runtime, so every span is created on this thread.
     pub fn install() -> (Self, Installed) {
-        let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let serial = serial();
         let c = Collector::default();
         let default = tracing::subscriber::set_default(Registry::default().with(c.clone()));
         (

@@ -1,11 +1,12 @@
 //! The pets API the MCP interoperability tests serve: its description, a
-//! policy with an "ask" rule, a fake server on 127.0.0.1, and process helpers.
+//! policy with an "ask" rule, a fake server on 127.0.0.1, and process helpers
+//! (a test file including it also includes `support`).
 
 #![allow(dead_code)] // each test file uses a part
 
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use axum::Json;
@@ -108,41 +109,12 @@ pub(crate) fn wait_for(port: u16) {
     panic!("nothing listens on {port}");
 }
 
-/// `toolplane serve --config FILE` as a process; its URL.
-pub(crate) fn start_gateway(config: &Path) -> (Server, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        // Keep reading so the process never blocks on a full pipe.
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            if !sent && let Some(url) = line.strip_prefix("toolplane serve listening on ") {
-                let _ = tx.send(url.to_owned());
-                sent = true;
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("toolplane serve did not say where it listens");
-    (server, url)
+/// `toolplane serve --config CONFIG` (the test crate's `support` module):
+/// the process, killed when dropped, and its URL.
+pub(crate) fn start_gateway(config: &Path) -> (crate::support::ServeProcess, String) {
+    let serve = crate::support::start_serve(&["--config", config.to_str().unwrap()], &[]);
+    let url = serve.url.clone();
+    (serve, url)
 }
 
-pub(crate) fn hash_key(key: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_toolplane"))
-        .args(["serve", "--hash-key", key])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+pub(crate) use crate::support::hash_key;

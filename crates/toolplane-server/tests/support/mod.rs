@@ -88,11 +88,64 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
 }
 
+/// An answer read whole: its status, and its body as JSON (`Value::Null`
+/// when the body is empty or not JSON).
+pub async fn read(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// `GET {url}{path}` with `key` as the bearer key (`None`: no key): the
+/// status and the JSON body.
+pub async fn get_as<'k>(url: &str, path: &str, key: impl Into<Option<&'k str>>) -> (u16, Value) {
+    let mut req = client().get(format!("{url}{path}"));
+    if let Some(k) = key.into() {
+        req = req.bearer_auth(k);
+    }
+    read(req.send().await.unwrap()).await
+}
+
+/// `POST {url}{path}` with `key` as the bearer key (`None`: no key) and
+/// `body` as JSON: the status and the JSON body.
+pub async fn post_json_as<'k>(url: &str, path: &str, key: impl Into<Option<&'k str>>, body: &Value) -> (u16, Value) {
+    let mut req = client().post(format!("{url}{path}")).json(body);
+    if let Some(k) = key.into() {
+        req = req.bearer_auth(k);
+    }
+    read(req.send().await.unwrap()).await
+}
+
+/// `DELETE {url}{path}` with `key` as the bearer key: the status and the JSON body.
+pub async fn delete_as(url: &str, path: &str, key: &str) -> (u16, Value) {
+    read(
+        client()
+            .delete(format!("{url}{path}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// The OpenAI-shaped error in `body` (`{"error": {"message", "type",
+/// "param", "code"}}`): its `error` object. Panics, showing the body,
+/// when the body is not one.
+pub fn error_of(body: &Value) -> &Value {
+    let e = &body["error"];
+    assert!(
+        e["message"].is_string() && e["type"].is_string(),
+        "not an OpenAI-shaped error: {body}"
+    );
+    e
+}
+
 /// Scripted experts only, with `extra` appended.
 pub fn scripted_config(extra: &str) -> String {
     format!(
         "[server]\nbind = \"127.0.0.1:0\"\n{keys}\n\
-         [[experts]]\nid = \"fast\"\nprovider = \"scripted\"\nmodel = \"fast\"\ninput_per_1k = 0.001\noutput_per_1k = 0.002\n\n\
+         [[experts]]\nid = \"fast\"\nprovider = \"scripted\"\nmodel = \"fast\"\nprice = {{ input = 1.0, output = 2.0 }}\n\n\
          [[experts]]\nid = \"careful\"\nprovider = \"scripted\"\nmodel = \"careful\"\n\n\
          [tools]\nbuiltins = [\"current_time\"]\ndemo_tasks = true\n\n{extra}",
         keys = keys_toml()
