@@ -206,7 +206,7 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
         .parse()
         .unwrap();
     let (status, session, body) = mcp_post(
-        &url,
+        url,
         &key,
         None,
         json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -216,7 +216,7 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
     assert_eq!(status, 200, "{body}");
     let session = session.unwrap();
     let (status, _, _) = mcp_post(
-        &url,
+        url,
         &key,
         Some(&session),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
@@ -224,7 +224,7 @@ async fn toolplane_serve_continues_an_incoming_traceparent() {
     .await;
     assert_eq!(status, 202);
     let (status, _, body) = mcp_post(
-        &url,
+        url,
         &key,
         Some(&session),
         json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {

@@ -237,7 +237,7 @@ async fn integration_changes_survive_a_restart_of_the_process_and_a_corrupt_stat
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let client = reqwest::Client::new();
-    let serve = Serve::start(&config).await;
+    let serve = serve_config(&config);
     let description = json!({
         "openapi": "3.1.0", "info": {"title": "Kept", "version": "1"},
         "servers": [{"url": "http://127.0.0.1:9"}],
@@ -260,9 +260,9 @@ async fn integration_changes_survive_a_restart_of_the_process_and_a_corrupt_stat
         .unwrap();
     assert_eq!(r.status(), 200);
     serve.sigterm();
-    assert!(serve.wait().await.success());
+    assert!(serve.wait().success());
 
-    let serve = Serve::start(&config).await;
+    let serve = serve_config(&config);
     let tools: Value = client
         .get(format!("{}/v1/tools", serve.url))
         .bearer_auth(KEY)
@@ -281,7 +281,7 @@ async fn integration_changes_survive_a_restart_of_the_process_and_a_corrupt_stat
     assert!(names.contains(&"kept.listThings"), "{names:?}");
     assert!(!names.contains(&"current_time"), "{names:?}");
     serve.sigterm();
-    assert!(serve.wait().await.success());
+    assert!(serve.wait().success());
 
     // A corrupt state file: the process refuses to start and says which file and why.
     let state = dir.path().join(".toolplane/integrations.json");
