@@ -49,14 +49,15 @@ pub struct ExpertHandle {
     pub provider: String,
     /// The upstream model id.
     pub model: String,
-    /// The expert's provider behind the server's chat chain (rate limit, budget).
+    /// The expert's provider (measured, under the budget) behind the server's chat chain (rate limit).
     pub chat: Arc<dyn ChatProvider>,
 }
 
 /// Everything the HTTP layer serves, built once at start.
 #[derive(Debug)]
 pub struct Gateway {
-    /// The router behind the chat chain (rate limit, budget); `model` = `auto` or a task type.
+    /// The router behind the chat chain (rate limit); `model` = `auto` or a task type. Each
+    /// expert it calls is under the budget at that expert's price.
     pub routed: Arc<dyn ChatProvider>,
     /// The router itself (decisions, task types, experts).
     pub router: Arc<Router>,
@@ -222,15 +223,40 @@ impl Gateway {
             Arc::new(SystemClock),
         ));
 
-        // Providers, each measured.
+        // Shared limits.
+        let audit_dir = cfg.resolve(cfg.security.audit_dir.as_deref().unwrap_or(".toolplane/audit"));
+        let audit = Arc::new(
+            FileSink::open(&audit_dir, FileSinkOptions::default())
+                .map_err(|e| err("security.audit_dir".into(), format!("{}: {e}", audit_dir.display())))?,
+        );
+        let (chat_rate, tool_rate, budget) = limits(cfg, &audit).map_err(|(f, m)| err(f, m))?;
+        // The budget sits on each expert's provider, not in front of the
+        // router: it reserves at the price of the expert actually called
+        // (a route such as `auto` has no price of its own), and each of the
+        // router's fallbacks is reserved and settled on its own. A refusal is
+        // `QuotaExceeded`, which the router answers by trying the next expert
+        // without counting it against this one's health.
+        let budget_layer: Option<Arc<dyn ChatInterceptor>> = budget.map(|b| {
+            Arc::new(
+                BudgetInterceptor::new(b)
+                    .with_prices(metrics.price_book())
+                    .with_default_max_output(1024),
+            ) as Arc<dyn ChatInterceptor>
+        });
+
+        // Providers, each measured, then under the budget (a refused call
+        // never reaches the metrics as a provider call).
         let mut providers: BTreeMap<String, Arc<dyn ChatProvider>> = BTreeMap::new();
         for (i, e) in cfg.experts.iter().enumerate() {
             let p = make_provider(i, e).map_err(|(f, m)| err(f, m))?;
-            let measured: Arc<dyn ChatProvider> = Arc::new(InterceptedProvider::new(
+            let mut provider: Arc<dyn ChatProvider> = Arc::new(InterceptedProvider::new(
                 p,
                 vec![Arc::new(MetricsInterceptor::new(metrics.clone()))],
             ));
-            providers.insert(e.id(), measured);
+            if let Some(b) = &budget_layer {
+                provider = Arc::new(InterceptedProvider::new(provider, vec![b.clone()]));
+            }
+            providers.insert(e.id(), provider);
         }
         let scripted_only = cfg.experts.iter().all(|e| e.provider == "scripted");
         let refresh = Duration::from_millis(cfg.server.stats_refresh_ms);
@@ -254,24 +280,12 @@ impl Gateway {
         let router = Arc::new(builder.build().map_err(|e| err("router".into(), e.to_string()))?);
         spawn_stats_refresh(&router, refresh);
 
-        // Shared limits.
-        let audit_dir = cfg.resolve(cfg.security.audit_dir.as_deref().unwrap_or(".toolplane/audit"));
-        let audit = Arc::new(
-            FileSink::open(&audit_dir, FileSinkOptions::default())
-                .map_err(|e| err("security.audit_dir".into(), format!("{}: {e}", audit_dir.display())))?,
-        );
-        let (chat_rate, tool_rate, budget) = limits(cfg, &audit).map_err(|(f, m)| err(f, m))?;
-
-        // The chat chain: rate limit per principal, then the budget (reserve before, settle after).
+        // The chat chain in front of the router and of each named expert:
+        // the rate limit per principal, once per request (the budget is on
+        // the experts' providers above).
         let mut chain: Vec<Arc<dyn ChatInterceptor>> = Vec::new();
         if let Some(rate) = chat_rate {
             chain.push(Arc::new(RateLimitInterceptor::new(rate).keyed_by(true, false)));
-        }
-        if let Some(budget) = budget {
-            let b = BudgetInterceptor::new(budget)
-                .with_prices(metrics.price_book())
-                .with_default_max_output(1024);
-            chain.push(Arc::new(b));
         }
         let routed: Arc<dyn ChatProvider> = Arc::new(InterceptedProvider::new(router.clone(), chain.clone()));
         let experts = router

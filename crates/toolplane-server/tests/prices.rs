@@ -114,3 +114,36 @@ async fn an_unpriced_expert_under_a_cost_budget_is_refused_saying_it_has_no_pric
     assert_eq!(status, 200, "{body}");
     s.stop().await;
 }
+
+/// A route has no price of its own: the budget reserves at the price of the
+/// expert the router calls, so `auto` under a cost budget answers, and is
+/// refused once that expert's estimate no longer fits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_request_under_a_cost_budget_is_charged_at_the_price_of_the_expert_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&config(), dir.path()).await;
+    let body = json!({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50});
+    let r = client()
+        .post(format!("{}/v1/chat/completions", s.url))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-toolplane-expert"], "fast");
+    let answer: Value = r.json().await.unwrap();
+    assert!(answer["usage"]["completion_tokens"].as_u64().unwrap() > 0, "{answer}");
+    s.stop().await;
+
+    // A budget smaller than one call's estimate at `fast`'s price: refused
+    // as a spent budget (429), not as an unpriced route.
+    let tiny = config().replace("cost_usd = 10.0", "cost_usd = 0.000001");
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&tiny, dir.path()).await;
+    let (status, body) = post_json_as(&s.url, "/v1/chat/completions", KEY, &body).await;
+    assert_eq!(status, 429, "{body}");
+    let message = error_of(&body)["message"].as_str().unwrap();
+    assert!(!message.contains("has no price"), "{body}");
+    s.stop().await;
+}
