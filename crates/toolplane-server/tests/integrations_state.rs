@@ -18,9 +18,7 @@ use toolplane_server::config::Origin;
 use toolplane_server::{Gateway, ServerConfig};
 
 async fn get_json(url: &str, key: &str) -> (u16, Value) {
-    let r = client().get(url).bearer_auth(key).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
+    read(client().get(url).bearer_auth(key).send().await.unwrap()).await
 }
 
 async fn send_json(method: reqwest::Method, url: &str, body: Option<&Value>) -> (u16, Value) {
@@ -28,9 +26,7 @@ async fn send_json(method: reqwest::Method, url: &str, body: Option<&Value>) -> 
     if let Some(b) = body {
         r = r.json(b);
     }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
+    read(r.send().await.unwrap()).await
 }
 
 async fn post_json(url: &str, body: &Value) -> (u16, Value) {

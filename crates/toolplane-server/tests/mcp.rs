@@ -61,15 +61,8 @@ async fn mcp_session(url: &str) -> String {
 }
 
 async fn audit_records(url: &str) -> Vec<Value> {
-    let b: Value = client()
-        .get(format!("{url}/v1/audit?limit=50&tool=current_time"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, b) = get_as(url, "/v1/audit?limit=50&tool=current_time", KEY).await;
+    assert_eq!(status, 200, "{b}");
     b["data"]
         .as_array()
         .unwrap()

@@ -66,27 +66,16 @@ fn ghost_entry() -> String {
 }
 
 async fn get_json(url: &str, key: &str) -> (u16, Value) {
-    let r = client().get(url).bearer_auth(key).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
+    read(client().get(url).bearer_auth(key).send().await.unwrap()).await
 }
 
 async fn post_json(url: &str, key: &str, body: &Value) -> (u16, Value) {
-    let r = client().post(url).bearer_auth(key).json(body).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
+    read(client().post(url).bearer_auth(key).json(body).send().await.unwrap()).await
 }
 
 /// The documented schema of a 200 answer of `method path` in `/openapi.json`.
 async fn documented(url: &str, method: &str, path: &str) -> Value {
-    let doc: Value = client()
-        .get(format!("{url}/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, doc) = get_as(url, "/openapi.json", None).await;
     let schema = doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"].clone();
     assert!(schema.is_object(), "{method} {path} has no documented 200 answer");
     schema
