@@ -20,7 +20,8 @@
 # falls on all of them; the figures file quotes the load average of each run.
 #
 # Environment: RATE_SECONDS (30), SOAK_SECONDS (600), ROUNDS (2),
-# CONCURRENCY (64, for the throughput runs), TOOLPLANE_CACHE, SOAK_ONLY=1 (only
+# CONCURRENCY (64, for the throughput runs), TOOLPLANE_CACHE, NO_LITELLM=1 (only
+# the upstream and the gateway), SOAK_SECONDS=0 (no soak), SOAK_ONLY=1 (only
 # the soak: no LiteLLM, no rate, throughput or TTFB runs). The soak's processes
 # run at nice -5 when the script may renice (root), so other work on the
 # machine cannot starve the gateway into a backlog that the memory figure
@@ -108,7 +109,9 @@ BENCH_UPSTREAM_KEY=sk-bench start gateway "listening on" "$toolplane" serve --co
 gateway=$(sed -n 's/^toolplane serve listening on //p' "$work/gateway.log" | head -1)
 log "gateway $gateway"
 
-if [ -z "${SOAK_ONLY:-}" ]; then
+targets="upstream gateway litellm"
+[ -n "${NO_LITELLM:-}" ] && targets="upstream gateway"
+if [ -z "${SOAK_ONLY:-}" ] && [ -z "${NO_LITELLM:-}" ]; then
 litellm_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$work/litellm.yaml" <<EOF
 model_list:
@@ -170,20 +173,20 @@ PY
 
 if [ -z "${SOAK_ONLY:-}" ]; then
 # Warm each path (connections, caches) before measuring.
-for t in upstream gateway litellm; do run_oha warmup "$t" 200 0 5; done
+for t in $targets; do run_oha warmup "$t" 200 0 5; done
 
 for rate in 500 2000; do
   for round in $(seq 1 "$ROUNDS"); do
-    for t in upstream gateway litellm; do run_oha rate "$t" "$rate" "$round" "$RATE_SECONDS"; done
+    for t in $targets; do run_oha rate "$t" "$rate" "$round" "$RATE_SECONDS"; done
   done
 done
 for round in $(seq 1 "$ROUNDS"); do
-  for t in upstream gateway litellm; do run_oha throughput "$t" max "$round" 15; done
+  for t in $targets; do run_oha throughput "$t" max "$round" 15; done
 done
 
 # Time to the first byte of a stream, 200 streams per second for 20 s on each path.
 for round in $(seq 1 "$ROUNDS"); do
-  for t in upstream gateway litellm; do
+  for t in $targets; do
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     log "ttfb $t round=$round (load $load)"
     "$bench" ttfb "$(url_of "$t")" "$key" bench 200 20 >"$work/ttfb.json"
@@ -195,9 +198,10 @@ PY
   done
 done
 
-kill "$(cat "$work/litellm.pid")" 2>/dev/null || true
+[ -f "$work/litellm.pid" ] && kill "$(cat "$work/litellm.pid")" 2>/dev/null || true
 fi
 
+if [ "$SOAK_SECONDS" -gt 0 ]; then
 # The soak: 500 req/s through the gateway; its RSS every 10 s.
 gateway_pid=$(cat "$work/gateway.pid")
 for p in "$gateway_pid" "$(cat "$work/upstream.pid")" $$; do renice -n -5 -p "$p" >/dev/null 2>&1 || true; done
@@ -218,6 +222,7 @@ start, path = sys.argv[1], sys.argv[2]
 samples = [list(map(int, l.split())) for l in open(path) if len(l.split()) == 2]
 print(json.dumps({"kind": "rss", "before_kib": int(start), "samples_kib": [s[1] for s in samples]}))
 PY
+fi
 
 # --- the figures -------------------------------------------------------------
 python3 - "$raw" "$out" "$OHA_VERSION" "$LITELLM_VERSION" "$RATE_SECONDS" "$SOAK_SECONDS" "$CONCURRENCY" <<'PY'
