@@ -106,6 +106,27 @@ impl LiveRun {
         // Sent under the lock so a listener that copied the history cannot miss or repeat one.
         let _ = self.events.send(event);
     }
+
+    /// Like [`update`](Self::update), but the changed record is written with
+    /// `save` before anyone can see the change: a client that has read the
+    /// run's `paused` or `done` event may stop the server at once and find
+    /// the run on disk after a restart. The event is sent whether or not the
+    /// write succeeded; the write's result is returned.
+    ///
+    /// # Errors
+    /// What `save` returns.
+    pub fn update_durably(
+        &self,
+        change: impl FnOnce(&mut RunRecord) -> Value,
+        save: impl FnOnce(&RunRecord) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut r = self.record.lock();
+        let event = change(&mut r);
+        r.events.push(event.clone());
+        let saved = save(&r);
+        let _ = self.events.send(event);
+        saved
+    }
 }
 
 /// All runs: in memory, and on disk under one folder.
@@ -177,10 +198,20 @@ impl RunStore {
     /// # Errors
     /// Any file-system error.
     pub fn save(&self, run: &LiveRun) -> std::io::Result<()> {
-        let (id, bytes) = {
-            let r = run.record.lock();
-            (r.id.clone(), serde_json::to_vec(&*r).map_err(std::io::Error::other)?)
-        };
+        let r = run.record.lock();
+        self.save_record(&r)
+    }
+
+    /// Writes `record` durably, as [`save`](Self::save) does; for a caller
+    /// that already holds the record's lock.
+    ///
+    /// # Errors
+    /// Any file-system error.
+    pub fn save_record(&self, record: &RunRecord) -> std::io::Result<()> {
+        let (id, bytes) = (
+            record.id.clone(),
+            serde_json::to_vec(record).map_err(std::io::Error::other)?,
+        );
         if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad run id"));
         }

@@ -172,37 +172,42 @@ fn spawn_drive(state: AppState, live: Arc<LiveRun>, principal: Principal, config
     });
 }
 
-/// Records how a drive ended, emits `done` (or `paused`), and saves the run.
+/// Records how a drive ended, saves the run, then emits `done` (or `paused`):
+/// a client that saw the event can rely on the run being on disk.
 fn finish(state: &AppState, live: &Arc<LiveRun>, result: Result<RunResult, String>) {
-    live.update(|r| {
-        r.updated_ms = now_ms();
-        match result {
-            Ok(res) => {
-                r.status = match &res.outcome {
-                    RunOutcome::Answered(_) => RunStatus::Answered,
-                    RunOutcome::NeedsApproval(_) => RunStatus::Paused,
-                    RunOutcome::Stopped(toolplane_pipeline::StopCause::Cancelled) => RunStatus::Cancelled,
-                    RunOutcome::Stopped(_) => RunStatus::Stopped,
-                };
-                r.answer = res.answer();
-                r.state = res.state;
+    let runs = &state.gateway.runs;
+    let saved = live.update_durably(
+        |r| {
+            r.updated_ms = now_ms();
+            match result {
+                Ok(res) => {
+                    r.status = match &res.outcome {
+                        RunOutcome::Answered(_) => RunStatus::Answered,
+                        RunOutcome::NeedsApproval(_) => RunStatus::Paused,
+                        RunOutcome::Stopped(toolplane_pipeline::StopCause::Cancelled) => RunStatus::Cancelled,
+                        RunOutcome::Stopped(_) => RunStatus::Stopped,
+                    };
+                    r.answer = res.answer();
+                    r.state = res.state;
+                }
+                Err(message) => {
+                    r.status = RunStatus::Failed;
+                    r.error = Some(message);
+                }
             }
-            Err(message) => {
-                r.status = RunStatus::Failed;
-                r.error = Some(message);
-            }
-        }
-        json!({
-            "type": if r.status == RunStatus::Paused { "paused" } else { "done" },
-            "status": r.status,
-            "answer": r.answer,
-            "error": r.error,
-            "usage": r.state.usage,
-            "cost_usd": r.state.cost_usd,
-            "steps": r.state.steps,
-        })
-    });
-    if let Err(e) = state.gateway.runs.save(live) {
+            json!({
+                "type": if r.status == RunStatus::Paused { "paused" } else { "done" },
+                "status": r.status,
+                "answer": r.answer,
+                "error": r.error,
+                "usage": r.state.usage,
+                "cost_usd": r.state.cost_usd,
+                "steps": r.state.steps,
+            })
+        },
+        |r| runs.save_record(r),
+    );
+    if let Err(e) = saved {
         live.push(json!({"type": "error", "message": format!("the run could not be saved: {e}")}));
     }
 }
@@ -458,12 +463,16 @@ pub(crate) async fn cancel(
     run.cancel.cancel();
     let paused = matches!(run.record.lock().status, RunStatus::Paused | RunStatus::Interrupted);
     if paused {
-        run.update(|r| {
-            r.status = RunStatus::Cancelled;
-            r.updated_ms = now_ms();
-            json!({"type": "done", "status": "cancelled"})
-        });
-        if let Err(e) = state.gateway.runs.save(&run) {
+        let runs = &state.gateway.runs;
+        let saved = run.update_durably(
+            |r| {
+                r.status = RunStatus::Cancelled;
+                r.updated_ms = now_ms();
+                json!({"type": "done", "status": "cancelled"})
+            },
+            |r| runs.save_record(r),
+        );
+        if let Err(e) = saved {
             return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string()).into_response();
         }
     }
