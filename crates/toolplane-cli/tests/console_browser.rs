@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::process::Command;
 
 mod support;
-use support::{ServeProcess, start_serve};
+use support::{ServeProcess, cache_dir, start_serve};
 
 const HOSTILE_KEY: &str = "tp-console-hostile-key";
 const GITHUB_KEY: &str = "tp-console-github-key";
@@ -27,17 +27,6 @@ const MCP_KEY: &str = "tp-console-mcp-key";
 /// Starts `toolplane serve ARGS --bind 127.0.0.1:0`; reads the URL and the printed key.
 fn serve(args: &[&str]) -> ServeProcess {
     start_serve(args, &[])
-}
-
-fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TOOLPLANE_CACHE") {
-        return PathBuf::from(d);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("toolplane")
 }
 
 fn tests_dir() -> PathBuf {

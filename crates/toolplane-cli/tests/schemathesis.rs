@@ -17,24 +17,13 @@ use std::time::Duration;
 use tokio::process::Command;
 
 mod support;
-use support::{hash_key, start_serve};
+use support::{cache_dir, hash_key, start_serve};
 
 const KEY: &str = "tp-schemathesis-key";
 /// Fixed, so a failure found once is found again.
 const SEED: &str = "20261206";
 /// Test cases per operation and phase.
 const MAX_EXAMPLES: &str = "20";
-
-fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TOOLPLANE_CACHE") {
-        return PathBuf::from(d);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("toolplane")
-}
 
 /// The offline default's fast expert and its tools, with a known key that
 /// holds every role (so the admin endpoints answer 200, not only 403). The

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 
 mod support;
-use support::{ServeProcess, hash_key, start_serve};
+use support::{ServeProcess, cache_dir, hash_key, start_serve};
 
 const KEY: &str = "tp-process-test-alice";
 const BROKE: &str = "tp-process-test-broke";
@@ -70,17 +70,6 @@ tokens = 1
 /// `toolplane serve --config CONFIG`.
 fn serve_config(config: &Path) -> ServeProcess {
     start_serve(&["--config", config.to_str().unwrap()], &[])
-}
-
-fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TOOLPLANE_CACHE") {
-        return PathBuf::from(d);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("toolplane")
 }
 
 fn clients_dir() -> PathBuf {

@@ -137,3 +137,17 @@ pub fn hash_key(key: &str) -> String {
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// Where `scripts/ci/*.sh` install the pinned clients (SDK venvs, npm
+/// packages): `TOOLPLANE_CACHE`, else `$XDG_CACHE_HOME/toolplane`, else
+/// `~/.cache/toolplane`.
+pub fn cache_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("TOOLPLANE_CACHE") {
+        return std::path::PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::path::PathBuf::from(".cache"));
+    base.join("toolplane")
+}
